@@ -1,0 +1,38 @@
+package dev.youkiffm;
+
+import java.util.regex.Pattern;
+
+/**
+ * Container id rules, checked before any runtime touches the disk. An id becomes a directory name under the
+ * runtime root and a cgroup path component, so it must be one safe path segment.
+ */
+public final class ContainerIds {
+    /** Longest id accepted. */
+    public static final int MAX_LENGTH = 128;
+
+    private static final Pattern VALID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.+-]*");
+
+    private ContainerIds() {}
+
+    /**
+     * Returns {@code id} if valid.
+     *
+     * @throws InvalidContainerIdException naming the rule that failed
+     */
+    public static String validate(String id) {
+        if (id == null || id.isEmpty()) {
+            throw new InvalidContainerIdException(String.valueOf(id), "must not be empty");
+        }
+        if (id.length() > MAX_LENGTH) {
+            throw new InvalidContainerIdException(id, "longer than " + MAX_LENGTH + " characters");
+        }
+        if (!VALID.matcher(id).matches()) {
+            throw new InvalidContainerIdException(
+                    id, "must start with a letter or digit and contain only [A-Za-z0-9_.+-]");
+        }
+        if (id.contains("..")) {
+            throw new InvalidContainerIdException(id, "must not contain '..'");
+        }
+        return id;
+    }
+}

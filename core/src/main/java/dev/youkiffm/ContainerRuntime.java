@@ -1,0 +1,76 @@
+package dev.youkiffm;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The one seam between an orchestrator and an OCI runtime: the OCI lifecycle verbs plus exit supervision.
+ *
+ * <p>Two families implement it: the FFM runtime ({@code name() == "ffm"}), which calls youki's libcontainer
+ * through the native library without exec'ing anything per operation, and the subprocess runtimes
+ * ({@code youki}, {@code runc}, {@code crun}), which drive an OCI runtime CLI. Both map failures onto the same
+ * {@link ContainerException} hierarchy, so callers never need to know which one they hold.
+ *
+ * <p>Every method blocks the calling thread. Native calls pin a virtual thread to its carrier, so callers on
+ * virtual threads should use {@link AsyncContainerRuntime}, which runs them on a bounded pool of platform threads.
+ *
+ * <p>Ids are validated by {@link ContainerIds#validate(String)} before anything touches the system.
+ */
+public interface ContainerRuntime extends AutoCloseable {
+
+    /** {@code ffm}, {@code youki}, {@code runc} or {@code crun}. */
+    String name();
+
+    /** The runtime's state root (one directory per container). */
+    Path root();
+
+    /**
+     * Creates container {@code id} from the bundle directory (which holds {@code config.json}). On return the
+     * container is {@link ContainerStatus#CREATED}: its init process exists and waits for {@link #start}.
+     *
+     * @return the state right after creation, with the init pid
+     * @throws ContainerAlreadyExistsException if {@code id} exists in this root
+     * @throws InvalidArgumentException if the id or bundle is invalid
+     */
+    ContainerState create(String id, Path bundle, CreateOptions options);
+
+    /** Runs the user process of a created container. */
+    void start(String id);
+
+    /** The OCI state of the container, with its exit code once known. */
+    ContainerState state(String id);
+
+    /** Sends {@code signal} to the init process (or to every process of the container when {@code all}). */
+    void kill(String id, Signal signal, boolean all);
+
+    /**
+     * Deletes the container's state, cgroup and (for a running container with {@code force}) its processes.
+     * Deleting an unknown id with {@code force} succeeds.
+     */
+    void delete(String id, boolean force);
+
+    /** All containers in this root. */
+    List<ContainerState> list();
+
+    /** Version text of the runtime (library or CLI). */
+    String version();
+
+    /**
+     * Completes with the exit code of the container's init process: its exit status, or 128+signal when a signal
+     * killed it. Completes exceptionally with {@link ContainerNotFoundException} for an unknown id, and with
+     * {@link ContainerException} if the exit can no longer be observed (for example after delete).
+     */
+    CompletableFuture<Integer> onExit(String id);
+
+    /** Waits at most {@code timeout} for the init process to exit; empty on timeout. */
+    default OptionalInt waitFor(String id, Duration timeout) {
+        return ExitWaits.await(onExit(id), timeout);
+    }
+
+    /** Releases native resources and helper processes. Containers keep running; their state stays in {@link #root()}. */
+    @Override
+    void close();
+}

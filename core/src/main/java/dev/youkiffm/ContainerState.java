@@ -1,0 +1,41 @@
+package dev.youkiffm;
+
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Map;
+import java.util.OptionalInt;
+
+/**
+ * The OCI state of one container (runtime-spec {@code state-schema.json}), plus the init's exit code once a
+ * runtime has observed it.
+ *
+ * @param pid the init pid, or 0 when there is none (stopped, or not yet created)
+ * @param created creation time, or null when the runtime did not report one
+ * @param exitCode the init's exit code (128+signal for a signal), or null while unknown
+ */
+public record ContainerState(
+        String ociVersion,
+        String id,
+        ContainerStatus status,
+        int pid,
+        Path bundle,
+        Map<String, String> annotations,
+        Instant created,
+        Integer exitCode) {
+
+    public ContainerState {
+        annotations = annotations == null ? Map.of() : Map.copyOf(annotations);
+    }
+
+    public OptionalInt exit() {
+        return exitCode == null ? OptionalInt.empty() : OptionalInt.of(exitCode);
+    }
+
+    public ContainerState withExitCode(Integer code) {
+        return new ContainerState(ociVersion, id, status, pid, bundle, annotations, created, code);
+    }
+
+    public ContainerState withStatus(ContainerStatus s) {
+        return new ContainerState(ociVersion, id, s, pid, bundle, annotations, created, exitCode);
+    }
+}

@@ -1,0 +1,26 @@
+package dev.youkiffm;
+
+import java.util.Locale;
+
+/** OCI runtime-spec container status. */
+public enum ContainerStatus {
+    CREATING,
+    CREATED,
+    RUNNING,
+    PAUSED,
+    STOPPED;
+
+    /** Parses the OCI string form ({@code "created"}, ...); case-insensitive. */
+    public static ContainerStatus parse(String s) {
+        try {
+            return valueOf(s.trim().toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException | NullPointerException e) {
+            throw new RuntimeFailureException("unknown container status '" + s + "'", String.valueOf(s));
+        }
+    }
+
+    /** The OCI string form. */
+    public String ociName() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+}

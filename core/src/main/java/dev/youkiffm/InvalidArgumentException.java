@@ -1,0 +1,18 @@
+package dev.youkiffm;
+
+/**
+ * Bad input, rejected before anything touched the system. {@link #field()} names the offending field
+ * (for example {@code id}, {@code mounts[2].destination}, {@code resources.memoryMb}).
+ */
+public class InvalidArgumentException extends ContainerException {
+    private final String field;
+
+    public InvalidArgumentException(String field, String message) {
+        super(field + ": " + message);
+        this.field = field;
+    }
+
+    public String field() {
+        return field;
+    }
+}
