@@ -1,0 +1,533 @@
+//! youki-ffm native: a C ABI (`yffm_*`) over youki's libcontainer 0.7, for Java FFM.
+//!
+//! Conventions (rustls-ffi style): every function returns an `int32_t` status (`YFFM_OK` or `YFFM_ERR_*`), except
+//! `yffm_runtime_free`. Outputs are written only on success. Error text goes into a caller buffer (`err`,
+//! `err_cap`; truncated, always NUL-terminated when `err_cap > 0`; `err` may be NULL). JSON outputs go into a
+//! caller buffer (`buf`, `cap`, `len_out`; `YFFM_ERR_BUFFER_TOO_SMALL` if it does not fit). Every function runs
+//! behind a panic boundary. No Rust-allocated memory is ever handed to the caller.
+
+#![allow(non_camel_case_types)]
+#![allow(clippy::missing_safety_doc)]
+
+pub mod helper;
+pub mod ops;
+pub mod proto;
+pub mod status;
+pub mod util;
+
+use std::ffi::{c_char, CStr};
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use helper::{panic_message, HelperClient};
+use ops::Engine;
+use proto::Request;
+pub use status::*;
+use util::{stdio_fd, validate_bundle, validate_id, OpError, OpResult};
+
+/// The libcontainer version this library is built against (pinned with `=` in Cargo.toml).
+pub const LIBCONTAINER_VERSION: &str = "0.7.0";
+
+/// Serializes every direct-mode call in the process: libcontainer changes process-wide state (cwd, dumpable,
+/// oom_score_adj) while it works.
+static DIRECT_LOCK: Mutex<()> = Mutex::new(());
+
+enum Backend {
+    Helper(HelperClient),
+    Direct(Mutex<Engine>),
+}
+
+/// A container runtime: one state root, one mode. Opaque; create with `yffm_runtime_new`, release with
+/// `yffm_runtime_free`. Calls on one runtime may come from several threads (they are serialized).
+pub struct yffm_runtime {
+    #[allow(dead_code)]
+    root: PathBuf,
+    backend: Backend,
+}
+
+impl yffm_runtime {
+    fn direct<T>(
+        engine: &Mutex<Engine>,
+        f: impl FnOnce(&mut Engine) -> OpResult<T>,
+    ) -> OpResult<T> {
+        let _g = DIRECT_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let mut e = engine.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut e)
+    }
+
+    fn create(&self, id: &str, bundle: &str, stdio: [OwnedFd; 3]) -> OpResult<(i32, OwnedFd)> {
+        match &self.backend {
+            Backend::Direct(e) => Self::direct(e, |e| e.create(id, bundle, stdio)),
+            Backend::Helper(h) => {
+                let fds = [
+                    stdio[0].as_raw_fd(),
+                    stdio[1].as_raw_fd(),
+                    stdio[2].as_raw_fd(),
+                ];
+                let req = Request::Create {
+                    id: id.into(),
+                    bundle: bundle.into(),
+                };
+                let (resp, mut fds) = h.call(&req, &fds)?;
+                drop(stdio);
+                let pid = resp.value.ok_or_else(|| {
+                    OpError::new(YFFM_ERR_HELPER, "protocol error: create without pid")
+                })?;
+                if fds.len() != 1 {
+                    return Err(OpError::new(
+                        YFFM_ERR_HELPER,
+                        format!(
+                            "protocol error: create response carried {} fds, expected 1 pidfd",
+                            fds.len()
+                        ),
+                    ));
+                }
+                Ok((pid, fds.pop().unwrap()))
+            }
+        }
+    }
+
+    fn simple(&self, req: Request, f: impl FnOnce(&mut Engine) -> OpResult<()>) -> OpResult<()> {
+        match &self.backend {
+            Backend::Direct(e) => Self::direct(e, f),
+            Backend::Helper(h) => h.call(&req, &[]).map(|_| ()),
+        }
+    }
+
+    fn json(
+        &self,
+        req: Request,
+        f: impl FnOnce(&mut Engine) -> OpResult<String>,
+    ) -> OpResult<String> {
+        match &self.backend {
+            Backend::Direct(e) => Self::direct(e, f),
+            Backend::Helper(h) => h.call(&req, &[])?.0.json.ok_or_else(|| {
+                OpError::new(YFFM_ERR_HELPER, "protocol error: response without json")
+            }),
+        }
+    }
+
+    fn exit_status(&self, id: &str) -> OpResult<i32> {
+        match &self.backend {
+            Backend::Direct(e) => Self::direct(e, |e| e.exit_status(id)),
+            Backend::Helper(h) => h
+                .call(&Request::ExitStatus { id: id.into() }, &[])?
+                .0
+                .value
+                .ok_or_else(|| {
+                    OpError::new(
+                        YFFM_ERR_HELPER,
+                        "protocol error: response without exit code",
+                    )
+                }),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// ABI plumbing
+// ---------------------------------------------------------------------------------------------------------------
+
+/// Copies `msg` into the caller's error buffer: truncated at a UTF-8 boundary, always NUL-terminated.
+unsafe fn write_err(err: *mut c_char, err_cap: usize, msg: &str) {
+    if err.is_null() || err_cap == 0 {
+        return;
+    }
+    let mut n = msg.len().min(err_cap - 1);
+    while n > 0 && !msg.is_char_boundary(n) {
+        n -= 1;
+    }
+    std::ptr::copy_nonoverlapping(msg.as_ptr(), err as *mut u8, n);
+    *err.add(n) = 0;
+}
+
+/// The panic boundary every export runs in: `Ok` → `YFFM_OK`, `Err` → its code and text, a panic →
+/// `YFFM_ERR_PANIC` with the panic message.
+pub(crate) fn ffi_boundary(err: *mut c_char, err_cap: usize, f: impl FnOnce() -> OpResult<()>) -> i32 {
+    let r = catch_unwind(AssertUnwindSafe(f));
+    let (code, msg) = match r {
+        Ok(Ok(())) => return YFFM_OK,
+        Ok(Err(e)) => (e.code, e.msg),
+        Err(p) => (
+            YFFM_ERR_PANIC,
+            format!("panic in youki_ffm: {}", panic_message(&*p)),
+        ),
+    };
+    unsafe { write_err(err, err_cap, &msg) };
+    code
+}
+
+unsafe fn cstr<'a>(p: *const c_char, what: &str) -> OpResult<&'a str> {
+    if p.is_null() {
+        return Err(OpError::invalid(format!("{what} is NULL")));
+    }
+    CStr::from_ptr(p)
+        .to_str()
+        .map_err(|_| OpError::invalid(format!("{what} is not valid UTF-8")))
+}
+
+unsafe fn rt_ref<'a>(rt: *mut yffm_runtime) -> OpResult<&'a yffm_runtime> {
+    rt.as_ref()
+        .ok_or_else(|| OpError::invalid("runtime is NULL"))
+}
+
+fn nonnull<T>(p: *mut T, what: &str) -> OpResult<()> {
+    if p.is_null() {
+        Err(OpError::invalid(format!("{what} is NULL")))
+    } else {
+        Ok(())
+    }
+}
+
+fn check_buf(buf: *mut u8, cap: usize, len_out: *mut usize) -> OpResult<()> {
+    nonnull(len_out, "len_out")?;
+    if buf.is_null() && cap > 0 {
+        return Err(OpError::invalid("buf is NULL but cap > 0"));
+    }
+    Ok(())
+}
+
+unsafe fn write_buf(buf: *mut u8, cap: usize, len_out: *mut usize, data: &[u8]) -> OpResult<()> {
+    if data.len() > cap {
+        return Err(OpError::new(
+            YFFM_ERR_BUFFER_TOO_SMALL,
+            format!("output needs {} bytes, buffer has {cap}", data.len()),
+        ));
+    }
+    if !data.is_empty() {
+        std::ptr::copy_nonoverlapping(data.as_ptr(), buf, data.len());
+    }
+    *len_out = data.len();
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Exports
+// ---------------------------------------------------------------------------------------------------------------
+
+/// Writes the version text, e.g. `youki-ffm 0.1.0 (libcontainer 0.7.0)` (no NUL terminator), into `buf`
+/// (caller-owned, `cap` bytes) and its length into `*len_out`.
+/// Returns `YFFM_ERR_BUFFER_TOO_SMALL` if it does not fit.
+#[no_mangle]
+pub unsafe extern "C" fn yffm_version(buf: *mut u8, cap: usize, len_out: *mut usize) -> i32 {
+    ffi_boundary(std::ptr::null_mut(), 0, || {
+        check_buf(buf, cap, len_out)?;
+        let v = format!(
+            "youki-ffm {} (libcontainer {LIBCONTAINER_VERSION})",
+            env!("CARGO_PKG_VERSION")
+        );
+        write_buf(buf, cap, len_out, v.as_bytes())
+    })
+}
+
+/// Creates a runtime over the libcontainer state root `root` (created 0700 if missing).
+///
+/// `mode` is `YFFM_MODE_HELPER` (spawns `helper_path`, the `yffm-helper` binary, which runs every operation
+/// and parents every container init; its stderr is appended to `<root>/yffm-helper.log`) or `YFFM_MODE_DIRECT`
+/// (libcontainer on the calling thread; `helper_path` is ignored and may be NULL).
+/// On success `*out` receives a runtime owned by the caller, to be released with `yffm_runtime_free`.
+#[no_mangle]
+pub unsafe extern "C" fn yffm_runtime_new(
+    root: *const c_char,
+    mode: u32,
+    helper_path: *const c_char,
+    out: *mut *mut yffm_runtime,
+    err: *mut c_char,
+    err_cap: usize,
+) -> i32 {
+    ffi_boundary(err, err_cap, || {
+        let root = cstr(root, "root")?;
+        nonnull(out, "out")?;
+        let backend_kind = match mode {
+            YFFM_MODE_HELPER => Some(cstr(helper_path, "helper_path")?),
+            YFFM_MODE_DIRECT => None,
+            m => return Err(OpError::invalid(format!("unknown mode {m}"))),
+        };
+        let root = ops::prepare_root(root)?;
+        let backend = match backend_kind {
+            Some(hp) => Backend::Helper(HelperClient::spawn(hp, &root)?),
+            None => Backend::Direct(Mutex::new(Engine::new(root.clone()))),
+        };
+        *out = Box::into_raw(Box::new(yffm_runtime { root, backend }));
+        Ok(())
+    })
+}
+
+/// Releases a runtime (NULL is ignored). Helper mode: closes the socket, so the helper exits, and reaps the
+/// helper. Containers keep running; their state stays under the root. Direct mode: inits that already exited
+/// are reaped. No call on `rt` may be running or follow.
+#[no_mangle]
+pub unsafe extern "C" fn yffm_runtime_free(rt: *mut yffm_runtime) {
+    if rt.is_null() {
+        return;
+    }
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        let rt = Box::from_raw(rt);
+        if let Backend::Direct(e) = &rt.backend {
+            let _g = DIRECT_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+            e.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .exits
+                .reap_all_exited();
+        }
+        drop(rt);
+    }));
+}
+
+/// Creates container `id` from the OCI bundle `bundle` (absolute directory with config.json), like
+/// `youki create`. `stdin_fd`/`stdout_fd`/`stderr_fd`: an fd the caller keeps owning (it is duplicated), or -1
+/// for /dev/null. On success `*pid_out` is the init's pid and `*pidfd_out` a new pidfd (close-on-exec) for it
+/// that the caller owns and must close. On failure whatever libcontainer left behind is removed.
+#[no_mangle]
+pub unsafe extern "C" fn yffm_create(
+    rt: *mut yffm_runtime,
+    id: *const c_char,
+    bundle: *const c_char,
+    stdin_fd: i32,
+    stdout_fd: i32,
+    stderr_fd: i32,
+    pid_out: *mut i32,
+    pidfd_out: *mut i32,
+    err: *mut c_char,
+    err_cap: usize,
+) -> i32 {
+    ffi_boundary(err, err_cap, || {
+        let rt = rt_ref(rt)?;
+        let id = cstr(id, "id")?;
+        validate_id(id)?;
+        let bundle = cstr(bundle, "bundle")?;
+        validate_bundle(bundle)?;
+        nonnull(pid_out, "pid_out")?;
+        nonnull(pidfd_out, "pidfd_out")?;
+        let stdio = [
+            stdio_fd(stdin_fd, "stdin_fd", false)?,
+            stdio_fd(stdout_fd, "stdout_fd", true)?,
+            stdio_fd(stderr_fd, "stderr_fd", true)?,
+        ];
+        let (pid, pidfd) = rt.create(id, bundle, stdio)?;
+        *pid_out = pid;
+        *pidfd_out = pidfd.into_raw_fd();
+        Ok(())
+    })
+}
+
+/// Starts a created container (runs the process from its config), like `youki start`.
+#[no_mangle]
+pub unsafe extern "C" fn yffm_start(
+    rt: *mut yffm_runtime,
+    id: *const c_char,
+    err: *mut c_char,
+    err_cap: usize,
+) -> i32 {
+    ffi_boundary(err, err_cap, || {
+        let rt = rt_ref(rt)?;
+        let id = cstr(id, "id")?;
+        validate_id(id)?;
+        rt.simple(Request::Start { id: id.into() }, |e| e.start(id))
+    })
+}
+
+/// Writes the container's OCI state object as JSON (`ociVersion`, `id`, `status`, `pid`, `bundle`,
+/// `annotations`, `created`, `owner`; as `youki state` prints it) into the caller's `buf` (`cap` bytes), its
+/// length into `*len_out`. Not NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn yffm_state(
+    rt: *mut yffm_runtime,
+    id: *const c_char,
+    buf: *mut u8,
+    cap: usize,
+    len_out: *mut usize,
+    err: *mut c_char,
+    err_cap: usize,
+) -> i32 {
+    ffi_boundary(err, err_cap, || {
+        let rt = rt_ref(rt)?;
+        let id = cstr(id, "id")?;
+        validate_id(id)?;
+        check_buf(buf, cap, len_out)?;
+        let json = rt.json(Request::State { id: id.into() }, |e| e.state(id))?;
+        write_buf(buf, cap, len_out, json.as_bytes())
+    })
+}
+
+/// Sends signal number `signal` to the container's init (or, with `all`, to every process of the container),
+/// like `youki kill`. An unknown signal number is `YFFM_ERR_INVALID_ARGUMENT`.
+#[no_mangle]
+pub unsafe extern "C" fn yffm_kill(
+    rt: *mut yffm_runtime,
+    id: *const c_char,
+    signal: i32,
+    all: bool,
+    err: *mut c_char,
+    err_cap: usize,
+) -> i32 {
+    ffi_boundary(err, err_cap, || {
+        let rt = rt_ref(rt)?;
+        let id = cstr(id, "id")?;
+        validate_id(id)?;
+        if libcontainer::signal::Signal::try_from(signal).is_err() {
+            return Err(OpError::invalid(format!("invalid signal number {signal}")));
+        }
+        rt.simple(
+            Request::Kill {
+                id: id.into(),
+                signal,
+                all,
+            },
+            |e| e.kill(id, signal, all),
+        )
+    })
+}
+
+/// Deletes the container, like `youki delete`: a created or stopped container always, a running one only with
+/// `force` (SIGKILL first). An unknown id with `force` is `YFFM_OK`. An init created by this runtime is reaped
+/// before this returns; its exit code stays available from `yffm_exit_status`.
+#[no_mangle]
+pub unsafe extern "C" fn yffm_delete(
+    rt: *mut yffm_runtime,
+    id: *const c_char,
+    force: bool,
+    err: *mut c_char,
+    err_cap: usize,
+) -> i32 {
+    ffi_boundary(err, err_cap, || {
+        let rt = rt_ref(rt)?;
+        let id = cstr(id, "id")?;
+        validate_id(id)?;
+        rt.simple(
+            Request::Delete {
+                id: id.into(),
+                force,
+            },
+            |e| e.delete(id, force),
+        )
+    })
+}
+
+/// Writes a JSON array of the state objects (see `yffm_state`) of every container under the root, sorted by
+/// id, into the caller's `buf` (`cap` bytes), its length into `*len_out`.
+#[no_mangle]
+pub unsafe extern "C" fn yffm_list(
+    rt: *mut yffm_runtime,
+    buf: *mut u8,
+    cap: usize,
+    len_out: *mut usize,
+    err: *mut c_char,
+    err_cap: usize,
+) -> i32 {
+    ffi_boundary(err, err_cap, || {
+        let rt = rt_ref(rt)?;
+        check_buf(buf, cap, len_out)?;
+        let json = rt.json(Request::List, |e| e.list())?;
+        write_buf(buf, cap, len_out, json.as_bytes())
+    })
+}
+
+/// Exit code of the init of a container this runtime created: its exit status, or 128+signal if a signal
+/// killed it. Reaps it if it exited (targeted `waitid(P_PIDFD)`). `YFFM_ERR_NOT_EXITED` while it runs;
+/// `YFFM_ERR_NOT_FOUND` for a container this runtime instance did not create. Still answers after delete.
+#[no_mangle]
+pub unsafe extern "C" fn yffm_exit_status(
+    rt: *mut yffm_runtime,
+    id: *const c_char,
+    exit_code_out: *mut i32,
+    err: *mut c_char,
+    err_cap: usize,
+) -> i32 {
+    ffi_boundary(err, err_cap, || {
+        let rt = rt_ref(rt)?;
+        let id = cstr(id, "id")?;
+        validate_id(id)?;
+        nonnull(exit_code_out, "exit_code_out")?;
+        let code = rt.exit_status(id)?;
+        *exit_code_out = code;
+        Ok(())
+    })
+}
+
+/// The helper process's pid (helper mode), or 0 (direct mode), into `*pid_out`.
+#[no_mangle]
+pub unsafe extern "C" fn yffm_helper_pid(rt: *mut yffm_runtime, pid_out: *mut i32) -> i32 {
+    ffi_boundary(std::ptr::null_mut(), 0, || {
+        let rt = rt_ref(rt)?;
+        nonnull(pid_out, "pid_out")?;
+        *pid_out = match &rt.backend {
+            Backend::Helper(h) => h.pid(),
+            Backend::Direct(_) => 0,
+        };
+        Ok(())
+    })
+}
+
+/// Test support (not part of the C ABI): asks the helper to panic while handling a request, returning the
+/// status and error text the caller sees.
+#[doc(hidden)]
+pub unsafe fn __test_helper_panic(rt: *mut yffm_runtime) -> (i32, String) {
+    let mut buf = vec![0 as c_char; 256];
+    let code = ffi_boundary(buf.as_mut_ptr(), buf.len(), || match &rt_ref(rt)?.backend {
+        Backend::Helper(h) => h.call(&Request::Panic, &[]).map(|_| ()),
+        Backend::Direct(_) => panic!("direct-mode test panic"),
+    });
+    (
+        code,
+        CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err_text(buf: &[c_char]) -> String {
+        unsafe { CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned() }
+    }
+
+    #[test]
+    fn boundary_ok_err_panic() {
+        let mut buf = [0 as c_char; 64];
+        assert_eq!(
+            ffi_boundary(buf.as_mut_ptr(), buf.len(), || Ok(())),
+            YFFM_OK
+        );
+        assert_eq!(
+            ffi_boundary(buf.as_mut_ptr(), buf.len(), || Err(OpError::new(
+                YFFM_ERR_NOT_FOUND,
+                "nope"
+            ))),
+            YFFM_ERR_NOT_FOUND
+        );
+        assert_eq!(err_text(&buf), "nope");
+        let code = ffi_boundary(buf.as_mut_ptr(), buf.len(), || panic!("boom {}", 42));
+        assert_eq!(code, YFFM_ERR_PANIC);
+        assert_eq!(err_text(&buf), "panic in youki_ffm: boom 42");
+        // NULL err buffer is fine
+        assert_eq!(
+            ffi_boundary(std::ptr::null_mut(), 10, || panic!("x")),
+            YFFM_ERR_PANIC
+        );
+    }
+
+    #[test]
+    fn error_truncation() {
+        let msg = "0123456789abcdef";
+        for cap in [1usize, 2, 5, 16, 17, 100] {
+            let mut buf = vec![0x7f as c_char; cap + 4];
+            unsafe { write_err(buf.as_mut_ptr(), cap, msg) };
+            let n = (cap - 1).min(msg.len());
+            assert_eq!(err_text(&buf), &msg[..n], "cap {cap}");
+            assert_eq!(buf[n], 0);
+            // nothing past cap was touched
+            assert!(buf[cap..].iter().all(|&b| b == 0x7f), "cap {cap}");
+        }
+        // cap 0: untouched
+        let mut buf = [0x7f as c_char; 4];
+        unsafe { write_err(buf.as_mut_ptr(), 0, msg) };
+        assert!(buf.iter().all(|&b| b == 0x7f));
+        // multi-byte UTF-8 is never split
+        let mut buf = [0 as c_char; 3];
+        unsafe { write_err(buf.as_mut_ptr(), 3, "aé") };
+        assert_eq!(err_text(&buf), "a");
+    }
+}

@@ -1,0 +1,517 @@
+//! The container operations, shared by both modes: the `yffm-helper` process runs them for helper mode, the
+//! calling thread runs them (under a process-wide lock) for direct mode. Each mirrors the youki CLI command of the
+//! same name (crates/youki/src/commands/*.rs in youki 0.7.0).
+
+use std::collections::{HashMap, VecDeque};
+use std::fs;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use libcontainer::container::builder::ContainerBuilder;
+use libcontainer::container::state::{ContainerStatus, State};
+use libcontainer::container::Container;
+use libcontainer::error::LibcontainerError;
+use libcontainer::signal::Signal;
+use libcontainer::syscall::syscall::SyscallType;
+use serde::Serialize;
+
+use crate::status::*;
+use crate::util::*;
+
+/// How long delete waits for a SIGKILLed init before leaving it to a later reap.
+const DELETE_REAP_TIMEOUT: Duration = Duration::from_secs(5);
+/// How many exit codes of deleted containers are remembered.
+const MAX_DELETED_REMEMBERED: usize = 1024;
+
+/// libcontainer's error → status + its error chain verbatim.
+pub fn lc_error(e: &LibcontainerError) -> OpError {
+    let code = match e {
+        LibcontainerError::IncorrectStatus(_) => YFFM_ERR_INVALID_STATE,
+        LibcontainerError::Exist => YFFM_ERR_ALREADY_EXISTS,
+        LibcontainerError::InvalidID(_) => YFFM_ERR_INVALID_ARGUMENT,
+        LibcontainerError::NoDirectory => YFFM_ERR_NOT_FOUND,
+        _ => YFFM_ERR_RUNTIME,
+    };
+    OpError::new(code, error_chain(e))
+}
+
+/// The OCI state object exactly as youki's `state` command prints it (`StateExporter`).
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct StateExporter<'a> {
+    pub oci_version: &'a str,
+    pub id: &'a str,
+    pub status: ContainerStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<i32>,
+    pub bundle: &'a Path,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<&'a HashMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<&'a DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<u32>,
+}
+
+impl<'a> From<&'a State> for StateExporter<'a> {
+    fn from(state: &'a State) -> Self {
+        Self {
+            oci_version: &state.oci_version,
+            id: &state.id,
+            status: state.status,
+            pid: state.pid,
+            bundle: &state.bundle,
+            annotations: state.annotations.as_ref(),
+            created: state.created.as_ref(),
+            owner: state.creator,
+        }
+    }
+}
+
+/// Saves and restores the process-wide attributes libcontainer changes on the calling process during create
+/// and start: the working directory (notify_socket.rs chdir's and does not always chdir back), PR_SET_DUMPABLE
+/// (builder_impl.rs sets it to 0) and /proc/self/oom_score_adj (set to the container's value).
+pub struct ProcGuard {
+    cwd: Option<OwnedFd>,
+    dumpable: libc::c_int,
+    oom: Option<String>,
+}
+
+impl ProcGuard {
+    pub fn save() -> Self {
+        let cwd = {
+            let r = unsafe {
+                libc::open(
+                    c".".as_ptr(),
+                    libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+                )
+            };
+            (r >= 0).then(|| unsafe { OwnedFd::from_raw_fd(r) })
+        };
+        let dumpable = unsafe { libc::prctl(libc::PR_GET_DUMPABLE) };
+        let oom = fs::read_to_string("/proc/self/oom_score_adj")
+            .ok()
+            .map(|s| s.trim().to_string());
+        Self { cwd, dumpable, oom }
+    }
+}
+
+impl Drop for ProcGuard {
+    fn drop(&mut self) {
+        if let Some(cwd) = &self.cwd {
+            unsafe { libc::fchdir(cwd.as_raw_fd()) };
+        }
+        if self.dumpable >= 0 && unsafe { libc::prctl(libc::PR_GET_DUMPABLE) } != self.dumpable {
+            unsafe {
+                libc::prctl(
+                    libc::PR_SET_DUMPABLE,
+                    self.dumpable as libc::c_ulong,
+                    0,
+                    0,
+                    0,
+                )
+            };
+        }
+        if let Some(oom) = &self.oom {
+            let now = fs::read_to_string("/proc/self/oom_score_adj").ok();
+            if now.as_deref().map(str::trim) != Some(oom.as_str()) {
+                let _ = fs::write("/proc/self/oom_score_adj", oom.as_bytes());
+            }
+        }
+    }
+}
+
+struct Tracked {
+    pid: i32,
+    /// Present until the init is reaped.
+    pidfd: Option<OwnedFd>,
+    exit: Option<i32>,
+    /// Set when the init was reaped by someone else (ECHILD): the exit code is unknown.
+    lost: bool,
+    /// Sequence number of the delete, if deleted.
+    deleted: Option<u64>,
+}
+
+/// Exit tracking for the inits this engine created. Reaping is always targeted (`waitid(P_PIDFD)`).
+#[derive(Default)]
+pub struct ExitTable {
+    map: HashMap<String, Tracked>,
+    deleted_order: VecDeque<(String, u64)>,
+    seq: u64,
+    /// inits replaced in the map before they were reaped; reaped opportunistically.
+    orphans: Vec<OwnedFd>,
+}
+
+impl ExitTable {
+    pub fn insert(&mut self, id: &str, pid: i32, pidfd: OwnedFd) {
+        let t = Tracked {
+            pid,
+            pidfd: Some(pidfd),
+            exit: None,
+            lost: false,
+            deleted: None,
+        };
+        if let Some(old) = self.map.insert(id.to_string(), t) {
+            if let Some(fd) = old.pidfd {
+                self.orphans.push(fd);
+            }
+        }
+    }
+
+    pub fn is_tracked(&self, id: &str) -> bool {
+        self.map.contains_key(id)
+    }
+
+    pub fn pid(&self, id: &str) -> Option<i32> {
+        self.map.get(id).map(|t| t.pid)
+    }
+
+    /// Non-blocking targeted reap of one tracked init; returns its exit code if known.
+    pub fn try_reap(&mut self, id: &str) -> Option<i32> {
+        let t = self.map.get_mut(id)?;
+        if t.exit.is_some() || t.lost {
+            return t.exit;
+        }
+        let fd = t.pidfd.as_ref()?;
+        match reap_pidfd(fd.as_fd()) {
+            Ok(Some(code)) => {
+                t.exit = Some(code);
+                t.pidfd = None;
+            }
+            Ok(None) => {}
+            Err(_) => {
+                // ECHILD: not (or no longer) our child to wait for
+                t.lost = true;
+                t.pidfd = None;
+            }
+        }
+        t.exit
+    }
+
+    /// Bounded blocking reap (after a SIGKILL was sent).
+    pub fn reap_bounded(&mut self, id: &str, timeout: Duration) -> Option<i32> {
+        let t = self.map.get_mut(id)?;
+        if t.exit.is_some() || t.lost {
+            return t.exit;
+        }
+        if let Some(fd) = t.pidfd.as_ref() {
+            match reap_pidfd_bounded(fd.as_fd(), timeout) {
+                Ok(Some(code)) => {
+                    t.exit = Some(code);
+                    t.pidfd = None;
+                }
+                Ok(None) => {}
+                Err(_) => {
+                    t.lost = true;
+                    t.pidfd = None;
+                }
+            }
+        }
+        t.exit
+    }
+
+    pub fn reap_orphans(&mut self) {
+        self.orphans
+            .retain(|fd| matches!(reap_pidfd(fd.as_fd()), Ok(None)));
+    }
+
+    pub fn exit_status(&mut self, id: &str) -> OpResult<i32> {
+        if !self.map.contains_key(id) {
+            return Err(OpError::new(
+                YFFM_ERR_NOT_FOUND,
+                format!(
+                    "container {id} was not created by this runtime instance (exit status is only tracked for \
+                     containers it created)"
+                ),
+            ));
+        }
+        if let Some(code) = self.try_reap(id) {
+            return Ok(code);
+        }
+        let t = &self.map[id];
+        if t.lost {
+            return Err(OpError::new(
+                YFFM_ERR_RUNTIME,
+                format!("the init process (pid {}) of container {id} was reaped by someone else; its exit code is unknown", t.pid),
+            ));
+        }
+        Err(OpError::new(
+            YFFM_ERR_NOT_EXITED,
+            format!(
+                "container {id}: init process (pid {}) has not exited",
+                t.pid
+            ),
+        ))
+    }
+
+    pub fn mark_deleted(&mut self, id: &str) {
+        self.seq += 1;
+        let seq = self.seq;
+        if let Some(t) = self.map.get_mut(id) {
+            t.deleted = Some(seq);
+            self.deleted_order.push_back((id.to_string(), seq));
+        }
+        while self.deleted_order.len() > MAX_DELETED_REMEMBERED {
+            let (old, s) = self.deleted_order.pop_front().unwrap();
+            if self.map.get(&old).and_then(|t| t.deleted) == Some(s) {
+                if let Some(t) = self.map.remove(&old) {
+                    if let Some(fd) = t.pidfd {
+                        self.orphans.push(fd);
+                    }
+                }
+            }
+        }
+    }
+
+    /// (id, pidfd) of every init not reaped yet, plus orphans under an empty id: the helper polls these.
+    pub fn pollable(&self) -> Vec<(String, RawFd)> {
+        let mut v: Vec<(String, RawFd)> = self
+            .map
+            .iter()
+            .filter_map(|(id, t)| t.pidfd.as_ref().map(|fd| (id.clone(), fd.as_raw_fd())))
+            .collect();
+        v.extend(
+            self.orphans
+                .iter()
+                .map(|fd| (String::new(), fd.as_raw_fd())),
+        );
+        v
+    }
+
+    /// Reaps whatever has exited (non-blocking). Returns how many inits were reaped.
+    pub fn reap_all_exited(&mut self) -> usize {
+        let ids: Vec<String> = self
+            .map
+            .iter()
+            .filter(|(_, t)| t.pidfd.is_some())
+            .map(|(k, _)| k.clone())
+            .collect();
+        let n = ids.iter().filter(|id| self.try_reap(id).is_some()).count();
+        self.reap_orphans();
+        n
+    }
+}
+
+/// One state root and the inits created through it.
+pub struct Engine {
+    root: PathBuf,
+    pub exits: ExitTable,
+}
+
+/// Creates the state root (0700) if missing and canonicalizes it.
+pub fn prepare_root(root: &str) -> OpResult<PathBuf> {
+    if root.is_empty() {
+        return Err(OpError::invalid("root is empty"));
+    }
+    let p = Path::new(root);
+    if !p.exists() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(p)
+            .map_err(|e| OpError::io(&format!("cannot create state root {root:?}"), &e))?;
+    }
+    let c = fs::canonicalize(p)
+        .map_err(|e| OpError::io(&format!("cannot resolve state root {root:?}"), &e))?;
+    if !c.is_dir() {
+        return Err(OpError::invalid(format!(
+            "state root {root:?} is not a directory"
+        )));
+    }
+    Ok(c)
+}
+
+impl Engine {
+    pub fn new(root: PathBuf) -> Self {
+        Self {
+            root,
+            exits: ExitTable::default(),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn load(&self, id: &str) -> OpResult<Container> {
+        validate_id(id)?;
+        let dir = self.root.join(id);
+        if !dir.exists() {
+            return Err(OpError::new(
+                YFFM_ERR_NOT_FOUND,
+                format!("container {id} does not exist"),
+            ));
+        }
+        Container::load(dir).map_err(|e| {
+            let mut err = lc_error(&e);
+            err.msg = format!("could not load state for container {id}: {}", err.msg);
+            err
+        })
+    }
+
+    /// `youki create`: returns the init pid and a pidfd for it (a new fd, owned by the receiver).
+    pub fn create(
+        &mut self,
+        id: &str,
+        bundle: &str,
+        stdio: [OwnedFd; 3],
+    ) -> OpResult<(i32, OwnedFd)> {
+        validate_id(id)?;
+        validate_bundle(bundle)?;
+        let dir = self.root.join(id);
+        if dir.exists() {
+            return Err(OpError::new(
+                YFFM_ERR_ALREADY_EXISTS,
+                format!("container {id} already exists"),
+            ));
+        }
+        let before = child_pids();
+        let [stdin, stdout, stderr] = stdio;
+        let res = {
+            let _guard = ProcGuard::save();
+            ContainerBuilder::new(id.to_string(), SyscallType::default())
+                .with_executor(libcontainer::workload::default::DefaultExecutor {})
+                .with_root_path(&self.root)
+                .and_then(|b| b.validate_id())
+                .and_then(|b| {
+                    b.with_stdin(stdin)
+                        .with_stdout(stdout)
+                        .with_stderr(stderr)
+                        .as_init(bundle)
+                        .with_systemd(false)
+                        .with_detach(true)
+                        .build()
+                })
+        };
+        let container = match res {
+            Ok(c) => c,
+            Err(e) => {
+                let err = lc_error(&e);
+                self.cleanup_failed_create(&dir);
+                reap_leftover_children(&before);
+                return Err(err);
+            }
+        };
+        let Some(pid) = container.pid() else {
+            self.cleanup_failed_create(&dir);
+            reap_leftover_children(&before);
+            return Err(OpError::new(
+                YFFM_ERR_RUNTIME,
+                format!("container {id} was created without an init pid"),
+            ));
+        };
+        let pid = pid.as_raw();
+        // The init is our child and only we reap it, so the pid cannot be reused before this pidfd pins it.
+        let fds = pidfd_open(pid)
+            .map_err(|e| OpError::io(&format!("pidfd_open({pid})"), &e))
+            .and_then(|fd| dup_cloexec(fd.as_fd()).map(|d| (fd, d)).map_err(|e| OpError::io("dup pidfd", &e)));
+        let (pidfd, for_caller) = match fds {
+            Ok(f) => f,
+            Err(e) => {
+                // without a pidfd the init could not be tracked: undo the create
+                self.cleanup_failed_create(&dir);
+                reap_leftover_children(&before);
+                let _ = unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
+                return Err(e);
+            }
+        };
+        self.exits.insert(id, pid, pidfd);
+        Ok((pid, for_caller))
+    }
+
+    /// Best effort: remove what a failed create left (state dir, cgroup, processes).
+    fn cleanup_failed_create(&mut self, dir: &Path) {
+        if !dir.exists() {
+            return;
+        }
+        let deleted = Container::load(dir.to_path_buf())
+            .and_then(|mut c| c.delete(true))
+            .is_ok();
+        if !deleted && dir.exists() {
+            let _ = fs::remove_dir_all(dir);
+        }
+    }
+
+    pub fn start(&mut self, id: &str) -> OpResult<()> {
+        let mut c = self.load(id)?;
+        let _guard = ProcGuard::save();
+        c.start().map_err(|e| lc_error(&e))
+    }
+
+    pub fn state(&mut self, id: &str) -> OpResult<String> {
+        let c = self.load(id)?;
+        serde_json::to_string(&StateExporter::from(&c.state))
+            .map_err(|e| OpError::new(YFFM_ERR_RUNTIME, format!("serialize state: {e}")))
+    }
+
+    pub fn kill(&mut self, id: &str, signal: i32, all: bool) -> OpResult<()> {
+        validate_id(id)?;
+        let sig = Signal::try_from(signal)
+            .map_err(|_| OpError::invalid(format!("invalid signal number {signal}")))?;
+        let mut c = self.load(id)?;
+        c.kill(sig, all).map_err(|e| lc_error(&e))
+    }
+
+    pub fn delete(&mut self, id: &str, force: bool) -> OpResult<()> {
+        validate_id(id)?;
+        if !self.root.join(id).exists() {
+            if force {
+                return Ok(());
+            }
+            return Err(OpError::new(
+                YFFM_ERR_NOT_FOUND,
+                format!("container {id} does not exist"),
+            ));
+        }
+        let mut c = self.load(id)?;
+        let res = c.delete(force).map_err(|e| lc_error(&e));
+        if self.exits.is_tracked(id) {
+            if res.is_ok() {
+                // delete SIGKILLed a created/running init: reap it now so no zombie is left behind
+                self.exits.reap_bounded(id, DELETE_REAP_TIMEOUT);
+                self.exits.mark_deleted(id);
+            } else {
+                self.exits.try_reap(id);
+            }
+        }
+        self.exits.reap_orphans();
+        res
+    }
+
+    pub fn list(&mut self) -> OpResult<String> {
+        let rd = fs::read_dir(&self.root).map_err(|e| OpError::io("read state root", &e))?;
+        let mut containers = Vec::new();
+        for ent in rd {
+            let ent = ent.map_err(|e| OpError::io("read state root", &e))?;
+            let dir = ent.path();
+            if !State::file_path(&dir).exists() {
+                continue;
+            }
+            match Container::load(dir.clone()) {
+                Ok(c) => containers.push(c),
+                // deleted concurrently
+                Err(_) if !State::file_path(&dir).exists() => continue,
+                Err(e) => {
+                    let mut err = lc_error(&e);
+                    err.msg = format!("could not load state from {}: {}", dir.display(), err.msg);
+                    return Err(err);
+                }
+            }
+        }
+        containers.sort_by(|a, b| a.id().cmp(b.id()));
+        let states: Vec<StateExporter> = containers
+            .iter()
+            .map(|c| StateExporter::from(&c.state))
+            .collect();
+        serde_json::to_string(&states)
+            .map_err(|e| OpError::new(YFFM_ERR_RUNTIME, format!("serialize list: {e}")))
+    }
+
+    pub fn exit_status(&mut self, id: &str) -> OpResult<i32> {
+        validate_id(id)?;
+        self.exits.exit_status(id)
+    }
+}

@@ -1,0 +1,217 @@
+//! The caller ↔ `yffm-helper` protocol: one JSON request, one JSON response, over an
+//! `AF_UNIX`/`SOCK_SEQPACKET` socketpair. A message is one or more datagrams of at most [`CHUNK`] payload bytes,
+//! each prefixed by one flag byte (1 = more datagrams follow, 0 = last), so any size fits regardless of socket
+//! buffer limits. File descriptors ride on the first datagram via `SCM_RIGHTS`.
+
+use std::io;
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
+use serde::{Deserialize, Serialize};
+
+/// Payload bytes per datagram.
+pub const CHUNK: usize = 60 * 1024;
+/// Largest message accepted (a `list` of thousands of containers fits easily).
+pub const MAX_MESSAGE: usize = 64 * 1024 * 1024;
+/// Most fds one message may carry (create sends 3).
+pub const MAX_FDS: usize = 4;
+
+/// The fd number the helper finds its end of the socketpair at.
+pub const HELPER_SOCKET_FD: RawFd = 3;
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// Carries 3 fds: stdin, stdout, stderr.
+    Create {
+        id: String,
+        bundle: String,
+    },
+    Start {
+        id: String,
+    },
+    State {
+        id: String,
+    },
+    Kill {
+        id: String,
+        signal: i32,
+        all: bool,
+    },
+    Delete {
+        id: String,
+        force: bool,
+    },
+    List,
+    ExitStatus {
+        id: String,
+    },
+    /// Test hook: the helper panics while handling it (the panic must become a YFFM_ERR_PANIC response).
+    #[serde(rename = "__panic")]
+    Panic,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+pub struct Response {
+    /// `YFFM_OK` or a `YFFM_ERR_*` status.
+    pub code: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msg: Option<String>,
+    /// create: init pid (a pidfd for it rides along). exit_status: the exit code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<i32>,
+    /// state / list: the JSON document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<String>,
+}
+
+fn retry<T>(mut f: impl FnMut() -> nix::Result<T>) -> io::Result<T> {
+    loop {
+        match f() {
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(io::Error::from_raw_os_error(e as i32)),
+            Ok(v) => return Ok(v),
+        }
+    }
+}
+
+/// Sends one message (chunked), with `fds` attached to the first datagram.
+pub fn send_msg(sock: BorrowedFd<'_>, payload: &[u8], fds: &[RawFd]) -> io::Result<()> {
+    let mut chunks: Vec<&[u8]> = payload.chunks(CHUNK).collect();
+    if chunks.is_empty() {
+        chunks.push(&[]);
+    }
+    let n = chunks.len();
+    for (i, chunk) in chunks.into_iter().enumerate() {
+        let flag = [u8::from(i + 1 < n)];
+        let iov = [IoSlice::new(&flag), IoSlice::new(chunk)];
+        let cmsgs: Vec<ControlMessage> = if i == 0 && !fds.is_empty() {
+            vec![ControlMessage::ScmRights(fds)]
+        } else {
+            vec![]
+        };
+        let sent =
+            retry(|| sendmsg::<()>(sock.as_raw_fd(), &iov, &cmsgs, MsgFlags::MSG_NOSIGNAL, None))?;
+        if sent != 1 + chunk.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                "short write on a SOCK_SEQPACKET socket",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Receives one message. `Ok(None)` on EOF (the peer closed its end) before the first datagram.
+pub fn recv_msg(sock: BorrowedFd<'_>) -> io::Result<Option<(Vec<u8>, Vec<OwnedFd>)>> {
+    let mut payload = Vec::new();
+    let mut fds = Vec::new();
+    let mut buf = vec![0u8; CHUNK + 1];
+    let mut first = true;
+    loop {
+        let mut cmsg = nix::cmsg_space!([RawFd; MAX_FDS]);
+        let (bytes, truncated) = {
+            let mut iov = [IoSliceMut::new(&mut buf)];
+            let msg = loop {
+                match recvmsg::<()>(
+                    sock.as_raw_fd(),
+                    &mut iov,
+                    Some(&mut cmsg),
+                    MsgFlags::MSG_CMSG_CLOEXEC,
+                ) {
+                    Err(nix::errno::Errno::EINTR) => continue,
+                    Err(e) => return Err(io::Error::from_raw_os_error(e as i32)),
+                    Ok(m) => break m,
+                }
+            };
+            if let Ok(cms) = msg.cmsgs() {
+                for c in cms {
+                    if let ControlMessageOwned::ScmRights(rfds) = c {
+                        fds.extend(
+                            rfds.into_iter()
+                                .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }),
+                        );
+                    }
+                }
+            }
+            let truncated = msg
+                .flags
+                .intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC);
+            (msg.bytes, truncated)
+        };
+        if truncated {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "protocol error: truncated datagram",
+            ));
+        }
+        if bytes == 0 {
+            if first {
+                return Ok(None);
+            }
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "peer closed the socket mid-message",
+            ));
+        }
+        first = false;
+        payload.extend_from_slice(&buf[1..bytes]);
+        if payload.len() > MAX_MESSAGE {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "protocol error: message too large",
+            ));
+        }
+        if buf[0] == 0 {
+            return Ok(Some((payload, fds)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn roundtrip_big_and_fds() {
+        let (a, b) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .unwrap();
+        let big: Vec<u8> = (0..(3 * CHUNK + 17)).map(|i| (i % 251) as u8).collect();
+        let devnull = std::fs::File::open("/dev/null").unwrap();
+        let t = {
+            let big = big.clone();
+            std::thread::spawn(move || {
+                send_msg(a.as_fd(), &big, &[devnull.as_raw_fd()]).unwrap();
+                send_msg(a.as_fd(), b"", &[]).unwrap();
+                a
+            })
+        };
+        let (p, fds) = recv_msg(b.as_fd()).unwrap().unwrap();
+        assert_eq!(p, big);
+        assert_eq!(fds.len(), 1);
+        let (p2, fds2) = recv_msg(b.as_fd()).unwrap().unwrap();
+        assert!(p2.is_empty() && fds2.is_empty());
+        drop(t.join().unwrap());
+        assert!(recv_msg(b.as_fd()).unwrap().is_none());
+    }
+
+    #[test]
+    fn request_json() {
+        let r = Request::Kill {
+            id: "x".into(),
+            signal: 9,
+            all: false,
+        };
+        let s = serde_json::to_string(&r).unwrap();
+        assert_eq!(s, r#"{"op":"kill","id":"x","signal":9,"all":false}"#);
+        assert_eq!(serde_json::from_str::<Request>(&s).unwrap(), r);
+    }
+}
