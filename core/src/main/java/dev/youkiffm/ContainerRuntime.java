@@ -70,6 +70,34 @@ public interface ContainerRuntime extends AutoCloseable {
         return ExitWaits.await(onExit(id), timeout);
     }
 
+    /**
+     * Graceful stop: SIGTERM, wait up to {@code grace}, then SIGKILL and wait for the exit. Returns the init's exit
+     * code (143 for an untrapped SIGTERM, 137 after SIGKILL). A container that is already stopped returns its
+     * recorded code.
+     */
+    default int stop(String id, Duration grace) {
+        CompletableFuture<Integer> exit = onExit(id);
+        if (exit.isDone()) {
+            return ExitWaits.await(exit, Duration.ZERO).orElseThrow();
+        }
+        try {
+            kill(id, Signal.SIGTERM, false);
+        } catch (IllegalContainerStateException e) {
+            // Exited between onExit() and kill(): fall through to the wait.
+        }
+        OptionalInt code = ExitWaits.await(exit, grace);
+        if (code.isPresent()) {
+            return code.getAsInt();
+        }
+        try {
+            kill(id, Signal.SIGKILL, true);
+        } catch (IllegalContainerStateException e) {
+            // exited just now
+        }
+        return ExitWaits.await(exit, Duration.ofSeconds(30)).orElseThrow(
+                () -> new RuntimeFailureException("container '" + id + "' did not exit 30 s after SIGKILL", ""));
+    }
+
     /** Releases native resources and helper processes. Containers keep running; their state stays in {@link #root()}. */
     @Override
     void close();

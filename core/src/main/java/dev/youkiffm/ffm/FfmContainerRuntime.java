@@ -1,16 +1,220 @@
 package dev.youkiffm.ffm;
 
+import dev.youkiffm.ContainerException;
+import dev.youkiffm.ContainerIds;
+import dev.youkiffm.ContainerNotFoundException;
 import dev.youkiffm.ContainerRuntime;
+import dev.youkiffm.ContainerState;
+import dev.youkiffm.ContainerStatus;
+import dev.youkiffm.CreateOptions;
+import dev.youkiffm.InvalidArgumentException;
 import dev.youkiffm.RuntimeOptions;
 import dev.youkiffm.RuntimeUnavailableException;
+import dev.youkiffm.Signal;
+import dev.youkiffm.Stdio;
+import dev.youkiffm.internal.OciStateJson;
+import dev.youkiffm.internal.nativeaccess.Libc;
+import dev.youkiffm.internal.nativeaccess.NativeRuntime;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 
-/** FFM runtime: placeholder until the bindings land (lead is writing it). */
-public final class FfmContainerRuntime {
-    private FfmContainerRuntime() {}
+/**
+ * The FFM runtime: every lifecycle verb is one downcall into the native library, which drives youki's
+ * libcontainer (through its single-threaded helper process by default, see {@link RuntimeOptions.FfmMode}).
+ * No process is exec'd per operation. Exits are observed through pidfds.
+ */
+public final class FfmContainerRuntime implements ContainerRuntime {
+    /** Default state root when {@link RuntimeOptions#root()} is null. */
+    public static final Path DEFAULT_ROOT = Path.of("/run/youki-ffm/ffm");
 
-    /** Opens the FFM runtime, or throws {@link RuntimeUnavailableException} naming what is missing. */
-    public static ContainerRuntime open(RuntimeOptions options) {
-        throw new RuntimeUnavailableException("FFM runtime not built yet", List.of("native library"));
+    private final Path root;
+    private final NativeRuntime nat;
+    private final ExitWatcher watcher;
+    private final Map<String, CompletableFuture<Integer>> exits = new ConcurrentHashMap<>();
+
+    private FfmContainerRuntime(Path root, NativeRuntime nat) {
+        this.root = root;
+        this.nat = nat;
+        this.watcher = new ExitWatcher("yffm-exit-watcher", nat::exitStatus);
     }
+
+    /** Opens the FFM runtime, or throws {@link RuntimeUnavailableException} naming exactly what is missing. */
+    public static ContainerRuntime open(RuntimeOptions options) {
+        Path root = (options.root() == null ? DEFAULT_ROOT : options.root()).toAbsolutePath().normalize();
+        List<String> missing = new ArrayList<>(HostChecks.missingForContainers());
+        if (!missing.isEmpty()) {
+            throw new RuntimeUnavailableException("the FFM runtime cannot run containers on this host", missing);
+        }
+        try {
+            Files.createDirectories(root);
+        } catch (IOException e) {
+            throw new RuntimeUnavailableException("cannot create runtime root " + root,
+                    List.of("writable root directory " + root), e);
+        }
+        NativeRuntime nat = NativeRuntime.open(root, options.ffmMode());
+        return new FfmContainerRuntime(root, nat);
+    }
+
+    @Override
+    public String name() {
+        return "ffm";
+    }
+
+    @Override
+    public Path root() {
+        return root;
+    }
+
+    /** The helper process' pid, 0 in direct mode. For diagnostics and leak tests. */
+    public int helperPid() {
+        return nat.helperPid();
+    }
+
+    @Override
+    public ContainerState create(String id, Path bundle, CreateOptions options) {
+        ContainerIds.validate(id);
+        Objects.requireNonNull(options, "options");
+        Path b = validateBundle(bundle);
+        int in = -1;
+        int out = -1;
+        int err = -1;
+        try {
+            in = openStdio(options.stdin(), true, "stdin");
+            out = openStdio(options.stdout(), false, "stdout");
+            err = openStdio(options.stderr(), false, "stderr");
+            NativeRuntime.Created c = nat.create(id, b, in, out, err);
+            CompletableFuture<Integer> exit = new CompletableFuture<>();
+            exits.put(id, exit);
+            watcher.watch(new ExitWatcher.Watch(id, c.pidfd(), exit));
+            return state(id);
+        } finally {
+            Libc.close(in);
+            Libc.close(out);
+            Libc.close(err);
+        }
+    }
+
+    static Path validateBundle(Path bundle) {
+        if (bundle == null) {
+            throw new InvalidArgumentException("bundle", "must not be null");
+        }
+        Path b = bundle.toAbsolutePath().normalize();
+        if (!Files.isDirectory(b)) {
+            throw new InvalidArgumentException("bundle", "not a directory: " + b);
+        }
+        if (!Files.isRegularFile(b.resolve("config.json"))) {
+            throw new InvalidArgumentException("bundle", "no config.json in " + b);
+        }
+        return b;
+    }
+
+    private static int openStdio(Stdio s, boolean input, String field) {
+        return switch (s) {
+            case Stdio.Null n -> -1;
+            case Stdio.File f -> {
+                Path p = f.path().toAbsolutePath();
+                try {
+                    if (input) {
+                        yield Libc.open(p.toString(), Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
+                    }
+                    Files.createDirectories(p.getParent());
+                    int flags = Libc.O_WRONLY | Libc.O_CREAT | Libc.O_CLOEXEC | (f.append() ? Libc.O_APPEND : Libc.O_TRUNC);
+                    yield Libc.open(p.toString(), flags, 0640);
+                } catch (IOException e) {
+                    throw new InvalidArgumentException(field, "cannot open " + p + ": " + e.getMessage());
+                }
+            }
+        };
+    }
+
+    @Override
+    public void start(String id) {
+        nat.start(ContainerIds.validate(id));
+    }
+
+    @Override
+    public ContainerState state(String id) {
+        ContainerState s = OciStateJson.parse(nat.stateJson(ContainerIds.validate(id)));
+        CompletableFuture<Integer> exit = exits.get(id);
+        if (exit != null && s.status() == ContainerStatus.STOPPED && !exit.isDone()) {
+            // The watcher may not have run yet: collect the code now (targeted, non-blocking).
+            nat.exitStatus(id).ifPresent(exit::complete);
+        }
+        if (exit != null && exit.isDone() && !exit.isCompletedExceptionally()) {
+            s = s.withExitCode(exit.join());
+        }
+        return s;
+    }
+
+    @Override
+    public void kill(String id, Signal signal, boolean all) {
+        Objects.requireNonNull(signal, "signal");
+        nat.kill(ContainerIds.validate(id), signal.number(), all);
+    }
+
+    @Override
+    public void delete(String id, boolean force) {
+        nat.delete(ContainerIds.validate(id), force);
+        CompletableFuture<Integer> exit = exits.get(id);
+        if (exit != null) {
+            // Delete reaped (or killed and reaped) the init; the watcher completes the future from the pidfd. Forget
+            // it then, so the map only holds containers that still exist or are still being observed.
+            exit.whenComplete((code, err) -> exits.remove(id, exit));
+        }
+    }
+
+    @Override
+    public List<ContainerState> list() {
+        List<ContainerState> raw = OciStateJson.parseList(nat.listJson());
+        List<ContainerState> out = new ArrayList<>(raw.size());
+        for (ContainerState s : raw) {
+            CompletableFuture<Integer> exit = exits.get(s.id());
+            out.add(exit != null && exit.isDone() && !exit.isCompletedExceptionally() ? s.withExitCode(exit.join()) : s);
+        }
+        return out;
+    }
+
+    @Override
+    public String version() {
+        return NativeRuntime.version();
+    }
+
+    @Override
+    public CompletableFuture<Integer> onExit(String id) {
+        ContainerIds.validate(id);
+        CompletableFuture<Integer> exit = exits.get(id);
+        if (exit != null) {
+            return exit.copy();
+        }
+        try {
+            state(id);
+        } catch (ContainerNotFoundException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return CompletableFuture.failedFuture(new ContainerException("the exit of '" + id
+                + "' is not observable: it was not created by this runtime instance"));
+    }
+
+    /** Exit code if this runtime has collected it. */
+    public OptionalInt exitCode(String id) {
+        CompletableFuture<Integer> exit = exits.get(id);
+        return exit != null && exit.isDone() && !exit.isCompletedExceptionally() && exit.join() != null
+                ? OptionalInt.of(exit.join())
+                : OptionalInt.empty();
+    }
+
+    @Override
+    public void close() {
+        watcher.close();
+        nat.close();
+    }
+
 }

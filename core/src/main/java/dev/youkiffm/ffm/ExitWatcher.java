@@ -1,0 +1,122 @@
+package dev.youkiffm.ffm;
+
+import dev.youkiffm.ContainerException;
+import dev.youkiffm.internal.nativeaccess.Libc;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Map;
+import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+
+/**
+ * One platform thread polls the pidfds of every container init this runtime created, plus an eventfd used to wake
+ * it when the set changes. When a pidfd turns readable the init has exited; the exit code is then fetched from the
+ * native library (which reaps with a targeted waitid on that pidfd, never waitpid(-1)) and the future completes.
+ */
+final class ExitWatcher implements AutoCloseable {
+    record Watch(String id, int pidfd, CompletableFuture<Integer> future) {}
+
+    private final Map<Integer, Watch> byFd = new ConcurrentHashMap<>();
+    private final Function<String, OptionalInt> exitStatus;
+    private final int wakeFd;
+    private final Thread thread;
+    private volatile boolean stopped;
+
+    ExitWatcher(String name, Function<String, OptionalInt> exitStatus) {
+        this.exitStatus = exitStatus;
+        try {
+            this.wakeFd = Libc.eventfd(Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        this.thread = Thread.ofPlatform().daemon().name(name).unstarted(this::run);
+        thread.start();
+    }
+
+    /** Starts watching; the watcher owns {@code pidfd} from now on and closes it after the exit. */
+    void watch(Watch w) {
+        byFd.put(w.pidfd(), w);
+        Libc.eventfdSignal(wakeFd);
+    }
+
+    private void run() {
+        while (!stopped) {
+            Watch[] watches = byFd.values().toArray(Watch[]::new);
+            int[] fds = new int[watches.length + 1];
+            fds[0] = wakeFd;
+            for (int i = 0; i < watches.length; i++) {
+                fds[i + 1] = watches[i].pidfd();
+            }
+            boolean[] ready;
+            try {
+                ready = Libc.pollIn(fds, -1);
+            } catch (IOException e) {
+                failAll(new ContainerException("exit watcher poll failed", e));
+                return;
+            }
+            if (ready[0]) {
+                Libc.eventfdDrain(wakeFd);
+            }
+            for (int i = 0; i < watches.length; i++) {
+                if (ready[i + 1]) {
+                    exited(watches[i]);
+                }
+            }
+        }
+    }
+
+    private void exited(Watch w) {
+        try {
+            // pidfd readable == the process is dead; the native side reaps it with a targeted waitid. Allow a few
+            // retries for the instant between the kernel's notification and the helper reaping its child.
+            OptionalInt code = OptionalInt.empty();
+            for (int attempt = 0; attempt < 200 && code.isEmpty(); attempt++) {
+                code = exitStatus.apply(w.id());
+                if (code.isEmpty()) {
+                    Thread.sleep(5);
+                }
+            }
+            if (code.isPresent()) {
+                w.future().complete(code.getAsInt());
+            } else {
+                w.future().completeExceptionally(new ContainerException(
+                        "init of '" + w.id() + "' exited but its status could not be collected"));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            w.future().completeExceptionally(new ContainerException("interrupted", e));
+        } catch (RuntimeException e) {
+            w.future().completeExceptionally(e);
+        } finally {
+            byFd.remove(w.pidfd());
+            Libc.close(w.pidfd());
+        }
+    }
+
+    private void failAll(ContainerException e) {
+        for (Watch w : byFd.values()) {
+            w.future().completeExceptionally(e);
+            Libc.close(w.pidfd());
+        }
+        byFd.clear();
+    }
+
+    int watching() {
+        return byFd.size();
+    }
+
+    @Override
+    public void close() {
+        stopped = true;
+        Libc.eventfdSignal(wakeFd);
+        try {
+            thread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        failAll(new ContainerException("runtime closed before the container exited (it keeps running)"));
+        Libc.close(wakeFd);
+    }
+}

@@ -1,0 +1,316 @@
+package dev.youkiffm.internal.nativeaccess;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+
+/**
+ * The few libc calls the library needs beyond its own C ABI: file descriptors for container stdio, pidfds and
+ * poll for exit supervision, waitid for targeted reaping, prctl for the opt-in child subreaper. Each call captures
+ * errno (Elasticsearch libs/native style) and throws {@link IOException} with {@code strerror}-like text.
+ */
+public final class Libc {
+    public static final int O_RDONLY = 0;
+    public static final int O_WRONLY = 1;
+    public static final int O_RDWR = 2;
+    public static final int O_CREAT = 0100;
+    public static final int O_TRUNC = 01000;
+    public static final int O_APPEND = 02000;
+    public static final int O_NONBLOCK = 04000;
+    public static final int O_CLOEXEC = 02000000;
+    public static final short POLLIN = 0x1;
+    public static final int EFD_CLOEXEC = 02000000;
+    public static final int EFD_NONBLOCK = 04000;
+    public static final int P_PID = 1;
+    public static final int P_PIDFD = 3;
+    public static final int WEXITED = 4;
+    public static final int WNOHANG = 1;
+    public static final int WNOWAIT = 0x01000000;
+    public static final int CLD_EXITED = 1;
+    public static final int CLD_KILLED = 2;
+    public static final int CLD_DUMPED = 3;
+    public static final int PR_SET_CHILD_SUBREAPER = 36;
+    public static final int PR_GET_CHILD_SUBREAPER = 37;
+    public static final int PR_GET_DUMPABLE = 3;
+    public static final int EINTR = 4;
+    public static final int ECHILD = 10;
+    public static final int EAGAIN = 11;
+    private static final long SYS_PIDFD_OPEN = 434;
+
+    /** struct pollfd { int fd; short events; short revents; } */
+    public static final StructLayout POLLFD =
+            MemoryLayout.structLayout(JAVA_INT.withName("fd"), JAVA_SHORT.withName("events"),
+                    JAVA_SHORT.withName("revents"));
+    private static final VarHandle POLL_FD = POLLFD.varHandle(MemoryLayout.PathElement.groupElement("fd"));
+    private static final VarHandle POLL_EVENTS = POLLFD.varHandle(MemoryLayout.PathElement.groupElement("events"));
+    private static final VarHandle POLL_REVENTS =
+            POLLFD.varHandle(MemoryLayout.PathElement.groupElement("revents"));
+
+    /** siginfo_t is 128 bytes; si_code at 8, si_pid at 16, si_status at 24 (x86_64, SIGCHLD layout). */
+    public static final long SIGINFO_SIZE = 128;
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final SymbolLookup LIBC = LINKER.defaultLookup();
+    private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO =
+            CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    private static final Linker.Option ERRNO_OPT = Linker.Option.captureCallState("errno");
+
+    private static final MethodHandle open$mh = downcall("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT,
+            JAVA_INT), ERRNO_OPT, Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle close$mh = downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT),
+            ERRNO_OPT);
+    private static final MethodHandle syscall2$mh = downcall("syscall", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG,
+            JAVA_LONG, JAVA_LONG), ERRNO_OPT, Linker.Option.firstVariadicArg(1));
+    private static final MethodHandle poll$mh = downcall("poll", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG,
+            JAVA_INT), ERRNO_OPT);
+    private static final MethodHandle eventfd$mh = downcall("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT,
+            JAVA_INT), ERRNO_OPT);
+    private static final MethodHandle write$mh = downcall("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT,
+            ADDRESS, JAVA_LONG), ERRNO_OPT);
+    private static final MethodHandle read$mh = downcall("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT,
+            ADDRESS, JAVA_LONG), ERRNO_OPT);
+    private static final MethodHandle waitid$mh = downcall("waitid", FunctionDescriptor.of(JAVA_INT, JAVA_INT,
+            JAVA_INT, ADDRESS, JAVA_INT), ERRNO_OPT);
+    private static final MethodHandle prctl$mh = downcall("prctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT,
+            JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), ERRNO_OPT, Linker.Option.firstVariadicArg(1));
+    private static final MethodHandle strerror$mh = downcall("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+
+    private Libc() {}
+
+    private static MethodHandle downcall(String name, FunctionDescriptor fd, Linker.Option... opts) {
+        MemorySegment sym = LIBC.find(name).orElseThrow(() -> new UnsatisfiedLinkError("libc lacks " + name));
+        return LINKER.downcallHandle(sym, fd, opts);
+    }
+
+    private static IOException error(String call, int errno) {
+        return new ErrnoException(call + ": " + strerror(errno) + " (errno " + errno + ")", errno);
+    }
+
+    /** An {@link IOException} carrying errno. */
+    public static final class ErrnoException extends IOException {
+        private final int errno;
+
+        ErrnoException(String message, int errno) {
+            super(message);
+            this.errno = errno;
+        }
+
+        public int errno() {
+            return errno;
+        }
+    }
+
+    public static String strerror(int errno) {
+        try {
+            MemorySegment s = (MemorySegment) strerror$mh.invokeExact(errno);
+            return s.reinterpret(256).getString(0);
+        } catch (Throwable t) {
+            return "errno " + errno;
+        }
+    }
+
+    private static int errno(MemorySegment state) {
+        return (int) ERRNO.get(state, 0L);
+    }
+
+    /** open(2); the returned fd is owned by the caller. */
+    public static int open(String path, int flags, int mode) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CAPTURE);
+            int fd = (int) open$mh.invokeExact(st, a.allocateFrom(path), flags, mode);
+            if (fd < 0) {
+                throw error("open(" + path + ")", errno(st));
+            }
+            return fd;
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    public static void close(int fd) {
+        if (fd < 0) {
+            return;
+        }
+        try (Arena a = Arena.ofConfined()) {
+            int r = (int) close$mh.invokeExact(a.allocate(CAPTURE), fd);
+            assert r == 0 || r == -1;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** pidfd_open(2) with flags 0 (the fd is close-on-exec). */
+    public static int pidfdOpen(int pid) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CAPTURE);
+            long r = (long) syscall2$mh.invokeExact(st, SYS_PIDFD_OPEN, (long) pid, 0L);
+            if (r < 0) {
+                throw error("pidfd_open(" + pid + ")", errno(st));
+            }
+            return (int) r;
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    public static int eventfd(int flags) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CAPTURE);
+            int fd = (int) eventfd$mh.invokeExact(st, 0, flags);
+            if (fd < 0) {
+                throw error("eventfd", errno(st));
+            }
+            return fd;
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** Adds 1 to an eventfd counter (wakes a poller). */
+    public static void eventfdSignal(int fd) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(JAVA_LONG);
+            buf.set(JAVA_LONG, 0, 1L);
+            long r = (long) write$mh.invokeExact(a.allocate(CAPTURE), fd, buf, 8L);
+            assert r == 8 || r == -1;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** Drains an eventfd counter (non-blocking fd). */
+    public static void eventfdDrain(int fd) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(JAVA_LONG);
+            long r = (long) read$mh.invokeExact(a.allocate(CAPTURE), fd, buf, 8L);
+            assert r == 8 || r == -1;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * poll(2) for POLLIN on {@code fds}; returns the readiness of each (true = readable or hung up). Retries EINTR
+     * within the timeout.
+     */
+    public static boolean[] pollIn(int[] fds, int timeoutMillis) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CAPTURE);
+            MemorySegment arr = a.allocate(POLLFD, fds.length);
+            for (int i = 0; i < fds.length; i++) {
+                MemorySegment e = arr.asSlice(i * POLLFD.byteSize(), POLLFD);
+                POLL_FD.set(e, 0L, fds[i]);
+                POLL_EVENTS.set(e, 0L, POLLIN);
+                POLL_REVENTS.set(e, 0L, (short) 0);
+            }
+            int r;
+            while (true) {
+                r = (int) poll$mh.invokeExact(st, arr, (long) fds.length, timeoutMillis);
+                if (r >= 0) {
+                    break;
+                }
+                int err = errno(st);
+                if (err != EINTR) {
+                    throw error("poll", err);
+                }
+            }
+            boolean[] ready = new boolean[fds.length];
+            for (int i = 0; i < fds.length; i++) {
+                MemorySegment e = arr.asSlice(i * POLLFD.byteSize(), POLLFD);
+                ready[i] = ((short) POLL_REVENTS.get(e, 0L)) != 0;
+            }
+            return ready;
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * Targeted waitid(2): {@code idtype} is {@link #P_PID} or {@link #P_PIDFD}. Returns the exit code (status, or
+     * 128+signal) or -1 when {@link #WNOHANG} was given and the child has not exited. Never waits on "any child".
+     */
+    public static int waitid(int idtype, int id, int options) throws IOException {
+        if (idtype != P_PID && idtype != P_PIDFD) {
+            throw new IllegalArgumentException("only targeted waits (P_PID, P_PIDFD) are allowed");
+        }
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CAPTURE);
+            MemorySegment info = a.allocate(SIGINFO_SIZE);
+            while (true) {
+                int r = (int) waitid$mh.invokeExact(st, idtype, id, info, options);
+                if (r == 0) {
+                    break;
+                }
+                int err = errno(st);
+                if (err != EINTR) {
+                    throw error("waitid", err);
+                }
+            }
+            int pid = info.get(JAVA_INT, 16);
+            if (pid == 0) {
+                return -1;
+            }
+            int code = info.get(JAVA_INT, 8);
+            int status = info.get(JAVA_INT, 24);
+            return code == CLD_EXITED ? status : 128 + status;
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** prctl(2) with one argument; returns its result. */
+    public static int prctl(int option, long arg2) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CAPTURE);
+            int r = (int) prctl$mh.invokeExact(st, option, arg2, 0L, 0L, 0L);
+            if (r < 0) {
+                throw error("prctl(" + option + ")", errno(st));
+            }
+            return r;
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** prctl(PR_GET_CHILD_SUBREAPER). */
+    public static boolean isChildSubreaper() throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CAPTURE);
+            MemorySegment out = a.allocate(JAVA_INT);
+            int r = (int) prctl$mh.invokeExact(st, PR_GET_CHILD_SUBREAPER, out.address(), 0L, 0L, 0L);
+            if (r < 0) {
+                throw error("prctl(PR_GET_CHILD_SUBREAPER)", errno(st));
+            }
+            return out.get(JAVA_INT, 0) != 0;
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+}

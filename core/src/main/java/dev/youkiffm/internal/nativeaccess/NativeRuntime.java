@@ -1,0 +1,207 @@
+package dev.youkiffm.internal.nativeaccess;
+
+import static dev.youkiffm.bindings.youki_ffm_h.*;
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import dev.youkiffm.RuntimeFailureException;
+import dev.youkiffm.RuntimeOptions.FfmMode;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.OptionalInt;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * One {@code yffm_runtime*}: the only class that calls the generated bindings. The handle lives in a shared Arena
+ * whose cleanup action is {@code yffm_runtime_free}; calls hold a read lock so {@link #close()} waits for calls in
+ * flight instead of freeing under them. Per-call memory (strings, out-params, error and JSON buffers) lives in a
+ * confined Arena closed before the call returns.
+ */
+public final class NativeRuntime implements AutoCloseable {
+    private static final int ERR_CAP = 4096;
+    private static final long JSON_START = 16 * 1024;
+    private static final long JSON_MAX = 64L * 1024 * 1024;
+
+    private final Arena arena;
+    private final MemorySegment handle;
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private boolean closed;
+
+    /** Result of {@code yffm_create}: the init pid and a pidfd owned by the caller. */
+    public record Created(int pid, int pidfd) {}
+
+    private NativeRuntime(Arena arena, MemorySegment handle) {
+        this.arena = arena;
+        this.handle = handle;
+    }
+
+    /** Loads the library if needed and creates a runtime over {@code root}. */
+    public static NativeRuntime open(Path root, FfmMode mode) {
+        NativeLibrary.Loaded lib = NativeLibrary.load();
+        Arena arena = Arena.ofShared();
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment out = call.allocate(ADDRESS);
+            MemorySegment err = call.allocate(ERR_CAP);
+            int st = yffm_runtime_new(call.allocateFrom(root.toString()),
+                    mode == FfmMode.DIRECT ? YFFM_MODE_DIRECT() : YFFM_MODE_HELPER(),
+                    call.allocateFrom(lib.helper().toString()), out, err, ERR_CAP);
+            if (st != NativeErrors.OK) {
+                throw NativeErrors.toException(st, "open runtime", null, err.getString(0));
+            }
+            MemorySegment h = out.get(ADDRESS, 0).reinterpret(0, arena, NativeRuntime::free);
+            return new NativeRuntime(arena, h);
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    private static void free(MemorySegment h) {
+        yffm_runtime_free(h);
+    }
+
+    /** The library's version text. */
+    public static String version() {
+        NativeLibrary.load();
+        return readJson(0, (buf, cap, len, err, errCap) -> yffm_version(buf, cap, len), "version", null);
+    }
+
+    public Created create(String id, Path bundle, int stdinFd, int stdoutFd, int stderrFd) {
+        return call(a -> {
+            MemorySegment pid = a.allocate(JAVA_INT);
+            MemorySegment pidfd = a.allocate(JAVA_INT);
+            MemorySegment err = a.allocate(ERR_CAP);
+            int st = yffm_create(handle, a.allocateFrom(id), a.allocateFrom(bundle.toString()), stdinFd, stdoutFd,
+                    stderrFd, pid, pidfd, err, ERR_CAP);
+            check(st, "create", id, err);
+            return new Created(pid.get(JAVA_INT, 0), pidfd.get(JAVA_INT, 0));
+        });
+    }
+
+    public void start(String id) {
+        call(a -> {
+            MemorySegment err = a.allocate(ERR_CAP);
+            check(yffm_start(handle, a.allocateFrom(id), err, ERR_CAP), "start", id, err);
+            return null;
+        });
+    }
+
+    public void kill(String id, int signal, boolean all) {
+        call(a -> {
+            MemorySegment err = a.allocate(ERR_CAP);
+            check(yffm_kill(handle, a.allocateFrom(id), signal, all, err, ERR_CAP), "kill", id, err);
+            return null;
+        });
+    }
+
+    public void delete(String id, boolean force) {
+        call(a -> {
+            MemorySegment err = a.allocate(ERR_CAP);
+            check(yffm_delete(handle, a.allocateFrom(id), force, err, ERR_CAP), "delete", id, err);
+            return null;
+        });
+    }
+
+    public String stateJson(String id) {
+        return call(a -> {
+            MemorySegment cid = a.allocateFrom(id);
+            return readJson(1, (buf, cap, len, err, errCap) -> yffm_state(handle, cid, buf, cap, len, err, errCap),
+                    "state", id);
+        });
+    }
+
+    public String listJson() {
+        return call(a -> readJson(1, (buf, cap, len, err, errCap) -> yffm_list(handle, buf, cap, len, err, errCap),
+                "list", null));
+    }
+
+    /** The init's exit code once it has exited (reaping it with a targeted wait); empty while it runs. */
+    public OptionalInt exitStatus(String id) {
+        return call(a -> {
+            MemorySegment code = a.allocate(JAVA_INT);
+            MemorySegment err = a.allocate(ERR_CAP);
+            int st = yffm_exit_status(handle, a.allocateFrom(id), code, err, ERR_CAP);
+            if (st == NativeErrors.NOT_EXITED) {
+                return OptionalInt.empty();
+            }
+            check(st, "exit status", id, err);
+            return OptionalInt.of(code.get(JAVA_INT, 0));
+        });
+    }
+
+    /** The helper process' pid (0 in direct mode). */
+    public int helperPid() {
+        return call(a -> {
+            MemorySegment pid = a.allocate(JAVA_INT);
+            int st = yffm_helper_pid(handle, pid);
+            if (st != NativeErrors.OK) {
+                throw NativeErrors.toException(st, "helper pid", null, "");
+            }
+            return pid.get(JAVA_INT, 0);
+        });
+    }
+
+    @Override
+    public void close() {
+        lock.writeLock().lock();
+        try {
+            if (!closed) {
+                closed = true;
+                arena.close(); // runs yffm_runtime_free: closes the helper's socket and reaps it
+            }
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    private interface Call<T> {
+        T run(Arena a);
+    }
+
+    private <T> T call(Call<T> c) {
+        lock.readLock().lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("runtime is closed");
+            }
+            try (Arena a = Arena.ofConfined()) {
+                return c.run(a);
+            }
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    private static void check(int status, String op, String id, MemorySegment err) {
+        if (status != NativeErrors.OK) {
+            throw NativeErrors.toException(status, op, id, err.getString(0));
+        }
+    }
+
+    private interface JsonCall {
+        int run(MemorySegment buf, long cap, MemorySegment len, MemorySegment err, long errCap);
+    }
+
+    /** Calls {@code f} with a growing buffer until the JSON fits, and decodes it. */
+    private static String readJson(int unused, JsonCall f, String op, String id) {
+        for (long cap = JSON_START; cap <= JSON_MAX; cap *= 4) {
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment buf = a.allocate(cap);
+                MemorySegment len = a.allocate(JAVA_LONG);
+                MemorySegment err = a.allocate(ERR_CAP);
+                int st = f.run(buf, cap, len, err, ERR_CAP);
+                if (st == NativeErrors.BUFFER_TOO_SMALL) {
+                    continue;
+                }
+                check(st, op, id, err);
+                long n = len.get(JAVA_LONG, 0);
+                return new String(buf.asSlice(0, n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE),
+                        StandardCharsets.UTF_8);
+            }
+        }
+        throw new RuntimeFailureException(op + ": output larger than " + JSON_MAX + " bytes", "");
+    }
+}

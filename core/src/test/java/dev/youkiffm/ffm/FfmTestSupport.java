@@ -1,0 +1,77 @@
+package dev.youkiffm.ffm;
+
+import dev.youkiffm.ContainerRuntime;
+import dev.youkiffm.ContainerState;
+import dev.youkiffm.Prereqs;
+import dev.youkiffm.RuntimeOptions;
+import dev.youkiffm.testkit.BusyboxBundle;
+import dev.youkiffm.testkit.BusyboxRootfs;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.Stream;
+
+/** Shared setup for FFM tests: a busybox rootfs, per-test bundles and a per-class runtime root. */
+final class FfmTestSupport {
+    private FfmTestSupport() {}
+
+    static Path work() {
+        return Prereqs.work().resolve("ffm-tests");
+    }
+
+    static Path rootfs() {
+        return BusyboxRootfs.create(work().resolve("rootfs"));
+    }
+
+    static ContainerRuntime open(String rootName, RuntimeOptions.FfmMode mode) {
+        Prereqs.requireContainers();
+        return FfmContainerRuntime.open(RuntimeOptions.defaults().withMode(RuntimeOptions.Mode.FFM)
+                .withFfmMode(mode).withRoot(Path.of("/run/youki-ffm-test/" + rootName)));
+    }
+
+    static String id(String prefix) {
+        return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    static Path bundle(String id, List<String> args, List<BusyboxBundle.Bind> binds) {
+        return BusyboxBundle.write(work().resolve("bundles").resolve(id), rootfs(), args, binds, Map.of());
+    }
+
+    static Path dir(String name) {
+        try {
+            return Files.createDirectories(work().resolve(name));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Container directories left in a runtime root (ignores the helper log). */
+    static List<String> leftovers(Path root) {
+        try (Stream<Path> s = Files.list(root)) {
+            return s.filter(Files::isDirectory).map(p -> p.getFileName().toString()).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static void deleteAll(ContainerRuntime rt) {
+        for (ContainerState s : rt.list()) {
+            rt.delete(s.id(), true);
+        }
+    }
+
+    static void deleteTree(Path p) {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(p)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
