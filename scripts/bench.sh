@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Reruns every benchmark and regenerates benchmarks/results/*.json, lifecycle.png and BENCHMARKS.md.
+# Usage: scripts/bench.sh [--quick]   (--quick: 1 warmup/1 measurement iteration, fewer soak cycles; for smoke runs)
+# Run it on a quiet machine: the numbers are latencies of real container operations on this host.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+setup_all
+cd "$YFFM_ROOT"
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+
+log "building benchmarks.jar"
+mvn_cmd -q -DskipTests package
+jar="$YFFM_ROOT/benchmarks/target/benchmarks.jar"
+results="$YFFM_ROOT/benchmarks/results"
+mkdir -p "$results"
+
+python3 - "$results/machine.json" "$JAVA_HOME" "$(youki_path)" <<'PY'
+import json, os, platform, subprocess, sys
+out, java_home, youki = sys.argv[1:4]
+def cmd(*a):
+    try:
+        return subprocess.run(a, capture_output=True, text=True, timeout=30).stdout.strip().splitlines()[0]
+    except Exception as e:
+        return f"unavailable ({e})"
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+mem = next((l.split(":", 1)[1].strip() for l in open("/proc/meminfo") if l.startswith("MemTotal")), "?")
+json.dump({
+    "kernel": platform.release(), "cpu": cpu, "cores": os.cpu_count(), "memory": mem,
+    "cgroups": "v1 hybrid" if os.path.ismount("/sys/fs/cgroup/unified") else "see /proc/mounts",
+    "java": cmd(f"{java_home}/bin/java", "-version") if False else subprocess.run([f"{java_home}/bin/java", "-version"], capture_output=True, text=True).stderr.splitlines()[0],
+    "youki": cmd(youki, "--version"), "runc": cmd("runc", "--version"), "crun": cmd("crun", "--version"),
+    "libcontainer": "0.7.0",
+}, open(out, "w"), indent=2)
+PY
+
+jmh_opts=(-prof gc -rf json -rff "$results/lifecycle.json")
+[ "$quick" = 1 ] && jmh_opts+=(-wi 1 -i 1 -w 2s -r 3s)
+log "running JMH (LifecycleBenchmark for ffm/youki/runc/crun, FloorBenchmark)"
+"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dyffm.youki.path="$(youki_path)" \
+  -jar "$jar" 'LifecycleBenchmark|FloorBenchmark' "${jmh_opts[@]}" -jvmArgsAppend "-Dyffm.youki.path=$(youki_path)"
+
+log "peak RSS of one CLI invocation"
+bundle="$(ls -d /var/tmp/youki-ffm-bench/bundle-sleep-3600)"
+YFFM_CRUN_MNTNS="$("$JAVA_HOME/bin/java" -cp "$jar" dev.youkiffm.subprocess.CrunNamespace 2>/dev/null || true)" \
+  python3 benchmarks/cli_rss.py "$bundle" "$results/cli-rss.json" youki="$(youki_path)" runc="$(command -v runc)" crun="$(command -v crun)"
+
+cycles=10000
+[ "$quick" = 1 ] && cycles=1000
+log "JVM RSS over $cycles FFM lifecycles"
+"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Xmx512m -cp "$jar" dev.youkiffm.bench.RssSoak "$cycles" $((cycles / 20)) "$results/rss-soak.json"
+
+python3 -c 'import matplotlib' 2>/dev/null || pip install -q matplotlib || log "matplotlib unavailable: no chart"
+python3 benchmarks/report.py "$results" "$YFFM_ROOT/BENCHMARKS.md"

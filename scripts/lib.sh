@@ -1,0 +1,85 @@
+# shellcheck shell=bash
+# Shared helpers for the project's scripts: find a JDK >= 22, install what the build and tests need.
+# Sourced, not executed. Everything is idempotent and fast when already satisfied.
+
+YFFM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+YFFM_TOOLS="$YFFM_ROOT/.tools"
+# Debian packages: busybox-static (test rootfs), runc/crun (subprocess runtimes), libseccomp-dev + pkg-config
+# (libcontainer's seccomp feature), umoci/skopeo/zstd (image tests), maven, util-linux (unshare/nsenter).
+YFFM_APT_PACKAGES=(busybox-static runc crun libseccomp-dev pkg-config umoci skopeo zstd maven util-linux procps)
+
+log() { printf '[youki-ffm] %s\n' "$*" >&2; }
+die() { printf '[youki-ffm] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# java_major BIN -> prints the feature version of a java binary
+java_major() {
+  "$1" -XshowSettings:properties -version 2>&1 | awk -F' = ' '/java.specification.version/ {print $2; exit}' | cut -d. -f1
+}
+
+# find_jdk: exports JAVA_HOME pointing to a JDK >= 22 (JAVA_HOME first, then /usr/lib/jvm, newest first).
+find_jdk() {
+  local cand
+  for cand in "${JAVA_HOME:-}" $(ls -d /usr/lib/jvm/* 2>/dev/null | sort -rV); do
+    [ -n "$cand" ] && [ -x "$cand/bin/javac" ] || continue
+    local v
+    v="$(java_major "$cand/bin/java")"
+    if [ -n "$v" ] && [ "$v" -ge 22 ] 2>/dev/null; then
+      export JAVA_HOME="$cand"
+      export PATH="$JAVA_HOME/bin:$PATH"
+      log "using JDK $v at $JAVA_HOME"
+      return 0
+    fi
+  done
+  die "no JDK >= 22 found (looked at \$JAVA_HOME and /usr/lib/jvm/*). Install one (e.g. Temurin 25) and set JAVA_HOME."
+}
+
+ensure_root() {
+  [ "$(id -u)" = 0 ] || die "must run as root: containers need namespaces, cgroups and mounts"
+}
+
+ensure_apt() {
+  local missing=() p
+  for p in "${YFFM_APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    command -v apt-get >/dev/null || die "apt-get not found; install: ${missing[*]}"
+    log "installing Debian packages: ${missing[*]}"
+    apt-get update -qq || die "apt-get update failed"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null || die "apt-get install ${missing[*]} failed"
+  fi
+}
+
+ensure_cargo() {
+  if ! command -v cargo >/dev/null; then
+    [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+  command -v cargo >/dev/null || die "cargo not found: install Rust >= 1.85 (rustup) — libcontainer 0.7 needs it"
+  local v
+  v="$(rustc --version | awk '{print $2}')"
+  case "$(printf '%s\n1.85.0\n' "$v" | sort -V | head -1)" in
+    1.85.0) ;;
+    *) die "rustc $v is too old: libcontainer 0.7 needs >= 1.85" ;;
+  esac
+}
+
+# The youki CLI for the subprocess runtime, pinned to the libcontainer version in native/Cargo.toml.
+ensure_youki() {
+  bash "$YFFM_ROOT/scripts/install-youki.sh" >/dev/null || die "installing the youki CLI failed"
+}
+
+youki_path() {
+  bash "$YFFM_ROOT/scripts/install-youki.sh" --print-path
+}
+
+setup_all() {
+  ensure_root
+  ensure_apt
+  find_jdk
+  ensure_cargo
+  ensure_youki
+}
+
+mvn_cmd() {
+  mvn -B -ntp -Dyffm.youki.path="$(youki_path)" -Dyffm.tools.dir="$YFFM_TOOLS" "$@"
+}

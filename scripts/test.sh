@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The project's test command: installs what it needs, builds the native library, the bindings and core,
+# and runs every test (real containers included). With CI=true a skipped test is a failure.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+setup_all
+cd "$YFFM_ROOT"
+log "running mvn verify"
+status=0
+mvn_cmd verify "$@" || status=$?
+python3 "$YFFM_ROOT/scripts/surefire-summary.py" "$YFFM_ROOT" || status=$((status == 0 ? 1 : status))
+exit "$status"
