@@ -211,6 +211,11 @@ public final class FfmContainerRuntime implements ContainerRuntime {
                 : OptionalInt.empty();
     }
 
+    /** Number of inits whose exit is still being watched (diagnostics, leak tests). */
+    public int watching() {
+        return watcher.watching();
+    }
+
     @Override
     public void close() {
         watcher.close();
