@@ -71,6 +71,21 @@ public interface ContainerRuntime extends AutoCloseable {
     }
 
     /**
+     * Crash recovery: force-deletes every container in {@link #root()} that this runtime instance did not create,
+     * i.e. what a previous process left when it died (for example killed with -9 in the middle of a create). Deleting
+     * removes the container's processes, cgroups and state directory. Call it right after opening a runtime whose
+     * root is not shared with a live process. Returns the ids removed.
+     */
+    default List<String> recover() {
+        List<String> removed = new java.util.ArrayList<>();
+        for (ContainerState s : list()) {
+            delete(s.id(), true);
+            removed.add(s.id());
+        }
+        return removed;
+    }
+
+    /**
      * Graceful stop: SIGTERM, wait up to {@code grace}, then SIGKILL and wait for the exit. Returns the init's exit
      * code (143 for an untrapped SIGTERM, 137 after SIGKILL). A container that is already stopped returns its
      * recorded code.

@@ -8,6 +8,7 @@ import dev.youkiffm.ContainerState;
 import dev.youkiffm.ContainerStatus;
 import dev.youkiffm.CreateOptions;
 import dev.youkiffm.InvalidArgumentException;
+import dev.youkiffm.RuntimeFailureException;
 import dev.youkiffm.RuntimeOptions;
 import dev.youkiffm.RuntimeUnavailableException;
 import dev.youkiffm.Signal;
@@ -209,6 +210,50 @@ public final class FfmContainerRuntime implements ContainerRuntime {
         return exit != null && exit.isDone() && !exit.isCompletedExceptionally() && exit.join() != null
                 ? OptionalInt.of(exit.join())
                 : OptionalInt.empty();
+    }
+
+    /**
+     * Force-deletes every container in the root this instance did not create, and removes state directories that a
+     * crash left before libcontainer wrote their {@code state.json} (nothing else exists for those yet).
+     */
+    @Override
+    public List<String> recover() {
+        List<String> removed = new ArrayList<>();
+        for (ContainerState s : list()) {
+            if (!exits.containsKey(s.id())) {
+                delete(s.id(), true);
+                removed.add(s.id());
+            }
+        }
+        try (var dirs = Files.list(root)) {
+            for (Path d : dirs.filter(Files::isDirectory).toList()) {
+                String id = d.getFileName().toString();
+                if (!exits.containsKey(id) && !Files.exists(d.resolve("state.json")) && isValidId(id)) {
+                    deleteRecursively(d);
+                    removed.add(id);
+                }
+            }
+        } catch (IOException e) {
+            throw new RuntimeFailureException("recover: cannot scan " + root, e.toString(), e);
+        }
+        return removed;
+    }
+
+    private static boolean isValidId(String id) {
+        try {
+            ContainerIds.validate(id);
+            return true;
+        } catch (InvalidArgumentException e) {
+            return false;
+        }
+    }
+
+    private static void deleteRecursively(Path dir) throws IOException {
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
     /** Number of inits whose exit is still being watched (diagnostics, leak tests). */

@@ -73,6 +73,9 @@ class FfmLifecycleTest {
         }
         assertEquals("hello-from-busybox", Files.readString(greeting).trim());
         assertEquals(1, rt.list().stream().filter(s -> s.id().equals(id)).count());
+        List<Path> cgroups = FfmTestSupport.cgroupsNamed(id);
+        assertTrue(cgroups.stream().anyMatch(p -> p.startsWith("/sys/fs/cgroup/memory")),
+                "running container has a memory cgroup: " + cgroups);
 
         rt.kill(id, Signal.SIGKILL, false);
         assertEquals(137, rt.waitFor(id, Duration.ofSeconds(20)).orElseThrow(), "SIGKILL → 128+9");
@@ -83,7 +86,7 @@ class FfmLifecycleTest {
         rt.delete(id, false);
         assertThrows(ContainerNotFoundException.class, () -> rt.state(id));
         assertFalse(FfmTestSupport.leftovers(rt.root()).contains(id), "container dir left in root");
-        assertFalse(Files.exists(Path.of("/sys/fs/cgroup/pids/youki", id)), "cgroup left behind");
+        assertEquals(List.of(), FfmTestSupport.cgroupsNamed(id), "cgroups left behind");
         FfmTestSupport.deleteTree(out);
     }
 

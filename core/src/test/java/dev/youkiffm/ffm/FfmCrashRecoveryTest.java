@@ -1,0 +1,73 @@
+package dev.youkiffm.ffm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.youkiffm.ContainerRuntime;
+import dev.youkiffm.ContainerState;
+import dev.youkiffm.Prereqs;
+import dev.youkiffm.RuntimeOptions;
+import dev.youkiffm.RuntimeOptions.FfmMode;
+import java.io.BufferedReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Issue 5 crash recovery: a JVM creating containers is killed with SIGKILL mid-create; reopening the runtime on the
+ * same root lists the leftovers and {@code recover()} removes every one: state dir, cgroups and processes.
+ */
+class FfmCrashRecoveryTest {
+    @Test
+    void leftoversOfAKilledJvmAreCleaned() throws Exception {
+        Prereqs.requireContainers();
+        Path root = Path.of("/run/youki-ffm-test/crash-" + ProcessHandle.current().pid());
+        Path bundle = FfmTestSupport.bundle("crash-bundle", List.of("sleep", "600"), List.of());
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process child = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp",
+                System.getProperty("java.class.path"), CrashChild.class.getName(), root.toString(), bundle.toString())
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        int helper;
+        List<String> created = new ArrayList<>();
+        try (BufferedReader r = child.inputReader(StandardCharsets.UTF_8)) {
+            String first = r.readLine();
+            assertTrue(first != null && first.startsWith("helper "), "child said " + first);
+            helper = Integer.parseInt(first.substring(7).trim());
+            while (created.size() < 6) {
+                String line = r.readLine();
+                assertTrue(line != null, "child died early");
+                created.add(line.substring("created ".length()));
+            }
+            child.destroyForcibly(); // SIGKILL, most likely in the middle of the next create
+            assertTrue(child.waitFor(30, TimeUnit.SECONDS));
+        }
+        // The orphaned helper finishes its in-flight call, sees EOF on its socket and exits.
+        ProcessHandle.of(helper).ifPresent(h -> h.onExit().orTimeout(30, TimeUnit.SECONDS).join());
+
+        try (ContainerRuntime rt = FfmContainerRuntime.open(RuntimeOptions.defaults()
+                .withMode(RuntimeOptions.Mode.FFM).withFfmMode(FfmMode.HELPER).withRoot(root))) {
+            List<ContainerState> leftovers = rt.list();
+            List<String> ids = leftovers.stream().map(ContainerState::id).toList();
+            assertTrue(ids.containsAll(created), "leftovers " + ids + " should include " + created);
+            List<Long> pids = leftovers.stream().filter(s -> s.pid() > 0).map(s -> (long) s.pid()).toList();
+            assertFalse(pids.isEmpty());
+
+            List<String> removed = rt.recover();
+            assertTrue(removed.containsAll(created), "recover removed " + removed);
+            assertEquals(List.of(), rt.list());
+            assertEquals(List.of(), FfmTestSupport.leftovers(root), "state dirs left");
+            for (long pid : pids) {
+                ProcessHandle.of(pid).ifPresent(h -> h.onExit().orTimeout(10, TimeUnit.SECONDS).join());
+                assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "process " + pid);
+            }
+            assertEquals(List.of(), FfmTestSupport.cgroupsNamed("crash-" + child.pid()), "cgroups left");
+            assertEquals(List.of(), rt.recover(), "second recover finds nothing");
+        } finally {
+            FfmTestSupport.deleteTree(root);
+        }
+    }
+}
