@@ -14,8 +14,13 @@ import java.util.Objects;
  * @param ffmMode how the FFM runtime reaches libcontainer
  * @param operationTimeout deadline for any single runtime operation; a CLI past it is terminated and the
  *     operation fails with {@link RuntimeFailureException}, never hangs
+ * @param subreaper subprocess modes only: make the JVM a child subreaper ({@code PR_SET_CHILD_SUBREAPER}) so the
+ *     container inits the CLI leaves behind are reparented to it and their exit codes can be collected with targeted
+ *     {@code waitid}. Process-wide and permanent, hence opt-in: without it {@code onExit} in subprocess mode reports
+ *     that the exit code is not observable
  */
-public record RuntimeOptions(Mode mode, Path root, Path binary, FfmMode ffmMode, Duration operationTimeout) {
+public record RuntimeOptions(Mode mode, Path root, Path binary, FfmMode ffmMode, Duration operationTimeout,
+        boolean subreaper) {
 
     /** Runtime selection. */
     public enum Mode {
@@ -49,26 +54,30 @@ public record RuntimeOptions(Mode mode, Path root, Path binary, FfmMode ffmMode,
     }
 
     public static RuntimeOptions defaults() {
-        return new RuntimeOptions(Mode.AUTO, null, null, FfmMode.HELPER, DEFAULT_TIMEOUT);
+        return new RuntimeOptions(Mode.AUTO, null, null, FfmMode.HELPER, DEFAULT_TIMEOUT, false);
     }
 
     public RuntimeOptions withMode(Mode m) {
-        return new RuntimeOptions(m, root, binary, ffmMode, operationTimeout);
+        return new RuntimeOptions(m, root, binary, ffmMode, operationTimeout, subreaper);
     }
 
     public RuntimeOptions withRoot(Path r) {
-        return new RuntimeOptions(mode, r, binary, ffmMode, operationTimeout);
+        return new RuntimeOptions(mode, r, binary, ffmMode, operationTimeout, subreaper);
     }
 
     public RuntimeOptions withBinary(Path b) {
-        return new RuntimeOptions(mode, root, b, ffmMode, operationTimeout);
+        return new RuntimeOptions(mode, root, b, ffmMode, operationTimeout, subreaper);
     }
 
     public RuntimeOptions withFfmMode(FfmMode f) {
-        return new RuntimeOptions(mode, root, binary, f, operationTimeout);
+        return new RuntimeOptions(mode, root, binary, f, operationTimeout, subreaper);
     }
 
     public RuntimeOptions withOperationTimeout(Duration d) {
-        return new RuntimeOptions(mode, root, binary, ffmMode, d);
+        return new RuntimeOptions(mode, root, binary, ffmMode, d, subreaper);
+    }
+
+    public RuntimeOptions withSubreaper(boolean on) {
+        return new RuntimeOptions(mode, root, binary, ffmMode, operationTimeout, on);
     }
 }

@@ -72,4 +72,26 @@ public final class Prereqs {
             return -1;
         }
     }
+
+    /** Zombie children of this JVM ("pid (comm)"), read from /proc. */
+    public static java.util.List<String> zombieChildren() {
+        long self = ProcessHandle.current().pid();
+        java.util.List<String> out = new java.util.ArrayList<>();
+        try (var procs = Files.list(Path.of("/proc"))) {
+            for (Path p : procs.filter(x -> x.getFileName().toString().chars().allMatch(Character::isDigit)).toList()) {
+                try {
+                    String stat = Files.readString(p.resolve("stat"));
+                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                    if (f[0].equals("Z") && Long.parseLong(f[1]) == self) {
+                        out.add(p.getFileName() + " " + stat.substring(stat.indexOf('('), stat.lastIndexOf(')') + 1));
+                    }
+                } catch (java.io.IOException e) {
+                    // exited meanwhile
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return out;
+    }
 }

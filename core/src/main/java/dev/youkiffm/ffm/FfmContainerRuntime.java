@@ -13,6 +13,7 @@ import dev.youkiffm.RuntimeOptions;
 import dev.youkiffm.RuntimeUnavailableException;
 import dev.youkiffm.Signal;
 import dev.youkiffm.Stdio;
+import dev.youkiffm.internal.ExitWatcher;
 import dev.youkiffm.internal.OciStateJson;
 import dev.youkiffm.internal.nativeaccess.Libc;
 import dev.youkiffm.internal.nativeaccess.NativeRuntime;

@@ -1,4 +1,4 @@
-package dev.youkiffm.ffm;
+package dev.youkiffm.internal;
 
 import dev.youkiffm.ContainerException;
 import dev.youkiffm.internal.nativeaccess.Libc;
@@ -15,8 +15,8 @@ import java.util.function.Function;
  * it when the set changes. When a pidfd turns readable the init has exited; the exit code is then fetched from the
  * native library (which reaps with a targeted waitid on that pidfd, never waitpid(-1)) and the future completes.
  */
-final class ExitWatcher implements AutoCloseable {
-    record Watch(String id, int pidfd, CompletableFuture<Integer> future) {}
+public final class ExitWatcher implements AutoCloseable {
+    public record Watch(String id, int pidfd, CompletableFuture<Integer> future) {}
 
     private final Map<Integer, Watch> byFd = new ConcurrentHashMap<>();
     private final Function<String, OptionalInt> exitStatus;
@@ -24,7 +24,7 @@ final class ExitWatcher implements AutoCloseable {
     private final Thread thread;
     private volatile boolean stopped;
 
-    ExitWatcher(String name, Function<String, OptionalInt> exitStatus) {
+    public ExitWatcher(String name, Function<String, OptionalInt> exitStatus) {
         this.exitStatus = exitStatus;
         try {
             this.wakeFd = Libc.eventfd(Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
@@ -36,7 +36,7 @@ final class ExitWatcher implements AutoCloseable {
     }
 
     /** Starts watching; the watcher owns {@code pidfd} from now on and closes it after the exit. */
-    void watch(Watch w) {
+    public void watch(Watch w) {
         byFd.put(w.pidfd(), w);
         Libc.eventfdSignal(wakeFd);
     }
@@ -103,7 +103,7 @@ final class ExitWatcher implements AutoCloseable {
         byFd.clear();
     }
 
-    int watching() {
+    public int watching() {
         return byFd.size();
     }
 

@@ -1,0 +1,32 @@
+package dev.youkiffm.subprocess;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+/** The OCI runtime CLIs this runtime drives; they share the runc command grammar. */
+public enum CliFlavor {
+    YOUKI, RUNC, CRUN;
+
+    public String cliName() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    /** youki 0.7's {@code list} prints only a table; runc and crun print {@code --format json}. */
+    boolean hasJsonList() {
+        return this != YOUKI;
+    }
+
+    /** Where the CLI keeps one container's state under the root (used to tell "missing" from "wrong state"). */
+    boolean exists(Path root, String id) {
+        Path dir = root.resolve(id);
+        return switch (this) {
+            case CRUN -> java.nio.file.Files.exists(dir.resolve("status"));
+            default -> java.nio.file.Files.exists(dir.resolve("state.json"));
+        };
+    }
+
+    List<String> versionArgs() {
+        return List.of("--version");
+    }
+}

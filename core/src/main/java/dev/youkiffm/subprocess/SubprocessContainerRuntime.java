@@ -1,0 +1,524 @@
+package dev.youkiffm.subprocess;
+
+import dev.youkiffm.ContainerAlreadyExistsException;
+import dev.youkiffm.ContainerException;
+import dev.youkiffm.ContainerIds;
+import dev.youkiffm.ContainerNotFoundException;
+import dev.youkiffm.ContainerRuntime;
+import dev.youkiffm.ContainerState;
+import dev.youkiffm.ContainerStatus;
+import dev.youkiffm.CreateOptions;
+import dev.youkiffm.IllegalContainerStateException;
+import dev.youkiffm.InvalidArgumentException;
+import dev.youkiffm.RuntimeFailureException;
+import dev.youkiffm.RuntimeOptions;
+import dev.youkiffm.RuntimeUnavailableException;
+import dev.youkiffm.Signal;
+import dev.youkiffm.Stdio;
+import dev.youkiffm.ffm.HostChecks;
+import dev.youkiffm.internal.ExitWatcher;
+import dev.youkiffm.internal.OciStateJson;
+import dev.youkiffm.internal.nativeaccess.Libc;
+import java.io.File;
+import java.io.IOException;
+import java.lang.ProcessBuilder.Redirect;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * {@link ContainerRuntime} that drives an OCI runtime CLI (youki, runc or crun) with argument arrays, never a shell.
+ *
+ * <ul>
+ *   <li>Every invocation gets {@code --root}, a private {@code --log} file and {@code --log-format json}; a failure's
+ *       text is the last error line of that log.
+ *   <li>stdout and stderr of the CLI go to private temp files, never to pipes, so nothing can block on an undrained
+ *       pipe (runc #2530) and JSON is parsed from stdout only. For {@code create} the CLI's stdio is the container's
+ *       stdio (the container inherits it), so the CLI is pointed at the requested files or /dev/null.
+ *   <li>Every invocation has a deadline ({@link RuntimeOptions#operationTimeout()}); past it the CLI is terminated
+ *       (TERM, then KILL) and a create is rolled back with {@code delete --force}.
+ *   <li>Failures are typed by checking what is actually there (does the container exist, what is its status) rather
+ *       than by matching each CLI's wording, so the three CLIs throw identical exception types.
+ * </ul>
+ */
+public final class SubprocessContainerRuntime implements ContainerRuntime {
+    private static final System.Logger LOG = System.getLogger(SubprocessContainerRuntime.class.getName());
+    private static final Path DEV_NULL = Path.of("/dev/null");
+
+    private final CliFlavor flavor;
+    private final Path binary;
+    private final Path root;
+    private final Path scratch;
+    private final Duration timeout;
+    private final List<String> prefix;
+    private final boolean subreaper;
+    private final ExitWatcher watcher;
+    private final Map<String, CompletableFuture<Integer>> exits = new ConcurrentHashMap<>();
+    private final Map<String, Integer> pidfds = new ConcurrentHashMap<>();
+
+    private SubprocessContainerRuntime(CliFlavor flavor, Path binary, Path root, RuntimeOptions options) {
+        this.flavor = flavor;
+        this.binary = binary;
+        this.root = root;
+        this.scratch = root.resolveSibling(root.getFileName() + ".cli");
+        this.timeout = options.operationTimeout();
+        this.prefix = flavor == CliFlavor.CRUN ? CrunNamespace.prefix() : List.of();
+        this.subreaper = options.subreaper();
+        this.watcher = new ExitWatcher("yffm-" + flavor.cliName() + "-exit-watcher", this::collectExit);
+    }
+
+    /** Default root for {@code flavor} when {@link RuntimeOptions#root()} is null. */
+    public static Path defaultRoot(CliFlavor flavor) {
+        return Path.of("/run/youki-ffm/" + flavor.cliName());
+    }
+
+    /**
+     * Opens a runtime over {@code flavor}'s CLI, or throws {@link RuntimeUnavailableException} naming what is missing.
+     */
+    public static SubprocessContainerRuntime open(CliFlavor flavor, RuntimeOptions options) {
+        List<String> missing = new ArrayList<>(HostChecks.missingForContainers());
+        Path bin = CliBinaries.find(flavor, options.binary());
+        if (bin == null) {
+            missing.add(flavor.cliName() + " binary (looked at " + String.join(", ", CliBinaries.candidates(flavor,
+                    options.binary())) + ")");
+        }
+        if (!missing.isEmpty()) {
+            throw new RuntimeUnavailableException("the " + flavor.cliName() + " runtime is unavailable", missing);
+        }
+        Path root = (options.root() == null ? defaultRoot(flavor) : options.root()).toAbsolutePath().normalize();
+        try {
+            Files.createDirectories(root);
+            Files.createDirectories(root.resolveSibling(root.getFileName() + ".cli"));
+        } catch (IOException e) {
+            throw new RuntimeUnavailableException("cannot create runtime root " + root,
+                    List.of("writable root directory " + root), e);
+        }
+        if (options.subreaper()) {
+            try {
+                Libc.prctl(Libc.PR_SET_CHILD_SUBREAPER, 1);
+            } catch (IOException e) {
+                throw new RuntimeUnavailableException("cannot become a child subreaper", List.of(e.getMessage()), e);
+            }
+        }
+        return new SubprocessContainerRuntime(flavor, bin, root, options);
+    }
+
+    @Override
+    public String name() {
+        return flavor.cliName();
+    }
+
+    @Override
+    public Path root() {
+        return root;
+    }
+
+    public Path binary() {
+        return binary;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+
+    private record Result(int exitCode, String stdout, String error) {}
+
+    private Result run(String op, String id, List<String> args, Redirect in, Redirect out, Redirect err) {
+        Path log = null;
+        Path outFile = null;
+        Path errFile = null;
+        try {
+            log = Files.createTempFile(scratch, op + "-", ".log");
+            List<String> cmd = new ArrayList<>(prefix);
+            cmd.add(binary.toString());
+            cmd.addAll(List.of("--root", root.toString(), "--log", log.toString(), "--log-format", "json"));
+            cmd.addAll(args);
+            ProcessBuilder pb = new ProcessBuilder(cmd);
+            if (out == null) {
+                outFile = Files.createTempFile(scratch, op + "-", ".out");
+                out = Redirect.to(outFile.toFile());
+            }
+            if (err == null) {
+                errFile = Files.createTempFile(scratch, op + "-", ".err");
+                err = Redirect.to(errFile.toFile());
+            }
+            pb.redirectInput(in == null ? Redirect.from(DEV_NULL.toFile()) : in).redirectOutput(out).redirectError(err);
+            Process p = pb.start();
+            boolean done;
+            try {
+                done = p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                terminate(p);
+                throw new ContainerException(op + " interrupted", e);
+            }
+            if (!done) {
+                terminate(p);
+                throw new RuntimeFailureException(flavor.cliName() + " " + op + (id == null ? "" : " '" + id + "'")
+                        + " exceeded its deadline of " + timeout + " and was terminated", "");
+            }
+            String stdout = outFile == null ? "" : Files.readString(outFile, StandardCharsets.UTF_8);
+            String error = null;
+            if (p.exitValue() != 0) {
+                error = CliErrors.lastError(Files.readAllLines(log, StandardCharsets.UTF_8));
+                if (error == null && errFile != null) {
+                    error = Files.readString(errFile, StandardCharsets.UTF_8).trim();
+                }
+                if (error == null || error.isEmpty()) {
+                    error = flavor.cliName() + " exited with " + p.exitValue();
+                }
+            }
+            return new Result(p.exitValue(), stdout, error);
+        } catch (IOException e) {
+            throw new RuntimeFailureException("cannot run " + binary + " " + op, e.toString(), e);
+        } finally {
+            deleteQuietly(log);
+            deleteQuietly(outFile);
+            deleteQuietly(errFile);
+        }
+    }
+
+    private static void terminate(Process p) {
+        p.destroy();
+        try {
+            if (!p.waitFor(2, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                p.waitFor(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void deleteQuietly(Path p) {
+        if (p != null) {
+            try {
+                Files.deleteIfExists(p);
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.DEBUG, "cannot delete " + p, e);
+            }
+        }
+    }
+
+    private Result run(String op, String id, List<String> args) {
+        return run(op, id, args, null, null, null);
+    }
+
+    /** Types a failed operation on an existing id by looking at what is there. */
+    private ContainerException classify(String op, String id, String message) {
+        if (!flavor.exists(root, id)) {
+            return new ContainerNotFoundException(id, message);
+        }
+        ContainerStatus status;
+        try {
+            status = stateNoClassify(id).status();
+        } catch (ContainerException e) {
+            return new RuntimeFailureException(flavor.cliName() + " " + op + " '" + id + "' failed", message);
+        }
+        boolean allowed = switch (op) {
+            case "start" -> status == ContainerStatus.CREATED;
+            case "kill" -> status == ContainerStatus.CREATED || status == ContainerStatus.RUNNING
+                    || status == ContainerStatus.PAUSED;
+            case "delete" -> status == ContainerStatus.STOPPED || status == ContainerStatus.CREATED;
+            default -> true;
+        };
+        if (!allowed) {
+            return new IllegalContainerStateException(id, op, "container is " + status.ociName() + " (" + message + ")");
+        }
+        return new RuntimeFailureException(flavor.cliName() + " " + op + " '" + id + "' failed", message);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+
+    @Override
+    public ContainerState create(String id, Path bundle, CreateOptions options) {
+        ContainerIds.validate(id);
+        Objects.requireNonNull(options, "options");
+        Path b = validateBundle(bundle);
+        Redirect in = redirectIn(options.stdin(), "stdin");
+        Redirect out = redirectOut(options.stdout(), "stdout");
+        Redirect err = redirectOut(options.stderr(), "stderr");
+        if (flavor.exists(root, id) || Files.exists(root.resolve(id))) {
+            throw new ContainerAlreadyExistsException(id);
+        }
+        Result r;
+        try {
+            r = run("create", id, List.of("create", "--bundle", b.toString(), id), in, out, err);
+        } catch (RuntimeFailureException e) {
+            rollback(id);
+            throw e;
+        }
+        if (r.exitCode() != 0) {
+            if (r.error().contains("already exists")) {
+                throw new ContainerAlreadyExistsException(id);
+            }
+            rollback(id);
+            throw new RuntimeFailureException(flavor.cliName() + " create '" + id + "' failed", r.error());
+        }
+        ContainerState s = stateNoClassify(id);
+        if (subreaper && s.pid() > 0) {
+            track(id, s.pid());
+        }
+        return s;
+    }
+
+    private void rollback(String id) {
+        try {
+            run("delete", id, List.of("delete", "--force", id));
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "rollback of failed create '" + id + "' failed", e);
+        }
+    }
+
+    private void track(String id, int pid) {
+        CompletableFuture<Integer> exit = new CompletableFuture<>();
+        try {
+            int fd = Libc.pidfdOpen(pid);
+            if (parentOf(pid) != ProcessHandle.current().pid()) {
+                Libc.close(fd);
+                exit.completeExceptionally(new ContainerException("init " + pid + " of '" + id
+                        + "' was not reparented to this JVM; its exit code is not observable"));
+            } else {
+                pidfds.put(id, fd);
+                exits.put(id, exit);
+                watcher.watch(new ExitWatcher.Watch(id, fd, exit));
+                return;
+            }
+        } catch (IOException e) {
+            exit.completeExceptionally(new ContainerException("cannot watch init " + pid + " of '" + id + "'", e));
+        }
+        exits.put(id, exit);
+    }
+
+    private static long parentOf(int pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Integer.toString(pid), "stat"));
+            return Long.parseLong(stat.substring(stat.lastIndexOf(')') + 2).split(" ")[1]);
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /** ExitWatcher callback: a targeted, non-blocking waitid on the init's pidfd. */
+    private OptionalInt collectExit(String id) {
+        Integer fd = pidfds.get(id);
+        if (fd == null) {
+            throw new ContainerException("no pidfd for '" + id + "'");
+        }
+        try {
+            int code = Libc.waitid(Libc.P_PIDFD, fd, Libc.WEXITED | Libc.WNOHANG);
+            if (code < 0) {
+                return OptionalInt.empty();
+            }
+            pidfds.remove(id, fd);
+            return OptionalInt.of(code);
+        } catch (IOException e) {
+            pidfds.remove(id, fd);
+            throw new ContainerException("cannot collect the exit of '" + id + "'", e);
+        }
+    }
+
+    static Path validateBundle(Path bundle) {
+        if (bundle == null) {
+            throw new InvalidArgumentException("bundle", "must not be null");
+        }
+        Path b = bundle.toAbsolutePath().normalize();
+        if (!Files.isDirectory(b)) {
+            throw new InvalidArgumentException("bundle", "not a directory: " + b);
+        }
+        if (!Files.isRegularFile(b.resolve("config.json"))) {
+            throw new InvalidArgumentException("bundle", "no config.json in " + b);
+        }
+        return b;
+    }
+
+    private static Redirect redirectIn(Stdio s, String field) {
+        return switch (s) {
+            case Stdio.Null n -> Redirect.from(DEV_NULL.toFile());
+            case Stdio.File f -> {
+                if (!Files.isReadable(f.path())) {
+                    throw new InvalidArgumentException(field, "cannot read " + f.path());
+                }
+                yield Redirect.from(f.path().toFile());
+            }
+        };
+    }
+
+    private static Redirect redirectOut(Stdio s, String field) {
+        return switch (s) {
+            case Stdio.Null n -> Redirect.to(DEV_NULL.toFile());
+            case Stdio.File f -> {
+                try {
+                    Files.createDirectories(f.path().toAbsolutePath().getParent());
+                } catch (IOException e) {
+                    throw new InvalidArgumentException(field, "cannot create the directory of " + f.path());
+                }
+                File file = f.path().toFile();
+                yield f.append() ? Redirect.appendTo(file) : Redirect.to(file);
+            }
+        };
+    }
+
+    @Override
+    public void start(String id) {
+        ContainerIds.validate(id);
+        Result r = run("start", id, List.of("start", id));
+        if (r.exitCode() != 0) {
+            throw classify("start", id, r.error());
+        }
+    }
+
+    @Override
+    public ContainerState state(String id) {
+        ContainerIds.validate(id);
+        Result r = run("state", id, List.of("state", id));
+        if (r.exitCode() != 0) {
+            throw classify("state", id, r.error());
+        }
+        return withExit(OciStateJson.parse(r.stdout()));
+    }
+
+    private ContainerState stateNoClassify(String id) {
+        Result r = run("state", id, List.of("state", id));
+        if (r.exitCode() != 0) {
+            if (!flavor.exists(root, id)) {
+                throw new ContainerNotFoundException(id, r.error());
+            }
+            throw new RuntimeFailureException(flavor.cliName() + " state '" + id + "' failed", r.error());
+        }
+        return OciStateJson.parse(r.stdout());
+    }
+
+    private ContainerState withExit(ContainerState s) {
+        CompletableFuture<Integer> exit = exits.get(s.id());
+        if (exit != null && s.status() == ContainerStatus.STOPPED && !exit.isDone()) {
+            collectNow(s.id(), exit);
+        }
+        if (exit != null && exit.isDone() && !exit.isCompletedExceptionally()) {
+            return s.withExitCode(exit.join());
+        }
+        return s;
+    }
+
+    private void collectNow(String id, CompletableFuture<Integer> exit) {
+        try {
+            collectExit(id).ifPresent(exit::complete);
+        } catch (ContainerException e) {
+            // the watcher reports it
+        }
+    }
+
+    @Override
+    public void kill(String id, Signal signal, boolean all) {
+        ContainerIds.validate(id);
+        Objects.requireNonNull(signal, "signal");
+        List<String> args = new ArrayList<>(List.of("kill"));
+        if (all) {
+            args.add("--all");
+        }
+        args.add(id);
+        args.add(signal.shortName());
+        Result r = run("kill", id, args);
+        if (r.exitCode() != 0) {
+            throw classify("kill", id, r.error());
+        }
+    }
+
+    @Override
+    public void delete(String id, boolean force) {
+        ContainerIds.validate(id);
+        if (!flavor.exists(root, id)) {
+            if (force) {
+                return;
+            }
+            throw new ContainerNotFoundException(id);
+        }
+        List<String> args = force ? List.of("delete", "--force", id) : List.of("delete", id);
+        Result r = run("delete", id, args);
+        if (r.exitCode() != 0) {
+            throw classify("delete", id, r.error());
+        }
+        CompletableFuture<Integer> exit = exits.get(id);
+        if (exit != null) {
+            exit.whenComplete((c, e) -> exits.remove(id, exit));
+        }
+    }
+
+    @Override
+    public List<ContainerState> list() {
+        List<ContainerState> raw;
+        if (flavor.hasJsonList()) {
+            Result r = run("list", null, List.of("list", "--format", "json"));
+            if (r.exitCode() != 0) {
+                throw new RuntimeFailureException(flavor.cliName() + " list failed", r.error());
+            }
+            String out = r.stdout().isBlank() ? "[]" : r.stdout();
+            raw = OciStateJson.parseList(out);
+        } else {
+            raw = new ArrayList<>();
+            try (Stream<Path> dirs = Files.list(root)) {
+                for (Path d : dirs.filter(Files::isDirectory).sorted().toList()) {
+                    String id = d.getFileName().toString();
+                    if (!flavor.exists(root, id)) {
+                        continue;
+                    }
+                    try {
+                        raw.add(stateNoClassify(id));
+                    } catch (ContainerNotFoundException e) {
+                        // deleted concurrently
+                    }
+                }
+            } catch (IOException e) {
+                throw new RuntimeFailureException("cannot list " + root, e.toString(), e);
+            }
+        }
+        List<ContainerState> out = new ArrayList<>(raw.size());
+        for (ContainerState s : raw) {
+            out.add(withExit(s));
+        }
+        out.sort(java.util.Comparator.comparing(ContainerState::id));
+        return out;
+    }
+
+    @Override
+    public String version() {
+        Result r = run("version", null, flavor.versionArgs());
+        if (r.exitCode() != 0) {
+            throw new RuntimeFailureException(flavor.cliName() + " --version failed", r.error());
+        }
+        return r.stdout().lines().findFirst().orElse(flavor.cliName()).trim();
+    }
+
+    @Override
+    public CompletableFuture<Integer> onExit(String id) {
+        ContainerIds.validate(id);
+        CompletableFuture<Integer> exit = exits.get(id);
+        if (exit != null) {
+            return exit.copy();
+        }
+        try {
+            stateNoClassify(id);
+        } catch (ContainerNotFoundException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return CompletableFuture.failedFuture(new ContainerException("the exit of '" + id + "' is not observable: "
+                + (subreaper ? "it was not created by this runtime instance"
+                        : "open the runtime with RuntimeOptions.withSubreaper(true) to collect exit codes")));
+    }
+
+    @Override
+    public void close() {
+        watcher.close();
+        pidfds.values().forEach(Libc::close);
+        pidfds.clear();
+    }
+}

@@ -1,0 +1,268 @@
+package dev.youkiffm.conformance;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.youkiffm.ContainerAlreadyExistsException;
+import dev.youkiffm.ContainerNotFoundException;
+import dev.youkiffm.ContainerRuntime;
+import dev.youkiffm.ContainerState;
+import dev.youkiffm.ContainerStatus;
+import dev.youkiffm.CreateOptions;
+import dev.youkiffm.IllegalContainerStateException;
+import dev.youkiffm.InvalidArgumentException;
+import dev.youkiffm.InvalidContainerIdException;
+import dev.youkiffm.Prereqs;
+import dev.youkiffm.Signal;
+import dev.youkiffm.Stdio;
+import dev.youkiffm.testkit.BusyboxBundle;
+import dev.youkiffm.testkit.BusyboxRootfs;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * One suite, identical assertions, for every {@link ContainerRuntime}: a subclass only says how to open its runtime.
+ * Real containers on a busybox rootfs. After every test the root must hold no container.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+public abstract class ContainerRuntimeConformanceTest {
+    private static final Duration WAIT = Duration.ofSeconds(30);
+
+    protected ContainerRuntime rt;
+    private Path work;
+    private Path rootfs;
+
+    /** Opens the runtime under test over {@code root}. Exit codes must be observable (subreaper on for CLIs). */
+    protected abstract ContainerRuntime open(Path root);
+
+    /** Short name used for ids and directories. */
+    protected abstract String runtimeName();
+
+    /** Checks the runtime's own prerequisites (binary present); fails under CI=true. */
+    protected void requirePrerequisites() {}
+
+    @BeforeAll
+    void openRuntime() {
+        Prereqs.requireContainers();
+        requirePrerequisites();
+        work = Prereqs.work().resolve("conformance").resolve(runtimeName());
+        rootfs = BusyboxRootfs.create(Prereqs.work().resolve("conformance/rootfs"));
+        rt = open(Path.of("/run/youki-ffm-test/conformance-" + runtimeName()));
+        rt.recover(); // leftovers of an interrupted earlier run
+    }
+
+    @AfterAll
+    void closeRuntime() {
+        if (rt != null) {
+            rt.recover();
+            rt.close();
+        }
+    }
+
+    @AfterEach
+    void nothingLeft() throws IOException {
+        List<String> dirs;
+        try (Stream<Path> s = Files.list(rt.root())) {
+            dirs = s.filter(Files::isDirectory).map(p -> p.getFileName().toString()).toList();
+        }
+        if (!dirs.isEmpty()) {
+            rt.recover();
+        }
+        assertEquals(List.of(), dirs, runtimeName() + ": containers left in the root after the test");
+        // With a subreaper the JVM inherits every orphan of the CLI; none may be left as a zombie. Java reaps its
+        // own Process children asynchronously, so allow a moment for those.
+        List<String> zombies = Prereqs.zombieChildren();
+        for (int i = 0; i < 40 && !zombies.isEmpty(); i++) {
+            sleep(50);
+            zombies = Prereqs.zombieChildren();
+        }
+        assertEquals(List.of(), zombies, runtimeName() + ": zombie children of the JVM");
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private String newId(String what) {
+        return runtimeName() + "-" + what + "-" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    private Path bundle(String id, List<String> args, List<BusyboxBundle.Bind> binds) {
+        return BusyboxBundle.write(work.resolve("bundles").resolve(id), rootfs, args, binds, Map.of());
+    }
+
+    private String createStarted(List<String> args) {
+        String id = newId("c");
+        rt.create(id, bundle(id, args, List.of()), CreateOptions.DEFAULT);
+        rt.start(id);
+        return id;
+    }
+
+    @Test
+    void lifecycle() throws Exception {
+        String id = newId("life");
+        Path out = Files.createDirectories(work.resolve("out").resolve(id));
+        Path log = work.resolve("logs").resolve(id + ".out");
+        Path b = bundle(id, List.of("sh", "-c", "echo started; echo $((6*7)) > /out/answer; exec sleep 600"),
+                List.of(new BusyboxBundle.Bind(out, "/out", false)));
+        ContainerState created = rt.create(id, b, CreateOptions.DEFAULT.withStdout(Stdio.file(log)));
+        assertEquals(ContainerStatus.CREATED, created.status());
+        assertEquals(ContainerStatus.CREATED, rt.state(id).status());
+        rt.start(id);
+        assertEquals(ContainerStatus.RUNNING, rt.state(id).status());
+        Path answer = out.resolve("answer");
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (!Files.exists(answer) || Files.size(answer) == 0) {
+            assertTrue(System.nanoTime() < deadline, "the container never wrote its file");
+            Thread.sleep(10);
+        }
+        assertEquals("42", Files.readString(answer).trim());
+        rt.kill(id, Signal.SIGKILL, false);
+        assertEquals(137, rt.waitFor(id, WAIT).orElseThrow());
+        assertEquals(ContainerStatus.STOPPED, rt.state(id).status());
+        rt.delete(id, false);
+        assertThrows(ContainerNotFoundException.class, () -> rt.state(id));
+        assertEquals("started", Files.readString(log).trim());
+    }
+
+    @Test
+    void stateFields() {
+        String id = newId("state");
+        Path b = bundle(id, List.of("sleep", "600"), List.of());
+        rt.create(id, b, CreateOptions.DEFAULT);
+        try {
+            ContainerState s = rt.state(id);
+            assertEquals(id, s.id());
+            assertEquals(ContainerStatus.CREATED, s.status());
+            assertTrue(s.pid() > 0, "pid");
+            assertTrue(ProcessHandle.of(s.pid()).isPresent(), "the init process exists");
+            assertEquals(b.toAbsolutePath().normalize(), s.bundle());
+            assertNotNull(s.ociVersion());
+            assertFalse(s.ociVersion().isEmpty());
+            assertNotNull(s.created(), "created timestamp");
+            assertTrue(s.exit().isEmpty(), "no exit code before exit");
+        } finally {
+            rt.delete(id, true);
+        }
+    }
+
+    @Test
+    void exitCodes() {
+        String ok = createStarted(List.of("true"));
+        String code = createStarted(List.of("sh", "-c", "exit 42"));
+        assertEquals(0, rt.waitFor(ok, WAIT).orElseThrow());
+        assertEquals(42, rt.waitFor(code, WAIT).orElseThrow());
+        assertEquals(42, rt.state(code).exitCode());
+        rt.delete(ok, false);
+        rt.delete(code, false);
+    }
+
+    @Test
+    void killWithSignals() throws Exception {
+        // A trapping shell handles TERM itself; a plain init (sleep) only dies from KILL (PID 1 semantics).
+        String trap = createStarted(List.of("sh", "-c", "trap 'exit 3' TERM; while true; do sleep 0.05; done"));
+        String plain = createStarted(List.of("sleep", "600"));
+        Thread.sleep(300);
+        rt.kill(trap, Signal.SIGTERM, false);
+        assertEquals(3, rt.waitFor(trap, WAIT).orElseThrow());
+        rt.kill(plain, Signal.SIGKILL, false);
+        assertEquals(137, rt.waitFor(plain, WAIT).orElseThrow());
+        rt.delete(trap, false);
+        rt.delete(plain, false);
+    }
+
+    @Test
+    void deleteForceOnARunningContainer() {
+        String id = createStarted(List.of("sleep", "600"));
+        int pid = rt.state(id).pid();
+        rt.delete(id, true);
+        assertThrows(ContainerNotFoundException.class, () -> rt.state(id));
+        ProcessHandle.of(pid).ifPresent(h -> h.onExit().orTimeout(10, java.util.concurrent.TimeUnit.SECONDS).join());
+        assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "init still alive");
+    }
+
+    @Test
+    void list() {
+        String a = createStarted(List.of("sleep", "600"));
+        String b = newId("list");
+        rt.create(b, bundle(b, List.of("sleep", "600"), List.of()), CreateOptions.DEFAULT);
+        try {
+            List<ContainerState> all = rt.list();
+            assertEquals(List.of(a, b).stream().sorted().toList(),
+                    all.stream().map(ContainerState::id).sorted().toList());
+            assertEquals(ContainerStatus.RUNNING, all.stream().filter(s -> s.id().equals(a)).findFirst()
+                    .orElseThrow().status());
+            assertEquals(ContainerStatus.CREATED, all.stream().filter(s -> s.id().equals(b)).findFirst()
+                    .orElseThrow().status());
+        } finally {
+            rt.delete(a, true);
+            rt.delete(b, true);
+        }
+        assertEquals(List.of(), rt.list());
+    }
+
+    @Test
+    void duplicateId() {
+        String id = newId("dup");
+        Path b = bundle(id, List.of("sleep", "600"), List.of());
+        rt.create(id, b, CreateOptions.DEFAULT);
+        try {
+            assertThrows(ContainerAlreadyExistsException.class, () -> rt.create(id, b, CreateOptions.DEFAULT));
+            assertEquals(ContainerStatus.CREATED, rt.state(id).status(), "the original is untouched");
+        } finally {
+            rt.delete(id, true);
+        }
+    }
+
+    @Test
+    void unknownId() {
+        String id = newId("ghost");
+        assertThrows(ContainerNotFoundException.class, () -> rt.state(id));
+        assertThrows(ContainerNotFoundException.class, () -> rt.start(id));
+        assertThrows(ContainerNotFoundException.class, () -> rt.kill(id, Signal.SIGTERM, false));
+        assertThrows(ContainerNotFoundException.class, () -> rt.delete(id, false));
+        rt.delete(id, true);
+    }
+
+    @Test
+    void operationsInTheWrongState() {
+        String id = createStarted(List.of("sleep", "600"));
+        assertThrows(IllegalContainerStateException.class, () -> rt.start(id));
+        assertThrows(IllegalContainerStateException.class, () -> rt.delete(id, false));
+        rt.kill(id, Signal.SIGKILL, false);
+        assertEquals(137, rt.waitFor(id, WAIT).orElseThrow());
+        assertThrows(IllegalContainerStateException.class, () -> rt.start(id));
+        assertThrows(IllegalContainerStateException.class, () -> rt.kill(id, Signal.SIGKILL, false));
+        rt.delete(id, false);
+    }
+
+    @Test
+    void invalidInputIsRejectedBeforeAnythingRuns() {
+        Path b = bundle(newId("inv"), List.of("true"), List.of());
+        for (String bad : List.of("", "../x", "a/b", ".", "..", "-rf", "x".repeat(200), "a b", "a\nb")) {
+            assertThrows(InvalidContainerIdException.class, () -> rt.create(bad, b, CreateOptions.DEFAULT), bad);
+            assertThrows(InvalidContainerIdException.class, () -> rt.state(bad), bad);
+            assertThrows(InvalidContainerIdException.class, () -> rt.delete(bad, true), bad);
+        }
+        assertThrows(InvalidArgumentException.class,
+                () -> rt.create(newId("nob"), work.resolve("no-such-bundle"), CreateOptions.DEFAULT));
+    }
+}

@@ -1,0 +1,25 @@
+package dev.youkiffm.conformance;
+
+import dev.youkiffm.ContainerRuntime;
+import dev.youkiffm.ContainerRuntimes;
+import dev.youkiffm.Prereqs;
+import dev.youkiffm.RuntimeOptions;
+import java.nio.file.Path;
+
+class YoukiConformanceTest extends ContainerRuntimeConformanceTest {
+    @Override
+    protected ContainerRuntime open(Path root) {
+        return ContainerRuntimes.open(RuntimeOptions.defaults().withMode(RuntimeOptions.Mode.YOUKI).withRoot(root)
+                .withSubreaper(true));
+    }
+
+    @Override
+    protected String runtimeName() {
+        return "youki";
+    }
+
+    @Override
+    protected void requirePrerequisites() {
+        Prereqs.require(Subprocess.binary("youki") != null, "the youki CLI (scripts/install-youki.sh or -Dyffm.youki.path)");
+    }
+}
