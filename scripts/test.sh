@@ -5,8 +5,10 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 setup_all
 cd "$YFFM_ROOT"
-log "running mvn verify"
 status=0
+log "native: cargo test (header drift check, C ABI tests, real-container smoke test in both modes)"
+(cd native && cargo test --release --locked) || status=$?
+log "running mvn verify"
 mvn_cmd verify "$@" || status=$?
 python3 "$YFFM_ROOT/scripts/surefire-summary.py" "$YFFM_ROOT" || status=$((status == 0 ? 1 : status))
 exit "$status"
