@@ -1,0 +1,79 @@
+package dev.youkiffm.spec;
+
+import java.util.List;
+import java.util.Set;
+
+/** Security and mount defaults, matching what runc/containerd give a container unless told otherwise. */
+public final class Defaults {
+    private Defaults() {}
+
+    /** runc's (and containerd's) default capability set. */
+    public static final List<String> CAPABILITIES = List.of("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID",
+            "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
+            "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE");
+
+    /** Every Linux capability (as of Linux 6.x), for validation. */
+    public static final Set<String> ALL_CAPABILITIES = Set.of("CAP_CHOWN", "CAP_DAC_OVERRIDE",
+            "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP",
+            "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
+            "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
+            "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
+            "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP",
+            "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND",
+            "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE");
+
+    /** Namespaces every container gets unless opted out (host network) or in (user). */
+    public static final List<String> NAMESPACES = List.of("pid", "network", "ipc", "uts", "mount");
+
+    public static final List<String> MASKED_PATHS = List.of("/proc/acpi", "/proc/asound", "/proc/kcore",
+            "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+            "/sys/firmware", "/proc/scsi");
+
+    public static final List<String> READONLY_PATHS = List.of("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+            "/proc/sysrq-trigger");
+
+    public static final List<String> ENV_PATH = List.of("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+
+    /** Default mounts, exactly as {@code runc spec} writes them. */
+    public static List<OciSpec.Mount> mounts() {
+        return List.of(
+                new OciSpec.Mount("/proc", "proc", "proc", null),
+                new OciSpec.Mount("/dev", "tmpfs", "tmpfs", List.of("nosuid", "strictatime", "mode=755", "size=65536k")),
+                new OciSpec.Mount("/dev/pts", "devpts", "devpts",
+                        List.of("nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5")),
+                new OciSpec.Mount("/dev/shm", "tmpfs", "shm",
+                        List.of("nosuid", "noexec", "nodev", "mode=1777", "size=65536k")),
+                new OciSpec.Mount("/dev/mqueue", "mqueue", "mqueue", List.of("nosuid", "noexec", "nodev")),
+                new OciSpec.Mount("/sys", "sysfs", "sysfs", List.of("nosuid", "noexec", "nodev", "ro")));
+    }
+
+    /**
+     * Syscalls the default seccomp profile refuses with EPERM: the set Docker's default profile blocks for a
+     * container without extra capabilities (kernel modules, kexec, reboot, clock setting, keyrings, mount and
+     * namespace manipulation, ptrace-style access to other processes, BPF/perf, swap, accounting).
+     */
+    public static final List<String> SECCOMP_DENIED = List.of("acct", "add_key", "bpf", "clock_adjtime",
+            "clock_settime", "create_module", "delete_module", "finit_module", "get_kernel_syms", "get_mempolicy",
+            "init_module", "ioperm", "iopl", "kcmp", "kexec_file_load", "kexec_load", "keyctl", "lookup_dcookie",
+            "mbind", "mount", "move_pages", "nfsservctl", "open_by_handle_at", "perf_event_open", "pivot_root",
+            "process_vm_readv", "process_vm_writev", "ptrace", "query_module", "quotactl", "reboot", "request_key",
+            "set_mempolicy", "setns", "settimeofday", "swapoff", "swapon", "sysfs", "umount2", "unshare", "uselib",
+            "userfaultfd", "ustat");
+
+    public static OciSpec.Seccomp seccomp() {
+        OciSpec.Seccomp s = new OciSpec.Seccomp();
+        s.defaultAction = "SCMP_ACT_ALLOW";
+        s.architectures = List.of("SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32");
+        OciSpec.Syscall deny = new OciSpec.Syscall();
+        deny.names = SECCOMP_DENIED;
+        deny.action = "SCMP_ACT_ERRNO";
+        deny.errnoRet = 1L; // EPERM
+        s.syscalls = List.of(deny);
+        return s;
+    }
+
+    /** rlimit names accepted by the OCI spec on Linux. */
+    public static final Set<String> RLIMITS = Set.of("RLIMIT_AS", "RLIMIT_CORE", "RLIMIT_CPU", "RLIMIT_DATA",
+            "RLIMIT_FSIZE", "RLIMIT_LOCKS", "RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_NOFILE",
+            "RLIMIT_NPROC", "RLIMIT_RSS", "RLIMIT_RTPRIO", "RLIMIT_RTTIME", "RLIMIT_SIGPENDING", "RLIMIT_STACK");
+}

@@ -1,0 +1,222 @@
+package dev.youkiffm.spec;
+
+import com.fasterxml.jackson.annotation.JsonAnyGetter;
+import com.fasterxml.jackson.annotation.JsonAnySetter;
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The subset of the OCI runtime-spec v1.3.0 {@code config.json} that youki-ffm generates, as mutable Jackson beans.
+ * Every type keeps the fields it does not model in {@link Extensible#extra()}, so reading a config and writing it back
+ * loses nothing (hooks, annotations of other tools, platform sections, ...).
+ */
+public final class OciSpec {
+    /** Shared mapper: omits nulls, stable field order. */
+    public static final ObjectMapper MAPPER = new ObjectMapper()
+            .setSerializationInclusion(JsonInclude.Include.NON_NULL)
+            .enable(SerializationFeature.INDENT_OUTPUT);
+
+    private OciSpec() {}
+
+    /** Unknown fields survive a read/write round trip. */
+    public abstract static class Extensible {
+        private final Map<String, Object> extra = new LinkedHashMap<>();
+
+        @JsonAnySetter
+        public void putExtra(String key, Object value) {
+            extra.put(key, value);
+        }
+
+        @JsonAnyGetter
+        public Map<String, Object> extra() {
+            return extra;
+        }
+    }
+
+    public static Spec read(String json) {
+        try {
+            return MAPPER.readValue(json, Spec.class);
+        } catch (IOException e) {
+            throw new UncheckedIOException("malformed config.json", e);
+        }
+    }
+
+    public static String write(Spec spec) {
+        try {
+            return MAPPER.writeValueAsString(spec);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static final class Spec extends Extensible {
+        public String ociVersion = "1.3.0";
+        public Process process;
+        public Root root;
+        public String hostname;
+        public List<Mount> mounts;
+        public Linux linux;
+        public Map<String, String> annotations;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static final class Process extends Extensible {
+        public Boolean terminal;
+        public User user;
+        public List<String> args;
+        public List<String> env;
+        public String cwd;
+        public Capabilities capabilities;
+        public List<Rlimit> rlimits;
+        public Boolean noNewPrivileges;
+        public Integer oomScoreAdj;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static final class User extends Extensible {
+        public long uid;
+        public long gid;
+        public List<Long> additionalGids;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static final class Capabilities extends Extensible {
+        public List<String> bounding;
+        public List<String> effective;
+        public List<String> permitted;
+        public List<String> inheritable;
+        public List<String> ambient;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static final class Rlimit extends Extensible {
+        public String type;
+        public long hard;
+        public long soft;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static final class Root extends Extensible {
+        public String path;
+        public Boolean readonly;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static final class Mount extends Extensible {
+        public String destination;
+        public String type;
+        public String source;
+        public List<String> options;
+
+        public Mount() {}
+
+        public Mount(String destination, String type, String source, List<String> options) {
+            this.destination = destination;
+            this.type = type;
+            this.source = source;
+            this.options = options == null || options.isEmpty() ? null : new ArrayList<>(options);
+        }
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static final class Linux extends Extensible {
+        public List<Namespace> namespaces;
+        public List<IdMapping> uidMappings;
+        public List<IdMapping> gidMappings;
+        public Resources resources;
+        public String cgroupsPath;
+        public List<String> maskedPaths;
+        public List<String> readonlyPaths;
+        public Seccomp seccomp;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static final class Namespace extends Extensible {
+        public String type;
+        public String path;
+
+        public Namespace() {}
+
+        public Namespace(String type) {
+            this.type = type;
+        }
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static final class IdMapping extends Extensible {
+        @JsonProperty("containerID")
+        public long containerId;
+        @JsonProperty("hostID")
+        public long hostId;
+        public long size;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static final class Resources extends Extensible {
+        public List<DeviceRule> devices;
+        public Memory memory;
+        public Cpu cpu;
+        public Pids pids;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static final class DeviceRule extends Extensible {
+        public boolean allow;
+        public String type;
+        public Long major;
+        public Long minor;
+        public String access;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static final class Memory extends Extensible {
+        public Long limit;
+        public Long swap;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static final class Cpu extends Extensible {
+        public Long shares;
+        public Long quota;
+        public Long period;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static final class Pids extends Extensible {
+        public long limit;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static final class Seccomp extends Extensible {
+        public String defaultAction;
+        public List<String> architectures;
+        public List<Syscall> syscalls;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static final class Syscall extends Extensible {
+        public List<String> names;
+        public String action;
+        public Long errnoRet;
+    }
+
+    /** For tests and debugging: the JSON of any model object. */
+    @JsonIgnore
+    public static String toJson(Object o) {
+        try {
+            return MAPPER.writeValueAsString(o);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

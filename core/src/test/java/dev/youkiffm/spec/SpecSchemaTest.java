@@ -1,0 +1,78 @@
+package dev.youkiffm.spec;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.networknt.schema.JsonSchema;
+import com.networknt.schema.JsonSchemaFactory;
+import com.networknt.schema.SchemaLocation;
+import com.networknt.schema.SpecVersion;
+import com.networknt.schema.ValidationMessage;
+import dev.youkiffm.Prereqs;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Every generated config.json validates against the OCI runtime-spec v1.3.0 schema in ../shared. */
+class SpecSchemaTest {
+    static JsonSchema schema;
+
+    @BeforeAll
+    static void loadSchema() {
+        Path file = Prereqs.repoRoot().getParent().resolve("shared/oci-runtime-spec-v1.3.0/schema/config-schema.json");
+        assertTrue(Files.isRegularFile(file), "the OCI schemas must sit beside the repository: " + file);
+        schema = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V4)
+                .getSchema(SchemaLocation.of(file.toUri().toString()));
+    }
+
+    static Set<ValidationMessage> validate(ContainerConfig c) throws Exception {
+        JsonNode node = OciSpec.MAPPER.readTree(OciSpec.write(c.toSpec(null)));
+        return schema.validate(node);
+    }
+
+    @Test
+    void generatedConfigsAreSchemaValid() throws Exception {
+        Path dir = Files.createDirectories(Prereqs.work().resolve("spec-schema/src"));
+        List<ContainerConfig> variants = List.of(
+                ContainerConfigValidationTest.base().build(),
+                ContainerConfigValidationTest.base().withName("web-1").withCommand("sh", "-c", "echo hi")
+                        .withEnv("A", "1").withEnv(List.of("B=2")).withCwd("/tmp").withUser(1000, 1000, 2000, 3000)
+                        .withHostname("web-1.example").withLabel("team", "core").withCpuCores(0.5).withMemoryMb(128)
+                        .withPidsLimit(32).withBind(dir, "/data", true).withTmpfs("/scratch", 16)
+                        .withReadOnlyRootfs(true).withOomScoreAdj(100).withRlimit("RLIMIT_NPROC", 64, 128)
+                        .withStopSignal("TERM").build(),
+                ContainerConfigValidationTest.base().withHostNetwork(true).withSeccomp(false).withTerminal(true)
+                        .withNoNewPrivileges(false).withCapabilities("CAP_KILL").build(),
+                ContainerConfigValidationTest.base().withUserNamespace(100000, 65536).build(),
+                ContainerConfig.builder().withImage("busybox").withRootfs(Path.of("/var/lib/images/busybox"))
+                        .withCommand("sh").build());
+        for (ContainerConfig c : variants) {
+            Set<ValidationMessage> errors = validate(c);
+            assertEquals(Set.of(), errors, OciSpec.write(c.toSpec(null)));
+        }
+    }
+
+    @Test
+    void schemaCatchesABrokenConfig() throws Exception {
+        JsonNode bad = OciSpec.MAPPER.readTree("{\"ociVersion\": 1, \"process\": {\"cwd\": 5}}");
+        assertFalse(schema.validate(bad).isEmpty(), "the validator must reject an invalid document");
+    }
+
+    @Test
+    void unknownFieldsSurviveARoundTrip() throws Exception {
+        String in = """
+                {"ociVersion":"1.3.0","hooks":{"prestart":[{"path":"/bin/true"}]},
+                 "process":{"args":["sh"],"cwd":"/","user":{"uid":0,"gid":0,"umask":18},"ioPriority":{"class":"IOPRIO_CLASS_IDLE"}},
+                 "root":{"path":"/r"},
+                 "linux":{"sysctl":{"net.ipv4.ip_forward":"1"},"resources":{"memory":{"limit":1,"swappiness":0}}},
+                 "domainname":"example.com"}""";
+        OciSpec.Spec s = OciSpec.read(in);
+        JsonNode out = OciSpec.MAPPER.readTree(OciSpec.write(s));
+        assertEquals(OciSpec.MAPPER.readTree(in), out);
+    }
+}
