@@ -102,7 +102,7 @@ def main():
         for k, v in m.items():
             md.append(f"- {k}: {v}")
         md.append("")
-    md += ["## Latency (JMH SampleTime, one fork, 3 × 10 s measurement)", "", *lines, "", chart, "",
+    md += ["## Latency (JMH SampleTime, one fork, 2 × 3 s warmup, 3 × 6 s measurement)", "", *lines, "", chart, "",
            "## Targets", "", "| target | ratio | limit | result |", "| --- | ---: | ---: | --- |", *targets, ""]
     cli_path = os.path.join(results_dir, "cli-rss.json")
     if os.path.exists(cli_path):

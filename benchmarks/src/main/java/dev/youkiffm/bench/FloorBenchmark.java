@@ -17,8 +17,8 @@ import org.openjdk.jmh.annotations.Warmup;
  */
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Warmup(iterations = 2, time = 5)
-@Measurement(iterations = 3, time = 10)
+@Warmup(iterations = 2, time = 3)
+@Measurement(iterations = 3, time = 6)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xmx1g"})
 public class FloorBenchmark {
     private static final String[] CMD = {"unshare", "--pid", "--fork", "--mount", "--ipc", "--uts", "--net",
