@@ -6,8 +6,11 @@
 # Usage: install-youki.sh [--print-path]
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-version="$(sed -n 's/^libcontainer = { version = "=\([0-9.]*\)".*/\1/p' "$repo/native/Cargo.toml")"
-[ -n "$version" ] || { echo "install-youki.sh: cannot read the libcontainer pin from native/Cargo.toml" >&2; exit 1; }
+# The CLI must match the libcontainer the FFM runtime links (same on-disk state format); default 0.7.0 when the
+# crate (or its pin) is not there.
+version=""
+[ -f "$repo/native/Cargo.toml" ] && version="$(sed -n 's/^libcontainer = { version = "=\([0-9.]*\)".*/\1/p' "$repo/native/Cargo.toml")"
+version="${version:-0.7.0}"
 features="v1,v2,seccomp"
 prefix="$repo/.tools/youki-$version"
 bin="$prefix/bin/youki"
@@ -16,7 +19,7 @@ if [ "${1:-}" = "--print-path" ]; then
   echo "$bin"
   exit 0
 fi
-if [ -x "$bin" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$features" ] && "$bin" --version 2>/dev/null | grep -q "version $version"; then
+if [ -x "$bin" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$features" ] && "$bin" --version 2>/dev/null | grep -Eq "version:? $version\b"; then
   echo "$bin"
   exit 0
 fi
