@@ -6,9 +6,12 @@ source "$(dirname "$0")/lib.sh"
 setup_all
 cd "$YFFM_ROOT"
 status=0
+export YFFM_CGROUP_BASELINE="$(mktemp)"
+bash "$YFFM_ROOT/scripts/leak-check.sh" --snapshot > "$YFFM_CGROUP_BASELINE"
 log "native: cargo test (header drift check, C ABI tests, real-container smoke test in both modes)"
 (cd native && cargo test --release --locked) || status=$?
 log "running mvn verify"
 mvn_cmd verify "$@" || status=$?
+bash "$YFFM_ROOT/scripts/leak-check.sh" || status=$((status == 0 ? 1 : status))
 python3 "$YFFM_ROOT/scripts/surefire-summary.py" "$YFFM_ROOT" || status=$((status == 0 ? 1 : status))
 exit "$status"

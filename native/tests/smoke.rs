@@ -587,5 +587,14 @@ fn real_containers_both_modes() {
             t0.elapsed()
         );
     }
-    let _ = fs::remove_dir("/sys/fs/cgroup/pids/yffm-smoke");
+    // The per-container cgroups are gone (checked above); remove the shared parent from every hierarchy
+    // (each v1 controller and the v2 tree), not just pids.
+    if let Ok(controllers) = fs::read_dir("/sys/fs/cgroup") {
+        for c in controllers.flatten() {
+            let parent = c.path().join("yffm-smoke");
+            if parent.is_dir() {
+                fs::remove_dir(&parent).unwrap_or_else(|e| panic!("cgroup {} left behind: {e}", parent.display()));
+            }
+        }
+    }
 }

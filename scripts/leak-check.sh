@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Run after the test suite: fails if the tests left any container state, cgroup, mount or container process
+# behind, then removes the tests' scratch directories. Prints what it found.
+set -uo pipefail
+roots=(/run/youki-ffm-test)
+work=/var/tmp/youki-ffm-test
+leaks=0
+report() { printf '[leak-check] %s\n' "$*" >&2; leaks=1; }
+cgroup_snapshot() { find /sys/fs/cgroup -mindepth 2 -maxdepth 4 -type d 2>/dev/null | sort; }
+if [ "${1:-}" = "--snapshot" ]; then cgroup_snapshot; exit 0; fi
+
+for r in "${roots[@]}"; do
+  [ -d "$r" ] || continue
+  # every runtime root must be empty of container directories (files like yffm-helper.log are fine)
+  while IFS= read -r d; do report "container state left: $d"; done < <(find "$r" -mindepth 2 -maxdepth 2 -type d 2>/dev/null)
+done
+# cgroups: compare with the snapshot scripts/test.sh took before the tests ran
+if [ -n "${YFFM_CGROUP_BASELINE:-}" ] && [ -f "$YFFM_CGROUP_BASELINE" ]; then
+  while IFS= read -r c; do report "cgroup left: $c"; done < <(comm -13 "$YFFM_CGROUP_BASELINE" <(cgroup_snapshot))
+fi
+while IFS= read -r m; do report "mount left: $m"; done < <(awk '{print $5}' /proc/self/mountinfo | grep -E "^($work|/run/youki-ffm-test)" )
+while IFS= read -r p; do report "process left: $p"; done < <(ps -eo pid=,comm=,args= | grep -E 'youki:\[|yffm-helper' | grep -v grep)
+# zombies of container-side processes (the inits and runtime stages our tests create)
+while IFS= read -r z; do report "zombie left: $z"; done < <(ps -eo stat=,pid=,ppid=,comm= | awk '$1 ~ /^Z/ && $4 ~ /^(youki|runc|crun|yffm-helper|sleep|sh|true|busybox|java)/')
+
+rm -rf "$work" "${roots[@]}"
+if [ "$leaks" -ne 0 ]; then
+  echo "[leak-check] FAILED: the tests left resources behind" >&2
+  exit 1
+fi
+echo "[leak-check] nothing left behind (state dirs, cgroups, mounts, container processes, zombies)"
