@@ -28,7 +28,8 @@ def main():
         op = e["benchmark"].rsplit(".", 1)[1]
         pct = e["primaryMetric"].get("scorePercentiles", {})
         p50, p99 = pct.get("50.0"), pct.get("99.0")
-        alloc = e.get("secondaryMetrics", {}).get("·gc.alloc.rate.norm", {}).get("score")
+        sec = e.get("secondaryMetrics", {})
+        alloc = (sec.get("gc.alloc.rate.norm") or sec.get("·gc.alloc.rate.norm") or {}).get("score")
         if op == "floor":
             floor = (p50, p99, alloc)
             continue
@@ -107,7 +108,7 @@ def main():
     cli_path = os.path.join(results_dir, "cli-rss.json")
     if os.path.exists(cli_path):
         c = load(cli_path)
-        md += ["## Peak RSS of one CLI invocation (ru_maxrss)", "", "| runtime | --version | list | create | delete |",
+        md += ["## Peak RSS of one CLI invocation (GNU time %M: max RSS of that process, KiB)", "", "| runtime | --version | list | create | delete |",
                "| --- | ---: | ---: | ---: | ---: |"]
         for rt, r in c["runtimes"].items():
             md.append(f"| {rt} | {r['version']['maxrss_kb']} KiB | {r['list']['maxrss_kb']} KiB | "
@@ -123,6 +124,10 @@ def main():
         for x in samples:
             md.append(f"| {x['cycle']} | {x['jvmRssKb']} | {x['helperRssKb']} | {x['jvmFds']} | {x['heapUsedKb']} |")
         md.append("")
+    notes_path = os.path.join(results_dir, "notes.md")
+    if os.path.exists(notes_path):
+        with open(notes_path) as f:
+            md += [f.read(), ""]
     design_path = os.path.join(results_dir, "design.md")
     if os.path.exists(design_path):
         with open(design_path) as f:
