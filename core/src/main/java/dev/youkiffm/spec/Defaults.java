@@ -7,13 +7,21 @@ import java.util.Set;
 public final class Defaults {
     private Defaults() {}
 
-    /** runc's (and containerd's) default capability set. */
+    /**
+     * The default capability set: the 14 capabilities Docker, containerd and CRI-O grant (and that runc's
+     * libcontainer tests use). {@code runc spec} itself writes only {@link #RUNC_SPEC_CAPABILITIES}; an orchestrator
+     * expects these 14 ({@code CapEff 00000000a80425fb}).
+     */
     public static final List<String> CAPABILITIES = List.of("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID",
             "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
             "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE");
 
-    /** Every Linux capability (as of Linux 6.x), for validation. */
-    public static final Set<String> ALL_CAPABILITIES = Set.of("CAP_CHOWN", "CAP_DAC_OVERRIDE",
+    /** What {@code runc spec} (runc 1.1) writes: a minimal set, for {@code withCapabilities(...)}. */
+    public static final List<String> RUNC_SPEC_CAPABILITIES = List.of("CAP_AUDIT_WRITE", "CAP_KILL",
+            "CAP_NET_BIND_SERVICE");
+
+    /** Every Linux capability (as of Linux 6.x), indexed by its bit number ({@code linux/capability.h}). */
+    public static final List<String> CAPABILITY_BITS = List.of("CAP_CHOWN", "CAP_DAC_OVERRIDE",
             "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP",
             "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
             "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
@@ -22,19 +30,29 @@ public final class Defaults {
             "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND",
             "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE");
 
+    /** Every Linux capability, for validation. */
+    public static final Set<String> ALL_CAPABILITIES = Set.copyOf(CAPABILITY_BITS);
+
     /** Namespaces every container gets unless opted out (host network) or in (user). */
     public static final List<String> NAMESPACES = List.of("pid", "network", "ipc", "uts", "mount");
 
+    /** {@code runc spec}'s masked paths (bind-mounted over with /dev/null or an empty read-only tmpfs). */
     public static final List<String> MASKED_PATHS = List.of("/proc/acpi", "/proc/asound", "/proc/kcore",
             "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
             "/sys/firmware", "/proc/scsi");
 
+    /** {@code runc spec}'s read-only paths. */
     public static final List<String> READONLY_PATHS = List.of("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
             "/proc/sysrq-trigger");
 
-    public static final List<String> ENV_PATH = List.of("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    public static final String PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-    /** Default mounts, exactly as {@code runc spec} writes them. */
+    public static final List<String> ENV_PATH = List.of("PATH=" + PATH);
+
+    /** {@code runc spec}'s only rlimit. */
+    public static final long NOFILE = 1024;
+
+    /** Default mounts, exactly as {@code runc spec} writes them (without its /sys/fs/cgroup, see {@link #cgroupMount()}). */
     public static List<OciSpec.Mount> mounts() {
         return List.of(
                 new OciSpec.Mount("/proc", "proc", "proc", null),
@@ -47,10 +65,17 @@ public final class Defaults {
                 new OciSpec.Mount("/sys", "sysfs", "sysfs", List.of("nosuid", "noexec", "nodev", "ro")));
     }
 
+    /** {@code runc spec}'s read-only view of the container's own cgroups at /sys/fs/cgroup (opt-in here). */
+    public static OciSpec.Mount cgroupMount() {
+        return new OciSpec.Mount("/sys/fs/cgroup", "cgroup", "cgroup",
+                List.of("nosuid", "noexec", "nodev", "relatime", "ro"));
+    }
+
     /**
      * Syscalls the default seccomp profile refuses with EPERM: the set Docker's default profile blocks for a
      * container without extra capabilities (kernel modules, kexec, reboot, clock setting, keyrings, mount and
-     * namespace manipulation, ptrace-style access to other processes, BPF/perf, swap, accounting).
+     * namespace manipulation, ptrace-style access to other processes, BPF/perf, swap, accounting). Everything else
+     * is allowed, so ordinary programs (busybox, shells, JVMs) run unchanged.
      */
     public static final List<String> SECCOMP_DENIED = List.of("acct", "add_key", "bpf", "clock_adjtime",
             "clock_settime", "create_module", "delete_module", "finit_module", "get_kernel_syms", "get_mempolicy",
@@ -60,6 +85,10 @@ public final class Defaults {
             "set_mempolicy", "setns", "settimeofday", "swapoff", "swapon", "sysfs", "umount2", "unshare", "uselib",
             "userfaultfd", "ustat");
 
+    /** EPERM, what {@link #seccomp()} returns for a denied syscall. */
+    public static final long SECCOMP_ERRNO = 1;
+
+    /** The default seccomp profile: allow by default, {@link #SECCOMP_DENIED} fail with EPERM. */
     public static OciSpec.Seccomp seccomp() {
         OciSpec.Seccomp s = new OciSpec.Seccomp();
         s.defaultAction = "SCMP_ACT_ALLOW";
@@ -67,7 +96,7 @@ public final class Defaults {
         OciSpec.Syscall deny = new OciSpec.Syscall();
         deny.names = SECCOMP_DENIED;
         deny.action = "SCMP_ACT_ERRNO";
-        deny.errnoRet = 1L; // EPERM
+        deny.errnoRet = SECCOMP_ERRNO;
         s.syscalls = List.of(deny);
         return s;
     }

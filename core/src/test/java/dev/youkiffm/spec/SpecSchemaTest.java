@@ -21,23 +21,35 @@ import org.junit.jupiter.api.Test;
 /** Every generated config.json validates against the OCI runtime-spec v1.3.0 schema in ../shared. */
 class SpecSchemaTest {
     static JsonSchema schema;
+    static Path scratch;
 
     @BeforeAll
     static void loadSchema() {
         Path file = Prereqs.repoRoot().getParent().resolve("shared/oci-runtime-spec-v1.3.0/schema/config-schema.json");
-        assertTrue(Files.isRegularFile(file), "the OCI schemas must sit beside the repository: " + file);
+        assertTrue(Files.isRegularFile(file), "the OCI runtime-spec v1.3.0 schemas must sit beside the repository "
+                + "(clone it with shared/ next to the repo root " + Prereqs.repoRoot() + "): missing " + file);
+        scratch = EffectsTestSupport.classDir("schema");
         schema = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V4)
                 .getSchema(SchemaLocation.of(file.toUri().toString()));
     }
 
+    @org.junit.jupiter.api.AfterAll
+    static void removeScratch() {
+        EffectsTestSupport.removeTree(scratch);
+    }
+
     static Set<ValidationMessage> validate(ContainerConfig c) throws Exception {
-        JsonNode node = OciSpec.MAPPER.readTree(OciSpec.write(c.toSpec(null)));
-        return schema.validate(node);
+        return validate(OciSpec.write(c.toSpec()));
+    }
+
+    static Set<ValidationMessage> validate(String json) throws Exception {
+        return schema.validate(OciSpec.MAPPER.readTree(json));
     }
 
     @Test
     void generatedConfigsAreSchemaValid() throws Exception {
-        Path dir = Files.createDirectories(Prereqs.work().resolve("spec-schema/src"));
+        Path dir = scratch.resolve("src");
+        Files.createDirectories(dir);
         List<ContainerConfig> variants = List.of(
                 ContainerConfigValidationTest.base().build(),
                 ContainerConfigValidationTest.base().withName("web-1").withCommand("sh", "-c", "echo hi")
@@ -50,17 +62,51 @@ class SpecSchemaTest {
                         .withNoNewPrivileges(false).withCapabilities("CAP_KILL").build(),
                 ContainerConfigValidationTest.base().withUserNamespace(100000, 65536).build(),
                 ContainerConfig.builder().withImage("busybox").withRootfs(Path.of("/var/lib/images/busybox"))
-                        .withCommand("sh").build());
+                        .withCommand("sh").build(),
+                ContainerConfigValidationTest.base().withUserNamespace(100000, 65536).withHostNetwork(true)
+                        .withCgroupMount(true).withCgroupsPath("/youki-ffm/web-1").withTmpfs("/big")
+                        .withCapabilities(Defaults.CAPABILITY_BITS).withRlimit("RLIMIT_NOFILE", 65536, 65536)
+                        .withMaskedPaths(List.of()).withReadonlyPaths(List.of()).withStopSignal("9").build(),
+                ContainerConfigValidationTest.base().withCapabilities().withEnv("EMPTY", "").build());
         for (ContainerConfig c : variants) {
             Set<ValidationMessage> errors = validate(c);
-            assertEquals(Set.of(), errors, OciSpec.write(c.toSpec(null)));
+            assertEquals(Set.of(), errors, OciSpec.write(c.toSpec()));
         }
+    }
+
+    @Test
+    void bundleConfigJsonOnDiskIsSchemaValid() throws Exception {
+        Path root = scratch.resolve("bundles");
+        String id = "schema-" + java.util.UUID.randomUUID().toString().substring(0, 8);
+        ContainerConfig imageOnly = ContainerConfig.builder().withImage("docker.io/library/busybox:1.36")
+                .withCommand("sh").withMemoryMb(16).build();
+        try (dev.youkiffm.bundle.Bundle b = dev.youkiffm.bundle.Bundle.create(root, id, imageOnly,
+                (RootfsResolver) ref -> Path.of("/var/lib/images/busybox"))) {
+            String json = Files.readString(b.configFile());
+            assertEquals(Set.of(), validate(json), json);
+            assertEquals(id, b.spec().hostname, "the id is the default hostname");
+        }
+    }
+
+    @Test
+    void runcSpecDefaultsAreSchemaValidToo() throws Exception {
+        // Sanity of the validator setup: the reference the defaults are modelled on passes as well.
+        OciSpec.Spec s = ContainerConfigValidationTest.base().build().toSpec();
+        s.process.capabilities.bounding = Defaults.RUNC_SPEC_CAPABILITIES;
+        assertEquals(Set.of(), validate(OciSpec.write(s)));
     }
 
     @Test
     void schemaCatchesABrokenConfig() throws Exception {
         JsonNode bad = OciSpec.MAPPER.readTree("{\"ociVersion\": 1, \"process\": {\"cwd\": 5}}");
         assertFalse(schema.validate(bad).isEmpty(), "the validator must reject an invalid document");
+        // A bad value deep inside a $ref'd definition is caught too (the defs-linux.json references resolve).
+        OciSpec.Spec s = ContainerConfigValidationTest.base().build().toSpec();
+        s.linux.namespaces.get(0).type = "bogus";
+        assertFalse(validate(OciSpec.write(s)).isEmpty(), "namespace type enum not enforced");
+        s = ContainerConfigValidationTest.base().build().toSpec();
+        s.linux.seccomp.defaultAction = "SCMP_ACT_MAYBE";
+        assertFalse(validate(OciSpec.write(s)).isEmpty(), "seccomp action enum not enforced");
     }
 
     @Test

@@ -1,0 +1,122 @@
+package dev.youkiffm.bundle;
+
+import dev.youkiffm.ContainerIds;
+import dev.youkiffm.ContainerRuntime;
+import dev.youkiffm.InvalidArgumentException;
+import dev.youkiffm.InvalidContainerIdException;
+import dev.youkiffm.spec.ContainerConfig;
+import dev.youkiffm.spec.RootfsResolver;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * A bundles root: one {@link Bundle} directory per container id. Holds the optional {@link RootfsResolver} that
+ * image-only configs need.
+ *
+ * <pre>{@code
+ * Bundles bundles = Bundles.forRuntime(runtime).withRootfsResolver(images::unpack);
+ * Bundle b = bundles.create("web-1", config);
+ * runtime.create("web-1", b.dir(), CreateOptions.DEFAULT);
+ * ...
+ * runtime.delete("web-1", true);
+ * bundles.delete("web-1");
+ * }</pre>
+ */
+public final class Bundles {
+    private final Path root;
+    private final RootfsResolver resolver;
+
+    private Bundles(Path root, RootfsResolver resolver) {
+        if (root == null || !root.isAbsolute()) {
+            throw new InvalidArgumentException("bundlesRoot", "must be an absolute path: " + root);
+        }
+        for (Path part : root) {
+            if (part.toString().equals("..")) {
+                throw new InvalidArgumentException("bundlesRoot", "must not contain '..': " + root);
+            }
+        }
+        this.root = root.normalize();
+        this.resolver = resolver;
+    }
+
+    /** Bundles under {@code root} (absolute; created on first use). */
+    public static Bundles at(Path root) {
+        return new Bundles(root, null);
+    }
+
+    /**
+     * Bundles beside a runtime's state root: {@code <root>-bundles} (e.g. {@code /run/youki-ffm-bundles} for
+     * {@code /run/youki-ffm}). Never inside the state root, which holds exactly one directory per container.
+     */
+    public static Bundles besideRuntimeRoot(Path runtimeRoot) {
+        if (runtimeRoot == null || !runtimeRoot.isAbsolute() || runtimeRoot.getFileName() == null) {
+            throw new InvalidArgumentException("runtimeRoot", "must be an absolute path: " + runtimeRoot);
+        }
+        Path r = runtimeRoot.normalize();
+        return at(r.resolveSibling(r.getFileName() + "-bundles"));
+    }
+
+    /** {@link #besideRuntimeRoot(Path)} of {@code runtime.root()}. */
+    public static Bundles forRuntime(ContainerRuntime runtime) {
+        return besideRuntimeRoot(runtime.root());
+    }
+
+    /** A copy that resolves image-only configs with {@code r}. */
+    public Bundles withRootfsResolver(RootfsResolver r) {
+        return new Bundles(root, r);
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    /** Creates {@code <root>/<id>} for {@code config}; see {@link Bundle#create(Path, String, ContainerConfig, RootfsResolver)}. */
+    public Bundle create(String id, ContainerConfig config) {
+        return Bundle.create(root, id, config, resolver);
+    }
+
+    /** The bundle of {@code id}, if its directory exists. */
+    public Optional<Bundle> find(String id) {
+        ContainerIds.validate(id);
+        Path dir = Bundle.resolveInside(root, id);
+        return Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) ? Optional.of(Bundle.open(root, id))
+                : Optional.empty();
+    }
+
+    /** Ids of the bundle directories under the root (ignoring anything that is not a valid id or a directory). */
+    public List<String> ids() {
+        if (!Files.isDirectory(root)) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        try (Stream<Path> s = Files.list(root)) {
+            for (Path p : s.sorted().toList()) {
+                String name = p.getFileName().toString();
+                if (!Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                    continue;
+                }
+                try {
+                    ContainerIds.validate(name);
+                    out.add(name);
+                } catch (InvalidContainerIdException e) {
+                    // not ours
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + root, e);
+        }
+        return out;
+    }
+
+    /** Deletes the bundle of {@code id} if it exists. Idempotent. */
+    public void delete(String id) {
+        find(id).ifPresent(Bundle::delete);
+    }
+}
