@@ -19,7 +19,10 @@ if [ "${1:-}" = "--print-path" ]; then
   echo "$bin"
   exit 0
 fi
-if [ -x "$bin" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$features" ] && "$bin" --version 2>/dev/null | grep -Eq "version:? $version\b"; then
+# Read the whole output first: "youki --version | grep -q" under pipefail fails whenever grep exits before youki
+# has written its last line (youki then dies on EPIPE), and youki would be rebuilt for nothing.
+have="$("$bin" --version 2>/dev/null || true)"
+if [ -x "$bin" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$features" ] && grep -Eq "version:? $version\b" <<<"$have"; then
   echo "$bin"
   exit 0
 fi

@@ -69,11 +69,15 @@ public final class OciStateJson {
             }
         }
         JsonNode b = n.get("bundle");
+        ContainerStatus status = ContainerStatus.parse(n.get("status").asText());
+        // The spec requires a pid only while the process exists; youki/libcontainer keep reporting the dead init's
+        // pid after it stopped (a pid that may already belong to another process), runc and crun report 0.
+        int pid = status == ContainerStatus.STOPPED ? 0 : n.path("pid").asInt(0);
         return new ContainerState(
                 n.path("ociVersion").asText(""),
                 n.get("id").asText(),
-                ContainerStatus.parse(n.get("status").asText()),
-                n.path("pid").asInt(0),
+                status,
+                pid,
                 b == null || b.isNull() ? null : Path.of(b.asText()),
                 ann,
                 created,

@@ -3,15 +3,64 @@ package dev.youkiffm.subprocess;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.youkiffm.internal.OciStateJson;
 import java.util.List;
+import java.util.Locale;
+import java.util.regex.Pattern;
 
 /**
  * Reads a runtime CLI's {@code --log-format json} log and returns the message of its last error line. The three CLIs
- * write different shapes: runc {@code {"level":"error","msg":...}}, crun {@code {"msg":...,"level":"error"}}, youki
- * (tracing) {@code {"level":"ERROR","message":...}} or {@code {"fields":{"message":...}}}. youki appends a
- * "Stack backtrace:" block, which is dropped.
+ * write different shapes (real lines are under {@code src/test/resources/dev/youkiffm/subprocess/cli-logs}):
+ * <ul>
+ *   <li>runc 1.1: {@code {"level":"error","msg":"container does not exist","time":...}}
+ *   <li>crun 1.8: {@code {"msg":"container `c1` already exists","level":"error","time":...}}
+ *   <li>youki 0.7 (tracing): {@code {"timestamp":...,"level":"ERROR","message":"error in executing command: ...",...}}
+ *       (older tracing layouts nest it as {@code {"fields":{"message":...}}}). youki writes a structured line from
+ *       libcontainer first and the CLI's summary last; the summary carries an anyhow chain ({@code \n\nCaused by:\n})
+ *       and a "Stack backtrace:" block, which is dropped.
+ * </ul>
  */
 public final class CliErrors {
     private CliErrors() {}
+
+    /** What a CLI's error text says happened, independent of the CLI's wording. */
+    public enum Kind {
+        NOT_FOUND, ALREADY_EXISTS, WRONG_STATE, OTHER
+    }
+
+    private static final Pattern NOT_FOUND = Pattern.compile(
+            // runc: "container does not exist"; youki: "container ghost does not exist."
+            "container( \\S+)? does not exist"
+                    // crun: "error opening file `<root>/<id>/status`: No such file or directory",
+                    //       "cannot open directory '<root>/<id>': No such file or directory"
+                    + "|error opening file `[^`]*/status`: no such file or directory"
+                    + "|cannot open directory '[^']*': no such file or directory");
+    private static final Pattern WRONG_STATE = Pattern.compile(
+            // youki: "failed operation due to incompatible container status: `Running`"
+            "incompatible container status"
+                    // runc: "cannot start an already running container", "cannot start a container that has stopped",
+                    //       "cannot delete container c2 that is not stopped: running", "container not running"
+                    + "|already running|that has stopped|that is not stopped|container not running"
+                    // crun: "container `c2` is not running", "the container `c2` is not in `created` or `stopped`
+                    //       state", start of a started container: "cannot open `<root>/<id>/exec.fifo`: ...",
+                    //       kill of a stopped container: "kill container: No such process"
+                    + "|is not running|is not in `created` or `stopped` state|/exec\\.fifo`|kill container: no such process");
+
+    /** Classifies an error message (as returned by {@link #lastError}) by its text alone. */
+    public static Kind kind(String message) {
+        if (message == null) {
+            return Kind.OTHER;
+        }
+        String m = message.toLowerCase(Locale.ROOT);
+        if (m.contains("already exists")) {
+            return Kind.ALREADY_EXISTS;
+        }
+        if (NOT_FOUND.matcher(m).find()) {
+            return Kind.NOT_FOUND;
+        }
+        if (WRONG_STATE.matcher(m).find()) {
+            return Kind.WRONG_STATE;
+        }
+        return Kind.OTHER;
+    }
 
     /** The last error message in {@code logLines}, or null if there is none. */
     public static String lastError(List<String> logLines) {
@@ -39,10 +88,14 @@ public final class CliErrors {
         return found;
     }
 
+    /** Drops youki's backtrace and "error in executing command: " prefix; joins an anyhow cause chain with ": ". */
     static String clean(String msg) {
-        int bt = msg.indexOf("\n\nStack backtrace:");
+        int bt = msg.indexOf("Stack backtrace:");
         String m = bt >= 0 ? msg.substring(0, bt) : msg;
         m = m.replaceFirst("^error in executing command: ", "");
-        return m.replaceAll("\\s*\\n\\s*", " ").trim();
+        m = m.replaceAll("\\s*\\n\\s*Caused by:\\s*\\n\\s*(\\d+: )?", ": ");
+        m = m.replaceAll("\\s*\\n\\s*\\d+: ", ": ");
+        m = m.replaceAll("\\s*\\n\\s*", " ");
+        return m.trim();
     }
 }

@@ -49,6 +49,10 @@ import java.util.stream.Stream;
  *       (TERM, then KILL) and a create is rolled back with {@code delete --force}.
  *   <li>Failures are typed by checking what is actually there (does the container exist, what is its status) rather
  *       than by matching each CLI's wording, so the three CLIs throw identical exception types.
+ *   <li>{@link #state} and {@link #list} agree across CLIs: a stopped container has pid 0 (youki 0.7 keeps the dead
+ *       pid), and every listed entry equals what {@code state} reports for it.
+ *   <li>Exit codes: see {@link #onExit}. crun on a cgroup-v1 hybrid host runs inside a {@link CrunNamespace}, which
+ *       {@link #close()} releases.
  * </ul>
  */
 public final class SubprocessContainerRuntime implements ContainerRuntime {
@@ -60,11 +64,15 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
     private final Path root;
     private final Path scratch;
     private final Duration timeout;
+    private final CrunNamespace crunNs;
     private final List<String> prefix;
     private final boolean subreaper;
     private final ExitWatcher watcher;
     private final Map<String, CompletableFuture<Integer>> exits = new ConcurrentHashMap<>();
+    /** pidfds of inits this JVM reaps (it is their parent), by id; the watcher owns and closes them. */
     private final Map<String, Integer> pidfds = new ConcurrentHashMap<>();
+    /** Ids whose init is watched for its exit but is not our child, so its exit code cannot be collected. */
+    private final Map<String, String> observeOnly = new ConcurrentHashMap<>();
 
     private SubprocessContainerRuntime(CliFlavor flavor, Path binary, Path root, RuntimeOptions options) {
         this.flavor = flavor;
@@ -72,7 +80,8 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         this.root = root;
         this.scratch = root.resolveSibling(root.getFileName() + ".cli");
         this.timeout = options.operationTimeout();
-        this.prefix = flavor == CliFlavor.CRUN ? CrunNamespace.prefix() : List.of();
+        this.crunNs = flavor == CliFlavor.CRUN ? CrunNamespace.open() : null;
+        this.prefix = crunNs == null ? List.of() : crunNs.prefix();
         this.subreaper = options.subreaper();
         this.watcher = new ExitWatcher("yffm-" + flavor.cliName() + "-exit-watcher", this::collectExit);
     }
@@ -186,7 +195,15 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         }
     }
 
-    private static void terminate(Process p) {
+    /**
+     * Terminates a CLI past its deadline and everything it started: SIGTERM to the CLI so it can clean up, SIGKILL
+     * after 2 s, then SIGKILL to every descendant still alive (snapshot taken first, since they are reparented as soon
+     * as the CLI dies: a timed-out create's half-made init, youki's intermediate process). Descendants reparented to
+     * this JVM (when it is a subreaper) are reaped with a targeted waitid so they do not linger as zombies. A create is
+     * rolled back afterwards with {@code delete --force}, which also removes its cgroup and state.
+     */
+    private void terminate(Process p) {
+        List<ProcessHandle> tree = p.descendants().toList();
         p.destroy();
         try {
             if (!p.waitFor(2, TimeUnit.SECONDS)) {
@@ -196,6 +213,24 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         } catch (InterruptedException e) {
             p.destroyForcibly();
             Thread.currentThread().interrupt();
+        }
+        tree.forEach(ProcessHandle::destroyForcibly);
+        long self = ProcessHandle.current().pid();
+        for (ProcessHandle h : tree) {
+            int pid = (int) h.pid();
+            for (int i = 0; i < 100 && parentOf(pid) == self; i++) {
+                try {
+                    if (Libc.waitid(Libc.P_PID, pid, Libc.WEXITED | Libc.WNOHANG) >= 0) {
+                        break;
+                    }
+                    Thread.sleep(10);
+                } catch (IOException e) {
+                    break; // not (or no longer) our child
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
         }
     }
 
@@ -213,7 +248,13 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         return run(op, id, args, null, null, null);
     }
 
-    /** Types a failed operation on an existing id by looking at what is there. */
+    /**
+     * Types a failed operation by looking at what is there (does the container exist, is the operation allowed in its
+     * status) rather than by each CLI's wording, so youki, runc and crun throw the same types for the same situation
+     * even where their texts say nothing about state (crun's second start fails with "cannot open .../exec.fifo", its
+     * kill of a stopped container with "No such process"). The text ({@link CliErrors#kind}) is the fallback when the
+     * status itself cannot be read. The CLI's message is kept verbatim in the exception.
+     */
     private ContainerException classify(String op, String id, String message) {
         if (!flavor.exists(root, id)) {
             return new ContainerNotFoundException(id, message);
@@ -221,8 +262,14 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         ContainerStatus status;
         try {
             status = stateNoClassify(id).status();
+        } catch (ContainerNotFoundException e) {
+            return new ContainerNotFoundException(id, message);
         } catch (ContainerException e) {
-            return new RuntimeFailureException(flavor.cliName() + " " + op + " '" + id + "' failed", message);
+            return switch (CliErrors.kind(message)) {
+                case NOT_FOUND -> new ContainerNotFoundException(id, message);
+                case WRONG_STATE -> new IllegalContainerStateException(id, op, message);
+                default -> new RuntimeFailureException(flavor.cliName() + " " + op + " '" + id + "' failed", message);
+            };
         }
         boolean allowed = switch (op) {
             case "start" -> status == ContainerStatus.CREATED;
@@ -258,15 +305,17 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
             throw e;
         }
         if (r.exitCode() != 0) {
-            if (r.error().contains("already exists")) {
-                throw new ContainerAlreadyExistsException(id);
+            if (CliErrors.kind(r.error()) == CliErrors.Kind.ALREADY_EXISTS) {
+                throw new ContainerAlreadyExistsException(id); // a concurrent create won; not ours to roll back
             }
             rollback(id);
             throw new RuntimeFailureException(flavor.cliName() + " create '" + id + "' failed", r.error());
         }
         ContainerState s = stateNoClassify(id);
         if (subreaper && s.pid() > 0) {
-            track(id, s.pid());
+            synchronized (this) {
+                watch(id, s.pid());
+            }
         }
         return s;
     }
@@ -279,24 +328,32 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         }
     }
 
-    private void track(String id, int pid) {
+    /**
+     * Watches the init {@code pid} of {@code id} through a pidfd (no polling): the {@link ExitWatcher} wakes when it
+     * exits. If this JVM is its parent (subreaper mode: the CLI exited and the kernel reparented the orphaned init to
+     * us) the exit code is then collected with a targeted {@code waitid(P_PIDFD)}; otherwise only the exit itself is
+     * observable and the future completes exceptionally saying so. Caller holds the lock.
+     */
+    private void watch(String id, int pid) {
         CompletableFuture<Integer> exit = new CompletableFuture<>();
+        int fd;
         try {
-            int fd = Libc.pidfdOpen(pid);
-            if (parentOf(pid) != ProcessHandle.current().pid()) {
-                Libc.close(fd);
-                exit.completeExceptionally(new ContainerException("init " + pid + " of '" + id
-                        + "' was not reparented to this JVM; its exit code is not observable"));
-            } else {
-                pidfds.put(id, fd);
-                exits.put(id, exit);
-                watcher.watch(new ExitWatcher.Watch(id, fd, exit));
-                return;
-            }
+            fd = Libc.pidfdOpen(pid);
         } catch (IOException e) {
             exit.completeExceptionally(new ContainerException("cannot watch init " + pid + " of '" + id + "'", e));
+            exits.put(id, exit);
+            return;
+        }
+        if (parentOf(pid) == ProcessHandle.current().pid()) {
+            pidfds.put(id, fd);
+        } else {
+            observeOnly.put(id, subreaper
+                    ? "its init " + pid + " was not reparented to this JVM (created by another process?)"
+                    : "its init " + pid + " is not a child of this JVM; open the runtime with "
+                            + "RuntimeOptions.withSubreaper(true) before creating containers to collect exit codes");
         }
         exits.put(id, exit);
+        watcher.watch(new ExitWatcher.Watch(id, fd, exit));
     }
 
     private static long parentOf(int pid) {
@@ -310,6 +367,11 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
 
     /** ExitWatcher callback: a targeted, non-blocking waitid on the init's pidfd. */
     private OptionalInt collectExit(String id) {
+        String unobservable = observeOnly.remove(id);
+        if (unobservable != null) {
+            throw new ContainerException("the init of '" + id + "' exited, but its exit code is not observable: "
+                    + unobservable);
+        }
         Integer fd = pidfds.get(id);
         if (fd == null) {
             throw new ContainerException("no pidfd for '" + id + "'");
@@ -384,7 +446,19 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         if (r.exitCode() != 0) {
             throw classify("state", id, r.error());
         }
-        return withExit(OciStateJson.parse(r.stdout()));
+        return withExit(normalize(OciStateJson.parse(r.stdout())));
+    }
+
+    /**
+     * Makes the three CLIs' state agree: youki 0.7 keeps reporting the dead init's pid for a stopped container, runc
+     * and crun report 0 (the {@link ContainerState#pid()} contract).
+     */
+    private static ContainerState normalize(ContainerState s) {
+        if (s.status() == ContainerStatus.STOPPED && s.pid() != 0) {
+            return new ContainerState(s.ociVersion(), s.id(), s.status(), 0, s.bundle(), s.annotations(), s.created(),
+                    s.exitCode());
+        }
+        return s;
     }
 
     private ContainerState stateNoClassify(String id) {
@@ -395,7 +469,7 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
             }
             throw new RuntimeFailureException(flavor.cliName() + " state '" + id + "' failed", r.error());
         }
-        return OciStateJson.parse(r.stdout());
+        return normalize(OciStateJson.parse(r.stdout()));
     }
 
     private ContainerState withExit(ContainerState s) {
@@ -410,6 +484,9 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
     }
 
     private void collectNow(String id, CompletableFuture<Integer> exit) {
+        if (observeOnly.containsKey(id)) {
+            return; // the watcher completes it
+        }
         try {
             collectExit(id).ifPresent(exit::complete);
         } catch (ContainerException e) {
@@ -453,32 +530,29 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         }
     }
 
+    /**
+     * Every container in the root, each exactly as {@link #state} reports it, whichever CLI runs underneath: runc's
+     * {@code list --format json} carries every state field and is used as is (one exec); crun's lacks ociVersion and
+     * annotations, so its ids are followed by one {@code state} each; youki 0.7's {@code list} prints only a table, so
+     * the root's container directories are read and each one is asked for its {@code state}.
+     */
     @Override
     public List<ContainerState> list() {
-        List<ContainerState> raw;
-        if (flavor.hasJsonList()) {
-            Result r = run("list", null, List.of("list", "--format", "json"));
-            if (r.exitCode() != 0) {
-                throw new RuntimeFailureException(flavor.cliName() + " list failed", r.error());
+        List<ContainerState> raw = new ArrayList<>();
+        if (flavor == CliFlavor.RUNC) {
+            for (ContainerState s : OciStateJson.parseList(listJson())) {
+                raw.add(normalize(s));
             }
-            String out = r.stdout().isBlank() ? "[]" : r.stdout();
-            raw = OciStateJson.parseList(out);
         } else {
-            raw = new ArrayList<>();
-            try (Stream<Path> dirs = Files.list(root)) {
-                for (Path d : dirs.filter(Files::isDirectory).sorted().toList()) {
-                    String id = d.getFileName().toString();
-                    if (!flavor.exists(root, id)) {
-                        continue;
-                    }
-                    try {
-                        raw.add(stateNoClassify(id));
-                    } catch (ContainerNotFoundException e) {
-                        // deleted concurrently
-                    }
+            List<String> ids = flavor.hasJsonList()
+                    ? OciStateJson.parseList(listJson()).stream().map(ContainerState::id).toList()
+                    : containerDirs();
+            for (String id : ids) {
+                try {
+                    raw.add(stateNoClassify(id));
+                } catch (ContainerNotFoundException e) {
+                    // deleted concurrently
                 }
-            } catch (IOException e) {
-                throw new RuntimeFailureException("cannot list " + root, e.toString(), e);
             }
         }
         List<ContainerState> out = new ArrayList<>(raw.size());
@@ -487,6 +561,23 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         }
         out.sort(java.util.Comparator.comparing(ContainerState::id));
         return out;
+    }
+
+    private String listJson() {
+        Result r = run("list", null, List.of("list", "--format", "json"));
+        if (r.exitCode() != 0) {
+            throw new RuntimeFailureException(flavor.cliName() + " list failed", r.error());
+        }
+        return r.stdout().isBlank() ? "[]" : r.stdout();
+    }
+
+    private List<String> containerDirs() {
+        try (Stream<Path> dirs = Files.list(root)) {
+            return dirs.filter(Files::isDirectory).map(d -> d.getFileName().toString())
+                    .filter(id -> flavor.exists(root, id)).sorted().toList();
+        } catch (IOException e) {
+            throw new RuntimeFailureException("cannot list " + root, e.toString(), e);
+        }
     }
 
     @Override
@@ -498,6 +589,19 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         return r.stdout().lines().findFirst().orElse(flavor.cliName()).trim();
     }
 
+    /**
+     * Exit codes in subprocess mode. The CLI forks the container's init and exits, so the init is orphaned: the kernel
+     * reparents it to the nearest child subreaper, or to PID 1. Only its parent can read its exit status, so:
+     * <ul>
+     *   <li>with {@link RuntimeOptions#subreaper()} the JVM is a child subreaper, the init becomes our child, and
+     *       {@code create} starts watching it through a pidfd; at exit a targeted {@code waitid(P_PIDFD)} reaps it and
+     *       yields the status (or 128+signal). {@link #state} reports it as {@link ContainerState#exitCode()}.
+     *   <li>otherwise (or for a container this instance did not create) the init is still watched through a pidfd, so
+     *       {@link #waitFor} blocks until it has really exited (and times out while it runs), but the future then
+     *       completes exceptionally: the code went to PID 1. A container that had already stopped fails at once.
+     * </ul>
+     * The CLIs themselves never record an init's exit code (runc/crun/youki {@code state} have no such field).
+     */
     @Override
     public CompletableFuture<Integer> onExit(String id) {
         ContainerIds.validate(id);
@@ -505,20 +609,50 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         if (exit != null) {
             return exit.copy();
         }
+        ContainerState s;
         try {
-            stateNoClassify(id);
-        } catch (ContainerNotFoundException e) {
+            s = stateNoClassify(id);
+        } catch (ContainerException e) {
             return CompletableFuture.failedFuture(e);
         }
-        return CompletableFuture.failedFuture(new ContainerException("the exit of '" + id + "' is not observable: "
-                + (subreaper ? "it was not created by this runtime instance"
-                        : "open the runtime with RuntimeOptions.withSubreaper(true) to collect exit codes")));
+        synchronized (this) {
+            exit = exits.get(id);
+            if (exit == null && s.status() != ContainerStatus.STOPPED && s.pid() > 0) {
+                watch(id, s.pid());
+                exit = exits.get(id);
+                if (observeOnly.containsKey(id)) {
+                    // pid reuse guard: not our child, so the pid may have been recycled between state and pidfd_open;
+                    // the pidfd is the init only if the runtime still names that pid as a live init afterwards. (A
+                    // child of ours cannot be recycled before we reap it.)
+                    ContainerState again;
+                    try {
+                        again = stateNoClassify(id);
+                    } catch (ContainerException e) {
+                        again = null;
+                    }
+                    if (again == null || again.status() == ContainerStatus.STOPPED || again.pid() != s.pid()) {
+                        exit.completeExceptionally(notObservable(id, "it exited before onExit was called"));
+                    }
+                }
+            }
+        }
+        if (exit != null) {
+            return exit.copy();
+        }
+        return CompletableFuture.failedFuture(notObservable(id, "it had already exited when onExit was called"));
+    }
+
+    private static ContainerException notObservable(String id, String why) {
+        return new ContainerException("the exit code of '" + id + "' is not observable: " + why);
     }
 
     @Override
     public void close() {
-        watcher.close();
-        pidfds.values().forEach(Libc::close);
+        watcher.close(); // fails pending futures and closes every pidfd it was given (all of them)
         pidfds.clear();
+        observeOnly.clear();
+        if (crunNs != null) {
+            crunNs.close();
+        }
     }
 }

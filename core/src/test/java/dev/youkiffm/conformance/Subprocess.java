@@ -1,5 +1,6 @@
 package dev.youkiffm.conformance;
 
+import dev.youkiffm.Prereqs;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -12,9 +13,12 @@ final class Subprocess {
         if (prop != null && Files.isExecutable(Path.of(prop))) {
             return Path.of(prop);
         }
-        String tools = System.getProperty("yffm.tools.dir");
-        if (name.equals("youki") && tools != null) {
-            Path p = Path.of(tools, "youki-0.7.0", "bin", "youki");
+        if (name.equals("youki")) {
+            // -Dyffm.tools.dir, else the checkout's own .tools (where scripts/install-youki.sh puts it), so a plain
+            // `mvn test` finds the project-local build without extra flags.
+            String tools = System.getProperty("yffm.tools.dir");
+            Path dir = tools != null ? Path.of(tools) : Prereqs.repoRoot().resolve(".tools");
+            Path p = dir.resolve("youki-0.7.0").resolve("bin").resolve("youki");
             if (Files.isExecutable(p)) {
                 return p;
             }

@@ -10,7 +10,7 @@ class YoukiConformanceTest extends ContainerRuntimeConformanceTest {
     @Override
     protected ContainerRuntime open(Path root) {
         return ContainerRuntimes.open(RuntimeOptions.defaults().withMode(RuntimeOptions.Mode.YOUKI).withRoot(root)
-                .withSubreaper(true));
+                .withBinary(Subprocess.binary("youki")).withSubreaper(true));
     }
 
     @Override

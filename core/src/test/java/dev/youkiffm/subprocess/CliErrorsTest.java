@@ -13,7 +13,7 @@ class CliErrorsTest {
         String line = "{\"timestamp\":\"2026-11-23T08:46:12.093865Z\",\"level\":\"ERROR\",\"message\":\"error in "
                 + "executing command: failed to start container p1\\n\\nCaused by:\\n    failed operation due to "
                 + "incompatible container status: `Running`\\n\\nStack backtrace:\\n   0: <unknown>\\n\"}";
-        assertEquals("failed to start container p1 Caused by: failed operation due to incompatible container "
+        assertEquals("failed to start container p1: failed operation due to incompatible container "
                 + "status: `Running`", CliErrors.lastError(List.of(line)));
     }
 
