@@ -35,4 +35,23 @@ public final class ContainerIds {
         }
         return id;
     }
+
+    /**
+     * Returns the absolute, normalized bundle directory, or throws {@link InvalidArgumentException} (field
+     * {@code bundle}) when it is null, not a directory or has no {@code config.json}. Every runtime calls this before
+     * touching anything.
+     */
+    public static java.nio.file.Path validateBundle(java.nio.file.Path bundle) {
+        if (bundle == null) {
+            throw new InvalidArgumentException("bundle", "must not be null");
+        }
+        java.nio.file.Path b = bundle.toAbsolutePath().normalize();
+        if (!java.nio.file.Files.isDirectory(b)) {
+            throw new InvalidArgumentException("bundle", "not a directory: " + b);
+        }
+        if (!java.nio.file.Files.isRegularFile(b.resolve("config.json"))) {
+            throw new InvalidArgumentException("bundle", "no config.json in " + b);
+        }
+        return b;
+    }
 }

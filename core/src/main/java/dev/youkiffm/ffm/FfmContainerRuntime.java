@@ -84,7 +84,7 @@ public final class FfmContainerRuntime implements ContainerRuntime {
     public ContainerState create(String id, Path bundle, CreateOptions options) {
         ContainerIds.validate(id);
         Objects.requireNonNull(options, "options");
-        Path b = validateBundle(bundle);
+        Path b = ContainerIds.validateBundle(bundle);
         int in = -1;
         int out = -1;
         int err = -1;
@@ -102,20 +102,6 @@ public final class FfmContainerRuntime implements ContainerRuntime {
             Libc.close(out);
             Libc.close(err);
         }
-    }
-
-    static Path validateBundle(Path bundle) {
-        if (bundle == null) {
-            throw new InvalidArgumentException("bundle", "must not be null");
-        }
-        Path b = bundle.toAbsolutePath().normalize();
-        if (!Files.isDirectory(b)) {
-            throw new InvalidArgumentException("bundle", "not a directory: " + b);
-        }
-        if (!Files.isRegularFile(b.resolve("config.json"))) {
-            throw new InvalidArgumentException("bundle", "no config.json in " + b);
-        }
-        return b;
     }
 
     private static int openStdio(Stdio s, boolean input, String field) {

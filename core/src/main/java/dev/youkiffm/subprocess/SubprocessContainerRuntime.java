@@ -290,7 +290,7 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
     public ContainerState create(String id, Path bundle, CreateOptions options) {
         ContainerIds.validate(id);
         Objects.requireNonNull(options, "options");
-        Path b = validateBundle(bundle);
+        Path b = ContainerIds.validateBundle(bundle);
         Redirect in = redirectIn(options.stdin(), "stdin");
         Redirect out = redirectOut(options.stdout(), "stdout");
         Redirect err = redirectOut(options.stderr(), "stderr");
@@ -387,20 +387,6 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
             pidfds.remove(id, fd);
             throw new ContainerException("cannot collect the exit of '" + id + "'", e);
         }
-    }
-
-    static Path validateBundle(Path bundle) {
-        if (bundle == null) {
-            throw new InvalidArgumentException("bundle", "must not be null");
-        }
-        Path b = bundle.toAbsolutePath().normalize();
-        if (!Files.isDirectory(b)) {
-            throw new InvalidArgumentException("bundle", "not a directory: " + b);
-        }
-        if (!Files.isRegularFile(b.resolve("config.json"))) {
-            throw new InvalidArgumentException("bundle", "no config.json in " + b);
-        }
-        return b;
     }
 
     private static Redirect redirectIn(Stdio s, String field) {
