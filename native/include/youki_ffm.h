@@ -140,6 +140,29 @@ int32_t yffm_delete(yffm_runtime *rt,
                     char *err,
                     size_t err_cap);
 
+// Freezes every process of a running container (cgroup freezer), like `youki pause`. A container that is not
+// running is `YFFM_ERR_INVALID_STATE`.
+int32_t yffm_pause(yffm_runtime *rt,
+                   const char *id,
+                   char *err,
+                   size_t err_cap);
+
+// Thaws a paused container, like `youki resume`. A container that is not paused is `YFFM_ERR_INVALID_STATE`.
+int32_t yffm_resume(yffm_runtime *rt,
+                    const char *id,
+                    char *err,
+                    size_t err_cap);
+
+// Writes a JSON array of the pids (host pid namespace) of every process in the container's cgroup, sorted, like
+// `youki ps --format json`, into the caller's `buf` (`cap` bytes), its length into `*len_out`.
+int32_t yffm_ps(yffm_runtime *rt,
+                const char *id,
+                uint8_t *buf,
+                size_t cap,
+                size_t *len_out,
+                char *err,
+                size_t err_cap);
+
 // Writes a JSON array of the state objects (see `yffm_state`) of every container under the root, sorted by
 // id, into the caller's `buf` (`cap` bytes), its length into `*len_out`.
 int32_t yffm_list(yffm_runtime *rt,

@@ -286,6 +286,15 @@ fn handle(
             })),
             None,
         ),
+        Request::Pause { id } => (to_resp(engine.pause(&id).map(|_| ok())), None),
+        Request::Resume { id } => (to_resp(engine.resume(&id).map(|_| ok())), None),
+        Request::Ps { id } => (
+            to_resp(engine.ps(&id).map(|json| Response {
+                json: Some(json),
+                ..ok()
+            })),
+            None,
+        ),
         Request::ExitStatus { id } => (
             to_resp(engine.exit_status(&id).map(|c| Response {
                 value: Some(c),

@@ -406,6 +406,61 @@ pub unsafe extern "C" fn yffm_delete(
     })
 }
 
+/// Freezes every process of a running container (cgroup freezer), like `youki pause`. A container that is not
+/// running is `YFFM_ERR_INVALID_STATE`.
+#[no_mangle]
+pub unsafe extern "C" fn yffm_pause(
+    rt: *mut yffm_runtime,
+    id: *const c_char,
+    err: *mut c_char,
+    err_cap: usize,
+) -> i32 {
+    ffi_boundary(err, err_cap, || {
+        let rt = rt_ref(rt)?;
+        let id = cstr(id, "id")?;
+        validate_id(id)?;
+        rt.simple(Request::Pause { id: id.into() }, |e| e.pause(id))
+    })
+}
+
+/// Thaws a paused container, like `youki resume`. A container that is not paused is `YFFM_ERR_INVALID_STATE`.
+#[no_mangle]
+pub unsafe extern "C" fn yffm_resume(
+    rt: *mut yffm_runtime,
+    id: *const c_char,
+    err: *mut c_char,
+    err_cap: usize,
+) -> i32 {
+    ffi_boundary(err, err_cap, || {
+        let rt = rt_ref(rt)?;
+        let id = cstr(id, "id")?;
+        validate_id(id)?;
+        rt.simple(Request::Resume { id: id.into() }, |e| e.resume(id))
+    })
+}
+
+/// Writes a JSON array of the pids (host pid namespace) of every process in the container's cgroup, sorted, like
+/// `youki ps --format json`, into the caller's `buf` (`cap` bytes), its length into `*len_out`.
+#[no_mangle]
+pub unsafe extern "C" fn yffm_ps(
+    rt: *mut yffm_runtime,
+    id: *const c_char,
+    buf: *mut u8,
+    cap: usize,
+    len_out: *mut usize,
+    err: *mut c_char,
+    err_cap: usize,
+) -> i32 {
+    ffi_boundary(err, err_cap, || {
+        let rt = rt_ref(rt)?;
+        let id = cstr(id, "id")?;
+        validate_id(id)?;
+        check_buf(buf, cap, len_out)?;
+        let json = rt.json(Request::Ps { id: id.into() }, |e| e.ps(id))?;
+        write_buf(buf, cap, len_out, json.as_bytes())
+    })
+}
+
 /// Writes a JSON array of the state objects (see `yffm_state`) of every container under the root, sorted by
 /// id, into the caller's `buf` (`cap` bytes), its length into `*len_out`.
 #[no_mangle]

@@ -441,6 +441,40 @@ impl Engine {
         c.start().map_err(|e| lc_error(&e))
     }
 
+    pub fn pause(&mut self, id: &str) -> OpResult<()> {
+        validate_id(id)?;
+        let mut c = self.load(id)?;
+        c.pause().map_err(|e| lc_error(&e))
+    }
+
+    pub fn resume(&mut self, id: &str) -> OpResult<()> {
+        validate_id(id)?;
+        let mut c = self.load(id)?;
+        c.resume().map_err(|e| lc_error(&e))
+    }
+
+    /// JSON array of every pid in the container's cgroup, like `youki ps --format json`.
+    pub fn ps(&mut self, id: &str) -> OpResult<String> {
+        validate_id(id)?;
+        let c = self.load(id)?;
+        let spec = c.spec().map_err(|e| lc_error(&e))?;
+        let manager = libcgroups::common::create_cgroup_manager(libcgroups::common::CgroupConfig {
+            cgroup_path: spec.cgroup_path,
+            systemd_cgroup: c.systemd(),
+            container_name: c.id().to_string(),
+        })
+        .map_err(|e| OpError::new(YFFM_ERR_RUNTIME, format!("cgroup manager for {id}: {e}")))?;
+        use libcgroups::common::CgroupManager;
+        let mut pids: Vec<i32> = manager
+            .get_all_pids()
+            .map_err(|e| OpError::new(YFFM_ERR_RUNTIME, format!("list pids of {id}: {e}")))?
+            .iter()
+            .map(|p| p.as_raw())
+            .collect();
+        pids.sort_unstable();
+        serde_json::to_string(&pids).map_err(|e| OpError::new(YFFM_ERR_RUNTIME, format!("serialize pids: {e}")))
+    }
+
     pub fn state(&mut self, id: &str) -> OpResult<String> {
         let c = self.load(id)?;
         serde_json::to_string(&StateExporter::from(&c.state))

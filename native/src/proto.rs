@@ -44,6 +44,15 @@ pub enum Request {
         force: bool,
     },
     List,
+    Pause {
+        id: String,
+    },
+    Resume {
+        id: String,
+    },
+    Ps {
+        id: String,
+    },
     ExitStatus {
         id: String,
     },

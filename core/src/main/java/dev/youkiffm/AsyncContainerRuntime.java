@@ -86,6 +86,24 @@ public final class AsyncContainerRuntime implements AutoCloseable {
         });
     }
 
+    public CompletableFuture<Void> pause(String id) {
+        return submit(() -> {
+            runtime.pause(id);
+            return null;
+        });
+    }
+
+    public CompletableFuture<Void> resume(String id) {
+        return submit(() -> {
+            runtime.resume(id);
+            return null;
+        });
+    }
+
+    public CompletableFuture<List<Integer>> processes(String id) {
+        return submit(() -> runtime.processes(id));
+    }
+
     public CompletableFuture<List<ContainerState>> list() {
         return submit(runtime::list);
     }

@@ -52,6 +52,15 @@ public interface ContainerRuntime extends AutoCloseable {
      */
     void delete(String id, boolean force);
 
+    /** Freezes every process of a running container; the state then shows {@link ContainerStatus#PAUSED}. */
+    void pause(String id);
+
+    /** Thaws a paused container. */
+    void resume(String id);
+
+    /** The host pids of every process in the container (its cgroup), sorted; like {@code runc ps --format json}. */
+    List<Integer> processes(String id);
+
     /** All containers in this root. */
     List<ContainerState> list();
 

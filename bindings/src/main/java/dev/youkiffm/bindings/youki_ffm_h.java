@@ -683,6 +683,192 @@ public class youki_ffm_h {
         }
     }
 
+    private static class yffm_pause {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            youki_ffm_h.C_INT,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = youki_ffm_h.findOrThrow("yffm_pause");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t yffm_pause(yffm_runtime *rt, const char *id, char *err, size_t err_cap)
+     * }
+     */
+    public static FunctionDescriptor yffm_pause$descriptor() {
+        return yffm_pause.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t yffm_pause(yffm_runtime *rt, const char *id, char *err, size_t err_cap)
+     * }
+     */
+    public static MethodHandle yffm_pause$handle() {
+        return yffm_pause.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t yffm_pause(yffm_runtime *rt, const char *id, char *err, size_t err_cap)
+     * }
+     */
+    public static MemorySegment yffm_pause$address() {
+        return yffm_pause.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t yffm_pause(yffm_runtime *rt, const char *id, char *err, size_t err_cap)
+     * }
+     */
+    public static int yffm_pause(MemorySegment rt, MemorySegment id, MemorySegment err, long err_cap) {
+        var mh$ = yffm_pause.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("yffm_pause", rt, id, err, err_cap);
+            }
+            return (int)mh$.invokeExact(rt, id, err, err_cap);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class yffm_resume {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            youki_ffm_h.C_INT,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = youki_ffm_h.findOrThrow("yffm_resume");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t yffm_resume(yffm_runtime *rt, const char *id, char *err, size_t err_cap)
+     * }
+     */
+    public static FunctionDescriptor yffm_resume$descriptor() {
+        return yffm_resume.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t yffm_resume(yffm_runtime *rt, const char *id, char *err, size_t err_cap)
+     * }
+     */
+    public static MethodHandle yffm_resume$handle() {
+        return yffm_resume.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t yffm_resume(yffm_runtime *rt, const char *id, char *err, size_t err_cap)
+     * }
+     */
+    public static MemorySegment yffm_resume$address() {
+        return yffm_resume.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t yffm_resume(yffm_runtime *rt, const char *id, char *err, size_t err_cap)
+     * }
+     */
+    public static int yffm_resume(MemorySegment rt, MemorySegment id, MemorySegment err, long err_cap) {
+        var mh$ = yffm_resume.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("yffm_resume", rt, id, err, err_cap);
+            }
+            return (int)mh$.invokeExact(rt, id, err, err_cap);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class yffm_ps {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            youki_ffm_h.C_INT,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_LONG,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = youki_ffm_h.findOrThrow("yffm_ps");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t yffm_ps(yffm_runtime *rt, const char *id, uint8_t *buf, size_t cap, size_t *len_out, char *err, size_t err_cap)
+     * }
+     */
+    public static FunctionDescriptor yffm_ps$descriptor() {
+        return yffm_ps.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t yffm_ps(yffm_runtime *rt, const char *id, uint8_t *buf, size_t cap, size_t *len_out, char *err, size_t err_cap)
+     * }
+     */
+    public static MethodHandle yffm_ps$handle() {
+        return yffm_ps.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t yffm_ps(yffm_runtime *rt, const char *id, uint8_t *buf, size_t cap, size_t *len_out, char *err, size_t err_cap)
+     * }
+     */
+    public static MemorySegment yffm_ps$address() {
+        return yffm_ps.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t yffm_ps(yffm_runtime *rt, const char *id, uint8_t *buf, size_t cap, size_t *len_out, char *err, size_t err_cap)
+     * }
+     */
+    public static int yffm_ps(MemorySegment rt, MemorySegment id, MemorySegment buf, long cap, MemorySegment len_out, MemorySegment err, long err_cap) {
+        var mh$ = yffm_ps.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("yffm_ps", rt, id, buf, cap, len_out, err, err_cap);
+            }
+            return (int)mh$.invokeExact(rt, id, buf, cap, len_out, err, err_cap);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class yffm_list {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             youki_ffm_h.C_INT,

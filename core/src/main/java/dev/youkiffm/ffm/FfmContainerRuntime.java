@@ -160,6 +160,21 @@ public final class FfmContainerRuntime implements ContainerRuntime {
     }
 
     @Override
+    public void pause(String id) {
+        nat.pause(ContainerIds.validate(id));
+    }
+
+    @Override
+    public void resume(String id) {
+        nat.resume(ContainerIds.validate(id));
+    }
+
+    @Override
+    public List<Integer> processes(String id) {
+        return OciStateJson.parsePids(nat.psJson(ContainerIds.validate(id)));
+    }
+
+    @Override
     public List<ContainerState> list() {
         List<ContainerState> raw = OciStateJson.parseList(nat.listJson());
         List<ContainerState> out = new ArrayList<>(raw.size());

@@ -50,6 +50,23 @@ public final class OciStateJson {
         }
     }
 
+    /** A JSON array of pids ({@code ps --format json}), sorted. */
+    public static List<Integer> parsePids(String json) {
+        try {
+            JsonNode root = MAPPER.readTree(json.isBlank() ? "[]" : json);
+            List<Integer> out = new ArrayList<>();
+            if (root != null && root.isArray()) {
+                root.forEach(n -> out.add(n.asInt()));
+            } else if (root != null && !root.isNull()) {
+                throw new RuntimeFailureException("pid list is not a JSON array", json);
+            }
+            out.sort(null);
+            return out;
+        } catch (IOException e) {
+            throw new RuntimeFailureException("malformed pid list JSON", json, e);
+        }
+    }
+
     public static ContainerState fromNode(JsonNode n) {
         if (n == null || !n.isObject() || !n.hasNonNull("id") || !n.hasNonNull("status")) {
             throw new RuntimeFailureException("state JSON lacks id/status", String.valueOf(n));

@@ -276,6 +276,8 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
             case "kill" -> status == ContainerStatus.CREATED || status == ContainerStatus.RUNNING
                     || status == ContainerStatus.PAUSED;
             case "delete" -> status == ContainerStatus.STOPPED || status == ContainerStatus.CREATED;
+            case "pause" -> status == ContainerStatus.RUNNING;
+            case "resume" -> status == ContainerStatus.PAUSED;
             default -> true;
         };
         if (!allowed) {
@@ -494,6 +496,50 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         if (r.exitCode() != 0) {
             throw classify("kill", id, r.error());
         }
+    }
+
+    /**
+     * crun 1.8 succeeds when pausing a paused or resuming a running container, where libcontainer, youki and runc
+     * refuse; checking the status first keeps the exception identical on every runtime.
+     */
+    private void requireStatusForCrun(String op, String id, ContainerStatus required) {
+        if (flavor == CliFlavor.CRUN) {
+            ContainerStatus s = stateNoClassify(id).status();
+            if (s != required) {
+                throw new IllegalContainerStateException(id, op, "container is " + s.ociName() + ", not "
+                        + required.ociName());
+            }
+        }
+    }
+
+    @Override
+    public void pause(String id) {
+        ContainerIds.validate(id);
+        requireStatusForCrun("pause", id, ContainerStatus.RUNNING);
+        Result r = run("pause", id, List.of("pause", id));
+        if (r.exitCode() != 0) {
+            throw classify("pause", id, r.error());
+        }
+    }
+
+    @Override
+    public void resume(String id) {
+        ContainerIds.validate(id);
+        requireStatusForCrun("resume", id, ContainerStatus.PAUSED);
+        Result r = run("resume", id, List.of("resume", id));
+        if (r.exitCode() != 0) {
+            throw classify("resume", id, r.error());
+        }
+    }
+
+    @Override
+    public List<Integer> processes(String id) {
+        ContainerIds.validate(id);
+        Result r = run("ps", id, List.of("ps", "--format", "json", id));
+        if (r.exitCode() != 0) {
+            throw classify("ps", id, r.error());
+        }
+        return OciStateJson.parsePids(r.stdout());
     }
 
     @Override

@@ -266,6 +266,40 @@ public abstract class ContainerRuntimeConformanceTest {
     }
 
     @Test
+    void pauseResumeAndProcesses() throws Exception {
+        String id = createStarted(List.of("sh", "-c", "sleep 600 & sleep 600 & wait"));
+        try {
+            int init = rt.state(id).pid();
+            List<Integer> pids = List.of();
+            for (int i = 0; i < 100 && pids.size() < 3; i++) {
+                pids = rt.processes(id);
+                Thread.sleep(20);
+            }
+            assertEquals(3, pids.size(), "init shell and two sleeps: " + pids);
+            assertTrue(pids.contains(init), "the init pid " + init + " is among " + pids);
+            assertEquals(pids.stream().sorted().toList(), pids, "sorted");
+
+            rt.pause(id);
+            assertEquals(ContainerStatus.PAUSED, rt.state(id).status());
+            for (int pid : pids) {
+                String stat = Files.readString(Path.of("/proc", Integer.toString(pid), "stat"));
+                char st = stat.charAt(stat.lastIndexOf(')') + 2);
+                assertTrue(st == 'D' || st == 'S', "frozen task " + pid + " state " + st);
+            }
+            assertThrows(IllegalContainerStateException.class, () -> rt.pause(id), "pause twice");
+            assertThrows(IllegalContainerStateException.class, () -> rt.start(id));
+            rt.resume(id);
+            assertEquals(ContainerStatus.RUNNING, rt.state(id).status());
+            assertThrows(IllegalContainerStateException.class, () -> rt.resume(id), "resume a running container");
+            assertEquals(pids, rt.processes(id), "the same processes after resume");
+        } finally {
+            rt.delete(id, true);
+        }
+        assertThrows(ContainerNotFoundException.class, () -> rt.pause(id));
+        assertThrows(ContainerNotFoundException.class, () -> rt.processes(id));
+    }
+
+    @Test
     void invalidInputIsRejectedBeforeAnythingRuns() {
         Path b = bundle(newId("inv"), List.of("true"), List.of());
         for (String bad : List.of("", "../x", "a/b", ".", "..", "-rf", "x".repeat(200), "a b", "a\nb")) {

@@ -113,6 +113,31 @@ public final class NativeRuntime implements AutoCloseable {
         });
     }
 
+    public void pause(String id) {
+        call(a -> {
+            MemorySegment err = a.allocate(ERR_CAP);
+            check(yffm_pause(handle, a.allocateFrom(id), err, ERR_CAP), "pause", id, err);
+            return null;
+        });
+    }
+
+    public void resume(String id) {
+        call(a -> {
+            MemorySegment err = a.allocate(ERR_CAP);
+            check(yffm_resume(handle, a.allocateFrom(id), err, ERR_CAP), "resume", id, err);
+            return null;
+        });
+    }
+
+    /** JSON array of the container's pids. */
+    public String psJson(String id) {
+        return call(a -> {
+            MemorySegment cid = a.allocateFrom(id);
+            return readJson(1, (buf, cap, len, err, errCap) -> yffm_ps(handle, cid, buf, cap, len, err, errCap),
+                    "ps", id);
+        });
+    }
+
     public String listJson() {
         return call(a -> readJson(1, (buf, cap, len, err, errCap) -> yffm_list(handle, buf, cap, len, err, errCap),
                 "list", null));
