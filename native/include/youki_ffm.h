@@ -163,6 +163,17 @@ int32_t yffm_ps(yffm_runtime *rt,
                 char *err,
                 size_t err_cap);
 
+// Writes libcgroups' statistics of the container's cgroup as JSON (`cpu.usage.usage_total` in ns,
+// `memory.memory.{usage,limit}` in bytes, `pids.{current,limit}`, blkio, hugetlb; the object `youki events
+// --stats` prints) into the caller's `buf` (`cap` bytes), its length into `*len_out`.
+int32_t yffm_stats(yffm_runtime *rt,
+                   const char *id,
+                   uint8_t *buf,
+                   size_t cap,
+                   size_t *len_out,
+                   char *err,
+                   size_t err_cap);
+
 // Writes a JSON array of the state objects (see `yffm_state`) of every container under the root, sorted by
 // id, into the caller's `buf` (`cap` bytes), its length into `*len_out`.
 int32_t yffm_list(yffm_runtime *rt,

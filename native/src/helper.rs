@@ -295,6 +295,13 @@ fn handle(
             })),
             None,
         ),
+        Request::Stats { id } => (
+            to_resp(engine.stats(&id).map(|json| Response {
+                json: Some(json),
+                ..ok()
+            })),
+            None,
+        ),
         Request::ExitStatus { id } => (
             to_resp(engine.exit_status(&id).map(|c| Response {
                 value: Some(c),

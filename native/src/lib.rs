@@ -461,6 +461,29 @@ pub unsafe extern "C" fn yffm_ps(
     })
 }
 
+/// Writes libcgroups' statistics of the container's cgroup as JSON (`cpu.usage.usage_total` in ns,
+/// `memory.memory.{usage,limit}` in bytes, `pids.{current,limit}`, blkio, hugetlb; the object `youki events
+/// --stats` prints) into the caller's `buf` (`cap` bytes), its length into `*len_out`.
+#[no_mangle]
+pub unsafe extern "C" fn yffm_stats(
+    rt: *mut yffm_runtime,
+    id: *const c_char,
+    buf: *mut u8,
+    cap: usize,
+    len_out: *mut usize,
+    err: *mut c_char,
+    err_cap: usize,
+) -> i32 {
+    ffi_boundary(err, err_cap, || {
+        let rt = rt_ref(rt)?;
+        let id = cstr(id, "id")?;
+        validate_id(id)?;
+        check_buf(buf, cap, len_out)?;
+        let json = rt.json(Request::Stats { id: id.into() }, |e| e.stats(id))?;
+        write_buf(buf, cap, len_out, json.as_bytes())
+    })
+}
+
 /// Writes a JSON array of the state objects (see `yffm_state`) of every container under the root, sorted by
 /// id, into the caller's `buf` (`cap` bytes), its length into `*len_out`.
 #[no_mangle]

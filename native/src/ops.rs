@@ -453,19 +453,23 @@ impl Engine {
         c.resume().map_err(|e| lc_error(&e))
     }
 
-    /// JSON array of every pid in the container's cgroup, like `youki ps --format json`.
-    pub fn ps(&mut self, id: &str) -> OpResult<String> {
+    fn cgroup_manager(&mut self, id: &str) -> OpResult<libcgroups::common::AnyCgroupManager> {
         validate_id(id)?;
         let c = self.load(id)?;
         let spec = c.spec().map_err(|e| lc_error(&e))?;
-        let manager = libcgroups::common::create_cgroup_manager(libcgroups::common::CgroupConfig {
+        libcgroups::common::create_cgroup_manager(libcgroups::common::CgroupConfig {
             cgroup_path: spec.cgroup_path,
             systemd_cgroup: c.systemd(),
             container_name: c.id().to_string(),
         })
-        .map_err(|e| OpError::new(YFFM_ERR_RUNTIME, format!("cgroup manager for {id}: {e}")))?;
+        .map_err(|e| OpError::new(YFFM_ERR_RUNTIME, format!("cgroup manager for {id}: {e}")))
+    }
+
+    /// JSON array of every pid in the container's cgroup, like `youki ps --format json`.
+    pub fn ps(&mut self, id: &str) -> OpResult<String> {
         use libcgroups::common::CgroupManager;
-        let mut pids: Vec<i32> = manager
+        let mut pids: Vec<i32> = self
+            .cgroup_manager(id)?
             .get_all_pids()
             .map_err(|e| OpError::new(YFFM_ERR_RUNTIME, format!("list pids of {id}: {e}")))?
             .iter()
@@ -473,6 +477,17 @@ impl Engine {
             .collect();
         pids.sort_unstable();
         serde_json::to_string(&pids).map_err(|e| OpError::new(YFFM_ERR_RUNTIME, format!("serialize pids: {e}")))
+    }
+
+    /// libcgroups' statistics of the container's cgroup (cpu, memory, pids, blkio, hugetlb) as JSON, the object
+    /// `youki events --stats` prints. Never calls `Container::events`, which prints to stdout and loops forever.
+    pub fn stats(&mut self, id: &str) -> OpResult<String> {
+        use libcgroups::common::CgroupManager;
+        let stats = self
+            .cgroup_manager(id)?
+            .stats()
+            .map_err(|e| OpError::new(YFFM_ERR_RUNTIME, format!("cgroup stats of {id}: {e}")))?;
+        serde_json::to_string(&stats).map_err(|e| OpError::new(YFFM_ERR_RUNTIME, format!("serialize stats: {e}")))
     }
 
     pub fn state(&mut self, id: &str) -> OpResult<String> {

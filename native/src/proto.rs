@@ -53,6 +53,9 @@ pub enum Request {
     Ps {
         id: String,
     },
+    Stats {
+        id: String,
+    },
     ExitStatus {
         id: String,
     },

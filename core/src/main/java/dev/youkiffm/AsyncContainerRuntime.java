@@ -104,6 +104,10 @@ public final class AsyncContainerRuntime implements AutoCloseable {
         return submit(() -> runtime.processes(id));
     }
 
+    public CompletableFuture<ContainerStats> stats(String id) {
+        return submit(() -> runtime.stats(id));
+    }
+
     public CompletableFuture<List<ContainerState>> list() {
         return submit(runtime::list);
     }

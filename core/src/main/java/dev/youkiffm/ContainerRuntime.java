@@ -61,6 +61,12 @@ public interface ContainerRuntime extends AutoCloseable {
     /** The host pids of every process in the container (its cgroup), sorted; like {@code runc ps --format json}. */
     List<Integer> processes(String id);
 
+    /**
+     * CPU, memory and pids figures of the container's cgroup. FFM reads them through libcgroups; the subprocess
+     * runtimes read the cgroup files of the container's init (v1 and v2). Both agree with the config's limits.
+     */
+    ContainerStats stats(String id);
+
     /** All containers in this root. */
     List<ContainerState> list();
 

@@ -869,6 +869,70 @@ public class youki_ffm_h {
         }
     }
 
+    private static class yffm_stats {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            youki_ffm_h.C_INT,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_LONG,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = youki_ffm_h.findOrThrow("yffm_stats");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t yffm_stats(yffm_runtime *rt, const char *id, uint8_t *buf, size_t cap, size_t *len_out, char *err, size_t err_cap)
+     * }
+     */
+    public static FunctionDescriptor yffm_stats$descriptor() {
+        return yffm_stats.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t yffm_stats(yffm_runtime *rt, const char *id, uint8_t *buf, size_t cap, size_t *len_out, char *err, size_t err_cap)
+     * }
+     */
+    public static MethodHandle yffm_stats$handle() {
+        return yffm_stats.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t yffm_stats(yffm_runtime *rt, const char *id, uint8_t *buf, size_t cap, size_t *len_out, char *err, size_t err_cap)
+     * }
+     */
+    public static MemorySegment yffm_stats$address() {
+        return yffm_stats.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t yffm_stats(yffm_runtime *rt, const char *id, uint8_t *buf, size_t cap, size_t *len_out, char *err, size_t err_cap)
+     * }
+     */
+    public static int yffm_stats(MemorySegment rt, MemorySegment id, MemorySegment buf, long cap, MemorySegment len_out, MemorySegment err, long err_cap) {
+        var mh$ = yffm_stats.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("yffm_stats", rt, id, buf, cap, len_out, err, err_cap);
+            }
+            return (int)mh$.invokeExact(rt, id, buf, cap, len_out, err, err_cap);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class yffm_list {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             youki_ffm_h.C_INT,

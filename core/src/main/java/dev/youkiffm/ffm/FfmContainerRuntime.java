@@ -5,6 +5,7 @@ import dev.youkiffm.ContainerIds;
 import dev.youkiffm.ContainerNotFoundException;
 import dev.youkiffm.ContainerRuntime;
 import dev.youkiffm.ContainerState;
+import dev.youkiffm.ContainerStats;
 import dev.youkiffm.ContainerStatus;
 import dev.youkiffm.CreateOptions;
 import dev.youkiffm.InvalidArgumentException;
@@ -172,6 +173,29 @@ public final class FfmContainerRuntime implements ContainerRuntime {
     @Override
     public List<Integer> processes(String id) {
         return OciStateJson.parsePids(nat.psJson(ContainerIds.validate(id)));
+    }
+
+    @Override
+    public ContainerStats stats(String id) {
+        ContainerState s = state(id);
+        if (s.status() == ContainerStatus.STOPPED) {
+            throw new dev.youkiffm.IllegalContainerStateException(id, "stats", "container is stopped");
+        }
+        String json = nat.statsJson(id);
+        try {
+            com.fasterxml.jackson.databind.JsonNode n = OciStateJson.MAPPER.readTree(json);
+            com.fasterxml.jackson.databind.JsonNode mem = n.path("memory").path("memory");
+            return new ContainerStats(n.path("cpu").path("usage").path("usage_total").asLong(),
+                    mem.path("usage").asLong(), limit(mem.path("limit").asLong()),
+                    n.path("pids").path("current").asLong(), limit(n.path("pids").path("limit").asLong()));
+        } catch (java.io.IOException e) {
+            throw new dev.youkiffm.RuntimeFailureException("malformed stats JSON", json, e);
+        }
+    }
+
+    /** libcgroups reports "no limit" as 0 (pids) or the kernel's page-rounded maximum (memory). */
+    private static long limit(long v) {
+        return v <= 0 || v >= dev.youkiffm.internal.CgroupFiles.UNLIMITED_THRESHOLD ? ContainerStats.UNLIMITED : v;
     }
 
     @Override

@@ -25,6 +25,9 @@ public final class OciSpec {
             .setSerializationInclusion(JsonInclude.Include.NON_NULL)
             .enable(SerializationFeature.INDENT_OUTPUT);
 
+    /** The ociVersion of generated configs; see {@link Spec#ociVersion}. */
+    public static final String GENERATED_VERSION = "1.0.2";
+
     private OciSpec() {}
 
     /** Unknown fields survive a read/write round trip. */
@@ -60,7 +63,12 @@ public final class OciSpec {
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static final class Spec extends Extensible {
-        public String ociVersion = "1.3.0";
+        /**
+         * Everything this model generates exists since runtime-spec 1.0, so generated configs declare 1.0.2: crun 1.8
+         * refuses newer versions it does not know ("unknown version specified"). A config read from elsewhere keeps
+         * its own version.
+         */
+        public String ociVersion = GENERATED_VERSION;
         public Process process;
         public Root root;
         public String hostname;

@@ -542,6 +542,17 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         return OciStateJson.parsePids(r.stdout());
     }
 
+    /** From the init's cgroup files: the CLIs' {@code events --stats} output differs in shape between them. */
+    @Override
+    public dev.youkiffm.ContainerStats stats(String id) {
+        ContainerIds.validate(id);
+        ContainerState s = state(id);
+        if (s.pid() <= 0 || s.status() == ContainerStatus.STOPPED) {
+            throw new IllegalContainerStateException(id, "stats", "container is " + s.status().ociName());
+        }
+        return dev.youkiffm.internal.CgroupFiles.read(s.pid());
+    }
+
     @Override
     public void delete(String id, boolean force) {
         ContainerIds.validate(id);

@@ -300,6 +300,37 @@ public abstract class ContainerRuntimeConformanceTest {
     }
 
     @Test
+    void statsReflectTheConfiguredLimits() throws Exception {
+        String id = newId("stats");
+        dev.youkiffm.spec.ContainerConfig cfg = dev.youkiffm.spec.ContainerConfig.builder().withRootfs(rootfs)
+                .withCommand("sh", "-c", "sleep 600 & sleep 600 & i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; wait")
+                .withMemoryMb(64).withPidsLimit(20).build();
+        try (dev.youkiffm.bundle.Bundle b = dev.youkiffm.bundle.Bundle.create(work.resolve("bundles"), id, cfg)) {
+            rt.create(id, b.dir(), CreateOptions.DEFAULT);
+            rt.start(id);
+            try {
+                dev.youkiffm.ContainerStats st = rt.stats(id);
+                for (int i = 0; i < 100 && st.pidsCurrent() < 3; i++) {
+                    Thread.sleep(20);
+                    st = rt.stats(id);
+                }
+                assertEquals(64L * 1024 * 1024, st.memoryLimitBytes(), st.toString());
+                assertEquals(20, st.pidsLimit(), st.toString());
+                assertEquals(3, st.pidsCurrent(), st.toString());
+                assertTrue(st.memoryUsageBytes() > 0, st.toString());
+                Thread.sleep(200);
+                assertTrue(rt.stats(id).cpuUsageNanos() > 0, "the busy loop used CPU");
+                rt.kill(id, Signal.SIGKILL, true);
+                assertEquals(137, rt.waitFor(id, WAIT).orElseThrow());
+                assertThrows(IllegalContainerStateException.class, () -> rt.stats(id));
+            } finally {
+                rt.delete(id, true);
+            }
+        }
+        assertThrows(ContainerNotFoundException.class, () -> rt.stats(id));
+    }
+
+    @Test
     void invalidInputIsRejectedBeforeAnythingRuns() {
         Path b = bundle(newId("inv"), List.of("true"), List.of());
         for (String bad : List.of("", "../x", "a/b", ".", "..", "-rf", "x".repeat(200), "a b", "a\nb")) {

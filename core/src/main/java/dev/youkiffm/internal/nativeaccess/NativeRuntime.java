@@ -138,6 +138,15 @@ public final class NativeRuntime implements AutoCloseable {
         });
     }
 
+    /** libcgroups' Stats object as JSON. */
+    public String statsJson(String id) {
+        return call(a -> {
+            MemorySegment cid = a.allocateFrom(id);
+            return readJson(1, (buf, cap, len, err, errCap) -> yffm_stats(handle, cid, buf, cap, len, err, errCap),
+                    "stats", id);
+        });
+    }
+
     public String listJson() {
         return call(a -> readJson(1, (buf, cap, len, err, errCap) -> yffm_list(handle, buf, cap, len, err, errCap),
                 "list", null));

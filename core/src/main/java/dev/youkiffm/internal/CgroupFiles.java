@@ -1,0 +1,75 @@
+package dev.youkiffm.internal;
+
+import dev.youkiffm.ContainerStats;
+import dev.youkiffm.RuntimeFailureException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Reads a process's cgroup figures from cgroupfs, following {@code /proc/<pid>/cgroup}: the v1 memory, cpuacct and
+ * pids hierarchies, or the v2 unified tree when the process lives there. Used by the subprocess runtimes, whose
+ * CLIs disagree on the shape of {@code events --stats}.
+ */
+public final class CgroupFiles {
+    /** Limits at or above this are "unlimited" (v1 reports 2^63 rounded down to a page). */
+    public static final long UNLIMITED_THRESHOLD = 1L << 62;
+
+    private CgroupFiles() {}
+
+    public static ContainerStats read(int pid) {
+        try {
+            Map<String, String> v1 = new HashMap<>();
+            String v2 = null;
+            for (String line : Files.readAllLines(Path.of("/proc", Integer.toString(pid), "cgroup"))) {
+                String[] f = line.split(":", 3);
+                if (f.length != 3) {
+                    continue;
+                }
+                if (f[1].isEmpty()) {
+                    v2 = f[2];
+                }
+                for (String c : f[1].split(",")) {
+                    v1.put(c, f[2]);
+                }
+            }
+            if (v1.containsKey("memory")) {
+                Path mem = Path.of("/sys/fs/cgroup/memory" + v1.get("memory"));
+                Path cpu = Path.of("/sys/fs/cgroup/cpuacct" + v1.get("cpuacct"));
+                Path pids = Path.of("/sys/fs/cgroup/pids" + v1.get("pids"));
+                return new ContainerStats(num(cpu.resolve("cpuacct.usage")), num(mem.resolve("memory.usage_in_bytes")),
+                        limit(mem.resolve("memory.limit_in_bytes")), num(pids.resolve("pids.current")),
+                        limit(pids.resolve("pids.max")));
+            }
+            if (v2 != null) {
+                Path g = Path.of("/sys/fs/cgroup" + v2);
+                long usec = 0;
+                for (String l : Files.readAllLines(g.resolve("cpu.stat"))) {
+                    if (l.startsWith("usage_usec ")) {
+                        usec = Long.parseLong(l.substring(11).trim());
+                    }
+                }
+                return new ContainerStats(usec * 1000, num(g.resolve("memory.current")), limit(g.resolve("memory.max")),
+                        num(g.resolve("pids.current")), limit(g.resolve("pids.max")));
+            }
+            throw new RuntimeFailureException("process " + pid + " is in no memory cgroup", "");
+        } catch (IOException e) {
+            throw new RuntimeFailureException("cannot read the cgroup of process " + pid, e.toString(), e);
+        }
+    }
+
+    private static long num(Path p) throws IOException {
+        return Long.parseLong(Files.readString(p).trim());
+    }
+
+    private static long limit(Path p) throws IOException {
+        String s = Files.readString(p).trim();
+        if (s.equals("max")) {
+            return ContainerStats.UNLIMITED;
+        }
+        long v = Long.parseLong(s);
+        return v >= UNLIMITED_THRESHOLD ? ContainerStats.UNLIMITED : v;
+    }
+}
