@@ -174,6 +174,16 @@ int32_t yffm_stats(yffm_runtime *rt,
                    char *err,
                    size_t err_cap);
 
+// Changes the cgroup limits of a live container: `resources_json` is an OCI `LinuxResources` object (e.g.
+// `{"memory":{"limit":134217728},"cpu":{"quota":50000,"period":100000},"pids":{"limit":30}}`), applied like
+// `youki update --resources`. Malformed JSON is `YFFM_ERR_INVALID_ARGUMENT`, a stopped container
+// `YFFM_ERR_INVALID_STATE`, a limit the kernel refuses `YFFM_ERR_RUNTIME`.
+int32_t yffm_update(yffm_runtime *rt,
+                    const char *id,
+                    const char *resources_json,
+                    char *err,
+                    size_t err_cap);
+
 // Writes a JSON array of the state objects (see `yffm_state`) of every container under the root, sorted by
 // id, into the caller's `buf` (`cap` bytes), its length into `*len_out`.
 int32_t yffm_list(yffm_runtime *rt,

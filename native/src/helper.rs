@@ -302,6 +302,7 @@ fn handle(
             })),
             None,
         ),
+        Request::Update { id, resources } => (to_resp(engine.update(&id, &resources).map(|_| ok())), None),
         Request::ExitStatus { id } => (
             to_resp(engine.exit_status(&id).map(|c| Response {
                 value: Some(c),

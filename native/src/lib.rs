@@ -484,6 +484,35 @@ pub unsafe extern "C" fn yffm_stats(
     })
 }
 
+/// Changes the cgroup limits of a live container: `resources_json` is an OCI `LinuxResources` object (e.g.
+/// `{"memory":{"limit":134217728},"cpu":{"quota":50000,"period":100000},"pids":{"limit":30}}`), applied like
+/// `youki update --resources`. Malformed JSON is `YFFM_ERR_INVALID_ARGUMENT`, a stopped container
+/// `YFFM_ERR_INVALID_STATE`, a limit the kernel refuses `YFFM_ERR_RUNTIME`.
+#[no_mangle]
+pub unsafe extern "C" fn yffm_update(
+    rt: *mut yffm_runtime,
+    id: *const c_char,
+    resources_json: *const c_char,
+    err: *mut c_char,
+    err_cap: usize,
+) -> i32 {
+    ffi_boundary(err, err_cap, || {
+        let rt = rt_ref(rt)?;
+        let id = cstr(id, "id")?;
+        validate_id(id)?;
+        let resources = cstr(resources_json, "resources_json")?;
+        serde_json::from_str::<libcontainer::oci_spec::runtime::LinuxResources>(resources)
+            .map_err(|e| OpError::invalid(format!("resources: not an OCI LinuxResources object: {e}")))?;
+        rt.simple(
+            Request::Update {
+                id: id.into(),
+                resources: resources.into(),
+            },
+            |e| e.update(id, resources),
+        )
+    })
+}
+
 /// Writes a JSON array of the state objects (see `yffm_state`) of every container under the root, sorted by
 /// id, into the caller's `buf` (`cap` bytes), its length into `*len_out`.
 #[no_mangle]

@@ -490,6 +490,32 @@ impl Engine {
         serde_json::to_string(&stats).map_err(|e| OpError::new(YFFM_ERR_RUNTIME, format!("serialize stats: {e}")))
     }
 
+    /// Applies an OCI `LinuxResources` JSON document to the running container's cgroup, like
+    /// `youki update --resources FILE`. A container that is not created, running or paused is `INVALID_STATE`.
+    pub fn update(&mut self, id: &str, resources_json: &str) -> OpResult<()> {
+        use libcgroups::common::CgroupManager;
+        let resources: libcontainer::oci_spec::runtime::LinuxResources = serde_json::from_str(resources_json)
+            .map_err(|e| OpError::invalid(format!("resources: not an OCI LinuxResources object: {e}")))?;
+        let c = self.load(id)?;
+        if !matches!(
+            c.status(),
+            ContainerStatus::Created | ContainerStatus::Running | ContainerStatus::Paused
+        ) {
+            return Err(OpError::new(
+                YFFM_ERR_INVALID_STATE,
+                format!("container {id} is {:?}: only a live container can be updated", c.status()),
+            ));
+        }
+        self.cgroup_manager(id)?
+            .apply(&libcgroups::common::ControllerOpt {
+                resources: &resources,
+                disable_oom_killer: false,
+                oom_score_adj: None,
+                freezer_state: None,
+            })
+            .map_err(|e| OpError::new(YFFM_ERR_RUNTIME, format!("update {id}: {e}")))
+    }
+
     pub fn state(&mut self, id: &str) -> OpResult<String> {
         let c = self.load(id)?;
         serde_json::to_string(&StateExporter::from(&c.state))

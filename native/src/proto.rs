@@ -56,6 +56,10 @@ pub enum Request {
     Stats {
         id: String,
     },
+    Update {
+        id: String,
+        resources: String,
+    },
     ExitStatus {
         id: String,
     },

@@ -108,6 +108,13 @@ public final class AsyncContainerRuntime implements AutoCloseable {
         return submit(() -> runtime.stats(id));
     }
 
+    public CompletableFuture<Void> update(String id, ResourceUpdate resources) {
+        return submit(() -> {
+            runtime.update(id, resources);
+            return null;
+        });
+    }
+
     public CompletableFuture<List<ContainerState>> list() {
         return submit(runtime::list);
     }

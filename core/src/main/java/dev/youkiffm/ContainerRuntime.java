@@ -67,6 +67,9 @@ public interface ContainerRuntime extends AutoCloseable {
      */
     ContainerStats stats(String id);
 
+    /** Changes the cgroup limits of a live (created, running or paused) container. */
+    void update(String id, ResourceUpdate resources);
+
     /** All containers in this root. */
     List<ContainerState> list();
 

@@ -933,6 +933,68 @@ public class youki_ffm_h {
         }
     }
 
+    private static class yffm_update {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            youki_ffm_h.C_INT,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = youki_ffm_h.findOrThrow("yffm_update");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t yffm_update(yffm_runtime *rt, const char *id, const char *resources_json, char *err, size_t err_cap)
+     * }
+     */
+    public static FunctionDescriptor yffm_update$descriptor() {
+        return yffm_update.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t yffm_update(yffm_runtime *rt, const char *id, const char *resources_json, char *err, size_t err_cap)
+     * }
+     */
+    public static MethodHandle yffm_update$handle() {
+        return yffm_update.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t yffm_update(yffm_runtime *rt, const char *id, const char *resources_json, char *err, size_t err_cap)
+     * }
+     */
+    public static MemorySegment yffm_update$address() {
+        return yffm_update.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t yffm_update(yffm_runtime *rt, const char *id, const char *resources_json, char *err, size_t err_cap)
+     * }
+     */
+    public static int yffm_update(MemorySegment rt, MemorySegment id, MemorySegment resources_json, MemorySegment err, long err_cap) {
+        var mh$ = yffm_update.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("yffm_update", rt, id, resources_json, err, err_cap);
+            }
+            return (int)mh$.invokeExact(rt, id, resources_json, err, err_cap);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class yffm_list {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             youki_ffm_h.C_INT,

@@ -176,6 +176,12 @@ public final class FfmContainerRuntime implements ContainerRuntime {
     }
 
     @Override
+    public void update(String id, dev.youkiffm.ResourceUpdate resources) {
+        Objects.requireNonNull(resources, "resources");
+        nat.update(ContainerIds.validate(id), resources.toOciJson());
+    }
+
+    @Override
     public ContainerStats stats(String id) {
         ContainerState s = state(id);
         if (s.status() == ContainerStatus.STOPPED) {

@@ -542,6 +542,30 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         return OciStateJson.parsePids(r.stdout());
     }
 
+    /** {@code update --resources FILE}: an OCI LinuxResources document, understood by youki, runc and crun alike. */
+    @Override
+    public void update(String id, dev.youkiffm.ResourceUpdate resources) {
+        ContainerIds.validate(id);
+        Objects.requireNonNull(resources, "resources");
+        ContainerStatus status = stateNoClassify(id).status();
+        if (status == ContainerStatus.STOPPED) {
+            throw new IllegalContainerStateException(id, "update", "container is stopped");
+        }
+        Path file = null;
+        try {
+            file = Files.createTempFile(scratch, "update-", ".json");
+            Files.writeString(file, resources.toOciJson());
+            Result r = run("update", id, List.of("update", "--resources", file.toString(), id));
+            if (r.exitCode() != 0) {
+                throw classify("update", id, r.error());
+            }
+        } catch (IOException e) {
+            throw new RuntimeFailureException("cannot write the resources file", e.toString(), e);
+        } finally {
+            deleteQuietly(file);
+        }
+    }
+
     /** From the init's cgroup files: the CLIs' {@code events --stats} output differs in shape between them. */
     @Override
     public dev.youkiffm.ContainerStats stats(String id) {

@@ -331,6 +331,52 @@ public abstract class ContainerRuntimeConformanceTest {
     }
 
     @Test
+    void updateChangesLimitsLive() throws Exception {
+        String id = newId("upd");
+        Path out = Files.createDirectories(work.resolve("out").resolve(id));
+        // The container itself reports its limits, read from inside through its cgroup mount.
+        String loop = "while true; do m=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes); "
+                + "p=$(cat /sys/fs/cgroup/pids/pids.max); q=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us); "
+                + "echo \"$m $p $q\" > /out/limits.tmp; mv /out/limits.tmp /out/limits; sleep 0.05; done";
+        dev.youkiffm.spec.ContainerConfig cfg = dev.youkiffm.spec.ContainerConfig.builder().withRootfs(rootfs)
+                .withCommand("sh", "-c", loop).withMemoryMb(64).withPidsLimit(20).withCpuCores(1)
+                .withCgroupMount(true).withBind(out, "/out", false).build();
+        try (dev.youkiffm.bundle.Bundle b = dev.youkiffm.bundle.Bundle.create(work.resolve("bundles"), id, cfg)) {
+            rt.create(id, b.dir(), CreateOptions.DEFAULT);
+            rt.start(id);
+            try {
+                assertEquals(64L * 1024 * 1024 + " 20 100000", awaitLine(out.resolve("limits"),
+                        64L * 1024 * 1024 + " 20 100000"));
+                rt.update(id, new dev.youkiffm.ResourceUpdate(0.5, 128L, 30L));
+                assertEquals(128L * 1024 * 1024 + " 30 50000", awaitLine(out.resolve("limits"),
+                        128L * 1024 * 1024 + " 30 50000"), "seen from inside the container");
+                assertEquals(128L * 1024 * 1024, rt.stats(id).memoryLimitBytes());
+                assertThrows(InvalidArgumentException.class, () -> new dev.youkiffm.ResourceUpdate(null, -1L, null));
+                rt.kill(id, Signal.SIGKILL, true);
+                assertEquals(137, rt.waitFor(id, WAIT).orElseThrow());
+                assertThrows(IllegalContainerStateException.class,
+                        () -> rt.update(id, dev.youkiffm.ResourceUpdate.memoryMb(256)));
+            } finally {
+                rt.delete(id, true);
+            }
+        }
+    }
+
+    private static String awaitLine(Path file, String expected) throws Exception {
+        String last = null;
+        for (int i = 0; i < 200; i++) {
+            if (Files.exists(file)) {
+                last = Files.readString(file).trim();
+                if (last.equals(expected)) {
+                    return last;
+                }
+            }
+            Thread.sleep(25);
+        }
+        return last;
+    }
+
+    @Test
     void invalidInputIsRejectedBeforeAnythingRuns() {
         Path b = bundle(newId("inv"), List.of("true"), List.of());
         for (String bad : List.of("", "../x", "a/b", ".", "..", "-rf", "x".repeat(200), "a b", "a\nb")) {

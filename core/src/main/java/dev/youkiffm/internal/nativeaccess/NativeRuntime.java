@@ -138,6 +138,15 @@ public final class NativeRuntime implements AutoCloseable {
         });
     }
 
+    public void update(String id, String resourcesJson) {
+        call(a -> {
+            MemorySegment err = a.allocate(ERR_CAP);
+            check(yffm_update(handle, a.allocateFrom(id), a.allocateFrom(resourcesJson), err, ERR_CAP), "update", id,
+                    err);
+            return null;
+        });
+    }
+
     /** libcgroups' Stats object as JSON. */
     public String statsJson(String id) {
         return call(a -> {
