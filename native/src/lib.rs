@@ -203,6 +203,47 @@ unsafe fn write_buf(buf: *mut u8, cap: usize, len_out: *mut usize, data: &[u8]) 
     Ok(())
 }
 
+/// The body shared by every export that takes only a container id and returns nothing: checks the runtime and
+/// the id (before anything is touched), then runs the operation in the helper or in-process.
+unsafe fn id_op(
+    rt: *mut yffm_runtime,
+    id: *const c_char,
+    err: *mut c_char,
+    err_cap: usize,
+    req: fn(String) -> Request,
+    f: fn(&mut Engine, &str) -> OpResult<()>,
+) -> i32 {
+    ffi_boundary(err, err_cap, || {
+        let rt = rt_ref(rt)?;
+        let id = cstr(id, "id")?;
+        validate_id(id)?;
+        rt.simple(req(id.into()), |e| f(e, id))
+    })
+}
+
+/// The body shared by every export that takes a container id and returns JSON in a caller buffer.
+#[allow(clippy::too_many_arguments)]
+unsafe fn id_json(
+    rt: *mut yffm_runtime,
+    id: *const c_char,
+    buf: *mut u8,
+    cap: usize,
+    len_out: *mut usize,
+    err: *mut c_char,
+    err_cap: usize,
+    req: fn(String) -> Request,
+    f: fn(&mut Engine, &str) -> OpResult<String>,
+) -> i32 {
+    ffi_boundary(err, err_cap, || {
+        let rt = rt_ref(rt)?;
+        let id = cstr(id, "id")?;
+        validate_id(id)?;
+        check_buf(buf, cap, len_out)?;
+        let json = rt.json(req(id.into()), |e| f(e, id))?;
+        write_buf(buf, cap, len_out, json.as_bytes())
+    })
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Exports
 // ---------------------------------------------------------------------------------------------------------------
@@ -321,12 +362,7 @@ pub unsafe extern "C" fn yffm_start(
     err: *mut c_char,
     err_cap: usize,
 ) -> i32 {
-    ffi_boundary(err, err_cap, || {
-        let rt = rt_ref(rt)?;
-        let id = cstr(id, "id")?;
-        validate_id(id)?;
-        rt.simple(Request::Start { id: id.into() }, |e| e.start(id))
-    })
+    id_op(rt, id, err, err_cap, |id| Request::Start { id }, |e, id| e.start(id))
 }
 
 /// Writes the container's OCI state object as JSON (`ociVersion`, `id`, `status`, `pid`, `bundle`,
@@ -342,14 +378,7 @@ pub unsafe extern "C" fn yffm_state(
     err: *mut c_char,
     err_cap: usize,
 ) -> i32 {
-    ffi_boundary(err, err_cap, || {
-        let rt = rt_ref(rt)?;
-        let id = cstr(id, "id")?;
-        validate_id(id)?;
-        check_buf(buf, cap, len_out)?;
-        let json = rt.json(Request::State { id: id.into() }, |e| e.state(id))?;
-        write_buf(buf, cap, len_out, json.as_bytes())
-    })
+    id_json(rt, id, buf, cap, len_out, err, err_cap, |id| Request::State { id }, |e, id| e.state(id))
 }
 
 /// Sends signal number `signal` to the container's init (or, with `all`, to every process of the container),
@@ -415,12 +444,7 @@ pub unsafe extern "C" fn yffm_pause(
     err: *mut c_char,
     err_cap: usize,
 ) -> i32 {
-    ffi_boundary(err, err_cap, || {
-        let rt = rt_ref(rt)?;
-        let id = cstr(id, "id")?;
-        validate_id(id)?;
-        rt.simple(Request::Pause { id: id.into() }, |e| e.pause(id))
-    })
+    id_op(rt, id, err, err_cap, |id| Request::Pause { id }, |e, id| e.pause(id))
 }
 
 /// Thaws a paused container, like `youki resume`. A container that is not paused is `YFFM_ERR_INVALID_STATE`.
@@ -431,12 +455,7 @@ pub unsafe extern "C" fn yffm_resume(
     err: *mut c_char,
     err_cap: usize,
 ) -> i32 {
-    ffi_boundary(err, err_cap, || {
-        let rt = rt_ref(rt)?;
-        let id = cstr(id, "id")?;
-        validate_id(id)?;
-        rt.simple(Request::Resume { id: id.into() }, |e| e.resume(id))
-    })
+    id_op(rt, id, err, err_cap, |id| Request::Resume { id }, |e, id| e.resume(id))
 }
 
 /// Writes a JSON array of the pids (host pid namespace) of every process in the container's cgroup, sorted, like
@@ -451,14 +470,7 @@ pub unsafe extern "C" fn yffm_ps(
     err: *mut c_char,
     err_cap: usize,
 ) -> i32 {
-    ffi_boundary(err, err_cap, || {
-        let rt = rt_ref(rt)?;
-        let id = cstr(id, "id")?;
-        validate_id(id)?;
-        check_buf(buf, cap, len_out)?;
-        let json = rt.json(Request::Ps { id: id.into() }, |e| e.ps(id))?;
-        write_buf(buf, cap, len_out, json.as_bytes())
-    })
+    id_json(rt, id, buf, cap, len_out, err, err_cap, |id| Request::Ps { id }, |e, id| e.ps(id))
 }
 
 /// Writes libcgroups' statistics of the container's cgroup as JSON (`cpu.usage.usage_total` in ns,
@@ -474,14 +486,7 @@ pub unsafe extern "C" fn yffm_stats(
     err: *mut c_char,
     err_cap: usize,
 ) -> i32 {
-    ffi_boundary(err, err_cap, || {
-        let rt = rt_ref(rt)?;
-        let id = cstr(id, "id")?;
-        validate_id(id)?;
-        check_buf(buf, cap, len_out)?;
-        let json = rt.json(Request::Stats { id: id.into() }, |e| e.stats(id))?;
-        write_buf(buf, cap, len_out, json.as_bytes())
-    })
+    id_json(rt, id, buf, cap, len_out, err, err_cap, |id| Request::Stats { id }, |e, id| e.stats(id))
 }
 
 /// Changes the cgroup limits of a live container: `resources_json` is an OCI `LinuxResources` object (e.g.
