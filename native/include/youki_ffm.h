@@ -42,7 +42,7 @@
 // The output buffer is too small; nothing was written. Retry with a bigger buffer (e.g. double it).
 #define YFFM_ERR_BUFFER_TOO_SMALL 7
 
-// `yffm_exit_status`: the container's init process has not exited yet.
+// `yffm_exit_status` / `yffm_exec_status`: the process has not exited yet.
 #define YFFM_ERR_NOT_EXITED 8
 
 // Helper mode: the helper process died or the protocol broke. The runtime is unusable; free it.
@@ -205,6 +205,34 @@ int32_t yffm_exit_status(yffm_runtime *rt,
 // The helper process's pid (helper mode), or 0 (direct mode), into `*pid_out`.
 int32_t yffm_helper_pid(yffm_runtime *rt,
                         int32_t *pid_out);
+
+// Runs an extra process in the running container `id`, like `youki exec --detach --process FILE`. `process` is
+// the absolute path of an OCI `process` JSON object (args, env, cwd, user, capabilities, ...), read before this
+// returns. `stdin_fd`/`stdout_fd`/`stderr_fd` as for `yffm_create`. A container that is not running is
+// `YFFM_ERR_INVALID_STATE` and nothing is started.
+// On success `*token_out` names the process for `yffm_exec_status`, `*pid_out` is its host pid and
+// `*pidfd_out` a new pidfd (close-on-exec) for it that the caller owns and must close. The exec'd process is
+// reaped by the runtime (targeted waitid), never by the caller.
+int32_t yffm_exec(yffm_runtime *rt,
+                  const char *id,
+                  const char *process,
+                  int32_t stdin_fd,
+                  int32_t stdout_fd,
+                  int32_t stderr_fd,
+                  uint64_t *token_out,
+                  int32_t *pid_out,
+                  int32_t *pidfd_out,
+                  char *err,
+                  size_t err_cap);
+
+// Writes the exit code of the exec'd process `token` into `*code_out` (its exit status, or 128+signal), once:
+// after a successful call the token is forgotten (`YFFM_ERR_NOT_FOUND` from then on).
+// `YFFM_ERR_NOT_EXITED` while it runs.
+int32_t yffm_exec_status(yffm_runtime *rt,
+                         uint64_t token,
+                         int32_t *code_out,
+                         char *err,
+                         size_t err_cap);
 
 #ifdef __cplusplus
 }  // extern "C"

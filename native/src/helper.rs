@@ -310,6 +310,41 @@ fn handle(
             })),
             None,
         ),
+        Request::Exec { id, process } => {
+            if fds.len() != 3 {
+                let m = format!("protocol error: exec needs 3 stdio fds, got {}", fds.len());
+                return (
+                    Response {
+                        code: YFFM_ERR_HELPER,
+                        msg: Some(m),
+                        ..Default::default()
+                    },
+                    None,
+                );
+            }
+            let stderr = fds.pop().unwrap();
+            let stdout = fds.pop().unwrap();
+            let stdin = fds.pop().unwrap();
+            match engine.exec(&id, &process, [stdin, stdout, stderr]) {
+                Ok((token, pid, pidfd)) => (
+                    Response {
+                        code: YFFM_OK,
+                        value: Some(pid),
+                        token: Some(token),
+                        ..Default::default()
+                    },
+                    Some(pidfd),
+                ),
+                Err(e) => (to_resp(Err(e)), None),
+            }
+        }
+        Request::ExecStatus { token } => (
+            to_resp(engine.exec_status(token).map(|c| Response {
+                value: Some(c),
+                ..ok()
+            })),
+            None,
+        ),
         Request::Panic => panic!("test panic requested"),
     }
 }

@@ -89,6 +89,42 @@ impl yffm_runtime {
         }
     }
 
+    fn exec(&self, id: &str, process: &str, stdio: [OwnedFd; 3]) -> OpResult<(u64, i32, OwnedFd)> {
+        match &self.backend {
+            Backend::Direct(e) => Self::direct(e, |e| e.exec(id, process, stdio)),
+            Backend::Helper(h) => {
+                let fds = [stdio[0].as_raw_fd(), stdio[1].as_raw_fd(), stdio[2].as_raw_fd()];
+                let req = Request::Exec {
+                    id: id.into(),
+                    process: process.into(),
+                };
+                let (resp, mut fds) = h.call(&req, &fds)?;
+                drop(stdio);
+                let (Some(pid), Some(token)) = (resp.value, resp.token) else {
+                    return Err(OpError::new(YFFM_ERR_HELPER, "protocol error: exec without pid or token"));
+                };
+                if fds.len() != 1 {
+                    return Err(OpError::new(
+                        YFFM_ERR_HELPER,
+                        format!("protocol error: exec response carried {} fds, expected 1 pidfd", fds.len()),
+                    ));
+                }
+                Ok((token, pid, fds.pop().unwrap()))
+            }
+        }
+    }
+
+    fn exec_status(&self, token: u64) -> OpResult<i32> {
+        match &self.backend {
+            Backend::Direct(e) => Self::direct(e, |e| e.exec_status(token)),
+            Backend::Helper(h) => h
+                .call(&Request::ExecStatus { token }, &[])?
+                .0
+                .value
+                .ok_or_else(|| OpError::new(YFFM_ERR_HELPER, "protocol error: response without exit code")),
+        }
+    }
+
     fn simple(&self, req: Request, f: impl FnOnce(&mut Engine) -> OpResult<()>) -> OpResult<()> {
         match &self.backend {
             Backend::Direct(e) => Self::direct(e, f),
@@ -642,4 +678,67 @@ mod tests {
         unsafe { write_err(buf.as_mut_ptr(), 3, "aé") };
         assert_eq!(err_text(&buf), "a");
     }
+}
+
+/// Runs an extra process in the running container `id`, like `youki exec --detach --process FILE`. `process` is
+/// the absolute path of an OCI `process` JSON object (args, env, cwd, user, capabilities, ...), read before this
+/// returns. `stdin_fd`/`stdout_fd`/`stderr_fd` as for `yffm_create`. A container that is not running is
+/// `YFFM_ERR_INVALID_STATE` and nothing is started.
+/// On success `*token_out` names the process for `yffm_exec_status`, `*pid_out` is its host pid and
+/// `*pidfd_out` a new pidfd (close-on-exec) for it that the caller owns and must close. The exec'd process is
+/// reaped by the runtime (targeted waitid), never by the caller.
+#[no_mangle]
+pub unsafe extern "C" fn yffm_exec(
+    rt: *mut yffm_runtime,
+    id: *const c_char,
+    process: *const c_char,
+    stdin_fd: i32,
+    stdout_fd: i32,
+    stderr_fd: i32,
+    token_out: *mut u64,
+    pid_out: *mut i32,
+    pidfd_out: *mut i32,
+    err: *mut c_char,
+    err_cap: usize,
+) -> i32 {
+    ffi_boundary(err, err_cap, || {
+        let rt = rt_ref(rt)?;
+        let id = cstr(id, "id")?;
+        validate_id(id)?;
+        let process = cstr(process, "process")?;
+        ops::validate_process_path(process)?;
+        nonnull(token_out, "token_out")?;
+        nonnull(pid_out, "pid_out")?;
+        nonnull(pidfd_out, "pidfd_out")?;
+        let stdio = [
+            stdio_fd(stdin_fd, "stdin_fd", false)?,
+            stdio_fd(stdout_fd, "stdout_fd", true)?,
+            stdio_fd(stderr_fd, "stderr_fd", true)?,
+        ];
+        let (token, pid, pidfd) = rt.exec(id, process, stdio)?;
+        *token_out = token;
+        *pid_out = pid;
+        *pidfd_out = pidfd.into_raw_fd();
+        Ok(())
+    })
+}
+
+/// Writes the exit code of the exec'd process `token` into `*code_out` (its exit status, or 128+signal), once:
+/// after a successful call the token is forgotten (`YFFM_ERR_NOT_FOUND` from then on).
+/// `YFFM_ERR_NOT_EXITED` while it runs.
+#[no_mangle]
+pub unsafe extern "C" fn yffm_exec_status(
+    rt: *mut yffm_runtime,
+    token: u64,
+    code_out: *mut i32,
+    err: *mut c_char,
+    err_cap: usize,
+) -> i32 {
+    ffi_boundary(err, err_cap, || {
+        let rt = rt_ref(rt)?;
+        nonnull(code_out, "code_out")?;
+        let code = rt.exec_status(token)?;
+        *code_out = code;
+        Ok(())
+    })
 }

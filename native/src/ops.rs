@@ -161,6 +161,15 @@ impl ExitTable {
         }
     }
 
+    /// Drops an entry whose exit was collected (execs: their status is read once).
+    pub fn forget(&mut self, id: &str) {
+        if let Some(t) = self.map.remove(id) {
+            if let Some(fd) = t.pidfd {
+                self.orphans.push(fd);
+            }
+        }
+    }
+
     pub fn is_tracked(&self, id: &str) -> bool {
         self.map.contains_key(id)
     }
@@ -299,6 +308,13 @@ impl ExitTable {
 pub struct Engine {
     root: PathBuf,
     pub exits: ExitTable,
+    next_exec: u64,
+}
+
+/// The exit-table key of an exec'd process. Container ids cannot contain `:` (validate_id), so these never
+/// collide with an init's entry.
+fn exec_key(token: u64) -> String {
+    format!("exec:{token}")
 }
 
 /// Creates the state root (0700) if missing and canonicalizes it.
@@ -329,6 +345,7 @@ impl Engine {
         Self {
             root,
             exits: ExitTable::default(),
+            next_exec: 0,
         }
     }
 
@@ -588,5 +605,99 @@ impl Engine {
     pub fn exit_status(&mut self, id: &str) -> OpResult<i32> {
         validate_id(id)?;
         self.exits.exit_status(id)
+    }
+
+    /// `youki exec --detach --process FILE`: runs the OCI process in `process_path` inside the running container
+    /// `id` (its namespaces and cgroup). The process is our child (libcontainer clones it with CLONE_PARENT from
+    /// its intermediate), tracked like an init. Returns a token for [`Engine::exec_status`], the pid and a new
+    /// pidfd for the caller.
+    pub fn exec(
+        &mut self,
+        id: &str,
+        process_path: &str,
+        stdio: [OwnedFd; 3],
+    ) -> OpResult<(u64, i32, OwnedFd)> {
+        validate_id(id)?;
+        validate_process_path(process_path)?;
+        // load() reports an unknown id as NOT_FOUND and refreshes the status, so a stopped or paused container is
+        // INVALID_STATE before anything is cloned.
+        let c = self.load(id)?;
+        if c.status() != ContainerStatus::Running {
+            return Err(OpError::new(
+                YFFM_ERR_INVALID_STATE,
+                format!("cannot exec in container {id}: it is {:?}, not running", c.status()),
+            ));
+        }
+        let before = child_pids();
+        let [stdin, stdout, stderr] = stdio;
+        let res = {
+            let _guard = ProcGuard::save();
+            ContainerBuilder::new(id.to_string(), SyscallType::default())
+                .with_executor(libcontainer::workload::default::DefaultExecutor {})
+                .with_root_path(&self.root)
+                .and_then(|b| b.validate_id())
+                .and_then(|b| {
+                    b.with_stdin(stdin)
+                        .with_stdout(stdout)
+                        .with_stderr(stderr)
+                        .as_tenant()
+                        .with_process(Some(process_path))
+                        .with_detach(true)
+                        .build()
+                })
+        };
+        let pid = match res {
+            Ok(pid) => pid.as_raw(),
+            Err(e) => {
+                reap_leftover_children(&before);
+                return Err(lc_error(&e));
+            }
+        };
+        let fds = pidfd_open(pid)
+            .map_err(|e| OpError::io(&format!("pidfd_open({pid})"), &e))
+            .and_then(|fd| dup_cloexec(fd.as_fd()).map(|d| (fd, d)).map_err(|e| OpError::io("dup pidfd", &e)));
+        let (pidfd, for_caller) = match fds {
+            Ok(f) => f,
+            Err(e) => {
+                // untrackable: kill it rather than leave an unobserved process in the container
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+                let _ = unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+                return Err(e);
+            }
+        };
+        self.next_exec += 1;
+        let token = self.next_exec;
+        self.exits.insert(&exec_key(token), pid, pidfd);
+        Ok((token, pid, for_caller))
+    }
+
+    /// Exit code of an exec'd process (reaped with a targeted waitid). Once returned, the entry is forgotten.
+    pub fn exec_status(&mut self, token: u64) -> OpResult<i32> {
+        let key = exec_key(token);
+        if !self.exits.is_tracked(&key) {
+            return Err(OpError::new(
+                YFFM_ERR_NOT_FOUND,
+                format!("no exec'd process with token {token} (unknown, or its status was already collected)"),
+            ));
+        }
+        let code = self.exits.exit_status(&key)?;
+        self.exits.forget(&key);
+        Ok(code)
+    }
+}
+
+/// An exec's process.json: an absolute path to an existing regular file, no `..`.
+pub fn validate_process_path(p: &str) -> OpResult<()> {
+    let path = Path::new(p);
+    if p.is_empty() || !path.is_absolute() {
+        return Err(OpError::invalid(format!("process {p:?}: must be an absolute path")));
+    }
+    if path.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+        return Err(OpError::invalid(format!("process {p:?}: must not contain '..'")));
+    }
+    match fs::metadata(path) {
+        Ok(m) if m.is_file() => Ok(()),
+        Ok(_) => Err(OpError::invalid(format!("process {p:?} is not a regular file"))),
+        Err(e) => Err(OpError::invalid(format!("process {p:?}: {e}"))),
     }
 }

@@ -63,6 +63,14 @@ pub enum Request {
     ExitStatus {
         id: String,
     },
+    /// Carries 3 fds: stdin, stdout, stderr. `process` is the path of an OCI process.json.
+    Exec {
+        id: String,
+        process: String,
+    },
+    ExecStatus {
+        token: u64,
+    },
     /// Test hook: the helper panics while handling it (the panic must become a YFFM_ERR_PANIC response).
     #[serde(rename = "__panic")]
     Panic,
@@ -77,6 +85,9 @@ pub struct Response {
     /// create: init pid (a pidfd for it rides along). exit_status: the exit code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<i32>,
+    /// exec: the token that names the exec'd process in `exec_status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<u64>,
     /// state / list: the JSON document.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub json: Option<String>,

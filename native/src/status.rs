@@ -16,7 +16,7 @@ pub const YFFM_ERR_RUNTIME: i32 = 5;
 pub const YFFM_ERR_IO: i32 = 6;
 /// The output buffer is too small; nothing was written. Retry with a bigger buffer (e.g. double it).
 pub const YFFM_ERR_BUFFER_TOO_SMALL: i32 = 7;
-/// `yffm_exit_status`: the container's init process has not exited yet.
+/// `yffm_exit_status` / `yffm_exec_status`: the process has not exited yet.
 pub const YFFM_ERR_NOT_EXITED: i32 = 8;
 /// Helper mode: the helper process died or the protocol broke. The runtime is unusable; free it.
 pub const YFFM_ERR_HELPER: i32 = 9;

@@ -142,6 +142,31 @@ impl Rt {
         let id = c(id);
         call(|e, ec| unsafe { yffm_delete(self.ptr, id.as_ptr(), force, e, ec) })
     }
+    fn exec(&self, id: &str, process: &Path, out: i32) -> R<(u64, i32, OwnedFd)> {
+        let (id, p) = (c(id), c(process.to_str().unwrap()));
+        let (mut token, mut pid, mut pidfd) = (0u64, -1, -1);
+        call(|e, ec| unsafe {
+            yffm_exec(
+                self.ptr,
+                id.as_ptr(),
+                p.as_ptr(),
+                -1,
+                out,
+                out,
+                &mut token,
+                &mut pid,
+                &mut pidfd,
+                e,
+                ec,
+            )
+        })?;
+        Ok((token, pid, unsafe { OwnedFd::from_raw_fd(pidfd) }))
+    }
+    fn exec_status(&self, token: u64) -> R<i32> {
+        let mut code = -1;
+        call(|e, ec| unsafe { yffm_exec_status(self.ptr, token, &mut code, e, ec) })?;
+        Ok(code)
+    }
     fn exit_status(&self, id: &str) -> R<i32> {
         let id = c(id);
         let mut code = -1;
@@ -354,6 +379,35 @@ fn run_mode(mode: u32, name: &str, bb: &Path, work: &Path) -> Timings {
     });
     let e = rt.start(&id).unwrap_err();
     assert_eq!(e.0, YFFM_ERR_INVALID_STATE, "{e:?}");
+
+    // --- exec: env, cwd, exit code, output through the given fd, reaped by the runtime
+    let process = work.join(format!("exec-{name}.json"));
+    fs::write(
+        &process,
+        r#"{"args":["sh","-c","echo exec-$V-$(pwd) > /out/exec; exit 5"],"env":["V=42","PATH=/bin"],"cwd":"/tmp","user":{"uid":0,"gid":0}}"#,
+    )
+    .unwrap();
+    let (token, epid, epidfd) = rt.exec(&id, &process, log.as_raw_fd()).expect("exec");
+    assert!(epid > 0 && epid != pid);
+    assert!(wait_readable(&epidfd, Duration::from_secs(10)), "exec'd pidfd never readable");
+    let mut ecode = None;
+    wait_for("exec status", Duration::from_secs(5), || {
+        ecode = rt.exec_status(token).ok();
+        ecode.is_some()
+    });
+    assert_eq!(ecode, Some(5));
+    assert_eq!(fs::read_to_string(out_dir.join("exec")).unwrap(), "exec-42-/tmp\n");
+    assert_eq!(rt.exec_status(token).unwrap_err().0, YFFM_ERR_NOT_FOUND, "status is read once");
+    assert_eq!(
+        rt.exec(&id, Path::new("relative.json"), -1).unwrap_err().0,
+        YFFM_ERR_INVALID_ARGUMENT
+    );
+    assert_eq!(
+        rt.exec("no-such", &process, -1).unwrap_err().0,
+        YFFM_ERR_NOT_FOUND
+    );
+    drop(epidfd);
+
     let e = rt.delete(&id, false).unwrap_err();
     assert_eq!(e.0, YFFM_ERR_INVALID_STATE, "{e:?}");
     let e = rt.kill(&id, 99).unwrap_err();
@@ -374,6 +428,11 @@ fn run_mode(mode: u32, name: &str, bb: &Path, work: &Path) -> Timings {
     });
     assert_eq!(code, Some(137));
     assert_eq!(status_of(&rt.state(&id).unwrap()), "stopped");
+    assert_eq!(
+        rt.exec(&id, &process, -1).unwrap_err().0,
+        YFFM_ERR_INVALID_STATE,
+        "exec into a stopped container"
+    );
     rt.delete(&id, false).expect("delete");
     assert!(!root.join(&id).exists());
     assert!(rt.list().unwrap().is_empty());

@@ -115,6 +115,19 @@ public final class AsyncContainerRuntime implements AutoCloseable {
         });
     }
 
+    /**
+     * {@link ContainerRuntime#exec(String, ExecSpec)} off the caller's thread. A pool thread waits for the exec's exit
+     * (bounded by {@link ExecSpec#timeout()}); size the pool for the number of concurrent execs.
+     */
+    public CompletableFuture<ExecResult> exec(String id, ExecSpec spec) {
+        return submit(() -> runtime.exec(id, spec));
+    }
+
+    /** {@link ContainerRuntime#execDetached}: only the start runs on the pool. */
+    public CompletableFuture<ExecProcess> execDetached(String id, ExecSpec spec, Stdio stdout, Stdio stderr) {
+        return submit(() -> runtime.execDetached(id, spec, stdout, stderr));
+    }
+
     public CompletableFuture<List<ContainerState>> list() {
         return submit(runtime::list);
     }

@@ -70,6 +70,24 @@ public interface ContainerRuntime extends AutoCloseable {
     /** Changes the cgroup limits of a live (created, running or paused) container. */
     void update(String id, ResourceUpdate resources);
 
+    /**
+     * Runs a process in a running container and waits for it, capturing stdout and stderr (like testcontainers'
+     * {@code execInContainer}). The process gets the container's namespaces, cgroup, capabilities and limits, and
+     * {@code spec}'s overrides. After {@link ExecSpec#timeout()} the process and everything it started are killed
+     * (SIGKILL through pidfds: never the container's init, never the runtime mid-call) and the result says so.
+     *
+     * @throws IllegalContainerStateException if the container is not running (created, paused or stopped)
+     * @throws ContainerNotFoundException for an unknown id
+     */
+    ExecResult exec(String id, ExecSpec spec);
+
+    /**
+     * Starts a process in a running container and returns at once. Its stdin is {@link ExecSpec#stdin()}; stdout and
+     * stderr go to {@code stdout} and {@code stderr} (/dev/null, a file, or frames drained by the runtime).
+     * {@link ExecSpec#timeout()} does not apply: use {@link ExecProcess#kill}.
+     */
+    ExecProcess execDetached(String id, ExecSpec spec, Stdio stdout, Stdio stderr);
+
     /** All containers in this root. */
     List<ContainerState> list();
 

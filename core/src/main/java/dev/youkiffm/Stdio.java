@@ -1,11 +1,22 @@
 package dev.youkiffm;
 
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Objects;
+import java.util.function.Consumer;
 
 /**
- * Where one of a container's standard streams goes. The container never inherits the JVM's own descriptors:
- * the choices are /dev/null, a file, or a pipe whose other end the library drains.
+ * Where one of a container's (or an exec'd process') standard streams goes. The container never inherits the JVM's
+ * own descriptors: the choices are /dev/null, a file, a pipe the runtime drains into a {@link Consumer} of
+ * {@link OutputFrame}s (stdout, stderr), or a pipe the runtime fills with given bytes (stdin).
+ *
+ * <p>Pipes are served by one poll-based thread per runtime with non-blocking reads and writes, so a container that
+ * writes a lot never blocks on a full pipe as long as the consumers return promptly. Consumers run on that thread:
+ * they must not block (hand the bytes off if the work is slow). A consumer that throws is logged and its stream keeps
+ * draining (the data is dropped).
  */
 public sealed interface Stdio {
     /** /dev/null. */
@@ -18,9 +29,62 @@ public sealed interface Stdio {
         }
     }
 
+    /** stdout or stderr: a pipe drained into {@code consumer}. */
+    record Frames(Consumer<OutputFrame> consumer) implements Stdio {
+        public Frames {
+            Objects.requireNonNull(consumer, "consumer");
+        }
+    }
+
+    /** stdin: a pipe the runtime writes {@code data} to and then closes (the process reads end of file after it). */
+    record Input(byte[] data) implements Stdio {
+        public Input {
+            Objects.requireNonNull(data, "data");
+            data = data.clone();
+        }
+
+        @Override
+        public byte[] data() {
+            return data.clone();
+        }
+    }
+
     Stdio NULL = new Null();
 
     static Stdio file(Path path) {
         return new File(path, true);
+    }
+
+    /** stdout/stderr drained into {@code consumer} (see the class comment for its threading rules). */
+    static Stdio frames(Consumer<OutputFrame> consumer) {
+        return new Frames(consumer);
+    }
+
+    /**
+     * stdout/stderr copied into {@code out} (written and flushed on the stdio thread, never closed by the runtime).
+     * An {@link IOException} from {@code out} stops the copy; the stream keeps draining.
+     */
+    static Stdio stream(OutputStream out) {
+        Objects.requireNonNull(out, "out");
+        return new Frames(f -> {
+            if (f.data().length > 0) {
+                try {
+                    out.write(f.data());
+                    out.flush();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+        });
+    }
+
+    /** stdin fed from {@code data}. */
+    static Stdio input(byte[] data) {
+        return new Input(data);
+    }
+
+    /** stdin fed from {@code text} in UTF-8. */
+    static Stdio input(String text) {
+        return new Input(text.getBytes(StandardCharsets.UTF_8));
     }
 }

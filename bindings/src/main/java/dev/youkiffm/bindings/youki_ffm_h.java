@@ -1178,5 +1178,135 @@ public class youki_ffm_h {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+
+    private static class yffm_exec {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            youki_ffm_h.C_INT,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_INT,
+            youki_ffm_h.C_INT,
+            youki_ffm_h.C_INT,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = youki_ffm_h.findOrThrow("yffm_exec");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t yffm_exec(yffm_runtime *rt, const char *id, const char *process, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, uint64_t *token_out, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
+     * }
+     */
+    public static FunctionDescriptor yffm_exec$descriptor() {
+        return yffm_exec.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t yffm_exec(yffm_runtime *rt, const char *id, const char *process, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, uint64_t *token_out, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
+     * }
+     */
+    public static MethodHandle yffm_exec$handle() {
+        return yffm_exec.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t yffm_exec(yffm_runtime *rt, const char *id, const char *process, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, uint64_t *token_out, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
+     * }
+     */
+    public static MemorySegment yffm_exec$address() {
+        return yffm_exec.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t yffm_exec(yffm_runtime *rt, const char *id, const char *process, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, uint64_t *token_out, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
+     * }
+     */
+    public static int yffm_exec(MemorySegment rt, MemorySegment id, MemorySegment process, int stdin_fd, int stdout_fd, int stderr_fd, MemorySegment token_out, MemorySegment pid_out, MemorySegment pidfd_out, MemorySegment err, long err_cap) {
+        var mh$ = yffm_exec.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("yffm_exec", rt, id, process, stdin_fd, stdout_fd, stderr_fd, token_out, pid_out, pidfd_out, err, err_cap);
+            }
+            return (int)mh$.invokeExact(rt, id, process, stdin_fd, stdout_fd, stderr_fd, token_out, pid_out, pidfd_out, err, err_cap);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class yffm_exec_status {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            youki_ffm_h.C_INT,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_LONG,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = youki_ffm_h.findOrThrow("yffm_exec_status");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t yffm_exec_status(yffm_runtime *rt, uint64_t token, int32_t *code_out, char *err, size_t err_cap)
+     * }
+     */
+    public static FunctionDescriptor yffm_exec_status$descriptor() {
+        return yffm_exec_status.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t yffm_exec_status(yffm_runtime *rt, uint64_t token, int32_t *code_out, char *err, size_t err_cap)
+     * }
+     */
+    public static MethodHandle yffm_exec_status$handle() {
+        return yffm_exec_status.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t yffm_exec_status(yffm_runtime *rt, uint64_t token, int32_t *code_out, char *err, size_t err_cap)
+     * }
+     */
+    public static MemorySegment yffm_exec_status$address() {
+        return yffm_exec_status.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t yffm_exec_status(yffm_runtime *rt, uint64_t token, int32_t *code_out, char *err, size_t err_cap)
+     * }
+     */
+    public static int yffm_exec_status(MemorySegment rt, long token, MemorySegment code_out, MemorySegment err, long err_cap) {
+        var mh$ = yffm_exec_status.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("yffm_exec_status", rt, token, code_out, err, err_cap);
+            }
+            return (int)mh$.invokeExact(rt, token, code_out, err, err_cap);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
 }
 

@@ -14,7 +14,14 @@ import dev.youkiffm.RuntimeOptions;
 import dev.youkiffm.RuntimeUnavailableException;
 import dev.youkiffm.Signal;
 import dev.youkiffm.Stdio;
+import dev.youkiffm.ExecProcess;
+import dev.youkiffm.ExecResult;
+import dev.youkiffm.ExecSpec;
+import dev.youkiffm.internal.ExecSupport;
 import dev.youkiffm.internal.ExitWatcher;
+import dev.youkiffm.internal.StdioPlumbing;
+import dev.youkiffm.internal.StdioPump;
+import java.util.concurrent.atomic.AtomicLong;
 import dev.youkiffm.internal.OciStateJson;
 import dev.youkiffm.internal.nativeaccess.Libc;
 import dev.youkiffm.internal.nativeaccess.NativeRuntime;
@@ -42,12 +49,21 @@ public final class FfmContainerRuntime implements ContainerRuntime {
     private final NativeRuntime nat;
     private final ExitWatcher watcher;
     private final Map<String, CompletableFuture<Integer>> exits = new ConcurrentHashMap<>();
+    private final StdioPump pump = new StdioPump("yffm-ffm-stdio");
+    private final AtomicLong execSeq = new AtomicLong();
+    private final Path execDir;
 
     private FfmContainerRuntime(Path root, NativeRuntime nat) {
         this.root = root;
         this.nat = nat;
-        this.watcher = new ExitWatcher("yffm-exit-watcher", nat::exitStatus);
+        this.execDir = root.resolveSibling(root.getFileName() + ".exec");
+        this.watcher = new ExitWatcher("yffm-exit-watcher", key -> key.startsWith(EXEC_KEY)
+                ? nat.execStatus(Long.parseLong(key.substring(EXEC_KEY.length())))
+                : nat.exitStatus(key));
     }
+
+    /** Watcher keys of exec'd processes; ':' cannot occur in a container id. */
+    private static final String EXEC_KEY = "exec:";
 
     /** Opens the FFM runtime, or throws {@link RuntimeUnavailableException} naming exactly what is missing. */
     public static ContainerRuntime open(RuntimeOptions options) {
@@ -86,42 +102,71 @@ public final class FfmContainerRuntime implements ContainerRuntime {
         ContainerIds.validate(id);
         Objects.requireNonNull(options, "options");
         Path b = ContainerIds.validateBundle(bundle);
-        int in = -1;
-        int out = -1;
-        int err = -1;
+        StdioPlumbing pl = StdioPlumbing.open(pump, id, options.stdin(), options.stdout(), options.stderr(), true);
+        NativeRuntime.Created c;
         try {
-            in = openStdio(options.stdin(), true, "stdin");
-            out = openStdio(options.stdout(), false, "stdout");
-            err = openStdio(options.stderr(), false, "stderr");
-            NativeRuntime.Created c = nat.create(id, b, in, out, err);
-            CompletableFuture<Integer> exit = new CompletableFuture<>();
-            exits.put(id, exit);
-            watcher.watch(new ExitWatcher.Watch(id, c.pidfd(), exit));
-            return state(id);
-        } finally {
-            Libc.close(in);
-            Libc.close(out);
-            Libc.close(err);
+            c = nat.create(id, b, pl.fd(0), pl.fd(1), pl.fd(2));
+        } catch (RuntimeException e) {
+            pl.abort();
+            throw e;
         }
+        pl.childEndsPassed();
+        CompletableFuture<Integer> exit = new CompletableFuture<>();
+        exits.put(id, exit);
+        watcher.watch(new ExitWatcher.Watch(id, c.pidfd(), exit));
+        return state(id);
     }
 
-    private static int openStdio(Stdio s, boolean input, String field) {
-        return switch (s) {
-            case Stdio.Null n -> -1;
-            case Stdio.File f -> {
-                Path p = f.path().toAbsolutePath();
-                try {
-                    if (input) {
-                        yield Libc.open(p.toString(), Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
-                    }
-                    Files.createDirectories(p.getParent());
-                    int flags = Libc.O_WRONLY | Libc.O_CREAT | Libc.O_CLOEXEC | (f.append() ? Libc.O_APPEND : Libc.O_TRUNC);
-                    yield Libc.open(p.toString(), flags, 0640);
-                } catch (IOException e) {
-                    throw new InvalidArgumentException(field, "cannot open " + p + ": " + e.getMessage());
-                }
+    @Override
+    public ExecProcess execDetached(String id, ExecSpec spec, Stdio stdout, Stdio stderr) {
+        ContainerIds.validate(id);
+        Objects.requireNonNull(spec, "spec");
+        String name = id + "/exec-" + execSeq.incrementAndGet();
+        StdioPlumbing pl = StdioPlumbing.open(pump, name, ExecSupport.stdinOf(spec), Objects.requireNonNull(stdout,
+                "stdout"), Objects.requireNonNull(stderr, "stderr"), true);
+        return launch(id, name, spec, pl);
+    }
+
+    @Override
+    public ExecResult exec(String id, ExecSpec spec) {
+        ContainerIds.validate(id);
+        Objects.requireNonNull(spec, "spec");
+        String name = id + "/exec-" + execSeq.incrementAndGet();
+        StdioPlumbing.Capture out = new StdioPlumbing.Capture(spec.maxOutputBytes());
+        StdioPlumbing.Capture err = new StdioPlumbing.Capture(spec.maxOutputBytes());
+        StdioPlumbing pl = StdioPlumbing.open(pump, ExecSupport.stdinOf(spec), out, err, true);
+        return ExecSupport.await(launch(id, name, spec, pl), pl, out, err, spec);
+    }
+
+    private ExecSupport.Handle launch(String id, String name, ExecSpec spec, StdioPlumbing pl) {
+        NativeRuntime.Exec e;
+        try {
+            ContainerState st = state(id);
+            ExecSupport.requireRunning(st);
+            Files.createDirectories(execDir);
+            Path proc = ExecSupport.writeProcessJson(execDir, st, spec);
+            try {
+                e = nat.exec(id, proc, pl.fd(0), pl.fd(1), pl.fd(2));
+            } finally {
+                Files.deleteIfExists(proc);
             }
-        };
+        } catch (IOException ex) {
+            pl.abort();
+            throw new RuntimeFailureException("exec into '" + id + "': " + ex.getMessage(), ex.toString(), ex);
+        } catch (RuntimeException ex) {
+            pl.abort();
+            throw ex;
+        }
+        pl.childEndsPassed();
+        int killFd;
+        try {
+            killFd = Libc.dup(e.pidfd());
+        } catch (IOException ex) {
+            killFd = -1;
+        }
+        CompletableFuture<Integer> exit = new CompletableFuture<>();
+        watcher.watch(new ExitWatcher.Watch(EXEC_KEY + e.token(), e.pidfd(), exit));
+        return new ExecSupport.Handle(name, e.pid(), killFd, exit, pl);
     }
 
     @Override
@@ -296,6 +341,7 @@ public final class FfmContainerRuntime implements ContainerRuntime {
     @Override
     public void close() {
         watcher.close();
+        pump.close();
         nat.close();
     }
 

@@ -15,6 +15,13 @@ import dev.youkiffm.RuntimeOptions;
 import dev.youkiffm.RuntimeUnavailableException;
 import dev.youkiffm.Signal;
 import dev.youkiffm.Stdio;
+import dev.youkiffm.ExecProcess;
+import dev.youkiffm.ExecResult;
+import dev.youkiffm.ExecSpec;
+import dev.youkiffm.internal.ExecSupport;
+import dev.youkiffm.internal.StdioPlumbing;
+import dev.youkiffm.internal.StdioPump;
+import java.util.concurrent.atomic.AtomicLong;
 import dev.youkiffm.ffm.HostChecks;
 import dev.youkiffm.internal.ExitWatcher;
 import dev.youkiffm.internal.OciStateJson;
@@ -73,6 +80,8 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
     private final Map<String, Integer> pidfds = new ConcurrentHashMap<>();
     /** Ids whose init is watched for its exit but is not our child, so its exit code cannot be collected. */
     private final Map<String, String> observeOnly = new ConcurrentHashMap<>();
+    private final StdioPump pump;
+    private final AtomicLong execSeq = new AtomicLong();
 
     private SubprocessContainerRuntime(CliFlavor flavor, Path binary, Path root, RuntimeOptions options) {
         this.flavor = flavor;
@@ -84,6 +93,7 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         this.prefix = crunNs == null ? List.of() : crunNs.prefix();
         this.subreaper = options.subreaper();
         this.watcher = new ExitWatcher("yffm-" + flavor.cliName() + "-exit-watcher", this::collectExit);
+        this.pump = new StdioPump("yffm-" + flavor.cliName() + "-stdio");
     }
 
     /** Default root for {@code flavor} when {@link RuntimeOptions#root()} is null. */
@@ -293,26 +303,31 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         ContainerIds.validate(id);
         Objects.requireNonNull(options, "options");
         Path b = ContainerIds.validateBundle(bundle);
-        Redirect in = redirectIn(options.stdin(), "stdin");
-        Redirect out = redirectOut(options.stdout(), "stdout");
-        Redirect err = redirectOut(options.stderr(), "stderr");
         if (flavor.exists(root, id) || Files.exists(root.resolve(id))) {
             throw new ContainerAlreadyExistsException(id);
         }
+        StdioPlumbing pl = StdioPlumbing.open(pump, id, options.stdin(), options.stdout(), options.stderr(), false);
         Result r;
         try {
-            r = run("create", id, List.of("create", "--bundle", b.toString(), id), in, out, err);
+            r = run("create", id, List.of("create", "--bundle", b.toString(), id), pl.redirect(0), pl.redirect(1),
+                    pl.redirect(2));
         } catch (RuntimeFailureException e) {
+            pl.abort();
             rollback(id);
+            throw e;
+        } catch (RuntimeException e) {
+            pl.abort();
             throw e;
         }
         if (r.exitCode() != 0) {
+            pl.abort();
             if (CliErrors.kind(r.error()) == CliErrors.Kind.ALREADY_EXISTS) {
                 throw new ContainerAlreadyExistsException(id); // a concurrent create won; not ours to roll back
             }
             rollback(id);
             throw new RuntimeFailureException(flavor.cliName() + " create '" + id + "' failed", r.error());
         }
+        pl.childEndsPassed();
         ContainerState s = stateNoClassify(id);
         if (subreaper && s.pid() > 0) {
             synchronized (this) {
@@ -389,33 +404,6 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
             pidfds.remove(id, fd);
             throw new ContainerException("cannot collect the exit of '" + id + "'", e);
         }
-    }
-
-    private static Redirect redirectIn(Stdio s, String field) {
-        return switch (s) {
-            case Stdio.Null n -> Redirect.from(DEV_NULL.toFile());
-            case Stdio.File f -> {
-                if (!Files.isReadable(f.path())) {
-                    throw new InvalidArgumentException(field, "cannot read " + f.path());
-                }
-                yield Redirect.from(f.path().toFile());
-            }
-        };
-    }
-
-    private static Redirect redirectOut(Stdio s, String field) {
-        return switch (s) {
-            case Stdio.Null n -> Redirect.to(DEV_NULL.toFile());
-            case Stdio.File f -> {
-                try {
-                    Files.createDirectories(f.path().toAbsolutePath().getParent());
-                } catch (IOException e) {
-                    throw new InvalidArgumentException(field, "cannot create the directory of " + f.path());
-                }
-                File file = f.path().toFile();
-                yield f.append() ? Redirect.appendTo(file) : Redirect.to(file);
-            }
-        };
     }
 
     @Override
@@ -713,8 +701,143 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         return new ContainerException("the exit code of '" + id + "' is not observable: " + why);
     }
 
+    // --- exec ------------------------------------------------------------------------------------------------------
+
+    @Override
+    public ExecProcess execDetached(String id, ExecSpec spec, Stdio stdout, Stdio stderr) {
+        ContainerIds.validate(id);
+        Objects.requireNonNull(spec, "spec");
+        String name = id + "/exec-" + execSeq.incrementAndGet();
+        StdioPlumbing pl = StdioPlumbing.open(pump, name, ExecSupport.stdinOf(spec), Objects.requireNonNull(stdout,
+                "stdout"), Objects.requireNonNull(stderr, "stderr"), false);
+        return launch(id, name, spec, pl);
+    }
+
+    @Override
+    public ExecResult exec(String id, ExecSpec spec) {
+        ContainerIds.validate(id);
+        Objects.requireNonNull(spec, "spec");
+        String name = id + "/exec-" + execSeq.incrementAndGet();
+        StdioPlumbing.Capture out = new StdioPlumbing.Capture(spec.maxOutputBytes());
+        StdioPlumbing.Capture err = new StdioPlumbing.Capture(spec.maxOutputBytes());
+        StdioPlumbing pl = StdioPlumbing.open(pump, ExecSupport.stdinOf(spec), out, err, false);
+        return ExecSupport.await(launch(id, name, spec, pl), pl, out, err, spec);
+    }
+
+    /**
+     * {@code <cli> exec --process FILE --pid-file FILE <id>} in the foreground: the CLI parents and waits for the
+     * process, so its exit status is the CLI's. The call returns once the pid file names the process (or the CLI
+     * failed). A kill goes to that pid through a pidfd, never to the CLI, which then exits on its own.
+     */
+    private ExecSupport.Handle launch(String id, String name, ExecSpec spec, StdioPlumbing pl) {
+        Path proc = null;
+        Path pidFile = null;
+        Path log = null;
+        Process cli = null;
+        try {
+            ContainerState st = state(id);
+            ExecSupport.requireRunning(st);
+            proc = ExecSupport.writeProcessJson(scratch, st, spec);
+            pidFile = scratch.resolve(proc.getFileName().toString().replace(".json", ".pid"));
+            log = Files.createTempFile(scratch, "exec-", ".log");
+            List<String> cmd = new ArrayList<>(prefix);
+            cmd.add(binary.toString());
+            cmd.addAll(List.of("--root", root.toString(), "--log", log.toString(), "--log-format", "json", "exec",
+                    "--process", proc.toString(), "--pid-file", pidFile.toString(), id));
+            cli = new ProcessBuilder(cmd).redirectInput(pl.redirect(0)).redirectOutput(pl.redirect(1))
+                    .redirectError(pl.redirect(2)).start();
+            pl.childEndsPassed();
+            int pid = awaitPid(cli, pidFile);
+            if (pid <= 0) {
+                int code = cli.exitValue();
+                String error = CliErrors.lastError(Files.readAllLines(log, StandardCharsets.UTF_8));
+                pl.cancel();
+                ContainerException e = classify("exec", id, error == null ? flavor.cliName() + " exec exited with "
+                        + code + " before starting the process" : error);
+                throw e;
+            }
+            int pidfd;
+            try {
+                pidfd = Libc.pidfdOpen(pid);
+            } catch (IOException e) {
+                pidfd = -1; // exited (and reaped by the CLI) already
+            }
+            Process c = cli;
+            Path logFile = log;
+            CompletableFuture<Integer> exit = new CompletableFuture<>();
+            ExecSupport.Handle h = new ExecSupport.Handle(name, pid, pidfd, exit, pl);
+            c.onExit().whenComplete((p, t) -> {
+                int code = c.exitValue();
+                int sig = h.killedWith();
+                // youki 0.7 exits with the bare signal number when the process was killed by one; we know when
+                // that signal was ours.
+                if (flavor == CliFlavor.YOUKI && sig > 0 && code == sig) {
+                    code = 128 + sig;
+                }
+                exit.complete(code);
+                deleteQuietly(logFile);
+            });
+            log = null;
+            return h;
+        } catch (IOException e) {
+            pl.abort();
+            if (cli != null) {
+                terminate(cli);
+            }
+            throw new RuntimeFailureException("cannot run " + binary + " exec", e.toString(), e);
+        } catch (RuntimeException e) {
+            pl.abort();
+            if (cli != null && cli.isAlive()) {
+                terminate(cli);
+            }
+            throw e;
+        } finally {
+            deleteQuietly(proc);
+            deleteQuietly(pidFile);
+            deleteQuietly(log);
+        }
+    }
+
+    /** The exec'd pid once the CLI wrote it, or 0 if the CLI exited first; bounded by the operation timeout. */
+    private int awaitPid(Process cli, Path pidFile) throws IOException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        long sleepMicros = 200;
+        while (true) {
+            if (Files.exists(pidFile)) {
+                String s = Files.readString(pidFile, StandardCharsets.UTF_8).trim();
+                if (!s.isEmpty()) {
+                    try {
+                        return Integer.parseInt(s);
+                    } catch (NumberFormatException e) {
+                        // partially written; read again
+                    }
+                }
+            }
+            if (!cli.isAlive()) {
+                if (Files.exists(pidFile) && !Files.readString(pidFile).trim().isEmpty()) {
+                    continue;
+                }
+                return 0;
+            }
+            if (System.nanoTime() > deadline) {
+                terminate(cli);
+                throw new RuntimeFailureException(flavor.cliName() + " exec exceeded its deadline of " + timeout
+                        + " before starting the process, and was terminated", "");
+            }
+            try {
+                TimeUnit.MICROSECONDS.sleep(sleepMicros);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                terminate(cli);
+                throw new ContainerException("exec interrupted", e);
+            }
+            sleepMicros = Math.min(sleepMicros * 2, 5_000);
+        }
+    }
+
     @Override
     public void close() {
+        pump.close();
         watcher.close(); // fails pending futures and closes every pidfd it was given (all of them)
         pidfds.clear();
         observeOnly.clear();

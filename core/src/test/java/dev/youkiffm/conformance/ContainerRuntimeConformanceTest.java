@@ -12,6 +12,10 @@ import dev.youkiffm.ContainerRuntime;
 import dev.youkiffm.ContainerState;
 import dev.youkiffm.ContainerStatus;
 import dev.youkiffm.CreateOptions;
+import dev.youkiffm.ExecProcess;
+import dev.youkiffm.ExecResult;
+import dev.youkiffm.ExecSpec;
+import dev.youkiffm.OutputFrame;
 import dev.youkiffm.IllegalContainerStateException;
 import dev.youkiffm.InvalidArgumentException;
 import dev.youkiffm.InvalidContainerIdException;
@@ -51,6 +55,14 @@ public abstract class ContainerRuntimeConformanceTest {
 
     /** Short name used for ids and directories. */
     protected abstract String runtimeName();
+
+    /**
+     * The exit code the runtime reports for an exec'd process killed by SIGTERM that it did not send itself: 143
+     * (128+15) everywhere except the youki 0.7 CLI, which exits with the bare signal number.
+     */
+    protected int execSigtermExitCode() {
+        return 143;
+    }
 
     /** Checks the runtime's own prerequisites (binary present); fails under CI=true. */
     protected void requirePrerequisites() {}
@@ -263,6 +275,182 @@ public abstract class ContainerRuntimeConformanceTest {
         assertThrows(IllegalContainerStateException.class, () -> rt.start(id));
         assertThrows(IllegalContainerStateException.class, () -> rt.kill(id, Signal.SIGKILL, false));
         rt.delete(id, false);
+    }
+
+    // --- exec -------------------------------------------------------------------------------------------------------
+
+    @Test
+    void execRunsInTheContainerWithOverridesAndCapturesOutput() throws Exception {
+        String id = createStarted(List.of("sleep", "600"));
+        try {
+            ExecResult r = rt.exec(id, ExecSpec.of("sh", "-c",
+                    "echo $FOO; pwd; id -u; id -g; tr -d '\\0' < /proc/1/cmdline; echo; echo oops >&2; exit 3")
+                    .withEnv("FOO", "bar").withCwd("/tmp").withUser(1000, 1001));
+            assertEquals(3, r.exitCode(), r.toString());
+            assertEquals("bar\n/tmp\n1000\n1001\nsleep600\n", r.stdoutText(), "env, cwd, user; pid 1 is the init");
+            assertEquals("oops\n", r.stderrText());
+            assertFalse(r.timedOut());
+            assertFalse(r.truncated());
+
+            ExecResult inherited = rt.exec(id, ExecSpec.of("sh", "-c", "echo $PATH; pwd; id -u"));
+            assertEquals(0, inherited.exitCode());
+            assertEquals("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n/\n0\n", inherited.stdoutText(),
+                    "unset fields inherit the container's process settings");
+
+            ExecResult cat = rt.exec(id, ExecSpec.of("cat").withStdin("hello stdin".getBytes()));
+            assertEquals(0, cat.exitCode());
+            assertEquals("hello stdin", cat.stdoutText());
+
+            // far more than a pipe buffer on both streams at once: drained concurrently, nothing blocks
+            ExecResult big = rt.exec(id, ExecSpec.of("sh", "-c", "head -c 4194304 /dev/zero & head -c 3000000 /dev/zero >&2; wait"));
+            assertEquals(0, big.exitCode());
+            assertEquals(4194304, big.stdout().length);
+            assertEquals(3000000, big.stderr().length);
+
+            ExecResult cut = rt.exec(id, ExecSpec.of("head", "-c", "100000", "/dev/zero").withMaxOutputBytes(1000));
+            assertEquals(0, cut.exitCode());
+            assertEquals(1000, cut.stdout().length);
+            assertTrue(cut.truncated());
+
+            ExecResult missing = rt.exec(id, ExecSpec.of("sh", "-c", "exec /no/such/binary"));
+            assertEquals(127, missing.exitCode(), missing.stderrText());
+
+            assertEquals(ContainerStatus.RUNNING, rt.state(id).status());
+            assertEquals(List.of(rt.state(id).pid()), awaitProcesses(id, 1), "no exec'd process is left");
+        } finally {
+            rt.delete(id, true);
+        }
+    }
+
+    private List<Integer> awaitProcesses(String id, int n) throws InterruptedException {
+        List<Integer> pids = rt.processes(id);
+        for (int i = 0; i < 250 && pids.size() != n; i++) {
+            Thread.sleep(20);
+            pids = rt.processes(id);
+        }
+        return pids;
+    }
+
+    @Test
+    void execTimeoutKillsTheExecdProcessTreeOnly() throws Exception {
+        String id = createStarted(List.of("sleep", "600"));
+        try {
+            int init = rt.state(id).pid();
+            long t0 = System.nanoTime();
+            ExecResult r = rt.exec(id, ExecSpec.of("sh", "-c", "echo started; sleep 600 & sleep 600")
+                    .withTimeout(Duration.ofSeconds(1)));
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(r.timedOut(), r.toString());
+            assertEquals(137, r.exitCode());
+            assertEquals("started\n", r.stdoutText());
+            assertTrue(ms < 20_000, "returned after " + ms + " ms");
+            assertEquals(List.of(init), awaitProcesses(id, 1), "the exec'd shell and both sleeps are gone");
+            assertEquals(ContainerStatus.RUNNING, rt.state(id).status(), "the container itself was not touched");
+
+            ExecResult term = rt.exec(id, ExecSpec.of("sh", "-c", "kill -TERM $$"));
+            assertEquals(execSigtermExitCode(), term.exitCode());
+        } finally {
+            rt.delete(id, true);
+        }
+    }
+
+    @Test
+    void execDetachedStreamsFramesAndReportsItsExit() throws Exception {
+        String id = createStarted(List.of("sleep", "600"));
+        try {
+            List<OutputFrame> frames = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+            java.util.concurrent.CountDownLatch ends = new java.util.concurrent.CountDownLatch(2);
+            java.util.function.Consumer<OutputFrame> sink = f -> {
+                frames.add(f);
+                if (f.end()) {
+                    ends.countDown();
+                }
+            };
+            try (ExecProcess p = rt.execDetached(id, ExecSpec.of("sh", "-c", "echo one; sleep 0.2; echo two >&2; exit 4"),
+                    Stdio.frames(sink), Stdio.frames(sink))) {
+                assertTrue(p.pid() > 0);
+                assertEquals(4, p.onExit().get(30, java.util.concurrent.TimeUnit.SECONDS));
+                assertTrue(ends.await(30, java.util.concurrent.TimeUnit.SECONDS), "both streams ended");
+                assertEquals("one\n", text(frames, OutputFrame.Stream.STDOUT));
+                assertEquals("two\n", text(frames, OutputFrame.Stream.STDERR));
+                assertTrue(frames.stream().allMatch(f -> f.source().equals(p.name())), "frames name the exec");
+                assertFalse(p.kill(Signal.SIGKILL, true), "exited: nothing to signal");
+            }
+            try (ExecProcess q = rt.execDetached(id, ExecSpec.of("sleep", "600"), Stdio.NULL, Stdio.NULL)) {
+                assertTrue(q.kill(Signal.SIGKILL, false));
+                assertEquals(137, q.onExit().get(30, java.util.concurrent.TimeUnit.SECONDS));
+            }
+            assertEquals(1, awaitProcesses(id, 1).size());
+        } finally {
+            rt.delete(id, true);
+        }
+    }
+
+    private static String text(List<OutputFrame> frames, OutputFrame.Stream stream) {
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        synchronized (frames) {
+            frames.stream().filter(f -> f.stream() == stream).forEach(f -> b.writeBytes(f.data()));
+        }
+        return b.toString(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void execNeedsARunningContainer() {
+        assertThrows(ContainerNotFoundException.class, () -> rt.exec(newId("none"), ExecSpec.of("true")));
+        assertThrows(InvalidContainerIdException.class, () -> rt.exec("../x", ExecSpec.of("true")));
+        assertThrows(InvalidArgumentException.class, () -> ExecSpec.of());
+        assertThrows(InvalidArgumentException.class, () -> ExecSpec.of("true").withCwd("relative"));
+        assertThrows(InvalidArgumentException.class, () -> ExecSpec.of("true").withEnv("A=B", "c"));
+        String id = newId("execstate");
+        rt.create(id, bundle(id, List.of("sh", "-c", "sleep 600"), List.of()), CreateOptions.DEFAULT);
+        try {
+            assertThrows(IllegalContainerStateException.class, () -> rt.exec(id, ExecSpec.of("true")), "created");
+            rt.start(id);
+            rt.pause(id);
+            assertThrows(IllegalContainerStateException.class, () -> rt.exec(id, ExecSpec.of("true")), "paused");
+            rt.resume(id);
+            assertEquals(0, rt.exec(id, ExecSpec.of("true")).exitCode());
+            rt.kill(id, Signal.SIGKILL, false);
+            assertEquals(137, rt.waitFor(id, WAIT).orElseThrow());
+            assertThrows(IllegalContainerStateException.class, () -> rt.exec(id, ExecSpec.of("true")), "stopped");
+            assertThrows(IllegalContainerStateException.class,
+                    () -> rt.execDetached(id, ExecSpec.of("true"), Stdio.NULL, Stdio.NULL), "stopped, detached");
+        } finally {
+            rt.delete(id, true);
+        }
+    }
+
+    // --- container stdio through the runtime's pipes ------------------------------------------------------------------
+
+    @Test
+    void containerStdioThroughPipes() throws Exception {
+        String id = newId("pipes");
+        List<OutputFrame> frames = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        java.util.concurrent.CountDownLatch ends = new java.util.concurrent.CountDownLatch(2);
+        java.util.function.Consumer<OutputFrame> sink = f -> {
+            frames.add(f);
+            if (f.end()) {
+                ends.countDown();
+            }
+        };
+        java.io.ByteArrayOutputStream errBytes = new java.io.ByteArrayOutputStream();
+        rt.create(id, bundle(id, List.of("sh", "-c", "cat; echo err >&2; head -c 1048576 /dev/zero"), List.of()),
+                new CreateOptions(Stdio.input("from stdin\n"), Stdio.frames(sink), Stdio.frames(f -> {
+                    sink.accept(f);
+                    errBytes.writeBytes(f.data());
+                })));
+        try {
+            rt.start(id);
+            assertEquals(0, rt.waitFor(id, WAIT).orElseThrow());
+            assertTrue(ends.await(30, java.util.concurrent.TimeUnit.SECONDS), "both streams ended");
+            String out = text(frames, OutputFrame.Stream.STDOUT);
+            assertEquals(11 + 1048576, out.length());
+            assertTrue(out.startsWith("from stdin\n"));
+            assertEquals("err\n", text(frames, OutputFrame.Stream.STDERR));
+            assertTrue(frames.stream().allMatch(f -> f.source().equals(id)));
+        } finally {
+            rt.delete(id, true);
+        }
     }
 
     @Test

@@ -13,6 +13,12 @@ class YoukiConformanceTest extends ContainerRuntimeConformanceTest {
                 .withBinary(Subprocess.binary("youki")).withSubreaper(true));
     }
 
+    /** youki 0.7's exec exits with the bare signal number (commands/exec.rs: WaitStatus::Signaled -> sig). */
+    @Override
+    protected int execSigtermExitCode() {
+        return 15;
+    }
+
     @Override
     protected String runtimeName() {
         return "youki";

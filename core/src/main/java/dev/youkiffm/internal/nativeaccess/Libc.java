@@ -31,6 +31,15 @@ public final class Libc {
     public static final int O_NONBLOCK = 04000;
     public static final int O_CLOEXEC = 02000000;
     public static final short POLLIN = 0x1;
+    public static final short POLLOUT = 0x4;
+    public static final short POLLERR = 0x8;
+    public static final short POLLHUP = 0x10;
+    public static final short POLLNVAL = 0x20;
+    public static final int EPIPE = 32;
+    public static final int ESRCH = 3;
+    private static final int F_GETFL = 3;
+    private static final int F_SETFL = 4;
+    private static final long SYS_PIDFD_SEND_SIGNAL = 424;
     public static final int EFD_CLOEXEC = 02000000;
     public static final int EFD_NONBLOCK = 04000;
     public static final int P_PID = 1;
@@ -85,6 +94,12 @@ public final class Libc {
     private static final MethodHandle waitid$mh = downcall("waitid", FunctionDescriptor.of(JAVA_INT, JAVA_INT,
             JAVA_INT, ADDRESS, JAVA_INT), ERRNO_OPT);
     private static final MethodHandle prctl$mh = downcall("prctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT,
+            JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), ERRNO_OPT, Linker.Option.firstVariadicArg(1));
+    private static final MethodHandle pipe2$mh = downcall("pipe2", FunctionDescriptor.of(JAVA_INT, ADDRESS,
+            JAVA_INT), ERRNO_OPT);
+    private static final MethodHandle fcntl$mh = downcall("fcntl", FunctionDescriptor.of(JAVA_INT, JAVA_INT,
+            JAVA_INT, JAVA_INT), ERRNO_OPT, Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle syscall4$mh = downcall("syscall", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG,
             JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), ERRNO_OPT, Linker.Option.firstVariadicArg(1));
     private static final MethodHandle strerror$mh = downcall("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
@@ -307,6 +322,164 @@ public final class Libc {
                 throw error("prctl(PR_GET_CHILD_SUBREAPER)", errno(st));
             }
             return out.get(JAVA_INT, 0) != 0;
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** pipe2(2) with O_CLOEXEC: {@code [read end, write end]}, both owned by the caller. */
+    public static int[] pipe() throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CAPTURE);
+            MemorySegment fds = a.allocate(JAVA_INT, 2);
+            int r = (int) pipe2$mh.invokeExact(st, fds, O_CLOEXEC);
+            if (r < 0) {
+                throw error("pipe2", errno(st));
+            }
+            return new int[] {fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1)};
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** Sets O_NONBLOCK on {@code fd}'s open file description (only this pipe end, not its peer). */
+    public static void setNonBlocking(int fd) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CAPTURE);
+            int fl = (int) fcntl$mh.invokeExact(st, fd, F_GETFL, 0);
+            if (fl < 0 || (int) fcntl$mh.invokeExact(st, fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+                throw error("fcntl(O_NONBLOCK)", errno(st));
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * read(2) into {@code buf}: the byte count, 0 at end of file, -1 when a non-blocking fd has nothing now (EAGAIN).
+     * Retries EINTR.
+     */
+    public static long read(int fd, MemorySegment buf) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CAPTURE);
+            while (true) {
+                long r = (long) read$mh.invokeExact(st, fd, buf, buf.byteSize());
+                if (r >= 0) {
+                    return r;
+                }
+                int err = errno(st);
+                if (err == EAGAIN) {
+                    return -1;
+                }
+                if (err != EINTR) {
+                    throw error("read", err);
+                }
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** write(2) from {@code buf}: the byte count, or -1 when a non-blocking fd is full (EAGAIN). Retries EINTR. */
+    public static long write(int fd, MemorySegment buf) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CAPTURE);
+            while (true) {
+                long r = (long) write$mh.invokeExact(st, fd, buf, buf.byteSize());
+                if (r >= 0) {
+                    return r;
+                }
+                int err = errno(st);
+                if (err == EAGAIN) {
+                    return -1;
+                }
+                if (err != EINTR) {
+                    throw error("write", err);
+                }
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * poll(2) with per-fd {@code events}; returns each fd's revents. Retries EINTR (with the full timeout again,
+     * which is fine for the pollers here: they loop).
+     */
+    public static short[] poll(int[] fds, short[] events, int timeoutMillis) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CAPTURE);
+            MemorySegment arr = a.allocate(POLLFD, fds.length);
+            for (int i = 0; i < fds.length; i++) {
+                MemorySegment e = arr.asSlice(i * POLLFD.byteSize(), POLLFD);
+                POLL_FD.set(e, 0L, fds[i]);
+                POLL_EVENTS.set(e, 0L, events[i]);
+                POLL_REVENTS.set(e, 0L, (short) 0);
+            }
+            while (true) {
+                int r = (int) poll$mh.invokeExact(st, arr, (long) fds.length, timeoutMillis);
+                if (r >= 0) {
+                    break;
+                }
+                int err = errno(st);
+                if (err != EINTR) {
+                    throw error("poll", err);
+                }
+            }
+            short[] rev = new short[fds.length];
+            for (int i = 0; i < fds.length; i++) {
+                rev[i] = (short) POLL_REVENTS.get(arr.asSlice(i * POLLFD.byteSize(), POLLFD), 0L);
+            }
+            return rev;
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * pidfd_send_signal(2): signals exactly the process the pidfd refers to (never a recycled pid). Returns false if
+     * it has already exited (ESRCH).
+     */
+    public static boolean pidfdSendSignal(int pidfd, int signal) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CAPTURE);
+            long r = (long) syscall4$mh.invokeExact(st, SYS_PIDFD_SEND_SIGNAL, (long) pidfd, (long) signal, 0L, 0L);
+            if (r < 0) {
+                int err = errno(st);
+                if (err == ESRCH) {
+                    return false;
+                }
+                throw error("pidfd_send_signal", err);
+            }
+            return true;
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** fcntl(F_DUPFD_CLOEXEC): a new close-on-exec fd for the same open file, owned by the caller. */
+    public static int dup(int fd) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CAPTURE);
+            int r = (int) fcntl$mh.invokeExact(st, fd, 1030, 3);
+            if (r < 0) {
+                throw error("fcntl(F_DUPFD_CLOEXEC)", errno(st));
+            }
+            return r;
         } catch (IOException | RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {

@@ -81,6 +81,36 @@ public final class NativeRuntime implements AutoCloseable {
         });
     }
 
+    /** Result of {@code yffm_exec}: the token for {@link #execStatus}, the pid and a pidfd owned by the caller. */
+    public record Exec(long token, int pid, int pidfd) {}
+
+    public Exec exec(String id, Path processJson, int stdinFd, int stdoutFd, int stderrFd) {
+        return call(a -> {
+            MemorySegment token = a.allocate(JAVA_LONG);
+            MemorySegment pid = a.allocate(JAVA_INT);
+            MemorySegment pidfd = a.allocate(JAVA_INT);
+            MemorySegment err = a.allocate(ERR_CAP);
+            int st = yffm_exec(handle, a.allocateFrom(id), a.allocateFrom(processJson.toString()), stdinFd, stdoutFd,
+                    stderrFd, token, pid, pidfd, err, ERR_CAP);
+            check(st, "exec", id, err);
+            return new Exec(token.get(JAVA_LONG, 0), pid.get(JAVA_INT, 0), pidfd.get(JAVA_INT, 0));
+        });
+    }
+
+    /** The exec'd process' exit code once it has exited (read once); empty while it runs. */
+    public OptionalInt execStatus(long token) {
+        return call(a -> {
+            MemorySegment code = a.allocate(JAVA_INT);
+            MemorySegment err = a.allocate(ERR_CAP);
+            int st = yffm_exec_status(handle, token, code, err, ERR_CAP);
+            if (st == NativeErrors.NOT_EXITED) {
+                return OptionalInt.empty();
+            }
+            check(st, "exec status", null, err);
+            return OptionalInt.of(code.get(JAVA_INT, 0));
+        });
+    }
+
     public void start(String id) {
         call(a -> {
             MemorySegment err = a.allocate(ERR_CAP);

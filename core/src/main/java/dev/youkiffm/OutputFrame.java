@@ -1,0 +1,32 @@
+package dev.youkiffm;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Objects;
+
+/**
+ * A chunk of a container's (or an exec'd process') standard output or error, as drained from its pipe. Frames of one
+ * stream arrive in order, on the runtime's stdio thread; the last frame of a stream has {@link #end()} set and no
+ * data. Frames of different streams and containers interleave.
+ *
+ * @param source the container id, or {@code id + "/exec-" + n} for an exec'd process
+ * @param stream which stream the bytes came from
+ * @param data the bytes (owned by the receiver; empty for the end frame)
+ * @param end true once the stream reached end of file (every writer closed it)
+ */
+public record OutputFrame(String source, Stream stream, byte[] data, boolean end) {
+    public enum Stream {
+        STDOUT,
+        STDERR
+    }
+
+    public OutputFrame {
+        Objects.requireNonNull(source, "source");
+        Objects.requireNonNull(stream, "stream");
+        Objects.requireNonNull(data, "data");
+    }
+
+    /** The data decoded as UTF-8 (a multi-byte character may be split across frames). */
+    public String text() {
+        return new String(data, StandardCharsets.UTF_8);
+    }
+}
