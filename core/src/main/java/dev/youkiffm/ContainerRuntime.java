@@ -88,6 +88,15 @@ public interface ContainerRuntime extends AutoCloseable {
      */
     ExecProcess execDetached(String id, ExecSpec spec, Stdio stdout, Stdio stderr);
 
+    /**
+     * The per-container log file {@link Stdio#LOG} writes to: {@code <root>.logs/<id>/stdout.log} or
+     * {@code stderr.log}. It exists once a container was created with {@link CreateOptions#DEFAULT} (or
+     * {@code Stdio.LOG}) and is removed by {@link #delete}.
+     */
+    default Path logFile(String id, OutputFrame.Stream stream) {
+        return dev.youkiffm.internal.RuntimeFiles.logFile(root(), id, stream);
+    }
+
     /** All containers in this root. */
     List<ContainerState> list();
 
@@ -109,17 +118,11 @@ public interface ContainerRuntime extends AutoCloseable {
     /**
      * Crash recovery: force-deletes every container in {@link #root()} that this runtime instance did not create,
      * i.e. what a previous process left when it died (for example killed with -9 in the middle of a create). Deleting
-     * removes the container's processes, cgroups and state directory. Call it right after opening a runtime whose
-     * root is not shared with a live process. Returns the ids removed.
+     * removes the container's processes, cgroups, state directory and log files; then the {@code Bundles} beside the
+     * root ({@code <root>-bundles}) and log directories of ids that no longer exist are removed too. Call it right
+     * after opening a runtime whose root is not shared with a live process. Returns the ids removed.
      */
-    default List<String> recover() {
-        List<String> removed = new java.util.ArrayList<>();
-        for (ContainerState s : list()) {
-            delete(s.id(), true);
-            removed.add(s.id());
-        }
-        return removed;
-    }
+    List<String> recover();
 
     /**
      * Graceful stop: SIGTERM, wait up to {@code grace}, then SIGKILL and wait for the exit. Returns the init's exit

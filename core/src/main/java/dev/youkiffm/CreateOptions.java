@@ -3,11 +3,13 @@ package dev.youkiffm;
 import java.util.Objects;
 
 /**
- * Per-create options: where the container's stdio goes. Defaults: stdin /dev/null, stdout and stderr /dev/null;
- * {@link dev.youkiffm.ContainerRuntime} callers that want logs pass files.
+ * Per-create options: where the container's stdio goes. {@link #DEFAULT}: stdin /dev/null, stdout and stderr to the
+ * runtime's per-container log files ({@link Stdio#LOG}, removed with the container). {@link #DISCARD} sends them to
+ * /dev/null.
  */
 public record CreateOptions(Stdio stdin, Stdio stdout, Stdio stderr) {
-    public static final CreateOptions DEFAULT = new CreateOptions(Stdio.NULL, Stdio.NULL, Stdio.NULL);
+    public static final CreateOptions DEFAULT = new CreateOptions(Stdio.NULL, Stdio.LOG, Stdio.LOG);
+    public static final CreateOptions DISCARD = new CreateOptions(Stdio.NULL, Stdio.NULL, Stdio.NULL);
 
     public CreateOptions {
         Objects.requireNonNull(stdin, "stdin");

@@ -10,7 +10,7 @@ import java.util.function.Consumer;
 
 /**
  * Where one of a container's (or an exec'd process') standard streams goes. The container never inherits the JVM's
- * own descriptors: the choices are /dev/null, a file, a pipe the runtime drains into a {@link Consumer} of
+ * own descriptors: the choices are /dev/null, a file, the runtime's per-container log file, a pipe the runtime drains into a {@link Consumer} of
  * {@link OutputFrame}s (stdout, stderr), or a pipe the runtime fills with given bytes (stdin).
  *
  * <p>Pipes are served by one poll-based thread per runtime with non-blocking reads and writes, so a container that
@@ -28,6 +28,13 @@ public sealed interface Stdio {
             Objects.requireNonNull(path, "path");
         }
     }
+
+    /**
+     * stdout or stderr: the runtime's per-container log file, {@code <root>.logs/<id>/stdout.log} or
+     * {@code stderr.log} ({@link ContainerRuntime#logFile}), appended to; removed when the container is deleted. An
+     * exec'd process given this writes to its container's log files. The default for containers.
+     */
+    record Log() implements Stdio {}
 
     /** stdout or stderr: a pipe drained into {@code consumer}. */
     record Frames(Consumer<OutputFrame> consumer) implements Stdio {
@@ -50,6 +57,9 @@ public sealed interface Stdio {
     }
 
     Stdio NULL = new Null();
+
+    /** See {@link Log}. */
+    Stdio LOG = new Log();
 
     static Stdio file(Path path) {
         return new File(path, true);

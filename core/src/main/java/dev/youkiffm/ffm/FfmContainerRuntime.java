@@ -21,6 +21,7 @@ import dev.youkiffm.internal.ExecSupport;
 import dev.youkiffm.internal.ExitWatcher;
 import dev.youkiffm.internal.StdioPlumbing;
 import dev.youkiffm.internal.StdioPump;
+import dev.youkiffm.internal.RuntimeFiles;
 import java.util.concurrent.atomic.AtomicLong;
 import dev.youkiffm.internal.OciStateJson;
 import dev.youkiffm.internal.nativeaccess.Libc;
@@ -52,6 +53,7 @@ public final class FfmContainerRuntime implements ContainerRuntime {
     private final StdioPump pump = new StdioPump("yffm-ffm-stdio");
     private final AtomicLong execSeq = new AtomicLong();
     private final Path execDir;
+    private final java.nio.file.attribute.FileTime openedAt = java.nio.file.attribute.FileTime.from(java.time.Instant.now());
 
     private FfmContainerRuntime(Path root, NativeRuntime nat) {
         this.root = root;
@@ -102,7 +104,8 @@ public final class FfmContainerRuntime implements ContainerRuntime {
         ContainerIds.validate(id);
         Objects.requireNonNull(options, "options");
         Path b = ContainerIds.validateBundle(bundle);
-        StdioPlumbing pl = StdioPlumbing.open(pump, id, options.stdin(), options.stdout(), options.stderr(), true);
+        StdioPlumbing pl = StdioPlumbing.open(pump, id, options.stdin(), options.stdout(), options.stderr(), true,
+                stream -> RuntimeFiles.logFile(root, id, stream));
         NativeRuntime.Created c;
         try {
             c = nat.create(id, b, pl.fd(0), pl.fd(1), pl.fd(2));
@@ -123,7 +126,7 @@ public final class FfmContainerRuntime implements ContainerRuntime {
         Objects.requireNonNull(spec, "spec");
         String name = id + "/exec-" + execSeq.incrementAndGet();
         StdioPlumbing pl = StdioPlumbing.open(pump, name, ExecSupport.stdinOf(spec), Objects.requireNonNull(stdout,
-                "stdout"), Objects.requireNonNull(stderr, "stderr"), true);
+                "stdout"), Objects.requireNonNull(stderr, "stderr"), true, stream -> RuntimeFiles.logFile(root, id, stream));
         return launch(id, name, spec, pl);
     }
 
@@ -197,6 +200,7 @@ public final class FfmContainerRuntime implements ContainerRuntime {
     @Override
     public void delete(String id, boolean force) {
         nat.delete(ContainerIds.validate(id), force);
+        RuntimeFiles.deleteLogs(root, id);
         CompletableFuture<Integer> exit = exits.get(id);
         if (exit != null) {
             // Delete reaped (or killed and reaped) the init; the watcher completes the future from the pidfd. Forget
@@ -290,8 +294,9 @@ public final class FfmContainerRuntime implements ContainerRuntime {
     }
 
     /**
-     * Force-deletes every container in the root this instance did not create, and removes state directories that a
-     * crash left before libcontainer wrote their {@code state.json} (nothing else exists for those yet).
+     * Force-deletes every container in the root this instance did not create, removes state directories that a
+     * crash left before libcontainer wrote their {@code state.json} (nothing else exists for those yet), then the logs
+     * and bundles of ids that no longer exist and scratch files of earlier processes.
      */
     @Override
     public List<String> recover() {
@@ -312,6 +317,13 @@ public final class FfmContainerRuntime implements ContainerRuntime {
             }
         } catch (IOException e) {
             throw new RuntimeFailureException("recover: cannot scan " + root, e.toString(), e);
+        }
+        java.util.Set<String> keep = new java.util.HashSet<>(exits.keySet());
+        list().forEach(st -> keep.add(st.id()));
+        for (String id : RuntimeFiles.sweep(root, keep, openedAt)) {
+            if (!removed.contains(id)) {
+                removed.add(id);
+            }
         }
         return removed;
     }

@@ -12,7 +12,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * The three stdio descriptors of one create or exec, turned from {@link Stdio} choices into what a runtime passes on:
@@ -28,6 +30,7 @@ public final class StdioPlumbing implements AutoCloseable {
     private final Redirect[] redirects = new Redirect[3];
     private final List<StdioPump.Registration> regs = new ArrayList<>();
     private final List<CompletableFuture<Void>> outputs = new ArrayList<>();
+    private Function<OutputFrame.Stream, Path> logs;
 
     private StdioPlumbing(StdioPump pump) {
         this.pump = pump;
@@ -37,8 +40,10 @@ public final class StdioPlumbing implements AutoCloseable {
      * Opens what {@code in}, {@code out} and {@code err} need. {@code wantFds}: a native caller needs fds for files
      * too; a CLI caller gets Redirects for files and /dev/null, and fds only for pipes. {@code source} names the frames.
      */
-    public static StdioPlumbing open(StdioPump pump, String source, Stdio in, Stdio out, Stdio err, boolean wantFds) {
+    public static StdioPlumbing open(StdioPump pump, String source, Stdio in, Stdio out, Stdio err, boolean wantFds,
+            Function<OutputFrame.Stream, Path> logs) {
         StdioPlumbing p = new StdioPlumbing(pump);
+        p.logs = logs;
         try {
             p.setup(0, in, source, null, wantFds);
             p.setup(1, out, source, OutputFrame.Stream.STDOUT, wantFds);
@@ -60,7 +65,21 @@ public final class StdioPlumbing implements AutoCloseable {
 
     private void setup(int i, Stdio s, String source, OutputFrame.Stream stream, boolean wantFds) {
         boolean input = i == 0;
+        if (s instanceof Stdio.Log) {
+            if (input) {
+                throw new InvalidArgumentException("stdin", "Stdio.LOG is for stdout and stderr");
+            }
+            Path file = logs.apply(stream);
+            try {
+                Files.createDirectories(file.getParent(),
+                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            } catch (IOException e) {
+                throw new InvalidArgumentException(field(i), "cannot create " + file.getParent() + ": " + e.getMessage());
+            }
+            s = new Stdio.File(file, true);
+        }
         switch (s) {
+            case Stdio.Log l -> throw new AssertionError("resolved above");
             case Stdio.Null n -> redirects[i] = input ? Redirect.from(DEV_NULL.toFile()) : Redirect.to(DEV_NULL.toFile());
             case Stdio.File f -> {
                 Path path = f.path().toAbsolutePath();
@@ -125,6 +144,7 @@ public final class StdioPlumbing implements AutoCloseable {
 
     /** Drains a capture sink: stdout/stderr into a {@link Capture}. */
     public static StdioPlumbing open(StdioPump pump, Stdio in, Capture out, Capture err, boolean wantFds) {
+        // stdin only goes through setup: Stdio.LOG cannot occur there
         StdioPlumbing p = new StdioPlumbing(pump);
         try {
             p.setup(0, in, "", null, wantFds);

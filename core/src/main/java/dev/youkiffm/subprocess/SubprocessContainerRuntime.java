@@ -21,6 +21,7 @@ import dev.youkiffm.ExecSpec;
 import dev.youkiffm.internal.ExecSupport;
 import dev.youkiffm.internal.StdioPlumbing;
 import dev.youkiffm.internal.StdioPump;
+import dev.youkiffm.internal.RuntimeFiles;
 import java.util.concurrent.atomic.AtomicLong;
 import dev.youkiffm.ffm.HostChecks;
 import dev.youkiffm.internal.ExitWatcher;
@@ -81,6 +82,9 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
     /** Ids whose init is watched for its exit but is not our child, so its exit code cannot be collected. */
     private final Map<String, String> observeOnly = new ConcurrentHashMap<>();
     private final StdioPump pump;
+    /** Ids this instance created and has not deleted: {@link #recover()} leaves them alone. */
+    private final java.util.Set<String> created = ConcurrentHashMap.newKeySet();
+    private final java.nio.file.attribute.FileTime openedAt = java.nio.file.attribute.FileTime.from(java.time.Instant.now());
     private final AtomicLong execSeq = new AtomicLong();
 
     private SubprocessContainerRuntime(CliFlavor flavor, Path binary, Path root, RuntimeOptions options) {
@@ -306,7 +310,8 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         if (flavor.exists(root, id) || Files.exists(root.resolve(id))) {
             throw new ContainerAlreadyExistsException(id);
         }
-        StdioPlumbing pl = StdioPlumbing.open(pump, id, options.stdin(), options.stdout(), options.stderr(), false);
+        StdioPlumbing pl = StdioPlumbing.open(pump, id, options.stdin(), options.stdout(), options.stderr(), false,
+                stream -> RuntimeFiles.logFile(root, id, stream));
         Result r;
         try {
             r = run("create", id, List.of("create", "--bundle", b.toString(), id), pl.redirect(0), pl.redirect(1),
@@ -328,6 +333,7 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
             throw new RuntimeFailureException(flavor.cliName() + " create '" + id + "' failed", r.error());
         }
         pl.childEndsPassed();
+        created.add(id);
         ContainerState s = stateNoClassify(id);
         if (subreaper && s.pid() > 0) {
             synchronized (this) {
@@ -371,6 +377,23 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         }
         exits.put(id, exit);
         watcher.watch(new ExitWatcher.Watch(id, fd, exit));
+    }
+
+    /** Targeted reap of a killed child we are not otherwise watching, so it does not stay a zombie (max 5 s). */
+    private static void reapBounded(int pid) {
+        for (int i = 0; i < 500; i++) {
+            try {
+                if (Libc.waitid(Libc.P_PID, pid, Libc.WEXITED | Libc.WNOHANG) >= 0) {
+                    return;
+                }
+                Thread.sleep(10);
+            } catch (IOException e) {
+                return; // not (or no longer) our child
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     private static long parentOf(int pid) {
@@ -570,6 +593,8 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         ContainerIds.validate(id);
         if (!flavor.exists(root, id)) {
             if (force) {
+                RuntimeFiles.deleteLogs(root, id);
+                created.remove(id);
                 return;
             }
             throw new ContainerNotFoundException(id);
@@ -579,6 +604,8 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         if (r.exitCode() != 0) {
             throw classify("delete", id, r.error());
         }
+        RuntimeFiles.deleteLogs(root, id);
+        created.remove(id);
         CompletableFuture<Integer> exit = exits.get(id);
         if (exit != null) {
             exit.whenComplete((c, e) -> exits.remove(id, exit));
@@ -701,6 +728,35 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         return new ContainerException("the exit code of '" + id + "' is not observable: " + why);
     }
 
+    /**
+     * Force-deletes every container in the root this instance did not create (a previous process' leftovers), then
+     * the logs and bundles of ids that no longer exist and scratch files of earlier processes.
+     */
+    @Override
+    public List<String> recover() {
+        List<String> removed = new ArrayList<>();
+        long self = ProcessHandle.current().pid();
+        for (ContainerState st : list()) {
+            if (!created.contains(st.id())) {
+                int pid = st.pid();
+                boolean ours = pid > 0 && parentOf(pid) == self; // an orphan a subreaper JVM inherited earlier
+                delete(st.id(), true);
+                removed.add(st.id());
+                if (ours && !exits.containsKey(st.id())) {
+                    reapBounded(pid);
+                }
+            }
+        }
+        java.util.Set<String> keep = new java.util.HashSet<>(created);
+        list().forEach(st -> keep.add(st.id()));
+        for (String id : RuntimeFiles.sweep(root, keep, openedAt)) {
+            if (!removed.contains(id)) {
+                removed.add(id);
+            }
+        }
+        return removed;
+    }
+
     // --- exec ------------------------------------------------------------------------------------------------------
 
     @Override
@@ -709,7 +765,7 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         Objects.requireNonNull(spec, "spec");
         String name = id + "/exec-" + execSeq.incrementAndGet();
         StdioPlumbing pl = StdioPlumbing.open(pump, name, ExecSupport.stdinOf(spec), Objects.requireNonNull(stdout,
-                "stdout"), Objects.requireNonNull(stderr, "stderr"), false);
+                "stdout"), Objects.requireNonNull(stderr, "stderr"), false, stream -> RuntimeFiles.logFile(root, id, stream));
         return launch(id, name, spec, pl);
     }
 

@@ -420,6 +420,57 @@ public abstract class ContainerRuntimeConformanceTest {
         }
     }
 
+    @Test
+    void defaultStdioGoesToPerContainerLogFilesRemovedByDelete() throws Exception {
+        String id = newId("logs");
+        rt.create(id, bundle(id, List.of("sh", "-c", "echo to-out; echo to-err >&2"), List.of()), CreateOptions.DEFAULT);
+        Path out = rt.logFile(id, OutputFrame.Stream.STDOUT);
+        Path err = rt.logFile(id, OutputFrame.Stream.STDERR);
+        try {
+            rt.start(id);
+            assertEquals(0, rt.waitFor(id, WAIT).orElseThrow());
+            assertEquals("to-out\n", Files.readString(out));
+            assertEquals("to-err\n", Files.readString(err));
+            assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(
+                    Files.getPosixFilePermissions(out.getParent())));
+        } finally {
+            rt.delete(id, true);
+        }
+        assertFalse(Files.exists(out.getParent()), "delete removes the container's logs");
+    }
+
+    @Test
+    void recoverRemovesAnotherInstancesLeftoversWithBundlesAndLogs() throws Exception {
+        String id = newId("orphan");
+        dev.youkiffm.bundle.Bundles bundles = dev.youkiffm.bundle.Bundles.forRuntime(rt);
+        int pid;
+        try (ContainerRuntime previous = open(rt.root())) {
+            dev.youkiffm.bundle.Bundle b = bundles.create(id, dev.youkiffm.spec.ContainerConfig.builder()
+                    .withRootfs(rootfs).withCommand("sleep", "600").build());
+            previous.create(id, b.dir(), CreateOptions.DEFAULT);
+            previous.start(id);
+            pid = previous.state(id).pid();
+            // "previous" goes away without deleting anything, as a crashed process would
+        }
+        String mine = createStarted(List.of("sleep", "600"));
+        try {
+            assertTrue(Files.isDirectory(bundles.root().resolve(id)));
+            assertTrue(Files.isDirectory(rt.logFile(id, OutputFrame.Stream.STDOUT).getParent()));
+            List<String> removed = rt.recover();
+            assertEquals(List.of(id), removed, "only the other instance's container");
+            assertThrows(ContainerNotFoundException.class, () -> rt.state(id));
+            assertFalse(Files.exists(bundles.root().resolve(id)), "bundle removed");
+            assertFalse(Files.exists(rt.logFile(id, OutputFrame.Stream.STDOUT).getParent()), "logs removed");
+            for (int i = 0; i < 250 && Files.exists(Path.of("/proc/" + pid)); i++) {
+                Thread.sleep(20);
+            }
+            assertFalse(Files.exists(Path.of("/proc/" + pid)), "its init " + pid + " is gone (and reaped)");
+            assertEquals(ContainerStatus.RUNNING, rt.state(mine).status(), "this instance's container is untouched");
+        } finally {
+            rt.delete(mine, true);
+        }
+    }
+
     // --- container stdio through the runtime's pipes ------------------------------------------------------------------
 
     @Test
