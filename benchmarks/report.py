@@ -19,6 +19,30 @@ def load(path):
         return json.load(f)
 
 
+def jmh_table(path):
+    """A p50/p99/alloc table of any JMH SampleTime/AverageTime JSON, one row per benchmark and params."""
+    data = load(path)
+    out = ["| benchmark | params | p50 | p99 | unit | alloc (B/op) |", "| --- | --- | ---: | ---: | --- | ---: |"]
+    base = {}
+    for e in data:
+        name = e["benchmark"].rsplit(".", 2)
+        name = f"{name[-2]}.{name[-1]}"
+        params = ", ".join(f"{k}={v}" for k, v in sorted(e.get("params", {}).items()))
+        pm = e["primaryMetric"]
+        pct = pm.get("scorePercentiles", {})
+        p50 = pct.get("50.0", pm.get("score"))
+        p99 = pct.get("99.0")
+        sec = e.get("secondaryMetrics", {})
+        alloc = (sec.get("gc.alloc.rate.norm") or sec.get("·gc.alloc.rate.norm") or {}).get("score")
+        out.append(f"| {name} | {params} | {p50:.3f} | {'' if p99 is None else f'{p99:.3f}'} | {pm.get('scoreUnit', '')} | "
+                   f"{'n/a' if alloc is None else f'{alloc:.0f}'} |")
+    return out
+
+
+EXTRA = [("exec.json", "Exec probe latency (ExecBenchmark: `true` and `echo ok` with captured output, into one running container)"),
+         ("image.json", "Images (ImageBenchmark)")]
+
+
 def main():
     results_dir, out_md = sys.argv[1], sys.argv[2]
     data = load(os.path.join(results_dir, "lifecycle.json"))
@@ -105,6 +129,10 @@ def main():
         md.append("")
     md += ["## Latency (JMH SampleTime, one fork, 2 × 3 s warmup, 3 × 6 s measurement)", "", *lines, "", chart, "",
            "## Targets", "", "| target | ratio | limit | result |", "| --- | ---: | ---: | --- |", *targets, ""]
+    for fname, title in EXTRA:
+        path = os.path.join(results_dir, fname)
+        if os.path.exists(path):
+            md += [f"## {title}", "", *jmh_table(path), ""]
     cli_path = os.path.join(results_dir, "cli-rss.json")
     if os.path.exists(cli_path):
         c = load(cli_path)

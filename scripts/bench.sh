@@ -40,6 +40,12 @@ log "running JMH (LifecycleBenchmark for ffm/youki/runc/crun, FloorBenchmark)"
 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dyffm.youki.path="$(youki_path)" \
   -jar "$jar" 'LifecycleBenchmark|FloorBenchmark' "${jmh_opts[@]}" -jvmArgsAppend "-Dyffm.youki.path=$(youki_path)"
 
+exec_opts=(-prof gc -rf json -rff "$results/exec.json")
+[ "$quick" = 1 ] && exec_opts+=(-wi 1 -i 1 -w 2s -r 3s)
+log "running JMH (ExecBenchmark for ffm/youki/runc/crun)"
+"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dyffm.youki.path="$(youki_path)" \
+  -jar "$jar" 'ExecBenchmark' "${exec_opts[@]}" -jvmArgsAppend "-Dyffm.youki.path=$(youki_path)"
+
 log "peak RSS of one CLI invocation"
 bundle="$(ls -d /var/tmp/youki-ffm-bench/bundle-sleep-3600)"
 YFFM_CRUN_MNTNS="$("$JAVA_HOME/bin/java" -cp "$jar" dev.youkiffm.subprocess.CrunNamespace 2>/dev/null || true)" \

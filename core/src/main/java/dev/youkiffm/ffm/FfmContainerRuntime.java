@@ -104,13 +104,24 @@ public final class FfmContainerRuntime implements ContainerRuntime {
         ContainerIds.validate(id);
         Objects.requireNonNull(options, "options");
         Path b = ContainerIds.validateBundle(bundle);
-        StdioPlumbing pl = StdioPlumbing.open(pump, id, options.stdin(), options.stdout(), options.stderr(), true,
-                stream -> RuntimeFiles.logFile(root, id, stream));
+        StdioPlumbing pl;
+        try {
+            pl = StdioPlumbing.open(pump, id, options.stdin(), options.stdout(), options.stderr(), true,
+                    stream -> RuntimeFiles.logFile(root, id, stream));
+        } catch (RuntimeException e) {
+            if (!Files.exists(root.resolve(id))) {
+                RuntimeFiles.deleteLogs(root, id); // e.g. stdout's log dir was made, then stderr's file failed
+            }
+            throw e;
+        }
         NativeRuntime.Created c;
         try {
             c = nat.create(id, b, pl.fd(0), pl.fd(1), pl.fd(2));
         } catch (RuntimeException e) {
             pl.abort();
+            if (!(e instanceof dev.youkiffm.ContainerAlreadyExistsException)) {
+                RuntimeFiles.deleteLogs(root, id); // the log dir this create made (an existing container keeps its own)
+            }
             throw e;
         }
         pl.childEndsPassed();

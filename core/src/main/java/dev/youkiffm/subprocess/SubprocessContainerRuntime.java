@@ -310,8 +310,16 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         if (flavor.exists(root, id) || Files.exists(root.resolve(id))) {
             throw new ContainerAlreadyExistsException(id);
         }
-        StdioPlumbing pl = StdioPlumbing.open(pump, id, options.stdin(), options.stdout(), options.stderr(), false,
-                stream -> RuntimeFiles.logFile(root, id, stream));
+        StdioPlumbing pl;
+        try {
+            pl = StdioPlumbing.open(pump, id, options.stdin(), options.stdout(), options.stderr(), false,
+                    stream -> RuntimeFiles.logFile(root, id, stream));
+        } catch (RuntimeException e) {
+            if (!Files.exists(root.resolve(id))) {
+                RuntimeFiles.deleteLogs(root, id); // e.g. stdout's log dir was made, then stderr's file failed
+            }
+            throw e;
+        }
         Result r;
         try {
             r = run("create", id, List.of("create", "--bundle", b.toString(), id), pl.redirect(0), pl.redirect(1),
@@ -319,9 +327,11 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         } catch (RuntimeFailureException e) {
             pl.abort();
             rollback(id);
+            RuntimeFiles.deleteLogs(root, id);
             throw e;
         } catch (RuntimeException e) {
             pl.abort();
+            RuntimeFiles.deleteLogs(root, id);
             throw e;
         }
         if (r.exitCode() != 0) {
@@ -330,6 +340,7 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
                 throw new ContainerAlreadyExistsException(id); // a concurrent create won; not ours to roll back
             }
             rollback(id);
+            RuntimeFiles.deleteLogs(root, id);
             throw new RuntimeFailureException(flavor.cliName() + " create '" + id + "' failed", r.error());
         }
         pl.childEndsPassed();

@@ -625,5 +625,20 @@ public abstract class ContainerRuntimeConformanceTest {
         }
         assertThrows(InvalidArgumentException.class,
                 () -> rt.create(newId("nob"), work.resolve("no-such-bundle"), CreateOptions.DEFAULT));
+        String nob = newId("nob");
+        assertThrows(InvalidArgumentException.class,
+                () -> rt.create(nob, work.resolve("no-such-bundle"), CreateOptions.DEFAULT));
+        assertFalse(Files.exists(rt.logFile(nob, OutputFrame.Stream.STDOUT).getParent()), "no log dir for a rejected id");
+    }
+
+    @Test
+    void aFailedCreateLeavesNoContainerAndNoLogs() throws Exception {
+        String id = newId("broken");
+        Path b = bundle(id, List.of("true"), List.of());
+        Files.writeString(b.resolve("config.json"), "{ this is not json");
+        assertThrows(dev.youkiffm.ContainerException.class, () -> rt.create(id, b, CreateOptions.DEFAULT));
+        assertFalse(Files.exists(rt.root().resolve(id)), "no state dir");
+        assertFalse(Files.exists(rt.logFile(id, OutputFrame.Stream.STDOUT).getParent()), "no log dir");
+        assertThrows(ContainerNotFoundException.class, () -> rt.state(id));
     }
 }

@@ -234,7 +234,21 @@ public final class NativeRuntime implements AutoCloseable {
         T run(Arena a);
     }
 
+    private static final java.util.concurrent.atomic.LongAdder VIRTUAL_DOWNCALLS =
+            new java.util.concurrent.atomic.LongAdder();
+
+    /**
+     * How many runtime downcalls ran on a virtual thread (pinning its carrier for the call) since the JVM started.
+     * {@code AsyncContainerRuntime} keeps this at zero; tests check it.
+     */
+    public static long virtualThreadDowncalls() {
+        return VIRTUAL_DOWNCALLS.sum();
+    }
+
     private <T> T call(Call<T> c) {
+        if (Thread.currentThread().isVirtual()) {
+            VIRTUAL_DOWNCALLS.increment();
+        }
         lock.readLock().lock();
         try {
             if (closed) {
