@@ -3,11 +3,15 @@ package dev.youkiffm.ffm;
 import dev.youkiffm.ContainerRuntime;
 import dev.youkiffm.CreateOptions;
 import dev.youkiffm.RuntimeOptions;
+import dev.youkiffm.bundle.Bundle;
+import dev.youkiffm.bundle.Bundles;
+import dev.youkiffm.spec.ContainerConfig;
 import java.nio.file.Path;
 
 /**
- * Child JVM for {@link FfmCrashRecoveryTest}: opens the FFM runtime on {@code args[0]} and creates (and starts every
- * other) container from bundle {@code args[1]} in a tight loop until it is killed with SIGKILL.
+ * Child JVM for {@link FfmCrashRecoveryTest}: opens the FFM runtime on {@code args[0]} and, in a tight loop until it
+ * is killed with SIGKILL, writes a bundle ({@code Bundles.forRuntime}) over rootfs {@code args[1]}, creates a
+ * container from it with the default per-container log files, and starts every other one.
  */
 public final class CrashChild {
     private CrashChild() {}
@@ -19,7 +23,9 @@ public final class CrashChild {
         System.out.flush();
         for (int i = 0; ; i++) {
             String id = "crash-" + ProcessHandle.current().pid() + "-" + i;
-            rt.create(id, Path.of(args[1]), CreateOptions.DEFAULT);
+            Bundle b = Bundles.forRuntime(rt).create(id, ContainerConfig.builder().withRootfs(Path.of(args[1]))
+                    .withCommand("sleep", "600").build());
+            rt.create(id, b.dir(), CreateOptions.DEFAULT);
             if (i % 2 == 0) {
                 rt.start(id);
             }

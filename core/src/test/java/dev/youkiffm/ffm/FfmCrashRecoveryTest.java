@@ -11,6 +11,7 @@ import dev.youkiffm.RuntimeOptions;
 import dev.youkiffm.RuntimeOptions.FfmMode;
 import java.io.BufferedReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,17 +20,20 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Issue 5 crash recovery: a JVM creating containers is killed with SIGKILL mid-create; reopening the runtime on the
- * same root lists the leftovers and {@code recover()} removes every one: state dir, cgroups and processes.
+ * same root lists the leftovers and {@code recover()} removes every one: state dir, cgroups, processes, bundle
+ * and log files.
  */
 class FfmCrashRecoveryTest {
     @Test
     void leftoversOfAKilledJvmAreCleaned() throws Exception {
         Prereqs.requireContainers();
         Path root = Path.of("/run/youki-ffm-test/crash-" + ProcessHandle.current().pid());
-        Path bundle = FfmTestSupport.bundle("crash-bundle", List.of("sleep", "600"), List.of());
+        Path rootfs = FfmTestSupport.rootfs();
+        Path bundles = root.resolveSibling(root.getFileName() + "-bundles");
+        Path logs = root.resolveSibling(root.getFileName() + ".logs");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process child = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp",
-                System.getProperty("java.class.path"), CrashChild.class.getName(), root.toString(), bundle.toString())
+                System.getProperty("java.class.path"), CrashChild.class.getName(), root.toString(), rootfs.toString())
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         int helper;
         List<String> created = new ArrayList<>();
@@ -65,9 +69,17 @@ class FfmCrashRecoveryTest {
                 assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "process " + pid);
             }
             assertEquals(List.of(), FfmTestSupport.cgroupsNamed("crash-" + child.pid()), "cgroups left");
+            assertTrue(Files.isDirectory(bundles) && Files.isDirectory(logs), "the child made bundles and logs");
+            try (var b = Files.list(bundles); var l = Files.list(logs)) {
+                assertEquals(List.of(), b.toList(), "bundles left");
+                assertEquals(List.of(), l.toList(), "log dirs left");
+            }
             assertEquals(List.of(), rt.recover(), "second recover finds nothing");
         } finally {
             FfmTestSupport.deleteTree(root);
+            FfmTestSupport.deleteTree(bundles);
+            FfmTestSupport.deleteTree(logs);
+            FfmTestSupport.deleteTree(root.resolveSibling(root.getFileName() + ".exec"));
         }
     }
 }
