@@ -218,10 +218,20 @@ fn ok() -> Response {
     }
 }
 
+/// The 3 stdio fds a create or exec request carries, in order.
+fn take_stdio(fds: Vec<OwnedFd>, op: &str) -> OpResult<[OwnedFd; 3]> {
+    <[OwnedFd; 3]>::try_from(fds).map_err(|fds| {
+        OpError::new(
+            YFFM_ERR_HELPER,
+            format!("protocol error: {op} needs 3 stdio fds, got {}", fds.len()),
+        )
+    })
+}
+
 fn handle(
     engine: &mut Engine,
     payload: &[u8],
-    mut fds: Vec<OwnedFd>,
+    fds: Vec<OwnedFd>,
 ) -> (Response, Option<OwnedFd>) {
     let req: Request = match serde_json::from_slice(payload) {
         Ok(r) => r,
@@ -237,25 +247,9 @@ fn handle(
         }
     };
     match req {
-        Request::Create { id, bundle } => {
-            if fds.len() != 3 {
-                let m = format!(
-                    "protocol error: create needs 3 stdio fds, got {}",
-                    fds.len()
-                );
-                return (
-                    Response {
-                        code: YFFM_ERR_HELPER,
-                        msg: Some(m),
-                        ..Default::default()
-                    },
-                    None,
-                );
-            }
-            let stderr = fds.pop().unwrap();
-            let stdout = fds.pop().unwrap();
-            let stdin = fds.pop().unwrap();
-            match engine.create(&id, &bundle, [stdin, stdout, stderr]) {
+        Request::Create { id, bundle } => match take_stdio(fds, "create") {
+            Err(e) => (to_resp(Err(e)), None),
+            Ok(stdio) => match engine.create(&id, &bundle, stdio) {
                 Ok((pid, pidfd)) => (
                     Response {
                         code: YFFM_OK,
@@ -265,8 +259,8 @@ fn handle(
                     Some(pidfd),
                 ),
                 Err(e) => (to_resp(Err(e)), None),
-            }
-        }
+            },
+        },
         Request::Start { id } => (to_resp(engine.start(&id).map(|_| ok())), None),
         Request::State { id } => (
             to_resp(engine.state(&id).map(|j| Response {
@@ -310,22 +304,9 @@ fn handle(
             })),
             None,
         ),
-        Request::Exec { id, process } => {
-            if fds.len() != 3 {
-                let m = format!("protocol error: exec needs 3 stdio fds, got {}", fds.len());
-                return (
-                    Response {
-                        code: YFFM_ERR_HELPER,
-                        msg: Some(m),
-                        ..Default::default()
-                    },
-                    None,
-                );
-            }
-            let stderr = fds.pop().unwrap();
-            let stdout = fds.pop().unwrap();
-            let stdin = fds.pop().unwrap();
-            match engine.exec(&id, &process, [stdin, stdout, stderr]) {
+        Request::Exec { id, process } => match take_stdio(fds, "exec") {
+            Err(e) => (to_resp(Err(e)), None),
+            Ok(stdio) => match engine.exec(&id, &process, stdio) {
                 Ok((token, pid, pidfd)) => (
                     Response {
                         code: YFFM_OK,
@@ -336,8 +317,8 @@ fn handle(
                     Some(pidfd),
                 ),
                 Err(e) => (to_resp(Err(e)), None),
-            }
-        }
+            },
+        },
         Request::ExecStatus { token } => (
             to_resp(engine.exec_status(token).map(|c| Response {
                 value: Some(c),

@@ -57,34 +57,37 @@ impl yffm_runtime {
         f(&mut e)
     }
 
+    /// Helper mode: sends `req` with the 3 stdio fds and expects a response with a pid and one pidfd.
+    fn call_with_stdio(
+        h: &HelperClient,
+        req: &Request,
+        stdio: [OwnedFd; 3],
+    ) -> OpResult<(proto::Response, i32, OwnedFd)> {
+        let fds = [stdio[0].as_raw_fd(), stdio[1].as_raw_fd(), stdio[2].as_raw_fd()];
+        let (resp, mut fds) = h.call(req, &fds)?;
+        drop(stdio);
+        let pid = resp
+            .value
+            .ok_or_else(|| OpError::new(YFFM_ERR_HELPER, "protocol error: response without pid"))?;
+        if fds.len() != 1 {
+            return Err(OpError::new(
+                YFFM_ERR_HELPER,
+                format!("protocol error: response carried {} fds, expected 1 pidfd", fds.len()),
+            ));
+        }
+        Ok((resp, pid, fds.pop().unwrap()))
+    }
+
     fn create(&self, id: &str, bundle: &str, stdio: [OwnedFd; 3]) -> OpResult<(i32, OwnedFd)> {
         match &self.backend {
             Backend::Direct(e) => Self::direct(e, |e| e.create(id, bundle, stdio)),
             Backend::Helper(h) => {
-                let fds = [
-                    stdio[0].as_raw_fd(),
-                    stdio[1].as_raw_fd(),
-                    stdio[2].as_raw_fd(),
-                ];
                 let req = Request::Create {
                     id: id.into(),
                     bundle: bundle.into(),
                 };
-                let (resp, mut fds) = h.call(&req, &fds)?;
-                drop(stdio);
-                let pid = resp.value.ok_or_else(|| {
-                    OpError::new(YFFM_ERR_HELPER, "protocol error: create without pid")
-                })?;
-                if fds.len() != 1 {
-                    return Err(OpError::new(
-                        YFFM_ERR_HELPER,
-                        format!(
-                            "protocol error: create response carried {} fds, expected 1 pidfd",
-                            fds.len()
-                        ),
-                    ));
-                }
-                Ok((pid, fds.pop().unwrap()))
+                let (_, pid, pidfd) = Self::call_with_stdio(h, &req, stdio)?;
+                Ok((pid, pidfd))
             }
         }
     }
@@ -93,23 +96,15 @@ impl yffm_runtime {
         match &self.backend {
             Backend::Direct(e) => Self::direct(e, |e| e.exec(id, process, stdio)),
             Backend::Helper(h) => {
-                let fds = [stdio[0].as_raw_fd(), stdio[1].as_raw_fd(), stdio[2].as_raw_fd()];
                 let req = Request::Exec {
                     id: id.into(),
                     process: process.into(),
                 };
-                let (resp, mut fds) = h.call(&req, &fds)?;
-                drop(stdio);
-                let (Some(pid), Some(token)) = (resp.value, resp.token) else {
-                    return Err(OpError::new(YFFM_ERR_HELPER, "protocol error: exec without pid or token"));
-                };
-                if fds.len() != 1 {
-                    return Err(OpError::new(
-                        YFFM_ERR_HELPER,
-                        format!("protocol error: exec response carried {} fds, expected 1 pidfd", fds.len()),
-                    ));
-                }
-                Ok((token, pid, fds.pop().unwrap()))
+                let (resp, pid, pidfd) = Self::call_with_stdio(h, &req, stdio)?;
+                let token = resp
+                    .token
+                    .ok_or_else(|| OpError::new(YFFM_ERR_HELPER, "protocol error: exec without token"))?;
+                Ok((token, pid, pidfd))
             }
         }
     }
@@ -193,6 +188,15 @@ pub(crate) fn ffi_boundary(err: *mut c_char, err_cap: usize, f: impl FnOnce() ->
     };
     unsafe { write_err(err, err_cap, &msg) };
     code
+}
+
+/// The caller's stdio fds (each duplicated; -1 = /dev/null) as owned fds.
+fn stdio_fds(stdin_fd: i32, stdout_fd: i32, stderr_fd: i32) -> OpResult<[OwnedFd; 3]> {
+    Ok([
+        stdio_fd(stdin_fd, "stdin_fd", false)?,
+        stdio_fd(stdout_fd, "stdout_fd", true)?,
+        stdio_fd(stderr_fd, "stderr_fd", true)?,
+    ])
 }
 
 unsafe fn cstr<'a>(p: *const c_char, what: &str) -> OpResult<&'a str> {
@@ -378,11 +382,7 @@ pub unsafe extern "C" fn yffm_create(
         validate_bundle(bundle)?;
         nonnull(pid_out, "pid_out")?;
         nonnull(pidfd_out, "pidfd_out")?;
-        let stdio = [
-            stdio_fd(stdin_fd, "stdin_fd", false)?,
-            stdio_fd(stdout_fd, "stdout_fd", true)?,
-            stdio_fd(stderr_fd, "stderr_fd", true)?,
-        ];
+        let stdio = stdio_fds(stdin_fd, stdout_fd, stderr_fd)?;
         let (pid, pidfd) = rt.create(id, bundle, stdio)?;
         *pid_out = pid;
         *pidfd_out = pidfd.into_raw_fd();
@@ -710,11 +710,7 @@ pub unsafe extern "C" fn yffm_exec(
         nonnull(token_out, "token_out")?;
         nonnull(pid_out, "pid_out")?;
         nonnull(pidfd_out, "pidfd_out")?;
-        let stdio = [
-            stdio_fd(stdin_fd, "stdin_fd", false)?,
-            stdio_fd(stdout_fd, "stdout_fd", true)?,
-            stdio_fd(stderr_fd, "stderr_fd", true)?,
-        ];
+        let stdio = stdio_fds(stdin_fd, stdout_fd, stderr_fd)?;
         let (token, pid, pidfd) = rt.exec(id, process, stdio)?;
         *token_out = token;
         *pid_out = pid;

@@ -422,10 +422,7 @@ impl Engine {
         };
         let pid = pid.as_raw();
         // The init is our child and only we reap it, so the pid cannot be reused before this pidfd pins it.
-        let fds = pidfd_open(pid)
-            .map_err(|e| OpError::io(&format!("pidfd_open({pid})"), &e))
-            .and_then(|fd| dup_cloexec(fd.as_fd()).map(|d| (fd, d)).map_err(|e| OpError::io("dup pidfd", &e)));
-        let (pidfd, for_caller) = match fds {
+        let (pidfd, for_caller) = match pidfd_pair(pid) {
             Ok(f) => f,
             Err(e) => {
                 // without a pidfd the init could not be tracked: undo the create
@@ -653,10 +650,7 @@ impl Engine {
                 return Err(lc_error(&e));
             }
         };
-        let fds = pidfd_open(pid)
-            .map_err(|e| OpError::io(&format!("pidfd_open({pid})"), &e))
-            .and_then(|fd| dup_cloexec(fd.as_fd()).map(|d| (fd, d)).map_err(|e| OpError::io("dup pidfd", &e)));
-        let (pidfd, for_caller) = match fds {
+        let (pidfd, for_caller) = match pidfd_pair(pid) {
             Ok(f) => f,
             Err(e) => {
                 // untrackable: kill it rather than leave an unobserved process in the container
@@ -684,6 +678,13 @@ impl Engine {
         self.exits.forget(&key);
         Ok(code)
     }
+}
+
+/// Two pidfds for our child `pid`: one to track it, one for the caller.
+fn pidfd_pair(pid: i32) -> OpResult<(OwnedFd, OwnedFd)> {
+    let fd = pidfd_open(pid).map_err(|e| OpError::io(&format!("pidfd_open({pid})"), &e))?;
+    let dup = dup_cloexec(fd.as_fd()).map_err(|e| OpError::io("dup pidfd", &e))?;
+    Ok((fd, dup))
 }
 
 /// An exec's process.json: an absolute path to an existing regular file, no `..`.

@@ -104,24 +104,12 @@ public final class FfmContainerRuntime implements ContainerRuntime {
         ContainerIds.validate(id);
         Objects.requireNonNull(options, "options");
         Path b = ContainerIds.validateBundle(bundle);
-        StdioPlumbing pl;
-        try {
-            pl = StdioPlumbing.open(pump, id, options.stdin(), options.stdout(), options.stderr(), true,
-                    stream -> RuntimeFiles.logFile(root, id, stream));
-        } catch (RuntimeException e) {
-            if (!Files.exists(root.resolve(id))) {
-                RuntimeFiles.deleteLogs(root, id); // e.g. stdout's log dir was made, then stderr's file failed
-            }
-            throw e;
-        }
+        StdioPlumbing pl = StdioPlumbing.forCreate(pump, root, id, options, true);
         NativeRuntime.Created c;
         try {
             c = nat.create(id, b, pl.fd(0), pl.fd(1), pl.fd(2));
         } catch (RuntimeException e) {
-            pl.abort();
-            if (!(e instanceof dev.youkiffm.ContainerAlreadyExistsException)) {
-                RuntimeFiles.deleteLogs(root, id); // the log dir this create made (an existing container keeps its own)
-            }
+            pl.createFailed(root, id, e);
             throw e;
         }
         pl.childEndsPassed();
@@ -133,23 +121,12 @@ public final class FfmContainerRuntime implements ContainerRuntime {
 
     @Override
     public ExecProcess execDetached(String id, ExecSpec spec, Stdio stdout, Stdio stderr) {
-        ContainerIds.validate(id);
-        Objects.requireNonNull(spec, "spec");
-        String name = id + "/exec-" + execSeq.incrementAndGet();
-        StdioPlumbing pl = StdioPlumbing.open(pump, name, ExecSupport.stdinOf(spec), Objects.requireNonNull(stdout,
-                "stdout"), Objects.requireNonNull(stderr, "stderr"), true, stream -> RuntimeFiles.logFile(root, id, stream));
-        return launch(id, name, spec, pl);
+        return ExecSupport.detached(pump, root, execSeq, id, spec, stdout, stderr, true, this::launch);
     }
 
     @Override
     public ExecResult exec(String id, ExecSpec spec) {
-        ContainerIds.validate(id);
-        Objects.requireNonNull(spec, "spec");
-        String name = id + "/exec-" + execSeq.incrementAndGet();
-        StdioPlumbing.Capture out = new StdioPlumbing.Capture(spec.maxOutputBytes());
-        StdioPlumbing.Capture err = new StdioPlumbing.Capture(spec.maxOutputBytes());
-        StdioPlumbing pl = StdioPlumbing.open(pump, ExecSupport.stdinOf(spec), out, err, true);
-        return ExecSupport.await(launch(id, name, spec, pl), pl, out, err, spec);
+        return ExecSupport.run(pump, execSeq, id, spec, true, this::launch);
     }
 
     private ExecSupport.Handle launch(String id, String name, ExecSpec spec, StdioPlumbing pl) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.youkiffm.ContainerException;
+import dev.youkiffm.ContainerIds;
 import dev.youkiffm.ContainerState;
 import dev.youkiffm.ContainerStatus;
 import dev.youkiffm.ExecProcess;
@@ -23,6 +24,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -34,6 +37,37 @@ public final class ExecSupport {
     static final Duration DRAIN_GRACE = Duration.ofSeconds(2);
 
     private ExecSupport() {}
+
+    /** A runtime's way of starting an exec'd process with the given stdio. */
+    public interface Launcher {
+        Handle launch(String id, String name, ExecSpec spec, StdioPlumbing plumbing);
+    }
+
+    /** {@code <id>/exec-<n>}: the exec's name in frames and messages. */
+    private static String name(String id, AtomicLong seq) {
+        return ContainerIds.validate(id) + "/exec-" + seq.incrementAndGet();
+    }
+
+    /** {@link dev.youkiffm.ContainerRuntime#execDetached} for both runtime families. */
+    public static ExecProcess detached(StdioPump pump, Path root, AtomicLong seq, String id, ExecSpec spec, Stdio stdout,
+            Stdio stderr, boolean wantFds, Launcher launcher) {
+        String name = name(id, seq);
+        Objects.requireNonNull(spec, "spec");
+        StdioPlumbing pl = StdioPlumbing.open(pump, name, stdinOf(spec), Objects.requireNonNull(stdout, "stdout"),
+                Objects.requireNonNull(stderr, "stderr"), wantFds, stream -> RuntimeFiles.logFile(root, id, stream));
+        return launcher.launch(id, name, spec, pl);
+    }
+
+    /** {@link dev.youkiffm.ContainerRuntime#exec} for both runtime families: capture, launch, {@link #await}. */
+    public static ExecResult run(StdioPump pump, AtomicLong seq, String id, ExecSpec spec, boolean wantFds,
+            Launcher launcher) {
+        String name = name(id, seq);
+        Objects.requireNonNull(spec, "spec");
+        StdioPlumbing.Capture out = new StdioPlumbing.Capture(spec.maxOutputBytes());
+        StdioPlumbing.Capture err = new StdioPlumbing.Capture(spec.maxOutputBytes());
+        StdioPlumbing pl = StdioPlumbing.open(pump, stdinOf(spec), out, err, wantFds);
+        return await(launcher.launch(id, name, spec, pl), pl, out, err, spec);
+    }
 
     /** Exec is only allowed into a running container, on every runtime (runc alone would also take a created one). */
     public static void requireRunning(ContainerState s) {
@@ -111,7 +145,7 @@ public final class ExecSupport {
      * Waits for an exec started with capture sinks: up to the spec's timeout, then SIGKILL to the process tree and a
      * bounded wait for the exit; then up to {@link #DRAIN_GRACE} for both pipes to reach end of file.
      */
-    public static ExecResult await(Handle h, StdioPlumbing pl, StdioPlumbing.Capture out, StdioPlumbing.Capture err,
+    static ExecResult await(Handle h, StdioPlumbing pl, StdioPlumbing.Capture out, StdioPlumbing.Capture err,
             ExecSpec spec) {
         try {
             int code;

@@ -1,5 +1,7 @@
 package dev.youkiffm.internal;
 
+import dev.youkiffm.ContainerAlreadyExistsException;
+import dev.youkiffm.CreateOptions;
 import dev.youkiffm.InvalidArgumentException;
 import dev.youkiffm.OutputFrame;
 import dev.youkiffm.Stdio;
@@ -139,6 +141,33 @@ public final class StdioPlumbing implements AutoCloseable {
         if (child[i] >= 0) {
             redirects[i] = input ? Redirect.from(Path.of("/proc/self/fd/" + child[i]).toFile())
                     : Redirect.to(Path.of("/proc/self/fd/" + child[i]).toFile());
+        }
+    }
+
+    /**
+     * The stdio of a create of container {@code id} under state root {@code root} ({@code Stdio.LOG} resolves to its
+     * log files). If opening fails, a log directory it made for a not (yet) existing container is removed.
+     */
+    public static StdioPlumbing forCreate(StdioPump pump, Path root, String id, CreateOptions options, boolean wantFds) {
+        try {
+            return open(pump, id, options.stdin(), options.stdout(), options.stderr(), wantFds,
+                    stream -> RuntimeFiles.logFile(root, id, stream));
+        } catch (RuntimeException e) {
+            if (!Files.exists(root.resolve(id))) {
+                RuntimeFiles.deleteLogs(root, id); // e.g. stdout's log dir was made, then stderr's file failed
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * The create of {@code id} failed with {@code e}: stop draining and close everything, and remove the log directory
+     * the create made, unless the id belongs to an existing container (which keeps its own logs).
+     */
+    public void createFailed(Path root, String id, RuntimeException e) {
+        abort();
+        if (!(e instanceof ContainerAlreadyExistsException)) {
+            RuntimeFiles.deleteLogs(root, id);
         }
     }
 

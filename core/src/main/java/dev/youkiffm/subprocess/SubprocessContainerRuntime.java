@@ -310,38 +310,27 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         if (flavor.exists(root, id) || Files.exists(root.resolve(id))) {
             throw new ContainerAlreadyExistsException(id);
         }
-        StdioPlumbing pl;
-        try {
-            pl = StdioPlumbing.open(pump, id, options.stdin(), options.stdout(), options.stderr(), false,
-                    stream -> RuntimeFiles.logFile(root, id, stream));
-        } catch (RuntimeException e) {
-            if (!Files.exists(root.resolve(id))) {
-                RuntimeFiles.deleteLogs(root, id); // e.g. stdout's log dir was made, then stderr's file failed
-            }
-            throw e;
-        }
+        StdioPlumbing pl = StdioPlumbing.forCreate(pump, root, id, options, false);
         Result r;
         try {
             r = run("create", id, List.of("create", "--bundle", b.toString(), id), pl.redirect(0), pl.redirect(1),
                     pl.redirect(2));
-        } catch (RuntimeFailureException e) {
-            pl.abort();
-            rollback(id);
-            RuntimeFiles.deleteLogs(root, id);
-            throw e;
         } catch (RuntimeException e) {
-            pl.abort();
-            RuntimeFiles.deleteLogs(root, id);
+            if (e instanceof RuntimeFailureException) {
+                rollback(id); // the CLI was terminated past its deadline: undo whatever it made
+            }
+            pl.createFailed(root, id, e);
             throw e;
         }
         if (r.exitCode() != 0) {
-            pl.abort();
-            if (CliErrors.kind(r.error()) == CliErrors.Kind.ALREADY_EXISTS) {
-                throw new ContainerAlreadyExistsException(id); // a concurrent create won; not ours to roll back
+            RuntimeException e = CliErrors.kind(r.error()) == CliErrors.Kind.ALREADY_EXISTS
+                    ? new ContainerAlreadyExistsException(id) // a concurrent create won; not ours to roll back
+                    : new RuntimeFailureException(flavor.cliName() + " create '" + id + "' failed", r.error());
+            if (!(e instanceof ContainerAlreadyExistsException)) {
+                rollback(id);
             }
-            rollback(id);
-            RuntimeFiles.deleteLogs(root, id);
-            throw new RuntimeFailureException(flavor.cliName() + " create '" + id + "' failed", r.error());
+            pl.createFailed(root, id, e);
+            throw e;
         }
         pl.childEndsPassed();
         created.add(id);
@@ -772,23 +761,12 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
 
     @Override
     public ExecProcess execDetached(String id, ExecSpec spec, Stdio stdout, Stdio stderr) {
-        ContainerIds.validate(id);
-        Objects.requireNonNull(spec, "spec");
-        String name = id + "/exec-" + execSeq.incrementAndGet();
-        StdioPlumbing pl = StdioPlumbing.open(pump, name, ExecSupport.stdinOf(spec), Objects.requireNonNull(stdout,
-                "stdout"), Objects.requireNonNull(stderr, "stderr"), false, stream -> RuntimeFiles.logFile(root, id, stream));
-        return launch(id, name, spec, pl);
+        return ExecSupport.detached(pump, root, execSeq, id, spec, stdout, stderr, false, this::launch);
     }
 
     @Override
     public ExecResult exec(String id, ExecSpec spec) {
-        ContainerIds.validate(id);
-        Objects.requireNonNull(spec, "spec");
-        String name = id + "/exec-" + execSeq.incrementAndGet();
-        StdioPlumbing.Capture out = new StdioPlumbing.Capture(spec.maxOutputBytes());
-        StdioPlumbing.Capture err = new StdioPlumbing.Capture(spec.maxOutputBytes());
-        StdioPlumbing pl = StdioPlumbing.open(pump, ExecSupport.stdinOf(spec), out, err, false);
-        return ExecSupport.await(launch(id, name, spec, pl), pl, out, err, spec);
+        return ExecSupport.run(pump, execSeq, id, spec, false, this::launch);
     }
 
     /**

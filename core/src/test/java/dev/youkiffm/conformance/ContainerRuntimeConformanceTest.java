@@ -358,22 +358,15 @@ public abstract class ContainerRuntimeConformanceTest {
     void execDetachedStreamsFramesAndReportsItsExit() throws Exception {
         String id = createStarted(List.of("sleep", "600"));
         try {
-            List<OutputFrame> frames = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
-            java.util.concurrent.CountDownLatch ends = new java.util.concurrent.CountDownLatch(2);
-            java.util.function.Consumer<OutputFrame> sink = f -> {
-                frames.add(f);
-                if (f.end()) {
-                    ends.countDown();
-                }
-            };
+            FrameSink sink = new FrameSink();
             try (ExecProcess p = rt.execDetached(id, ExecSpec.of("sh", "-c", "echo one; sleep 0.2; echo two >&2; exit 4"),
                     Stdio.frames(sink), Stdio.frames(sink))) {
                 assertTrue(p.pid() > 0);
                 assertEquals(4, p.onExit().get(30, java.util.concurrent.TimeUnit.SECONDS));
-                assertTrue(ends.await(30, java.util.concurrent.TimeUnit.SECONDS), "both streams ended");
-                assertEquals("one\n", text(frames, OutputFrame.Stream.STDOUT));
-                assertEquals("two\n", text(frames, OutputFrame.Stream.STDERR));
-                assertTrue(frames.stream().allMatch(f -> f.source().equals(p.name())), "frames name the exec");
+                assertTrue(sink.awaitBothEnds(), "both streams ended");
+                assertEquals("one\n", sink.text(OutputFrame.Stream.STDOUT));
+                assertEquals("two\n", sink.text(OutputFrame.Stream.STDERR));
+                assertTrue(sink.allFrom(p.name()), "frames name the exec");
                 assertFalse(p.kill(Signal.SIGKILL, true), "exited: nothing to signal");
             }
             try (ExecProcess q = rt.execDetached(id, ExecSpec.of("sleep", "600"), Stdio.NULL, Stdio.NULL)) {
@@ -386,12 +379,36 @@ public abstract class ContainerRuntimeConformanceTest {
         }
     }
 
-    private static String text(List<OutputFrame> frames, OutputFrame.Stream stream) {
-        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
-        synchronized (frames) {
-            frames.stream().filter(f -> f.stream() == stream).forEach(f -> b.writeBytes(f.data()));
+    /** Collects the frames of a stdout and a stderr stream. */
+    private static final class FrameSink implements java.util.function.Consumer<OutputFrame> {
+        private final List<OutputFrame> frames = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        private final java.util.concurrent.CountDownLatch ends = new java.util.concurrent.CountDownLatch(2);
+
+        @Override
+        public void accept(OutputFrame f) {
+            frames.add(f);
+            if (f.end()) {
+                ends.countDown();
+            }
         }
-        return b.toString(java.nio.charset.StandardCharsets.UTF_8);
+
+        boolean awaitBothEnds() throws InterruptedException {
+            return ends.await(30, java.util.concurrent.TimeUnit.SECONDS);
+        }
+
+        String text(OutputFrame.Stream stream) {
+            java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+            synchronized (frames) {
+                frames.stream().filter(f -> f.stream() == stream).forEach(f -> b.writeBytes(f.data()));
+            }
+            return b.toString(java.nio.charset.StandardCharsets.UTF_8);
+        }
+
+        boolean allFrom(String source) {
+            synchronized (frames) {
+                return frames.stream().allMatch(f -> f.source().equals(source));
+            }
+        }
     }
 
     @Test
@@ -476,29 +493,24 @@ public abstract class ContainerRuntimeConformanceTest {
     @Test
     void containerStdioThroughPipes() throws Exception {
         String id = newId("pipes");
-        List<OutputFrame> frames = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
-        java.util.concurrent.CountDownLatch ends = new java.util.concurrent.CountDownLatch(2);
-        java.util.function.Consumer<OutputFrame> sink = f -> {
-            frames.add(f);
-            if (f.end()) {
-                ends.countDown();
-            }
-        };
-        java.io.ByteArrayOutputStream errBytes = new java.io.ByteArrayOutputStream();
+        FrameSink sink = new FrameSink();
+        java.io.ByteArrayOutputStream errCopy = new java.io.ByteArrayOutputStream();
+        Stdio err = Stdio.stream(errCopy);
         rt.create(id, bundle(id, List.of("sh", "-c", "cat; echo err >&2; head -c 1048576 /dev/zero"), List.of()),
                 new CreateOptions(Stdio.input("from stdin\n"), Stdio.frames(sink), Stdio.frames(f -> {
                     sink.accept(f);
-                    errBytes.writeBytes(f.data());
+                    ((Stdio.Frames) err).consumer().accept(f);
                 })));
         try {
             rt.start(id);
             assertEquals(0, rt.waitFor(id, WAIT).orElseThrow());
-            assertTrue(ends.await(30, java.util.concurrent.TimeUnit.SECONDS), "both streams ended");
-            String out = text(frames, OutputFrame.Stream.STDOUT);
+            assertTrue(sink.awaitBothEnds(), "both streams ended");
+            String out = sink.text(OutputFrame.Stream.STDOUT);
             assertEquals(11 + 1048576, out.length());
             assertTrue(out.startsWith("from stdin\n"));
-            assertEquals("err\n", text(frames, OutputFrame.Stream.STDERR));
-            assertTrue(frames.stream().allMatch(f -> f.source().equals(id)));
+            assertEquals("err\n", sink.text(OutputFrame.Stream.STDERR));
+            assertEquals("err\n", errCopy.toString(java.nio.charset.StandardCharsets.UTF_8), "Stdio.stream copies too");
+            assertTrue(sink.allFrom(id));
         } finally {
             rt.delete(id, true);
         }

@@ -366,34 +366,19 @@ public final class Libc {
      * Retries EINTR.
      */
     public static long read(int fd, MemorySegment buf) throws IOException {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = a.allocate(CAPTURE);
-            while (true) {
-                long r = (long) read$mh.invokeExact(st, fd, buf, buf.byteSize());
-                if (r >= 0) {
-                    return r;
-                }
-                int err = errno(st);
-                if (err == EAGAIN) {
-                    return -1;
-                }
-                if (err != EINTR) {
-                    throw error("read", err);
-                }
-            }
-        } catch (IOException | RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
+        return transfer(read$mh, "read", fd, buf);
     }
 
     /** write(2) from {@code buf}: the byte count, or -1 when a non-blocking fd is full (EAGAIN). Retries EINTR. */
     public static long write(int fd, MemorySegment buf) throws IOException {
+        return transfer(write$mh, "write", fd, buf);
+    }
+
+    private static long transfer(MethodHandle mh, String name, int fd, MemorySegment buf) throws IOException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = a.allocate(CAPTURE);
             while (true) {
-                long r = (long) write$mh.invokeExact(st, fd, buf, buf.byteSize());
+                long r = (long) mh.invokeExact(st, fd, buf, buf.byteSize());
                 if (r >= 0) {
                     return r;
                 }
@@ -402,7 +387,7 @@ public final class Libc {
                     return -1;
                 }
                 if (err != EINTR) {
-                    throw error("write", err);
+                    throw error(name, err);
                 }
             }
         } catch (IOException | RuntimeException | Error e) {
