@@ -46,6 +46,11 @@ log "running JMH (ExecBenchmark for ffm/youki/runc/crun)"
 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dyffm.youki.path="$(youki_path)" \
   -jar "$jar" 'ExecBenchmark' "${exec_opts[@]}" -jvmArgsAppend "-Dyffm.youki.path=$(youki_path)"
 
+image_opts=(-rf json -rff "$results/image.json")
+[ "$quick" = 1 ] && image_opts+=(-wi 1 -i 1 -w 2s -r 3s)
+log "running JMH (ImageBenchmark: first unpack vs rootfs from the layer cache, overlay and copy)"
+"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$jar" 'ImageBenchmark' "${image_opts[@]}"
+
 log "peak RSS of one CLI invocation"
 bundle="$(ls -d /var/tmp/youki-ffm-bench/bundle-sleep-3600)"
 YFFM_CRUN_MNTNS="$("$JAVA_HOME/bin/java" -cp "$jar" dev.youkiffm.subprocess.CrunNamespace 2>/dev/null || true)" \

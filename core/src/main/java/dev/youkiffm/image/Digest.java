@@ -1,0 +1,53 @@
+package dev.youkiffm.image;
+
+import dev.youkiffm.InvalidArgumentException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.regex.Pattern;
+
+/** A content digest {@code algorithm:hex}; sha256 and sha512 are supported (the OCI registered algorithms). */
+public record Digest(String algorithm, String hex) {
+    private static final Pattern SHA256 = Pattern.compile("[a-f0-9]{64}");
+    private static final Pattern SHA512 = Pattern.compile("[a-f0-9]{128}");
+
+    public Digest {
+        boolean ok = switch (algorithm) {
+            case "sha256" -> SHA256.matcher(hex).matches();
+            case "sha512" -> SHA512.matcher(hex).matches();
+            default -> false;
+        };
+        if (!ok) {
+            throw new InvalidArgumentException("digest", "unsupported or malformed digest '" + algorithm + ":" + hex + "'");
+        }
+    }
+
+    public static Digest parse(String s) {
+        int c = s == null ? -1 : s.indexOf(':');
+        if (c <= 0) {
+            throw new InvalidArgumentException("digest", "malformed digest '" + s + "'");
+        }
+        return new Digest(s.substring(0, c), s.substring(c + 1));
+    }
+
+    public static Digest sha256(byte[] content) {
+        return new Digest("sha256", HexFormat.of().formatHex(newDigest("sha256").digest(content)));
+    }
+
+    MessageDigest newMessageDigest() {
+        return newDigest(algorithm);
+    }
+
+    static MessageDigest newDigest(String algorithm) {
+        try {
+            return MessageDigest.getInstance(algorithm.equals("sha256") ? "SHA-256" : "SHA-512");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return algorithm + ":" + hex;
+    }
+}

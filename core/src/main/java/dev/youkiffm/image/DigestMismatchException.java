@@ -1,0 +1,33 @@
+package dev.youkiffm.image;
+
+/**
+ * A blob's content does not match the digest (or size) that references it: the image is corrupt or was tampered with.
+ * Nothing derived from the blob is kept (a layer being unpacked is discarded).
+ */
+public class DigestMismatchException extends ImageException {
+    private final String blob;
+    private final String expected;
+    private final String actual;
+
+    public DigestMismatchException(String blob, String expected, String actual) {
+        super("blob " + blob + " failed verification: expected " + expected + ", got " + actual);
+        this.blob = blob;
+        this.expected = expected;
+        this.actual = actual;
+    }
+
+    /** What was read: a path in the layout or archive, or the descriptor's digest. */
+    public String blob() {
+        return blob;
+    }
+
+    /** The expected digest (or {@code size N}). */
+    public String expected() {
+        return expected;
+    }
+
+    /** What the content actually hashed to (or its actual size). */
+    public String actual() {
+        return actual;
+    }
+}

@@ -1,0 +1,65 @@
+package dev.youkiffm.image;
+
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * One container's root filesystem from a {@link LayerCache}: an overlay mount over the cached layers (or a copy of
+ * them). {@link #close()} / {@link #release()} unmounts it and deletes the per-container upper and work directories
+ * (and the mount point, if the cache created it); idempotent.
+ */
+public final class Rootfs implements AutoCloseable {
+    private final LayerCache cache;
+    private final Path path;
+    private final Path stateDir;
+    private final boolean overlay;
+    private final boolean createdTarget;
+    private final AtomicBoolean released = new AtomicBoolean();
+
+    Rootfs(LayerCache cache, Path path, Path stateDir, boolean overlay, boolean createdTarget) {
+        this.cache = cache;
+        this.path = path;
+        this.stateDir = stateDir;
+        this.overlay = overlay;
+        this.createdTarget = createdTarget;
+    }
+
+    /** The root filesystem directory, ready to be a bundle's {@code root.path}. */
+    public Path path() {
+        return path;
+    }
+
+    /** Whether this is an overlay mount (else a private copy). */
+    public boolean overlay() {
+        return overlay;
+    }
+
+    /** Per-container state: {@code upper/} and {@code work/} for overlay. */
+    Path stateDir() {
+        return stateDir;
+    }
+
+    boolean createdTarget() {
+        return createdTarget;
+    }
+
+    public boolean isReleased() {
+        return released.get();
+    }
+
+    public void release() {
+        if (released.compareAndSet(false, true)) {
+            cache.released(this);
+        }
+    }
+
+    @Override
+    public void close() {
+        release();
+    }
+
+    @Override
+    public String toString() {
+        return "Rootfs[" + path + (overlay ? ", overlay" : ", copy") + (released.get() ? ", released" : "") + "]";
+    }
+}
