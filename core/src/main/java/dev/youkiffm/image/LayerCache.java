@@ -39,6 +39,8 @@ import java.util.logging.Logger;
  * {@code locks/}, {@code containers/<id>/{upper,work,rootfs}}.
  */
 public final class LayerCache {
+    private static final String ROOTFS_LOCK = "lock";
+    private static final String ROOTFS_TARGET = "target";
     private static final Logger LOG = Logger.getLogger(LayerCache.class.getName());
     private static final ConcurrentHashMap<String, ReentrantLock> JVM_LOCKS = new ConcurrentHashMap<>();
 
@@ -84,6 +86,7 @@ public final class LayerCache {
             Files.createDirectories(p);
         }
         pruneStaleTemp();
+        recover();
         this.overlay = switch (strategy) {
             case COPY -> false;
             case OVERLAY -> {
@@ -174,8 +177,14 @@ public final class LayerCache {
         List<Path> layers = ensureLayers(image);
         boolean createdTarget = false;
         boolean mounted = false;
+        FileChannel lock = null;
         try {
             Files.createDirectory(cdir);
+            // The lock says "in use" until release() or this process' death; the target file tells recovery
+            // where the mount is. Both exist before anything is mounted.
+            lock = FileChannel.open(cdir.resolve(ROOTFS_LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            lock.lock();
+            Files.writeString(cdir.resolve(ROOTFS_TARGET), mountPoint.toString());
             if (!targetExists) {
                 Files.createDirectories(mountPoint);
                 createdTarget = true;
@@ -191,10 +200,10 @@ public final class LayerCache {
                 }
                 mountOverlay(layers, upper, work, mountPoint);
                 mounted = true;
-                r = new Rootfs(this, mountPoint, cdir, true, createdTarget);
+                r = new Rootfs(this, mountPoint, cdir, true, createdTarget, lock);
             } else {
                 TreeMerger.merge(layers, mountPoint, privileged);
-                r = new Rootfs(this, mountPoint, cdir, false, createdTarget);
+                r = new Rootfs(this, mountPoint, cdir, false, createdTarget, lock);
             }
             active.add(r);
             return r;
@@ -203,6 +212,8 @@ public final class LayerCache {
                 cleanup(mountPoint, cdir, mounted, createdTarget);
             } catch (RuntimeException suppressed) {
                 e.addSuppressed(suppressed);
+            } finally {
+                closeQuietly(lock);
             }
             if (e instanceof ImageException ie) {
                 throw ie;
@@ -231,8 +242,109 @@ public final class LayerCache {
     }
 
     void released(Rootfs r) {
-        cleanup(r.path(), r.stateDir(), r.overlay(), r.createdTarget());
-        active.remove(r);
+        try {
+            cleanup(r.path(), r.stateDir(), r.overlay(), r.createdTarget());
+        } finally {
+            closeQuietly(r.lock());
+            active.remove(r);
+        }
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        if (ch != null) {
+            try {
+                ch.close();
+            } catch (IOException e) {
+                LOG.fine(() -> "closing a rootfs lock: " + e);
+            }
+        }
+    }
+
+    /**
+     * Crash recovery, also run by {@link #open}: removes the container root filesystems that a dead process left in
+     * this cache. A rootfs whose lock is free (its process died without {@link Rootfs#release()}) is unmounted if it
+     * is still mounted, and its upper/work state is deleted; a mount point outside the cache (a bundle's
+     * {@code rootfs}) is left as an empty directory for its owner. Rootfs of live processes, this one included, are
+     * never touched. Returns the mount points recovered.
+     */
+    public List<Path> recover() {
+        List<Path> recovered = new ArrayList<>();
+        Set<Path> mine = new java.util.HashSet<>();
+        for (Rootfs r : active) {
+            mine.add(r.stateDir());
+        }
+        List<Path> dirs;
+        try (var s = Files.list(containersDir)) {
+            dirs = s.filter(p -> Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)).toList();
+        } catch (IOException e) {
+            throw new ImageException("cannot list " + containersDir + ": " + e.getMessage(), e);
+        }
+        for (Path cdir : dirs) {
+            if (mine.contains(cdir)) {
+                continue;
+            }
+            Path lockFile = cdir.resolve(ROOTFS_LOCK);
+            if (!Files.exists(lockFile) && !olderThan(cdir, java.time.Duration.ofMinutes(1))) {
+                continue; // another process may be between creating the directory and locking it
+            }
+            try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+                FileLock l;
+                try {
+                    l = ch.tryLock();
+                } catch (java.nio.channels.OverlappingFileLockException e) {
+                    continue; // held by another LayerCache in this JVM
+                }
+                if (l == null) {
+                    continue; // held by a live process
+                }
+                Path target = cdir.resolve("rootfs");
+                Path recorded = cdir.resolve(ROOTFS_TARGET);
+                if (Files.isRegularFile(recorded)) {
+                    target = Path.of(Files.readString(recorded).trim());
+                }
+                boolean mounted = mountPoints().contains(target.toString());
+                cleanup(target, cdir, mounted, target.startsWith(cdir));
+                recovered.add(target);
+            } catch (IOException | RuntimeException e) {
+                LOG.warning(() -> "cannot recover stale rootfs " + cdir + ": " + e);
+            }
+        }
+        return recovered;
+    }
+
+    private static boolean olderThan(Path p, java.time.Duration age) {
+        try {
+            return Files.getLastModifiedTime(p, java.nio.file.LinkOption.NOFOLLOW_LINKS).toInstant()
+                    .isBefore(java.time.Instant.now().minus(age));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Mount points of this process' mount namespace, from /proc/self/mountinfo (octal escapes decoded). */
+    private static Set<String> mountPoints() throws IOException {
+        Set<String> out = new java.util.HashSet<>();
+        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+            String[] f = line.split(" ");
+            if (f.length > 4) {
+                out.add(unescapeMountinfo(f[4]));
+            }
+        }
+        return out;
+    }
+
+    private static String unescapeMountinfo(String s) {
+        StringBuilder b = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\\' && i + 3 < s.length()) {
+                b.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
+                i += 3;
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
     }
 
     private void cleanup(Path mountPoint, Path cdir, boolean mounted, boolean createdTarget) {

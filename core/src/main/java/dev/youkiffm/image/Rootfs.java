@@ -15,9 +15,13 @@ public final class Rootfs implements AutoCloseable {
     private final boolean overlay;
     private final boolean createdTarget;
     private final AtomicBoolean released = new AtomicBoolean();
+    /** Held (locked) while this rootfs is in use; another process' {@link LayerCache} leaves it alone meanwhile. */
+    private final java.nio.channels.FileChannel lock;
 
-    Rootfs(LayerCache cache, Path path, Path stateDir, boolean overlay, boolean createdTarget) {
+    Rootfs(LayerCache cache, Path path, Path stateDir, boolean overlay, boolean createdTarget,
+            java.nio.channels.FileChannel lock) {
         this.cache = cache;
+        this.lock = lock;
         this.path = path;
         this.stateDir = stateDir;
         this.overlay = overlay;
@@ -37,6 +41,10 @@ public final class Rootfs implements AutoCloseable {
     /** Per-container state: {@code upper/} and {@code work/} for overlay. */
     Path stateDir() {
         return stateDir;
+    }
+
+    java.nio.channels.FileChannel lock() {
+        return lock;
     }
 
     boolean createdTarget() {

@@ -151,6 +151,41 @@ class LayerCacheTest {
     }
 
     @Test
+    void aKilledProcessesRootfsIsUnmountedAndRemovedByTheNextOpen() throws Exception {
+        Fixtures f = Fixtures.get();
+        Path dir = Fixtures.scratch("cache-crash");
+        try (Image img = Image.open(f.layout, "v2")) {
+            LayerCache live = LayerCache.open(dir);
+            try (Rootfs mine = live.createRootfs(img)) {
+                String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+                Process child = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp",
+                        System.getProperty("java.class.path"), ImageCrashChild.class.getName(), dir.toString(),
+                        f.layout.toString(), "v2").redirectError(ProcessBuilder.Redirect.INHERIT).start();
+                String path;
+                try (var r = child.inputReader()) {
+                    path = r.readLine();
+                }
+                assertTrue(path != null, "child made no rootfs");
+                assertTrue(mountsUnder(dir).contains(path), "child's rootfs is mounted: " + mountsUnder(dir));
+                child.destroyForcibly();
+                assertTrue(child.waitFor(30, TimeUnit.SECONDS));
+                assertTrue(mountsUnder(dir).contains(path), "a SIGKILLed process leaves its overlay mounted");
+
+                LayerCache.open(dir); // a restart: recovers what the dead process left
+                assertFalse(mountsUnder(dir).contains(path), "unmounted by recovery");
+                assertFalse(Files.exists(Path.of(path).getParent()), "its upper/work state is gone");
+                assertTrue(mountsUnder(dir).contains(mine.path().toString()), "a live rootfs is left alone");
+                assertTrue(Files.exists(mine.path().resolve("bin/busybox")));
+                assertEquals(List.of(), live.recover(), "nothing stale is left; our own rootfs is in use");
+            }
+            assertEquals(List.of(), mountsUnder(dir));
+            try (var s = Files.list(dir.resolve("containers"))) {
+                assertEquals(List.of(), s.toList());
+            }
+        }
+    }
+
+    @Test
     void corruptLayerLeavesNoCacheEntry() throws Exception {
         Fixtures f = Fixtures.get();
         Path dir = Fixtures.scratch("cache-corrupt");
