@@ -175,7 +175,7 @@ public final class LayerCache {
             checkEmptyDirectory(mountPoint);
         }
         List<Path> layers = ensureLayers(image);
-        boolean createdTarget = false;
+        Path createdTop = null;
         boolean mounted = false;
         FileChannel lock = null;
         try {
@@ -184,10 +184,16 @@ public final class LayerCache {
             // where the mount is. Both exist before anything is mounted.
             lock = FileChannel.open(cdir.resolve(ROOTFS_LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             lock.lock();
-            Files.writeString(cdir.resolve(ROOTFS_TARGET), mountPoint.toString());
+            if (!targetExists) {
+                createdTop = mountPoint;
+                while (createdTop.getParent() != null
+                        && !Files.exists(createdTop.getParent(), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    createdTop = createdTop.getParent();
+                }
+            }
+            Files.writeString(cdir.resolve(ROOTFS_TARGET), mountPoint + "\n" + (createdTop == null ? "" : createdTop));
             if (!targetExists) {
                 Files.createDirectories(mountPoint);
-                createdTarget = true;
             }
             Rootfs r;
             if (overlay) {
@@ -200,16 +206,16 @@ public final class LayerCache {
                 }
                 mountOverlay(layers, upper, work, mountPoint);
                 mounted = true;
-                r = new Rootfs(this, mountPoint, cdir, true, createdTarget, lock);
+                r = new Rootfs(this, mountPoint, cdir, true, createdTop, lock);
             } else {
                 TreeMerger.merge(layers, mountPoint, privileged);
-                r = new Rootfs(this, mountPoint, cdir, false, createdTarget, lock);
+                r = new Rootfs(this, mountPoint, cdir, false, createdTop, lock);
             }
             active.add(r);
             return r;
         } catch (IOException | RuntimeException e) {
             try {
-                cleanup(mountPoint, cdir, mounted, createdTarget);
+                cleanup(mountPoint, cdir, mounted, createdTop);
             } catch (RuntimeException suppressed) {
                 e.addSuppressed(suppressed);
             } finally {
@@ -243,7 +249,7 @@ public final class LayerCache {
 
     void released(Rootfs r) {
         try {
-            cleanup(r.path(), r.stateDir(), r.overlay(), r.createdTarget());
+            cleanup(r.path(), r.stateDir(), r.overlay(), r.createdTop());
         } finally {
             closeQuietly(r.lock());
             active.remove(r);
@@ -298,12 +304,15 @@ public final class LayerCache {
                     continue; // held by a live process
                 }
                 Path target = cdir.resolve("rootfs");
+                Path createdTop = target;
                 Path recorded = cdir.resolve(ROOTFS_TARGET);
                 if (Files.isRegularFile(recorded)) {
-                    target = Path.of(Files.readString(recorded).trim());
+                    List<String> lines = Files.readAllLines(recorded);
+                    target = Path.of(lines.getFirst().trim());
+                    createdTop = lines.size() > 1 && !lines.get(1).isBlank() ? Path.of(lines.get(1).trim()) : null;
                 }
                 boolean mounted = mountPoints().contains(target.toString());
-                cleanup(target, cdir, mounted, target.startsWith(cdir));
+                cleanup(target, cdir, mounted, createdTop);
                 recovered.add(target);
             } catch (IOException | RuntimeException e) {
                 LOG.warning(() -> "cannot recover stale rootfs " + cdir + ": " + e);
@@ -347,7 +356,7 @@ public final class LayerCache {
         return b.toString();
     }
 
-    private void cleanup(Path mountPoint, Path cdir, boolean mounted, boolean createdTarget) {
+    private void cleanup(Path mountPoint, Path cdir, boolean mounted, Path createdTop) {
         if (mounted) {
             unmount(mountPoint);
         }
@@ -360,8 +369,15 @@ public final class LayerCache {
                     }
                 }
             }
-            if (createdTarget) {
-                Files.deleteIfExists(mountPoint);
+            if (createdTop != null) {
+                // the mount point and any parents this cache created for it, bottom up, while empty
+                for (Path p = mountPoint; p != null && p.startsWith(createdTop); p = p.getParent()) {
+                    try {
+                        Files.deleteIfExists(p);
+                    } catch (java.nio.file.DirectoryNotEmptyException e) {
+                        break;
+                    }
+                }
             }
             SecurePaths.deleteRecursively(cdir);
         } catch (IOException e) {

@@ -13,19 +13,20 @@ public final class Rootfs implements AutoCloseable {
     private final Path path;
     private final Path stateDir;
     private final boolean overlay;
-    private final boolean createdTarget;
+    /** The topmost directory the cache created for the mount point (removed on release), or null. */
+    private final Path createdTop;
     private final AtomicBoolean released = new AtomicBoolean();
     /** Held (locked) while this rootfs is in use; another process' {@link LayerCache} leaves it alone meanwhile. */
     private final java.nio.channels.FileChannel lock;
 
-    Rootfs(LayerCache cache, Path path, Path stateDir, boolean overlay, boolean createdTarget,
+    Rootfs(LayerCache cache, Path path, Path stateDir, boolean overlay, Path createdTop,
             java.nio.channels.FileChannel lock) {
         this.cache = cache;
         this.lock = lock;
         this.path = path;
         this.stateDir = stateDir;
         this.overlay = overlay;
-        this.createdTarget = createdTarget;
+        this.createdTop = createdTop;
     }
 
     /** The root filesystem directory, ready to be a bundle's {@code root.path}. */
@@ -47,8 +48,8 @@ public final class Rootfs implements AutoCloseable {
         return lock;
     }
 
-    boolean createdTarget() {
-        return createdTarget;
+    Path createdTop() {
+        return createdTop;
     }
 
     public boolean isReleased() {

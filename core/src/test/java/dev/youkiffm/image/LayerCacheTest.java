@@ -186,6 +186,29 @@ class LayerCacheTest {
     }
 
     @Test
+    void releaseRemovesTheTargetDirectoriesTheCacheCreated() throws Exception {
+        Fixtures f = Fixtures.get();
+        Path dir = Fixtures.scratch("cache-target");
+        Path outside = Fixtures.scratch("cache-target-out");
+        Files.createDirectories(outside);
+        Path target = outside.resolve("a/b/c/rootfs");
+        LayerCache cache = LayerCache.open(dir);
+        try (Image img = Image.open(f.layout, "v2"); Rootfs r = cache.createRootfs(img, target)) {
+            assertTrue(Files.exists(r.path().resolve("bin/busybox")));
+        }
+        assertFalse(Files.exists(outside.resolve("a")), "a/b/c/rootfs were made for the rootfs and removed with it");
+        assertTrue(Files.isDirectory(outside), "the existing parent stays");
+        Path existing = Files.createDirectories(outside.resolve("bundle/rootfs"));
+        try (Image img = Image.open(f.layout, "v2"); Rootfs r = cache.createRootfs(img, existing)) {
+            assertEquals(existing, r.path());
+        }
+        assertTrue(Files.isDirectory(existing), "an existing empty target is left (empty) for its owner");
+        try (var s = Files.list(existing)) {
+            assertEquals(0, s.count());
+        }
+    }
+
+    @Test
     void corruptLayerLeavesNoCacheEntry() throws Exception {
         Fixtures f = Fixtures.get();
         Path dir = Fixtures.scratch("cache-corrupt");
