@@ -626,6 +626,8 @@ impl Engine {
             ));
         }
         let before = child_pids();
+        let dir = self.root.join(id);
+        let sockets_before = tenant_sockets(&dir);
         let [stdin, stdout, stderr] = stdio;
         let res = {
             let _guard = ProcGuard::save();
@@ -643,6 +645,12 @@ impl Engine {
                         .build()
                 })
         };
+        // libcontainer's tenant builder leaves its notify socket (tenant-notify-<n>.sock) in the container's state
+        // dir after every exec; one probe a second would pile up 86,400 a day. build() has returned, so the socket
+        // has served its purpose: remove the ones this call made.
+        for s in tenant_sockets(&dir).difference(&sockets_before) {
+            let _ = fs::remove_file(dir.join(s));
+        }
         let pid = match res {
             Ok(pid) => pid.as_raw(),
             Err(e) => {
@@ -678,6 +686,21 @@ impl Engine {
         self.exits.forget(&key);
         Ok(code)
     }
+}
+
+/// Names of libcontainer's tenant sockets (`tenant-notify-*.sock`, `tenant-tty-*.sock`) in a container's state dir.
+fn tenant_sockets(dir: &Path) -> std::collections::HashSet<std::ffi::OsString> {
+    fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.file_name())
+                .filter(|n| {
+                    let n = n.to_string_lossy();
+                    (n.starts_with("tenant-notify-") || n.starts_with("tenant-tty-")) && n.ends_with(".sock")
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Two pidfds for our child `pid`: one to track it, one for the caller.

@@ -398,6 +398,13 @@ fn run_mode(mode: u32, name: &str, bb: &Path, work: &Path) -> Timings {
     assert_eq!(ecode, Some(5));
     assert_eq!(fs::read_to_string(out_dir.join("exec")).unwrap(), "exec-42-/tmp\n");
     assert_eq!(rt.exec_status(token).unwrap_err().0, YFFM_ERR_NOT_FOUND, "status is read once");
+    let sockets: Vec<String> = fs::read_dir(root.join(&id))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("tenant-"))
+        .collect();
+    assert!(sockets.is_empty(), "exec left {sockets:?} in the state dir");
     assert_eq!(
         rt.exec(&id, Path::new("relative.json"), -1).unwrap_err().0,
         YFFM_ERR_INVALID_ARGUMENT

@@ -747,13 +747,7 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
                 }
             }
         }
-        java.util.Set<String> keep = new java.util.HashSet<>(created);
-        list().forEach(st -> keep.add(st.id()));
-        for (String id : RuntimeFiles.sweep(root, keep, openedAt)) {
-            if (!removed.contains(id)) {
-                removed.add(id);
-            }
-        }
+        RuntimeFiles.sweepAfterRecover(this, created, openedAt, removed);
         return removed;
     }
 
@@ -794,12 +788,9 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
             pl.childEndsPassed();
             int pid = awaitPid(cli, pidFile);
             if (pid <= 0) {
-                int code = cli.exitValue();
                 String error = CliErrors.lastError(Files.readAllLines(log, StandardCharsets.UTF_8));
-                pl.cancel();
-                ContainerException e = classify("exec", id, error == null ? flavor.cliName() + " exec exited with "
-                        + code + " before starting the process" : error);
-                throw e;
+                throw classify("exec", id, error != null ? error
+                        : flavor.cliName() + " exec exited with " + cli.exitValue() + " before starting the process");
             }
             int pidfd;
             try {
@@ -819,8 +810,11 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
                 if (flavor == CliFlavor.YOUKI && sig > 0 && code == sig) {
                     code = 128 + sig;
                 }
-                exit.complete(code);
                 deleteQuietly(logFile);
+                if (flavor == CliFlavor.YOUKI) {
+                    pruneTenantSockets(id);
+                }
+                exit.complete(code);
             });
             log = null;
             return h;
@@ -843,26 +837,44 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         }
     }
 
+    /**
+     * youki (libcontainer) leaves a {@code tenant-notify-<n>.sock} in the container's state dir after every exec.
+     * Another exec into the same container may be using its own one right now, so only sockets older than the
+     * operation timeout (the longest an exec can be starting) are removed: the pile stays bounded by the execs of
+     * one timeout window instead of growing with every probe.
+     */
+    private void pruneTenantSockets(String id) {
+        java.time.Instant cutoff = java.time.Instant.now().minus(timeout);
+        try (var s = Files.newDirectoryStream(root.resolve(id), "tenant-{notify,tty}-*.sock")) {
+            for (Path p : s) {
+                if (Files.getLastModifiedTime(p, java.nio.file.LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(cutoff)) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.DEBUG, "cannot prune tenant sockets of " + id, e);
+        }
+    }
+
+    /** The pid in {@code pidFile}, or 0 if it is missing, empty or not (yet) a whole number. */
+    private static int readPid(Path pidFile) throws IOException {
+        try {
+            String s = Files.readString(pidFile, StandardCharsets.UTF_8).trim();
+            return s.isEmpty() ? 0 : Integer.parseInt(s);
+        } catch (java.nio.file.NoSuchFileException | NumberFormatException e) {
+            return 0;
+        }
+    }
+
     /** The exec'd pid once the CLI wrote it, or 0 if the CLI exited first; bounded by the operation timeout. */
     private int awaitPid(Process cli, Path pidFile) throws IOException {
         long deadline = System.nanoTime() + timeout.toNanos();
         long sleepMicros = 200;
         while (true) {
-            if (Files.exists(pidFile)) {
-                String s = Files.readString(pidFile, StandardCharsets.UTF_8).trim();
-                if (!s.isEmpty()) {
-                    try {
-                        return Integer.parseInt(s);
-                    } catch (NumberFormatException e) {
-                        // partially written; read again
-                    }
-                }
-            }
-            if (!cli.isAlive()) {
-                if (Files.exists(pidFile) && !Files.readString(pidFile).trim().isEmpty()) {
-                    continue;
-                }
-                return 0;
+            boolean exited = !cli.isAlive(); // checked before reading: a pid written before the exit is seen
+            int pid = readPid(pidFile);
+            if (pid > 0 || exited) {
+                return pid;
             }
             if (System.nanoTime() > deadline) {
                 terminate(cli);

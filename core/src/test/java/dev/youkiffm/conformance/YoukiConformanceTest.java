@@ -19,6 +19,44 @@ class YoukiConformanceTest extends ContainerRuntimeConformanceTest {
         return 15;
     }
 
+    /**
+     * youki (libcontainer) leaves a tenant-notify socket in the state dir per exec; the runtime removes those older
+     * than its operation timeout after each exec, so frequent probes cannot pile them up.
+     */
+    @org.junit.jupiter.api.Test
+    void execSocketsDoNotPileUpInTheStateDir() throws Exception {
+        Path root = Path.of("/run/youki-ffm-test/conformance-youki-sockets");
+        try (ContainerRuntime yk = ContainerRuntimes.open(RuntimeOptions.defaults().withMode(RuntimeOptions.Mode.YOUKI)
+                .withRoot(root).withBinary(Subprocess.binary("youki")).withSubreaper(true)
+                .withOperationTimeout(java.time.Duration.ofSeconds(1)))) {
+            String id = "sockets-" + ProcessHandle.current().pid();
+            Path bundle = dev.youkiffm.testkit.BusyboxBundle.write(dev.youkiffm.Prereqs.work().resolve("sockets-bundle"),
+                    dev.youkiffm.testkit.BusyboxRootfs.create(dev.youkiffm.Prereqs.work().resolve("conformance/rootfs")),
+                    java.util.List.of("sleep", "600"), java.util.List.of(), java.util.Map.of());
+            yk.create(id, bundle, dev.youkiffm.CreateOptions.DEFAULT);
+            try {
+                yk.start(id);
+                for (int i = 0; i < 3; i++) {
+                    org.junit.jupiter.api.Assertions.assertEquals(0, yk.exec(id, dev.youkiffm.ExecSpec.of("true")).exitCode());
+                }
+                org.junit.jupiter.api.Assertions.assertEquals(3, tenantSockets(root.resolve(id)),
+                        "youki 0.7 leaves one socket per exec (if this fails, youki stopped doing that)");
+                Thread.sleep(1_200);
+                org.junit.jupiter.api.Assertions.assertEquals(0, yk.exec(id, dev.youkiffm.ExecSpec.of("true")).exitCode());
+                org.junit.jupiter.api.Assertions.assertEquals(1, tenantSockets(root.resolve(id)),
+                        "the three older than the timeout are gone; the newest stays until it is old");
+            } finally {
+                yk.delete(id, true);
+            }
+        }
+    }
+
+    private static long tenantSockets(Path stateDir) throws java.io.IOException {
+        try (var s = java.nio.file.Files.list(stateDir)) {
+            return s.filter(p -> p.getFileName().toString().startsWith("tenant-")).count();
+        }
+    }
+
     @Override
     protected String runtimeName() {
         return "youki";

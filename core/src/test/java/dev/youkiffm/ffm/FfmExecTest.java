@@ -111,6 +111,12 @@ class FfmExecTest {
             assertEquals(helperFds, fdCount(helper), "helper fds after 200 execs");
             assertEquals(List.of(), zombieChildren(helper), "zombies under the helper");
             assertEquals(2, rt.watching(), "only the two inits are still watched");
+            for (String id : List.of(a, b)) {
+                try (Stream<Path> s = Files.list(rt.root().resolve(id))) {
+                    assertEquals(List.of(), s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("tenant-"))
+                            .toList(), "libcontainer's per-exec notify sockets are removed");
+                }
+            }
             assertEquals(1, rt.processes(a).size());
             assertEquals(1, rt.processes(b).size());
         } finally {
