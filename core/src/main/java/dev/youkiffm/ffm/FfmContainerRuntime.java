@@ -306,13 +306,7 @@ public final class FfmContainerRuntime implements ContainerRuntime {
         } catch (IOException e) {
             throw new RuntimeFailureException("recover: cannot scan " + root, e.toString(), e);
         }
-        java.util.Set<String> keep = new java.util.HashSet<>(exits.keySet());
-        list().forEach(st -> keep.add(st.id()));
-        for (String id : RuntimeFiles.sweep(root, keep, openedAt)) {
-            if (!removed.contains(id)) {
-                removed.add(id);
-            }
-        }
+        RuntimeFiles.sweepAfterRecover(this, exits.keySet(), openedAt, removed);
         return removed;
     }
 

@@ -84,6 +84,21 @@ public final class RuntimeFiles {
         return removed;
     }
 
+    /**
+     * The end of a runtime's {@code recover()}: {@link #sweep} with {@code keep} plus every container still in the
+     * root, adding the ids swept to {@code removed} (once each).
+     */
+    public static void sweepAfterRecover(dev.youkiffm.ContainerRuntime rt, Set<String> keep, FileTime openedAt,
+            List<String> removed) {
+        Set<String> all = new java.util.HashSet<>(keep);
+        rt.list().forEach(st -> all.add(st.id()));
+        for (String id : sweep(rt.root(), all, openedAt)) {
+            if (!removed.contains(id)) {
+                removed.add(id);
+            }
+        }
+    }
+
     private static List<String> validIds(Path dir) {
         if (!Files.isDirectory(dir)) {
             return List.of();

@@ -33,43 +33,76 @@ public final class BusyboxRootfs {
     }
 
     /**
-     * Creates (or reuses, if {@code target/bin/busybox} already exists) a busybox rootfs at {@code target}.
+     * Creates (or reuses, if {@code target/bin/busybox} already exists) a busybox rootfs at {@code target}. Safe to
+     * call concurrently, from threads or processes: the tree is built in a private sibling directory and renamed into
+     * place, so {@code target} is either absent or complete.
      *
      * @return {@code target}
      */
-    public static Path create(Path target) {
+    public static synchronized Path create(Path target) {
+        if (Files.isExecutable(target.resolve("bin/busybox"))) {
+            return target;
+        }
+        Path tmp = null;
         try {
-            Path bin = target.resolve("bin");
-            if (Files.isExecutable(bin.resolve("busybox"))) {
-                return target;
+            Path parent = target.toAbsolutePath().getParent();
+            Files.createDirectories(parent);
+            if (Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                deleteTree(target); // a half-built tree from an older, non-atomic version
             }
-            Path busybox = findBusybox();
-            for (String d : List.of("bin", "etc", "proc", "sys", "dev", "tmp", "root", "home", "var", "run", "mnt")) {
-                Files.createDirectories(target.resolve(d));
+            tmp = Files.createTempDirectory(parent, target.getFileName() + ".tmp-");
+            build(tmp);
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+                tmp = null;
+            } catch (java.nio.file.FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException e) {
+                // another process finished first; its tree is complete
             }
-            Files.setPosixFilePermissions(target.resolve("tmp"), PosixFilePermissions.fromString("rwxrwxrwx"));
-            Path tmp = bin.resolve("busybox.tmp");
-            Files.copy(busybox, tmp, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.COPY_ATTRIBUTES);
-            for (String applet : applets(busybox)) {
-                if (applet.equals("busybox") || applet.contains("/")) {
-                    continue;
-                }
-                Path link = bin.resolve(applet);
-                if (!Files.exists(link, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                    Files.createSymbolicLink(link, Path.of("busybox"));
-                }
-            }
-            Files.writeString(target.resolve("etc/passwd"),
-                    "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
-                            + "app:x:1000:1000:app:/home:/bin/sh\n", StandardCharsets.UTF_8);
-            Files.writeString(target.resolve("etc/group"),
-                    "root:x:0:\nnogroup:x:65534:\napp:x:1000:\nextra:x:2000:\n", StandardCharsets.UTF_8);
-            Files.writeString(target.resolve("etc/hostname"), "busybox\n", StandardCharsets.UTF_8);
-            // Last, so a half-built rootfs is never mistaken for a finished one.
-            Files.move(tmp, bin.resolve("busybox"), StandardCopyOption.ATOMIC_MOVE);
             return target;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot build busybox rootfs at " + target, e);
+        } finally {
+            if (tmp != null) {
+                try {
+                    deleteTree(tmp);
+                } catch (IOException e) {
+                    // best effort: a temp sibling, not the rootfs
+                }
+            }
+        }
+    }
+
+    private static void build(Path root) throws IOException {
+        Path busybox = findBusybox();
+        Path bin = root.resolve("bin");
+        for (String d : List.of("bin", "etc", "proc", "sys", "dev", "tmp", "root", "home", "var", "run", "mnt")) {
+            Files.createDirectories(root.resolve(d));
+        }
+        Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.setPosixFilePermissions(root.resolve("tmp"), PosixFilePermissions.fromString("rwxrwxrwx"));
+        Files.copy(busybox, bin.resolve("busybox"), StandardCopyOption.COPY_ATTRIBUTES);
+        for (String applet : applets(busybox)) {
+            if (applet.equals("busybox") || applet.contains("/")) {
+                continue;
+            }
+            Path link = bin.resolve(applet);
+            if (!Files.exists(link, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                Files.createSymbolicLink(link, Path.of("busybox"));
+            }
+        }
+        Files.writeString(root.resolve("etc/passwd"),
+                "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
+                        + "app:x:1000:1000:app:/home:/bin/sh\n", StandardCharsets.UTF_8);
+        Files.writeString(root.resolve("etc/group"),
+                "root:x:0:\nnogroup:x:65534:\napp:x:1000:\nextra:x:2000:\n", StandardCharsets.UTF_8);
+        Files.writeString(root.resolve("etc/hostname"), "busybox\n", StandardCharsets.UTF_8);
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
         }
     }
 
