@@ -145,6 +145,33 @@ class SubprocessRuntimeTest {
     }
 
     @Test
+    void youkisRareSealFailureIsRetriedAtMostTwice() throws Exception {
+        // first call: youki's pre-main re-exec fails (stderr only, exit 1); later calls print a state
+        Path count = dir.resolve("count");
+        Files.writeString(count, "");
+        String state = "{\\\"ociVersion\\\":\\\"1.0.2\\\",\\\"id\\\":\\\"c1\\\",\\\"status\\\":\\\"running\\\",\\\"pid\\\":42,"
+                + "\\\"bundle\\\":\\\"/b\\\"}";
+        Path cli = fakeCli(null, "echo x >> '" + count + "'\n"
+                + "if [ $(wc -l < '" + count + "') -eq 1 ]; then echo 'Error: failed to seal /proc/self/exe' >&2; exit 1; fi\n"
+                + "printf '%s\\n' \"" + state + "\"");
+        try (var rt = SubprocessContainerRuntime.open(CliFlavor.YOUKI, RuntimeOptions.defaults()
+                .withMode(RuntimeOptions.Mode.YOUKI).withRoot(dir.resolve("root")).withBinary(cli)
+                .withOperationTimeout(Duration.ofSeconds(10)))) {
+            assertEquals(42, rt.state("c1").pid());
+            assertEquals(2, Files.readAllLines(calls).size(), "one failed call, one retry");
+        }
+        // a seal failure on every call gives up after two retries with the error
+        Files.writeString(calls, "");
+        Path always = fakeCli(null, "echo 'Error: failed to seal /proc/self/exe' >&2; exit 1");
+        try (var rt = SubprocessContainerRuntime.open(CliFlavor.YOUKI, RuntimeOptions.defaults()
+                .withMode(RuntimeOptions.Mode.YOUKI).withRoot(dir.resolve("root")).withBinary(always)
+                .withOperationTimeout(Duration.ofSeconds(10)))) {
+            assertThrows(RuntimeException.class, () -> rt.state("c1"));
+            assertEquals(3, Files.readAllLines(calls).size());
+        }
+    }
+
+    @Test
     void missingBinaryIsNamedWithTheLookedUpPaths() {
         Path nowhere = dir.resolve("no-such-youki");
         RuntimeUnavailableException e = assertThrows(RuntimeUnavailableException.class, () -> ContainerRuntimes.open(
