@@ -228,11 +228,7 @@ fn take_stdio(fds: Vec<OwnedFd>, op: &str) -> OpResult<[OwnedFd; 3]> {
     })
 }
 
-fn handle(
-    engine: &mut Engine,
-    payload: &[u8],
-    fds: Vec<OwnedFd>,
-) -> (Response, Option<OwnedFd>) {
+fn handle(engine: &mut Engine, payload: &[u8], fds: Vec<OwnedFd>) -> (Response, Option<OwnedFd>) {
     let req: Request = match serde_json::from_slice(payload) {
         Ok(r) => r,
         Err(e) => {
@@ -296,7 +292,9 @@ fn handle(
             })),
             None,
         ),
-        Request::Update { id, resources } => (to_resp(engine.update(&id, &resources).map(|_| ok())), None),
+        Request::Update { id, resources } => {
+            (to_resp(engine.update(&id, &resources).map(|_| ok())), None)
+        }
         Request::ExitStatus { id } => (
             to_resp(engine.exit_status(&id).map(|c| Response {
                 value: Some(c),

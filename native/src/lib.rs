@@ -63,7 +63,11 @@ impl yffm_runtime {
         req: &Request,
         stdio: [OwnedFd; 3],
     ) -> OpResult<(proto::Response, i32, OwnedFd)> {
-        let fds = [stdio[0].as_raw_fd(), stdio[1].as_raw_fd(), stdio[2].as_raw_fd()];
+        let fds = [
+            stdio[0].as_raw_fd(),
+            stdio[1].as_raw_fd(),
+            stdio[2].as_raw_fd(),
+        ];
         let (resp, mut fds) = h.call(req, &fds)?;
         drop(stdio);
         let pid = resp
@@ -72,7 +76,10 @@ impl yffm_runtime {
         if fds.len() != 1 {
             return Err(OpError::new(
                 YFFM_ERR_HELPER,
-                format!("protocol error: response carried {} fds, expected 1 pidfd", fds.len()),
+                format!(
+                    "protocol error: response carried {} fds, expected 1 pidfd",
+                    fds.len()
+                ),
             ));
         }
         Ok((resp, pid, fds.pop().unwrap()))
@@ -101,9 +108,9 @@ impl yffm_runtime {
                     process: process.into(),
                 };
                 let (resp, pid, pidfd) = Self::call_with_stdio(h, &req, stdio)?;
-                let token = resp
-                    .token
-                    .ok_or_else(|| OpError::new(YFFM_ERR_HELPER, "protocol error: exec without token"))?;
+                let token = resp.token.ok_or_else(|| {
+                    OpError::new(YFFM_ERR_HELPER, "protocol error: exec without token")
+                })?;
                 Ok((token, pid, pidfd))
             }
         }
@@ -116,7 +123,12 @@ impl yffm_runtime {
                 .call(&Request::ExecStatus { token }, &[])?
                 .0
                 .value
-                .ok_or_else(|| OpError::new(YFFM_ERR_HELPER, "protocol error: response without exit code")),
+                .ok_or_else(|| {
+                    OpError::new(
+                        YFFM_ERR_HELPER,
+                        "protocol error: response without exit code",
+                    )
+                }),
         }
     }
 
@@ -176,7 +188,11 @@ unsafe fn write_err(err: *mut c_char, err_cap: usize, msg: &str) {
 
 /// The panic boundary every export runs in: `Ok` → `YFFM_OK`, `Err` → its code and text, a panic →
 /// `YFFM_ERR_PANIC` with the panic message.
-pub(crate) fn ffi_boundary(err: *mut c_char, err_cap: usize, f: impl FnOnce() -> OpResult<()>) -> i32 {
+pub(crate) fn ffi_boundary(
+    err: *mut c_char,
+    err_cap: usize,
+    f: impl FnOnce() -> OpResult<()>,
+) -> i32 {
     let r = catch_unwind(AssertUnwindSafe(f));
     let (code, msg) = match r {
         Ok(Ok(())) => return YFFM_OK,
@@ -398,7 +414,14 @@ pub unsafe extern "C" fn yffm_start(
     err: *mut c_char,
     err_cap: usize,
 ) -> i32 {
-    id_op(rt, id, err, err_cap, |id| Request::Start { id }, |e, id| e.start(id))
+    id_op(
+        rt,
+        id,
+        err,
+        err_cap,
+        |id| Request::Start { id },
+        |e, id| e.start(id),
+    )
 }
 
 /// Writes the container's OCI state object as JSON (`ociVersion`, `id`, `status`, `pid`, `bundle`,
@@ -414,7 +437,17 @@ pub unsafe extern "C" fn yffm_state(
     err: *mut c_char,
     err_cap: usize,
 ) -> i32 {
-    id_json(rt, id, buf, cap, len_out, err, err_cap, |id| Request::State { id }, |e, id| e.state(id))
+    id_json(
+        rt,
+        id,
+        buf,
+        cap,
+        len_out,
+        err,
+        err_cap,
+        |id| Request::State { id },
+        |e, id| e.state(id),
+    )
 }
 
 /// Sends signal number `signal` to the container's init (or, with `all`, to every process of the container),
@@ -480,7 +513,14 @@ pub unsafe extern "C" fn yffm_pause(
     err: *mut c_char,
     err_cap: usize,
 ) -> i32 {
-    id_op(rt, id, err, err_cap, |id| Request::Pause { id }, |e, id| e.pause(id))
+    id_op(
+        rt,
+        id,
+        err,
+        err_cap,
+        |id| Request::Pause { id },
+        |e, id| e.pause(id),
+    )
 }
 
 /// Thaws a paused container, like `youki resume`. A container that is not paused is `YFFM_ERR_INVALID_STATE`.
@@ -491,7 +531,14 @@ pub unsafe extern "C" fn yffm_resume(
     err: *mut c_char,
     err_cap: usize,
 ) -> i32 {
-    id_op(rt, id, err, err_cap, |id| Request::Resume { id }, |e, id| e.resume(id))
+    id_op(
+        rt,
+        id,
+        err,
+        err_cap,
+        |id| Request::Resume { id },
+        |e, id| e.resume(id),
+    )
 }
 
 /// Writes a JSON array of the pids (host pid namespace) of every process in the container's cgroup, sorted, like
@@ -506,7 +553,17 @@ pub unsafe extern "C" fn yffm_ps(
     err: *mut c_char,
     err_cap: usize,
 ) -> i32 {
-    id_json(rt, id, buf, cap, len_out, err, err_cap, |id| Request::Ps { id }, |e, id| e.ps(id))
+    id_json(
+        rt,
+        id,
+        buf,
+        cap,
+        len_out,
+        err,
+        err_cap,
+        |id| Request::Ps { id },
+        |e, id| e.ps(id),
+    )
 }
 
 /// Writes libcgroups' statistics of the container's cgroup as JSON (`cpu.usage.usage_total` in ns,
@@ -522,7 +579,17 @@ pub unsafe extern "C" fn yffm_stats(
     err: *mut c_char,
     err_cap: usize,
 ) -> i32 {
-    id_json(rt, id, buf, cap, len_out, err, err_cap, |id| Request::Stats { id }, |e, id| e.stats(id))
+    id_json(
+        rt,
+        id,
+        buf,
+        cap,
+        len_out,
+        err,
+        err_cap,
+        |id| Request::Stats { id },
+        |e, id| e.stats(id),
+    )
 }
 
 /// Changes the cgroup limits of a live container: `resources_json` is an OCI `LinuxResources` object (e.g.
@@ -543,7 +610,9 @@ pub unsafe extern "C" fn yffm_update(
         validate_id(id)?;
         let resources = cstr(resources_json, "resources_json")?;
         serde_json::from_str::<libcontainer::oci_spec::runtime::LinuxResources>(resources)
-            .map_err(|e| OpError::invalid(format!("resources: not an OCI LinuxResources object: {e}")))?;
+            .map_err(|e| {
+                OpError::invalid(format!("resources: not an OCI LinuxResources object: {e}"))
+            })?;
         rt.simple(
             Request::Update {
                 id: id.into(),

@@ -369,6 +369,24 @@ impl Engine {
         })
     }
 
+    /// The builder both create and exec start from: this root, the default executor, the given stdio.
+    fn builder(
+        &self,
+        id: &str,
+        stdio: [OwnedFd; 3],
+    ) -> Result<ContainerBuilder, LibcontainerError> {
+        let [stdin, stdout, stderr] = stdio;
+        Ok(
+            ContainerBuilder::new(id.to_string(), SyscallType::default())
+                .with_executor(libcontainer::workload::default::DefaultExecutor {})
+                .with_root_path(&self.root)?
+                .validate_id()?
+                .with_stdin(stdin)
+                .with_stdout(stdout)
+                .with_stderr(stderr),
+        )
+    }
+
     /// `youki create`: returns the init pid and a pidfd for it (a new fd, owned by the receiver).
     pub fn create(
         &mut self,
@@ -386,22 +404,14 @@ impl Engine {
             ));
         }
         let before = child_pids();
-        let [stdin, stdout, stderr] = stdio;
         let res = {
             let _guard = ProcGuard::save();
-            ContainerBuilder::new(id.to_string(), SyscallType::default())
-                .with_executor(libcontainer::workload::default::DefaultExecutor {})
-                .with_root_path(&self.root)
-                .and_then(|b| b.validate_id())
-                .and_then(|b| {
-                    b.with_stdin(stdin)
-                        .with_stdout(stdout)
-                        .with_stderr(stderr)
-                        .as_init(bundle)
-                        .with_systemd(false)
-                        .with_detach(true)
-                        .build()
-                })
+            self.builder(id, stdio).and_then(|b| {
+                b.as_init(bundle)
+                    .with_systemd(false)
+                    .with_detach(true)
+                    .build()
+            })
         };
         let container = match res {
             Ok(c) => c,
@@ -490,7 +500,8 @@ impl Engine {
             .map(|p| p.as_raw())
             .collect();
         pids.sort_unstable();
-        serde_json::to_string(&pids).map_err(|e| OpError::new(YFFM_ERR_RUNTIME, format!("serialize pids: {e}")))
+        serde_json::to_string(&pids)
+            .map_err(|e| OpError::new(YFFM_ERR_RUNTIME, format!("serialize pids: {e}")))
     }
 
     /// libcgroups' statistics of the container's cgroup (cpu, memory, pids, blkio, hugetlb) as JSON, the object
@@ -501,15 +512,18 @@ impl Engine {
             .cgroup_manager(id)?
             .stats()
             .map_err(|e| OpError::new(YFFM_ERR_RUNTIME, format!("cgroup stats of {id}: {e}")))?;
-        serde_json::to_string(&stats).map_err(|e| OpError::new(YFFM_ERR_RUNTIME, format!("serialize stats: {e}")))
+        serde_json::to_string(&stats)
+            .map_err(|e| OpError::new(YFFM_ERR_RUNTIME, format!("serialize stats: {e}")))
     }
 
     /// Applies an OCI `LinuxResources` JSON document to the running container's cgroup, like
     /// `youki update --resources FILE`. A container that is not created, running or paused is `INVALID_STATE`.
     pub fn update(&mut self, id: &str, resources_json: &str) -> OpResult<()> {
         use libcgroups::common::CgroupManager;
-        let resources: libcontainer::oci_spec::runtime::LinuxResources = serde_json::from_str(resources_json)
-            .map_err(|e| OpError::invalid(format!("resources: not an OCI LinuxResources object: {e}")))?;
+        let resources: libcontainer::oci_spec::runtime::LinuxResources =
+            serde_json::from_str(resources_json).map_err(|e| {
+                OpError::invalid(format!("resources: not an OCI LinuxResources object: {e}"))
+            })?;
         let c = self.load(id)?;
         if !matches!(
             c.status(),
@@ -517,7 +531,10 @@ impl Engine {
         ) {
             return Err(OpError::new(
                 YFFM_ERR_INVALID_STATE,
-                format!("container {id} is {:?}: only a live container can be updated", c.status()),
+                format!(
+                    "container {id} is {:?}: only a live container can be updated",
+                    c.status()
+                ),
             ));
         }
         self.cgroup_manager(id)?
@@ -622,28 +639,23 @@ impl Engine {
         if c.status() != ContainerStatus::Running {
             return Err(OpError::new(
                 YFFM_ERR_INVALID_STATE,
-                format!("cannot exec in container {id}: it is {:?}, not running", c.status()),
+                format!(
+                    "cannot exec in container {id}: it is {:?}, not running",
+                    c.status()
+                ),
             ));
         }
         let before = child_pids();
         let dir = self.root.join(id);
         let sockets_before = tenant_sockets(&dir);
-        let [stdin, stdout, stderr] = stdio;
         let res = {
             let _guard = ProcGuard::save();
-            ContainerBuilder::new(id.to_string(), SyscallType::default())
-                .with_executor(libcontainer::workload::default::DefaultExecutor {})
-                .with_root_path(&self.root)
-                .and_then(|b| b.validate_id())
-                .and_then(|b| {
-                    b.with_stdin(stdin)
-                        .with_stdout(stdout)
-                        .with_stderr(stderr)
-                        .as_tenant()
-                        .with_process(Some(process_path))
-                        .with_detach(true)
-                        .build()
-                })
+            self.builder(id, stdio).and_then(|b| {
+                b.as_tenant()
+                    .with_process(Some(process_path))
+                    .with_detach(true)
+                    .build()
+            })
         };
         // libcontainer's tenant builder leaves its notify socket (tenant-notify-<n>.sock) in the container's state
         // dir after every exec; one probe a second would pile up 86,400 a day. build() has returned, so the socket
@@ -696,7 +708,8 @@ fn tenant_sockets(dir: &Path) -> std::collections::HashSet<std::ffi::OsString> {
                 .map(|e| e.file_name())
                 .filter(|n| {
                     let n = n.to_string_lossy();
-                    (n.starts_with("tenant-notify-") || n.starts_with("tenant-tty-")) && n.ends_with(".sock")
+                    (n.starts_with("tenant-notify-") || n.starts_with("tenant-tty-"))
+                        && n.ends_with(".sock")
                 })
                 .collect()
         })
@@ -714,14 +727,23 @@ fn pidfd_pair(pid: i32) -> OpResult<(OwnedFd, OwnedFd)> {
 pub fn validate_process_path(p: &str) -> OpResult<()> {
     let path = Path::new(p);
     if p.is_empty() || !path.is_absolute() {
-        return Err(OpError::invalid(format!("process {p:?}: must be an absolute path")));
+        return Err(OpError::invalid(format!(
+            "process {p:?}: must be an absolute path"
+        )));
     }
-    if path.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
-        return Err(OpError::invalid(format!("process {p:?}: must not contain '..'")));
+    if path
+        .components()
+        .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Err(OpError::invalid(format!(
+            "process {p:?}: must not contain '..'"
+        )));
     }
     match fs::metadata(path) {
         Ok(m) if m.is_file() => Ok(()),
-        Ok(_) => Err(OpError::invalid(format!("process {p:?} is not a regular file"))),
+        Ok(_) => Err(OpError::invalid(format!(
+            "process {p:?} is not a regular file"
+        ))),
         Err(e) => Err(OpError::invalid(format!("process {p:?}: {e}"))),
     }
 }

@@ -389,15 +389,25 @@ fn run_mode(mode: u32, name: &str, bb: &Path, work: &Path) -> Timings {
     .unwrap();
     let (token, epid, epidfd) = rt.exec(&id, &process, log.as_raw_fd()).expect("exec");
     assert!(epid > 0 && epid != pid);
-    assert!(wait_readable(&epidfd, Duration::from_secs(10)), "exec'd pidfd never readable");
+    assert!(
+        wait_readable(&epidfd, Duration::from_secs(10)),
+        "exec'd pidfd never readable"
+    );
     let mut ecode = None;
     wait_for("exec status", Duration::from_secs(5), || {
         ecode = rt.exec_status(token).ok();
         ecode.is_some()
     });
     assert_eq!(ecode, Some(5));
-    assert_eq!(fs::read_to_string(out_dir.join("exec")).unwrap(), "exec-42-/tmp\n");
-    assert_eq!(rt.exec_status(token).unwrap_err().0, YFFM_ERR_NOT_FOUND, "status is read once");
+    assert_eq!(
+        fs::read_to_string(out_dir.join("exec")).unwrap(),
+        "exec-42-/tmp\n"
+    );
+    assert_eq!(
+        rt.exec_status(token).unwrap_err().0,
+        YFFM_ERR_NOT_FOUND,
+        "status is read once"
+    );
     let sockets: Vec<String> = fs::read_dir(root.join(&id))
         .unwrap()
         .filter_map(Result::ok)
@@ -542,7 +552,13 @@ fn run_mode(mode: u32, name: &str, bb: &Path, work: &Path) -> Timings {
     let bundles: Vec<(String, PathBuf)> = (0..4)
         .map(|i| {
             let id = format!("conc{i}-{name}");
-            let b = make_bundle(work, bb, &id, &["sh", "-c", &format!("exit {}", 10 + i)], &out_dir);
+            let b = make_bundle(
+                work,
+                bb,
+                &id,
+                &["sh", "-c", &format!("exit {}", 10 + i)],
+                &out_dir,
+            );
             (id, b)
         })
         .collect();
@@ -554,7 +570,9 @@ fn run_mode(mode: u32, name: &str, bb: &Path, work: &Path) -> Timings {
                     let (_, fd) = rt.create(id, b, -1).unwrap();
                     rt.start(id).unwrap();
                     assert!(wait_readable(&fd, Duration::from_secs(10)));
-                    wait_for("exit", Duration::from_secs(5), || rt.exit_status(id).ok() == Some(10 + i as i32));
+                    wait_for("exit", Duration::from_secs(5), || {
+                        rt.exit_status(id).ok() == Some(10 + i as i32)
+                    });
                     rt.delete(id, false).unwrap();
                 }
             });
@@ -659,7 +677,8 @@ fn real_containers_both_modes() {
         for c in controllers.flatten() {
             let parent = c.path().join("yffm-smoke");
             if parent.is_dir() {
-                fs::remove_dir(&parent).unwrap_or_else(|e| panic!("cgroup {} left behind: {e}", parent.display()));
+                fs::remove_dir(&parent)
+                    .unwrap_or_else(|e| panic!("cgroup {} left behind: {e}", parent.display()));
             }
         }
     }

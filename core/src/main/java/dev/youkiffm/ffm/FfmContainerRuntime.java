@@ -132,10 +132,7 @@ public final class FfmContainerRuntime implements ContainerRuntime {
     private ExecSupport.Handle launch(String id, String name, ExecSpec spec, StdioPlumbing pl) {
         NativeRuntime.Exec e;
         try {
-            ContainerState st = state(id);
-            ExecSupport.requireRunning(st);
-            Files.createDirectories(execDir);
-            Path proc = ExecSupport.writeProcessJson(execDir, st, spec);
+            Path proc = ExecSupport.prepare(this, id, execDir, spec);
             try {
                 e = nat.exec(id, proc, pl.fd(0), pl.fd(1), pl.fd(2));
             } finally {

@@ -77,6 +77,22 @@ public final class ExecSupport {
         }
     }
 
+    /**
+     * The common start of every exec: the container must exist ({@code ContainerNotFoundException}) and run
+     * ({@link #requireRunning}); then its process.json for {@code spec} is written under {@code dir} (created if
+     * missing). The caller deletes the file once the runtime has read it.
+     */
+    public static Path prepare(dev.youkiffm.ContainerRuntime rt, String id, Path dir, ExecSpec spec) {
+        ContainerState st = rt.state(id);
+        requireRunning(st);
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new RuntimeFailureException("exec into '" + id + "': cannot create " + dir, e.toString(), e);
+        }
+        return writeProcessJson(dir, st, spec);
+    }
+
     /** stdin of an exec: the spec's bytes or /dev/null. */
     public static Stdio stdinOf(ExecSpec spec) {
         byte[] in = spec.stdin();

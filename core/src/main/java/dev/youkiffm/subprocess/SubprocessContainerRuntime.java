@@ -791,9 +791,7 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         Path log = null;
         Process cli = null;
         try {
-            ContainerState st = state(id);
-            ExecSupport.requireRunning(st);
-            proc = ExecSupport.writeProcessJson(scratch, st, spec);
+            proc = ExecSupport.prepare(this, id, scratch, spec);
             pidFile = scratch.resolve(proc.getFileName().toString().replace(".json", ".pid"));
             log = Files.createTempFile(scratch, "exec-", ".log");
             List<String> cmd = new ArrayList<>(prefix);

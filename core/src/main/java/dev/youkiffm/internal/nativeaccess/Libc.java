@@ -228,37 +228,14 @@ public final class Libc {
      * within the timeout.
      */
     public static boolean[] pollIn(int[] fds, int timeoutMillis) throws IOException {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = a.allocate(CAPTURE);
-            MemorySegment arr = a.allocate(POLLFD, fds.length);
-            for (int i = 0; i < fds.length; i++) {
-                MemorySegment e = arr.asSlice(i * POLLFD.byteSize(), POLLFD);
-                POLL_FD.set(e, 0L, fds[i]);
-                POLL_EVENTS.set(e, 0L, POLLIN);
-                POLL_REVENTS.set(e, 0L, (short) 0);
-            }
-            int r;
-            while (true) {
-                r = (int) poll$mh.invokeExact(st, arr, (long) fds.length, timeoutMillis);
-                if (r >= 0) {
-                    break;
-                }
-                int err = errno(st);
-                if (err != EINTR) {
-                    throw error("poll", err);
-                }
-            }
-            boolean[] ready = new boolean[fds.length];
-            for (int i = 0; i < fds.length; i++) {
-                MemorySegment e = arr.asSlice(i * POLLFD.byteSize(), POLLFD);
-                ready[i] = ((short) POLL_REVENTS.get(e, 0L)) != 0;
-            }
-            return ready;
-        } catch (IOException | RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
+        short[] events = new short[fds.length];
+        java.util.Arrays.fill(events, POLLIN);
+        short[] rev = poll(fds, events, timeoutMillis);
+        boolean[] ready = new boolean[fds.length];
+        for (int i = 0; i < fds.length; i++) {
+            ready[i] = rev[i] != 0;
         }
+        return ready;
     }
 
     /**
