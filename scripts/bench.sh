@@ -53,8 +53,11 @@ log "running JMH (ImageBenchmark: first unpack vs rootfs from the layer cache, o
 
 log "peak RSS of one CLI invocation"
 bundle="$(ls -d /var/tmp/youki-ffm-bench/bundle-sleep-3600)"
-YFFM_CRUN_MNTNS="$("$JAVA_HOME/bin/java" -cp "$jar" dev.youkiffm.subprocess.CrunNamespace 2>/dev/null || true)" \
+# crun on this hybrid host runs inside a private mount namespace (see CrunNamespace); release it afterwards
+crun_ns="$("$JAVA_HOME/bin/java" -cp "$jar" dev.youkiffm.subprocess.CrunNamespace 2>/dev/null || true)"
+YFFM_CRUN_MNTNS="$crun_ns" \
   python3 benchmarks/cli_rss.py "$bundle" "$results/cli-rss.json" youki="$(youki_path)" runc="$(command -v runc)" crun="$(command -v crun)"
+if [ -n "$crun_ns" ]; then umount "$crun_ns" && rm -f "$crun_ns"; fi
 
 cycles=10000
 [ "$quick" = 1 ] && cycles=1000
