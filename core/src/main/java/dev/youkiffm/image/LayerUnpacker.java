@@ -12,7 +12,6 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -74,10 +73,16 @@ final class LayerUnpacker {
 
     /** Reads the whole tar from {@code in} (not closing it) and applies it. */
     void apply(InputStream in) throws IOException {
-        TarArchiveInputStream tar = new TarArchiveInputStream(in, StandardCharsets.UTF_8.name());
+        PaxXattrTee tee = new PaxXattrTee(in);
+        TarArchiveInputStream tar = new TarArchiveInputStream(tee, StandardCharsets.UTF_8.name());
         TarArchiveEntry e;
-        while ((e = nextEntry(tar, in)) != null) {
-            entry(e, tar);
+        while ((e = nextEntry(tar, tee)) != null) {
+            Map<String, byte[]> xattrs = tee.takeXattrs();
+            if (!xattrs.isEmpty() && !sameEntryName(tee.lastName(), e.getName())) {
+                throw new ImageException("cannot read the extended attributes of layer entry '" + e.getName()
+                        + "' (the tar headers say '" + tee.lastName() + "')");
+            }
+            entry(e, tar, xattrs);
         }
         // Directories last and deepest first: their mtimes change while children are written, and a read-only
         // directory must stay writable until its children exist.
@@ -88,6 +93,21 @@ final class LayerUnpacker {
                 setMtime(d.path, d.mtime);
             }
         }
+    }
+
+    private static boolean sameEntryName(String a, String b) {
+        return normalizeName(a).equals(normalizeName(b));
+    }
+
+    private static String normalizeName(String n) {
+        String s = n;
+        while (s.startsWith("./") || s.startsWith("/")) {
+            s = s.substring(s.startsWith("./") ? 2 : 1);
+        }
+        while (s.endsWith("/")) {
+            s = s.substring(0, s.length() - 1);
+        }
+        return s;
     }
 
     /**
@@ -107,7 +127,7 @@ final class LayerUnpacker {
         }
     }
 
-    private void entry(TarArchiveEntry e, InputStream data) throws IOException {
+    private void entry(TarArchiveEntry e, InputStream data, Map<String, byte[]> xattrs) throws IOException {
         String name = e.getName();
         if (e.isGlobalPaxHeader() || e.isPaxHeader()) {
             return;
@@ -172,7 +192,7 @@ final class LayerUnpacker {
             }
         }
         markWritten(targetComps);
-        metadata(e, target);
+        metadata(e, target, xattrs);
     }
 
     private void markWritten(List<String> comps) {
@@ -293,6 +313,7 @@ final class LayerUnpacker {
         if (!Files.isSymbolicLink(to)) {
             Posix.chmod(to, ((Integer) a.get("mode")) & 07777);
         }
+        TreeMerger.copyXattrs(from, to, privileged);
         setMtime(to, (FileTime) a.get("lastModifiedTime"));
     }
 
@@ -326,13 +347,13 @@ final class LayerUnpacker {
         TreeMerger.copyNode(lower, target, privileged);
     }
 
-    private void metadata(TarArchiveEntry e, Path target) throws IOException {
+    private void metadata(TarArchiveEntry e, Path target, Map<String, byte[]> xattrs) throws IOException {
         if (privileged) {
             Files.setAttribute(target, "unix:uid", (int) e.getLongUserId(), NOFOLLOW);
             Files.setAttribute(target, "unix:gid", (int) e.getLongGroupId(), NOFOLLOW);
         }
         // after chown, which clears security.capability
-        for (Map.Entry<String, byte[]> x : xattrs(e).entrySet()) {
+        for (Map.Entry<String, byte[]> x : xattrs.entrySet()) {
             if (x.getKey().startsWith("trusted.overlay.")) {
                 continue; // never let an image forge overlayfs metadata
             }
@@ -360,20 +381,5 @@ final class LayerUnpacker {
         // never BasicFileAttributeView.setTimes: it open(2)s the file, which blocks forever on a fifo
         java.time.Instant i = t.toInstant();
         Posix.lutimes(p, i.getEpochSecond(), i.getNano());
-    }
-
-    private static Map<String, byte[]> xattrs(TarArchiveEntry e) {
-        Map<String, byte[]> out = new LinkedHashMap<>();
-        for (Map.Entry<String, String> h : e.getExtraPaxHeaders().entrySet()) {
-            String k = h.getKey();
-            String name = k.startsWith("SCHILY.xattr.") ? k.substring("SCHILY.xattr.".length())
-                    : k.startsWith("LIBARCHIVE.xattr.") ? k.substring("LIBARCHIVE.xattr.".length()) : null;
-            if (name != null) {
-                // commons-compress hands PAX values over as UTF-8 strings; valid for text values (binary values such
-                // as security.capability may not survive: a known limitation)
-                out.put(name, h.getValue().getBytes(StandardCharsets.UTF_8));
-            }
-        }
-        return out;
     }
 }

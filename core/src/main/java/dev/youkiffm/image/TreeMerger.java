@@ -125,6 +125,30 @@ final class TreeMerger {
         if (!Files.isSymbolicLink(dst)) {
             Posix.chmod(dst, mode & 07777);
         }
+        copyXattrs(src, dst, privileged);
         LayerUnpacker.setMtime(dst, (FileTime) a.get("lastModifiedTime"));
+    }
+
+    /**
+     * Copies every xattr but overlayfs' own (after chown, which clears {@code security.capability}). Values are bytes,
+     * so file capabilities survive exactly. Without root only what the kernel allows an unprivileged writer is copied.
+     */
+    static void copyXattrs(Path src, Path dst, boolean privileged) throws IOException {
+        for (String name : Posix.llistxattr(src)) {
+            if (name.startsWith("trusted.overlay.")) {
+                continue;
+            }
+            byte[] v = Posix.lgetxattr(src, name);
+            if (v == null) {
+                continue;
+            }
+            try {
+                Posix.lsetxattr(dst, name, v);
+            } catch (IOException e) {
+                if (privileged) {
+                    throw e;
+                }
+            }
+        }
     }
 }

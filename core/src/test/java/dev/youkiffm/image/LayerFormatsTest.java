@@ -120,6 +120,46 @@ class LayerFormatsTest {
     }
 
     @Test
+    void binaryXattrsSurviveExactlyFlatOverlayAndCopy() throws Exception {
+        // A file capability with CAP_SETUID (bit 7: a 0x80 byte) and a user xattr that is not UTF-8. Decoded as a
+        // string they would change length and the kernel would refuse the capability.
+        byte[] cap = new byte[20];
+        cap[0] = 0x01; // VFS_CAP_REVISION_2 | VFS_CAP_FLAGS_EFFECTIVE, little endian 0x02000001
+        cap[3] = 0x02;
+        cap[4] = (byte) 0x80; // permitted[0] = CAP_SETUID
+        byte[] bin = {(byte) 0xff, 0x00, (byte) 0x80, 'A', (byte) 0xc3};
+        Path src = Files.createDirectories(dir.resolve("src"));
+        Path capped = Files.writeString(src.resolve("capped"), "x");
+        String longName = "d".repeat(120) + "/file-with-a-long-name";
+        Path deep = Files.createDirectories(src.resolve("d".repeat(120))).resolve("file-with-a-long-name");
+        Files.writeString(deep, "y");
+        Files.writeString(src.resolve("plain"), "z");
+        Posix.lsetxattr(capped, "security.capability", cap);
+        Posix.lsetxattr(deep, "user.bin", bin);
+        Path tar = dir.resolve("layer.tar");
+        Fixtures.run("tar", "--xattrs", "--xattrs-include=*", "--format=posix", "-C", src.toString(), "-cf",
+                tar.toString(), ".");
+        assertTrue(new String(Files.readAllBytes(tar), java.nio.charset.StandardCharsets.ISO_8859_1)
+                .contains("SCHILY.xattr.security.capability="), "GNU tar wrote the capability as a PAX record");
+
+        Path layout = TestTars.layout(dir.resolve("layout"), List.of(Files.readAllBytes(tar)));
+        Path flat = dir.resolve("flat");
+        try (Image img = Image.open(layout, "latest")) {
+            img.unpackTo(flat);
+        }
+        assertArrayEquals(cap, Posix.lgetxattr(flat.resolve("capped"), "security.capability"));
+        assertArrayEquals(bin, Posix.lgetxattr(flat.resolve(longName), "user.bin"));
+        assertEquals(null, Posix.lgetxattr(flat.resolve("plain"), "user.bin"), "xattrs stay with their own entry");
+        for (LayerCache.Strategy strategy : List.of(LayerCache.Strategy.OVERLAY, LayerCache.Strategy.COPY)) {
+            LayerCache cache = LayerCache.open(dir.resolve("xcache-" + strategy), strategy);
+            try (Image img = Image.open(layout, "latest"); Rootfs r = cache.createRootfs(img)) {
+                assertArrayEquals(cap, Posix.lgetxattr(r.path().resolve("capped"), "security.capability"), strategy.name());
+                assertArrayEquals(bin, Posix.lgetxattr(r.path().resolve(longName), "user.bin"), strategy.name());
+            }
+        }
+    }
+
+    @Test
     void declaredCompressionMustMatchTheContent() throws Exception {
         byte[] tar = new TestTars().file("a", "a").bytes();
         StoredLayer z = StoredLayer.zstd(tar, dir);

@@ -43,6 +43,8 @@ public final class Posix {
     private static final MethodHandle LGETXATTR = handle("lgetxattr",
             FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
                     ValueLayout.JAVA_LONG));
+    private static final MethodHandle LLISTXATTR = handle("llistxattr",
+            FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
     private static final MethodHandle CHMOD = handle("chmod",
             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
     private static final MethodHandle UTIMENSAT = handle("utimensat",
@@ -152,20 +154,63 @@ public final class Posix {
     }
 
     /** The xattr's value, or null if the file has no such attribute (or the filesystem no xattrs). */
+    /** The value of xattr {@code name} of {@code path} (not following a symlink), or null if it has none. */
     public static byte[] lgetxattr(Path path, String name) throws IOException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = a.allocate(CAPTURE);
-            MemorySegment buf = a.allocate(4096);
-            long n = (long) LGETXATTR.invokeExact(st, a.allocateFrom(path.toString()), a.allocateFrom(name), buf,
-                    4096L);
-            if (n < 0) {
+            MemorySegment p = a.allocateFrom(path.toString());
+            MemorySegment n = a.allocateFrom(name);
+            for (long cap = 4096; ; cap = Math.min(cap * 4, 1 << 20)) {
+                MemorySegment buf = a.allocate(cap);
+                long r = (long) LGETXATTR.invokeExact(st, p, n, buf, cap);
+                if (r >= 0) {
+                    return buf.asSlice(0, r).toArray(ValueLayout.JAVA_BYTE);
+                }
                 int e = errno(st);
                 if (e == ENODATA || e == 95 /* EOPNOTSUPP */) {
                     return null;
                 }
-                throw error("lgetxattr " + name, path, e);
+                if (e != 34 /* ERANGE: bigger than the buffer */ || cap >= (1 << 20)) {
+                    throw error("lgetxattr " + name, path, e);
+                }
             }
-            return buf.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE);
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** The names of every xattr of {@code path} (not following a symlink); empty if none or unsupported. */
+    public static java.util.List<String> llistxattr(Path path) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CAPTURE);
+            MemorySegment p = a.allocateFrom(path.toString());
+            for (long cap = 4096; ; cap = Math.min(cap * 4, 1 << 20)) {
+                MemorySegment buf = a.allocate(cap);
+                long r = (long) LLISTXATTR.invokeExact(st, p, buf, cap);
+                if (r >= 0) {
+                    java.util.List<String> names = new java.util.ArrayList<>();
+                    byte[] b = buf.asSlice(0, r).toArray(ValueLayout.JAVA_BYTE);
+                    int start = 0;
+                    for (int i = 0; i < b.length; i++) {
+                        if (b[i] == 0) {
+                            if (i > start) {
+                                names.add(new String(b, start, i - start, java.nio.charset.StandardCharsets.UTF_8));
+                            }
+                            start = i + 1;
+                        }
+                    }
+                    return names;
+                }
+                int e = errno(st);
+                if (e == 95 /* EOPNOTSUPP */) {
+                    return java.util.List.of();
+                }
+                if (e != 34 /* ERANGE */ || cap >= (1 << 20)) {
+                    throw error("llistxattr", path, e);
+                }
+            }
         } catch (IOException | RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
