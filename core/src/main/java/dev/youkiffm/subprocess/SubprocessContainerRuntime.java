@@ -154,7 +154,8 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
 
     // ---------------------------------------------------------------------------------------------------------------
 
-    private record Result(int exitCode, String stdout, String error) {}
+    /** {@code silent}: the CLI failed without writing its log (it never got as far as its command). */
+    private record Result(int exitCode, String stdout, String error, boolean silent) {}
 
     private Result run(String op, String id, List<String> args, Redirect in, Redirect out, Redirect err) {
         Path log = null;
@@ -192,7 +193,9 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
             }
             String stdout = outFile == null ? "" : Files.readString(outFile, StandardCharsets.UTF_8);
             String error = null;
+            boolean silent = false;
             if (p.exitValue() != 0) {
+                silent = Files.size(log) == 0;
                 error = CliErrors.lastError(Files.readAllLines(log, StandardCharsets.UTF_8));
                 if (error == null && errFile != null) {
                     error = Files.readString(errFile, StandardCharsets.UTF_8).trim();
@@ -201,7 +204,7 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
                     error = flavor.cliName() + " exited with " + p.exitValue();
                 }
             }
-            return new Result(p.exitValue(), stdout, error);
+            return new Result(p.exitValue(), stdout, error, silent);
         } catch (IOException e) {
             throw new RuntimeFailureException("cannot run " + binary + " " + op, e.toString(), e);
         } finally {
@@ -331,6 +334,14 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         try {
             r = run("create", id, List.of("create", "--bundle", b.toString(), id), pl.redirect(0), pl.redirect(1),
                     pl.redirect(2));
+            // A create's stderr is the container's, so youki's rare pre-main seal failure (see run(op, id, args))
+            // shows only as a failure that wrote no log and made no container: nothing happened, so try again.
+            for (int retry = 0; retry < 2 && r.exitCode() != 0 && r.silent() && flavor == CliFlavor.YOUKI
+                    && !Files.exists(root.resolve(id)); retry++) {
+                LOG.log(System.Logger.Level.INFO, "youki create '" + id + "' failed before logging anything; retrying");
+                r = run("create", id, List.of("create", "--bundle", b.toString(), id), pl.redirect(0),
+                        pl.redirect(1), pl.redirect(2));
+            }
         } catch (RuntimeException e) {
             if (e instanceof RuntimeFailureException) {
                 rollback(id); // the CLI was terminated past its deadline: undo whatever it made

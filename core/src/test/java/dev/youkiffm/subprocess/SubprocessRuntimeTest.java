@@ -172,6 +172,32 @@ class SubprocessRuntimeTest {
     }
 
     @Test
+    void aYoukiCreateThatFailedBeforeLoggingIsRetried() throws Exception {
+        Path bundle = Files.createDirectories(dir.resolve("bundle"));
+        Files.writeString(bundle.resolve("config.json"), "{}");
+        Path count = dir.resolve("count");
+        Files.writeString(count, "");
+        Path root = dir.resolve("root");
+        String state = "{\\\"ociVersion\\\":\\\"1.0.2\\\",\\\"id\\\":\\\"c1\\\",\\\"status\\\":\\\"created\\\",\\\"pid\\\":42,"
+                + "\\\"bundle\\\":\\\"/b\\\"}";
+        // call 1: create fails before youki logs anything; call 2: create succeeds; then state
+        Path cli = fakeCli(null, "echo x >> '" + count + "'\n"
+                + "n=$(wc -l < '" + count + "')\n"
+                + "if [ $n -eq 1 ]; then echo 'Error: failed to seal /proc/self/exe' >&2; exit 1; fi\n"
+                + "if [ $n -eq 2 ]; then mkdir -p '" + root.resolve("c1") + "'; echo '{}' > '" + root.resolve("c1/state.json")
+                + "'; exit 0; fi\n"
+                + "printf '%s\\n' \"" + state + "\"");
+        try (var rt = SubprocessContainerRuntime.open(CliFlavor.YOUKI, RuntimeOptions.defaults()
+                .withMode(RuntimeOptions.Mode.YOUKI).withRoot(root).withBinary(cli)
+                .withOperationTimeout(Duration.ofSeconds(10)))) {
+            assertEquals(42, rt.create("c1", bundle, CreateOptions.DISCARD).pid());
+            List<String> argv = Files.readAllLines(calls);
+            assertEquals(3, argv.size(), String.join("\n", argv));
+            assertTrue(argv.get(0).contains(" create ") && argv.get(1).contains(" create "), argv.toString());
+        }
+    }
+
+    @Test
     void missingBinaryIsNamedWithTheLookedUpPaths() {
         Path nowhere = dir.resolve("no-such-youki");
         RuntimeUnavailableException e = assertThrows(RuntimeUnavailableException.class, () -> ContainerRuntimes.open(
