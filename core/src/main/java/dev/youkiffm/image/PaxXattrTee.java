@@ -1,7 +1,6 @@
 package dev.youkiffm.image;
 
 import java.io.ByteArrayOutputStream;
-import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -18,7 +17,7 @@ import java.util.Map;
  * <p>The tar reader reads sequentially and never past the entry it returns, so after it hands out an entry, this
  * stream has seen exactly that entry's headers.
  */
-final class PaxXattrTee extends FilterInputStream {
+final class PaxXattrTee extends ObservedInputStream {
     private static final int BLOCK = 512;
     private static final int MAX_PAX = 16 * 1024 * 1024;
 
@@ -62,41 +61,8 @@ final class PaxXattrTee extends FilterInputStream {
     }
 
     @Override
-    public int read() throws IOException {
-        int b = in.read();
-        if (b >= 0) {
-            follow(new byte[] {(byte) b}, 0, 1);
-        }
-        return b;
-    }
-
-    @Override
-    public int read(byte[] buf, int off, int len) throws IOException {
-        int n = in.read(buf, off, len);
-        if (n > 0) {
-            follow(buf, off, n);
-        }
-        return n;
-    }
-
-    @Override
-    public long skip(long n) throws IOException {
-        // route skips through read() so no byte passes unseen
-        byte[] tmp = new byte[(int) Math.min(8192, Math.max(1, n))];
-        long done = 0;
-        while (done < n) {
-            int r = read(tmp, 0, (int) Math.min(tmp.length, n - done));
-            if (r < 0) {
-                break;
-            }
-            done += r;
-        }
-        return done;
-    }
-
-    @Override
-    public boolean markSupported() {
-        return false;
+    protected void observed(byte[] buf, int off, int n) throws IOException {
+        follow(buf, off, n);
     }
 
     private void follow(byte[] buf, int off, int len) throws IOException {

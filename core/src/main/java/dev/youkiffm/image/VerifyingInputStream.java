@@ -1,6 +1,5 @@
 package dev.youkiffm.image;
 
-import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.security.MessageDigest;
@@ -11,7 +10,7 @@ import java.util.HexFormat;
  * against the expected ones and a {@link DigestMismatchException} is thrown on a mismatch; reading past an expected
  * size fails at once, so a huge or endless blob cannot exhaust the disk.
  */
-final class VerifyingInputStream extends FilterInputStream {
+final class VerifyingInputStream extends ObservedInputStream {
     private final String blob;
     private final Digest expected;
     private final long expectedSize;
@@ -29,46 +28,14 @@ final class VerifyingInputStream extends FilterInputStream {
     }
 
     @Override
-    public int read() throws IOException {
-        int b = super.read();
-        if (b < 0) {
-            finish();
-        } else {
-            md.update((byte) b);
-            counted(1);
-        }
-        return b;
+    protected void observed(byte[] buf, int off, int n) {
+        md.update(buf, off, n);
+        counted(n);
     }
 
     @Override
-    public int read(byte[] b, int off, int len) throws IOException {
-        int n = super.read(b, off, len);
-        if (n < 0) {
-            finish();
-        } else if (n > 0) {
-            md.update(b, off, n);
-            counted(n);
-        }
-        return n;
-    }
-
-    @Override
-    public long skip(long n) throws IOException {
-        byte[] buf = new byte[(int) Math.min(8192, Math.max(n, 1))];
-        long done = 0;
-        while (done < n) {
-            int r = read(buf, 0, (int) Math.min(buf.length, n - done));
-            if (r < 0) {
-                break;
-            }
-            done += r;
-        }
-        return done;
-    }
-
-    @Override
-    public boolean markSupported() {
-        return false;
+    protected void atEnd() {
+        finish();
     }
 
     private void counted(int n) {
