@@ -18,6 +18,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+// Exit status of a process libcontainer cloned (intermediate or init) that panicked: it leaves at once instead
+// of unwinding into code it shares with the helper.
+#define CHILD_PANIC_EXIT 70
+
+// Largest state.json read: a bigger one is reported as a broken entry instead of being parsed.
+#define MAX_STATE_BYTES (1024 * 1024)
+
 // Success. Outputs were written.
 #define YFFM_OK 0
 
@@ -45,8 +52,17 @@
 // `yffm_exit_status` / `yffm_exec_status`: the process has not exited yet.
 #define YFFM_ERR_NOT_EXITED 8
 
-// Helper mode: the helper process died or the protocol broke. The runtime is unusable; free it.
+// Helper mode: the helper process died, stalled or broke the protocol during this call. The call's outcome is
+// unknown; the next call starts a fresh helper (running containers stay manageable).
 #define YFFM_ERR_HELPER 9
+
+// The call did not finish within its deadline. The helper killed the worker running it (and its hooks) and
+// rolled a create back; nothing of the call is left half-done.
+#define YFFM_ERR_TIMEOUT 10
+
+// A resource ran out: file descriptors (EMFILE/ENFILE), disk space or inodes (ENOSPC/EDQUOT), memory or
+// processes (ENOMEM/EAGAIN from fork). Nothing of the call is left behind; retry once resources return.
+#define YFFM_ERR_RESOURCE 11
 
 // A Rust panic was caught at the ABI boundary; the error text holds the panic message.
 #define YFFM_ERR_PANIC 100
@@ -57,8 +73,18 @@
 // libcontainer runs on the calling thread (serialized process-wide). For measurement only.
 #define YFFM_MODE_DIRECT 1
 
+// Most bytes of foreign text (a libcontainer error chain, a hook's words) an error message carries.
+#define MAX_FOREIGN_TEXT 4096
+
+// Largest config.json accepted.
+#define MAX_CONFIG_BYTES ((4 * 1024) * 1024)
+
+// Largest total size of a config's annotations (keys plus values); state.json repeats them.
+#define MAX_ANNOTATION_BYTES (64 * 1024)
+
 // A container runtime: one state root, one mode. Opaque; create with `yffm_runtime_new`, release with
-// `yffm_runtime_free`. Calls on one runtime may come from several threads (they are serialized).
+// `yffm_runtime_free`. Calls on one runtime may come from many threads at once: in helper mode they run
+// concurrently (calls on one container in arrival order), in direct mode one at a time.
 typedef struct yffm_runtime yffm_runtime;
 
 #ifdef __cplusplus
@@ -74,32 +100,39 @@ int32_t yffm_version(uint8_t *buf,
 
 // Creates a runtime over the libcontainer state root `root` (created 0700 if missing).
 //
-// `mode` is `YFFM_MODE_HELPER` (spawns `helper_path`, the `yffm-helper` binary, which runs every operation
-// and parents every container init; its stderr is appended to `<root>/yffm-helper.log`) or `YFFM_MODE_DIRECT`
-// (libcontainer on the calling thread; `helper_path` is ignored and may be NULL).
+// `mode` is `YFFM_MODE_HELPER` (spawns `helper_path`, the `yffm-helper` binary, which forks a worker process
+// per operation and parents every container init; its stderr is appended to `<root>/yffm-helper.log`; a helper
+// that dies or stalls is replaced by the next call) or `YFFM_MODE_DIRECT` (libcontainer on the calling thread;
+// `helper_path` is ignored and may be NULL; deadlines do not apply). `timeout_ms` (> 0) is the deadline of every
+// call that passes 0 as its own.
 // On success `*out` receives a runtime owned by the caller, to be released with `yffm_runtime_free`.
 int32_t yffm_runtime_new(const char *root,
                          uint32_t mode,
                          const char *helper_path,
+                         uint32_t timeout_ms,
                          yffm_runtime **out,
                          char *err,
                          size_t err_cap);
 
-// Releases a runtime (NULL is ignored). Helper mode: closes the socket, so the helper exits, and reaps the
-// helper. Containers keep running; their state stays under the root. Direct mode: inits that already exited
-// are reaped. No call on `rt` may be running or follow.
+// Releases a runtime (NULL is ignored). Helper mode: closes the socket; the helper finishes the calls it runs
+// (bounded by their deadlines) and exits, and is reaped (SIGKILLed after 10 s). Containers keep running; their
+// state stays under the root. Direct mode: inits that already exited are reaped. No call on `rt` may be running
+// or follow.
 void yffm_runtime_free(yffm_runtime *rt);
 
 // Creates container `id` from the OCI bundle `bundle` (absolute directory with config.json), like
 // `youki create`. `stdin_fd`/`stdout_fd`/`stderr_fd`: an fd the caller keeps owning (it is duplicated), or -1
 // for /dev/null. On success `*pid_out` is the init's pid and `*pidfd_out` a new pidfd (close-on-exec) for it
-// that the caller owns and must close. On failure whatever libcontainer left behind is removed.
+// that the caller owns and must close. On failure (a timeout included) whatever libcontainer left behind is
+// removed. The config is checked first (process args, NUL bytes, `cgroupsPath`, annotation size): a bad one is
+// `YFFM_ERR_INVALID_ARGUMENT` naming the field. `timeout_ms`: 0 for the runtime's default.
 int32_t yffm_create(yffm_runtime *rt,
                     const char *id,
                     const char *bundle,
                     int32_t stdin_fd,
                     int32_t stdout_fd,
                     int32_t stderr_fd,
+                    uint32_t timeout_ms,
                     int32_t *pid_out,
                     int32_t *pidfd_out,
                     char *err,
@@ -108,12 +141,14 @@ int32_t yffm_create(yffm_runtime *rt,
 // Starts a created container (runs the process from its config), like `youki start`.
 int32_t yffm_start(yffm_runtime *rt,
                    const char *id,
+                   uint32_t timeout_ms,
                    char *err,
                    size_t err_cap);
 
 // Writes the container's OCI state object as JSON (`ociVersion`, `id`, `status`, `pid`, `bundle`,
 // `annotations`, `created`, `owner`; as `youki state` prints it) into the caller's `buf` (`cap` bytes), its
-// length into `*len_out`. Not NUL-terminated.
+// length into `*len_out`. Not NUL-terminated. Read from the state files on the calling thread: it never waits
+// on the helper or on other calls. A state file that cannot be read (torn, oversized) is `YFFM_ERR_RUNTIME`.
 int32_t yffm_state(yffm_runtime *rt,
                    const char *id,
                    uint8_t *buf,
@@ -128,15 +163,18 @@ int32_t yffm_kill(yffm_runtime *rt,
                   const char *id,
                   int32_t signal,
                   bool all,
+                  uint32_t timeout_ms,
                   char *err,
                   size_t err_cap);
 
 // Deletes the container, like `youki delete`: a created or stopped container always, a running one only with
-// `force` (SIGKILL first). An unknown id with `force` is `YFFM_OK`. An init created by this runtime is reaped
-// before this returns; its exit code stays available from `yffm_exit_status`.
+// `force` (SIGKILL first). An unknown id with `force` is `YFFM_OK`, and so is a container whose state cannot
+// be read. A failing poststop hook is logged and the delete goes on (as runc and crun do). The exit code of an
+// init created by this runtime stays available from `yffm_exit_status`.
 int32_t yffm_delete(yffm_runtime *rt,
                     const char *id,
                     bool force,
+                    uint32_t timeout_ms,
                     char *err,
                     size_t err_cap);
 
@@ -144,12 +182,14 @@ int32_t yffm_delete(yffm_runtime *rt,
 // running is `YFFM_ERR_INVALID_STATE`.
 int32_t yffm_pause(yffm_runtime *rt,
                    const char *id,
+                   uint32_t timeout_ms,
                    char *err,
                    size_t err_cap);
 
 // Thaws a paused container, like `youki resume`. A container that is not paused is `YFFM_ERR_INVALID_STATE`.
 int32_t yffm_resume(yffm_runtime *rt,
                     const char *id,
+                    uint32_t timeout_ms,
                     char *err,
                     size_t err_cap);
 
@@ -157,6 +197,7 @@ int32_t yffm_resume(yffm_runtime *rt,
 // `youki ps --format json`, into the caller's `buf` (`cap` bytes), its length into `*len_out`.
 int32_t yffm_ps(yffm_runtime *rt,
                 const char *id,
+                uint32_t timeout_ms,
                 uint8_t *buf,
                 size_t cap,
                 size_t *len_out,
@@ -168,6 +209,7 @@ int32_t yffm_ps(yffm_runtime *rt,
 // --stats` prints) into the caller's `buf` (`cap` bytes), its length into `*len_out`.
 int32_t yffm_stats(yffm_runtime *rt,
                    const char *id,
+                   uint32_t timeout_ms,
                    uint8_t *buf,
                    size_t cap,
                    size_t *len_out,
@@ -181,11 +223,13 @@ int32_t yffm_stats(yffm_runtime *rt,
 int32_t yffm_update(yffm_runtime *rt,
                     const char *id,
                     const char *resources_json,
+                    uint32_t timeout_ms,
                     char *err,
                     size_t err_cap);
 
 // Writes a JSON array of the state objects (see `yffm_state`) of every container under the root, sorted by
-// id, into the caller's `buf` (`cap` bytes), its length into `*len_out`.
+// id, into the caller's `buf` (`cap` bytes), its length into `*len_out`. Read on the calling thread. An entry
+// whose state cannot be read is listed with `"status": "unknown"` and an `"error"` text; it hides no other.
 int32_t yffm_list(yffm_runtime *rt,
                   uint8_t *buf,
                   size_t cap,
@@ -206,6 +250,20 @@ int32_t yffm_exit_status(yffm_runtime *rt,
 int32_t yffm_helper_pid(yffm_runtime *rt,
                         int32_t *pid_out);
 
+// How many helper processes the runtime has started (1, plus one for each dead or stalled helper it replaced)
+// into `*count_out`; 0 in direct mode.
+int32_t yffm_helper_starts(yffm_runtime *rt,
+                           uint64_t *count_out);
+
+// The exit code of a process through a pidfd the caller holds, once the process has been reaped by anyone
+// (Linux 6.15+ `PIDFD_GET_INFO`): its exit status, or 128+signal, into `*code_out`. `YFFM_ERR_NOT_EXITED`
+// while it is not reaped; `YFFM_ERR_IO` when the kernel cannot tell (older kernels, or reaped before the pidfd
+// could record it). Needs no runtime: it reports exits even when the helper that parented the process is gone.
+int32_t yffm_pidfd_exit_code(int32_t pidfd,
+                             int32_t *code_out,
+                             char *err,
+                             size_t err_cap);
+
 // Runs an extra process in the running container `id`, like `youki exec --detach --process FILE`. `process` is
 // the absolute path of an OCI `process` JSON object (args, env, cwd, user, capabilities, ...), read before this
 // returns. `stdin_fd`/`stdout_fd`/`stderr_fd` as for `yffm_create`. A container that is not running is
@@ -219,6 +277,7 @@ int32_t yffm_exec(yffm_runtime *rt,
                   int32_t stdin_fd,
                   int32_t stdout_fd,
                   int32_t stderr_fd,
+                  uint32_t timeout_ms,
                   uint64_t *token_out,
                   int32_t *pid_out,
                   int32_t *pidfd_out,

@@ -1,5 +1,20 @@
-//! Both ends of helper mode: [`helper_main`] is the `yffm-helper` process, [`HelperClient`] is the caller's side.
+//! Helper mode. [`helper_main`] is the `yffm-helper` process; [`HelperClient`] is the caller's side.
+//!
+//! The helper is a small single-threaded loop that never runs libcontainer itself. Each mutating call runs in a
+//! worker process forked for it: the worker makes the libcontainer call (hooks included), sends its answer back
+//! over a socket of its own and exits. So a panic, a signal, a leaked fd or a hung hook only ever touches one
+//! worker, calls on different containers run at the same time, and a worker past its deadline is killed with
+//! its process group (and a create rolled back). Calls on one container run one at a time, in arrival order.
+//!
+//! The helper is a child subreaper: when a worker exits, the container init or exec'd process it made is
+//! reparented to the helper, which tracks it by pidfd and reaps it with a targeted `waitid`. `ExitStatus`,
+//! `ExecStatus` and `Ping` are answered by the loop itself at once.
+//!
+//! Every call carries its own reply socket, so callers never wait on each other's answers; the caller polls it
+//! together with the helper's pidfd and its deadline, so a dead or stalled helper is noticed at once, and the
+//! next call starts a fresh helper.
 
+use std::collections::HashSet;
 use std::fs::OpenOptions;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -8,17 +23,39 @@ use std::os::unix::process::CommandExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 
-use crate::ops::{prepare_root, Engine};
-use crate::proto::{recv_msg, send_msg, Request, Response, HELPER_SOCKET_FD};
+use crate::ops::{exec_key, prepare_root, Engine, ExitTable};
+use crate::proto::{recv_msg, send_msg, Call, Request, Response, HELPER_SOCKET_FD};
 use crate::status::*;
-use crate::util::{OpError, OpResult};
+use crate::util::*;
 
 pub const HELPER_LOG: &str = "yffm-helper.log";
+
+/// Exit status of a process libcontainer cloned (intermediate or init) that panicked: it leaves at once instead
+/// of unwinding into code it shares with the helper.
+pub const CHILD_PANIC_EXIT: i32 = 70;
+/// How long past a call's deadline the caller waits for the helper's own timeout answer before it decides the
+/// helper is stalled.
+const STALL_GRACE: Duration = Duration::from_secs(2);
+/// How long the caller waits for a new helper's greeting.
+const SPAWN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Deadline of the delete that rolls back a create that timed out or whose worker died.
+const ROLLBACK_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// In a worker: the fds it finds its things at.
+const W_SOCK_FD: RawFd = 3;
+const W_LOG_FD: RawFd = 4;
+const W_STDIO_FD: RawFd = 5;
+
+/// The process allowed to run helper or worker code; any other process that reaches the panic hook is a clone.
+static OWNER_PID: AtomicI32 = AtomicI32::new(0);
+/// Where log lines go (the helper log); writes never fail loudly.
+static LOG_FD: AtomicI32 = AtomicI32::new(2);
 
 fn hello_text() -> String {
     format!("yffm-helper {}", env!("CARGO_PKG_VERSION"))
@@ -34,15 +71,127 @@ pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-macro_rules! log {
-    ($($t:tt)*) => {
-        eprintln!("{} yffm-helper[{}]: {}", chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"), std::process::id(), format!($($t)*))
-    };
+fn raw_getpid() -> i32 {
+    unsafe { libc::syscall(libc::SYS_getpid) as i32 }
 }
+
+/// A log line to the helper log. A full disk or a closed log never panics or blocks anything.
+pub fn log_line(msg: &str) {
+    let line = format!(
+        "{} yffm-helper[{}]: {}\n",
+        chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+        raw_getpid(),
+        msg
+    );
+    let _ = LogWriter.write_all_quiet(line.as_bytes());
+}
+
+macro_rules! log {
+    ($($t:tt)*) => { log_line(&format!($($t)*)) };
+}
+
+/// Writes to [`LOG_FD`], swallowing errors (ENOSPC, EBADF, ...): logging must never take the helper down.
+#[derive(Clone, Copy)]
+struct LogWriter;
+
+impl LogWriter {
+    fn write_all_quiet(&self, mut b: &[u8]) -> io::Result<()> {
+        while !b.is_empty() {
+            let r = unsafe { libc::write(LOG_FD.load(Ordering::Relaxed), b.as_ptr().cast(), b.len()) };
+            if r <= 0 {
+                if r < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                    continue;
+                }
+                return Ok(());
+            }
+            b = &b[r as usize..];
+        }
+        Ok(())
+    }
+}
+
+impl io::Write for LogWriter {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.write_all_quiet(b)?;
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// libcontainer logs through `tracing`; send it to the helper log through [`LogWriter`], so messages logged in a
+/// container's init after it took over fds 0-2 still reach the log, never the container's stderr.
+fn init_tracing() {
+    use tracing_subscriber::filter::LevelFilter;
+    let level = match std::env::var("YFFM_HELPER_LOG")
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "off" => return,
+        "info" => LevelFilter::INFO,
+        "debug" => LevelFilter::DEBUG,
+        "trace" => LevelFilter::TRACE,
+        "warn" => LevelFilter::WARN,
+        _ => LevelFilter::ERROR,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(|| LogWriter)
+        .with_ansi(false)
+        .with_max_level(level)
+        .try_init();
+}
+
+/// A panic in a process that is not the helper or the current worker (a clone libcontainer made: its stack is a
+/// copy of ours) ends that process at once. Without this it would unwind into the request loop and answer calls
+/// from inside a container.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let me = raw_getpid();
+        if me != OWNER_PID.load(Ordering::Relaxed) {
+            log_line(&format!("panic in cloned child {me}, exiting it: {info}"));
+            unsafe { libc::_exit(CHILD_PANIC_EXIT) };
+        }
+        log_line(&format!("panic: {info}"));
+    }));
+}
+
+/// A no-op SIGPIPE handler: a write to a hook that ignores its stdin fails with EPIPE instead of killing the
+/// worker, and unlike SIG_IGN a handler is reset by exec, so hooks and containers start with the default.
+extern "C" fn on_sigpipe(_: libc::c_int) {}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The helper process
 // ---------------------------------------------------------------------------------------------------------------
+
+/// One call the helper has accepted: queued, or running in a worker.
+struct Job {
+    call: Call,
+    deadline: Instant,
+    /// Where the answer goes; `None` for the helper's own rollbacks.
+    reply: Option<OwnedFd>,
+    stdio: Vec<OwnedFd>,
+    worker: Option<Worker>,
+}
+
+struct Worker {
+    pid: i32,
+    pidfd: OwnedFd,
+    sock: OwnedFd,
+    result: Option<Result<(Response, Vec<OwnedFd>), String>>,
+    timed_out: bool,
+}
+
+struct Helper {
+    root: PathBuf,
+    exits: ExitTable,
+    next_exec: u64,
+    jobs: Vec<Job>,
+    /// Soft RLIMIT_NOFILE the helper was started with; workers restore it so containers inherit the caller's.
+    nofile_soft: libc::rlim_t,
+    sigchld: OwnedFd,
+}
 
 /// Entry point of the `yffm-helper` binary. argv: `yffm-helper ROOT`; its socket is fd 3.
 pub fn helper_main() -> i32 {
@@ -51,15 +200,24 @@ pub fn helper_main() -> i32 {
         eprintln!("usage: yffm-helper ROOT  (started by libyouki_ffm with its SOCK_SEQPACKET socket at fd 3)");
         return 2;
     }
+    OWNER_PID.store(raw_getpid(), Ordering::Relaxed);
+    install_panic_hook();
+    let mut nofile = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     unsafe {
-        // Container inits inherit our signal state across clone and exec: give them a clean one. (Rust set
-        // SIGPIPE to SIG_IGN before main; we never need it since every send uses MSG_NOSIGNAL.)
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-        // Nothing the caller leaked without CLOEXEC may reach a container.
-        libc::close_range((HELPER_SOCKET_FD + 1) as u32, u32::MAX, 0);
+        // The helper itself never needs SIGPIPE: every send uses MSG_NOSIGNAL.
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        // Orphans of finished workers (inits, exec'd processes) come to us.
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        // Room for many concurrent calls; workers put the caller's limit back.
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut nofile);
+        let raised = libc::rlimit {
+            rlim_cur: nofile.rlim_max,
+            rlim_max: nofile.rlim_max,
+        };
+        libc::setrlimit(libc::RLIMIT_NOFILE, &raised);
     }
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     if unsafe { libc::fstat(HELPER_SOCKET_FD, &mut st) } != 0
@@ -69,23 +227,37 @@ pub fn helper_main() -> i32 {
         return 2;
     }
     let sock = unsafe { OwnedFd::from_raw_fd(HELPER_SOCKET_FD) };
-    unsafe { libc::fcntl(sock.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) };
+    unsafe {
+        libc::fcntl(sock.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC);
+        // Nothing the caller leaked without CLOEXEC may reach a container.
+        libc::close_range(
+            (HELPER_SOCKET_FD + 1) as u32,
+            u32::MAX,
+            0,
+        );
+    }
+    // SIGCHLD is read through a signalfd (to reap leftovers); every other signal unblocked.
+    let sigchld = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGCHLD);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+        let fd = libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK);
+        if fd < 0 {
+            eprintln!("yffm-helper: signalfd: {}", io::Error::last_os_error());
+            return 1;
+        }
+        OwnedFd::from_raw_fd(fd)
+    };
+    let log_fd = unsafe { libc::fcntl(2, libc::F_DUPFD_CLOEXEC, 3) };
+    if log_fd >= 0 {
+        LOG_FD.store(log_fd, Ordering::Relaxed);
+    }
     let _ = std::env::set_current_dir("/");
     init_tracing();
 
-    let hello = match prepare_root(&args[1]) {
-        Ok(root) => Ok(Engine::new(root)),
-        Err(e) => Err(e),
-    };
-    let (mut engine, hello_resp) = match hello {
-        Ok(engine) => (
-            engine,
-            Response {
-                code: YFFM_OK,
-                msg: Some(hello_text()),
-                ..Default::default()
-            },
-        ),
+    let root = match prepare_root(&args[1]) {
+        Ok(root) => root,
         Err(e) => {
             log!("cannot use state root {:?}: {}", args[1], e.msg);
             let r = Response {
@@ -93,121 +265,36 @@ pub fn helper_main() -> i32 {
                 msg: Some(e.msg),
                 ..Default::default()
             };
-            let _ = send_msg(sock.as_fd(), &serde_json::to_vec(&r).unwrap(), &[]);
+            let _ = send_msg(sock.as_fd(), &serde_json::to_vec(&r).unwrap_or_default(), &[]);
             return 1;
         }
     };
-    if let Err(e) = send_msg(sock.as_fd(), &serde_json::to_vec(&hello_resp).unwrap(), &[]) {
+    let hello = Response {
+        code: YFFM_OK,
+        msg: Some(hello_text()),
+        ..Default::default()
+    };
+    if let Err(e) = send_msg(sock.as_fd(), &serde_json::to_vec(&hello).unwrap_or_default(), &[]) {
         log!("cannot greet the caller: {e}");
         return 1;
     }
-    log!("started, root {}", engine.root().display());
-
-    loop {
-        let pollable = engine.exits.pollable();
-        let mut pfds: Vec<libc::pollfd> = Vec::with_capacity(1 + pollable.len());
-        pfds.push(libc::pollfd {
-            fd: sock.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        });
-        pfds.extend(pollable.iter().map(|(_, fd)| libc::pollfd {
-            fd: *fd,
-            events: libc::POLLIN,
-            revents: 0,
-        }));
-        let r = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, -1) };
-        if r < 0 {
-            let e = io::Error::last_os_error();
-            if e.raw_os_error() == Some(libc::EINTR) {
-                continue;
-            }
-            log!("poll failed: {e}");
-            return 1;
-        }
-        if pfds[1..].iter().any(|p| p.revents != 0) {
-            engine.exits.reap_all_exited();
-        }
-        if pfds[0].revents == 0 {
-            continue;
-        }
-        let (payload, fds) = match recv_msg(sock.as_fd()) {
-            Ok(Some(m)) => m,
-            Ok(None) => {
-                log!("caller closed the socket; exiting");
-                return 0;
-            }
-            Err(e) => {
-                log!("receive failed: {e}; exiting");
-                return 1;
-            }
-        };
-        let (resp, out_fd) =
-            match catch_unwind(AssertUnwindSafe(|| handle(&mut engine, &payload, fds))) {
-                Ok(r) => r,
-                Err(p) => {
-                    let m = format!("panic in yffm-helper: {}", panic_message(&*p));
-                    log!("{m}");
-                    (
-                        Response {
-                            code: YFFM_ERR_PANIC,
-                            msg: Some(m),
-                            ..Default::default()
-                        },
-                        None,
-                    )
-                }
-            };
-        // notify_socket.rs may leave us in a container's state dir
-        let _ = std::env::set_current_dir("/");
-        let bytes = serde_json::to_vec(&resp).expect("serialize response");
-        let fds: Vec<RawFd> = out_fd.iter().map(|f| f.as_raw_fd()).collect();
-        if let Err(e) = send_msg(sock.as_fd(), &bytes, &fds) {
-            log!("send failed: {e}; exiting");
-            return 1;
-        }
-        drop(out_fd);
-    }
-}
-
-/// libcontainer logs through `tracing`; send it to the helper log. The writer is a separate CLOEXEC dup of
-/// stderr, so messages logged in a container's init after it took over fds 0-2 still reach the log, never the
-/// container's stderr.
-fn init_tracing() {
-    use tracing_subscriber::filter::LevelFilter;
-    let level = match std::env::var("YFFM_HELPER_LOG")
-        .unwrap_or_default()
-        .to_ascii_lowercase()
-        .as_str()
-    {
-        "off" => return,
-        "error" => LevelFilter::ERROR,
-        "info" => LevelFilter::INFO,
-        "debug" => LevelFilter::DEBUG,
-        "trace" => LevelFilter::TRACE,
-        "warn" => LevelFilter::WARN,
-        _ => LevelFilter::ERROR,
+    log!("started, root {}", root.display());
+    let mut h = Helper {
+        root,
+        exits: ExitTable::default(),
+        next_exec: 0,
+        jobs: Vec::new(),
+        nofile_soft: nofile.rlim_cur,
+        sigchld,
     };
-    let fd = unsafe { libc::fcntl(2, libc::F_DUPFD_CLOEXEC, 3) };
-    if fd < 0 {
-        return;
-    }
-    let file = unsafe { std::fs::File::from_raw_fd(fd) };
-    let _ = tracing_subscriber::fmt()
-        .with_writer(Mutex::new(file))
-        .with_ansi(false)
-        .with_max_level(level)
-        .try_init();
+    h.run(sock)
 }
 
-fn to_resp(r: OpResult<Response>) -> Response {
-    match r {
-        Ok(r) => r,
-        Err(e) => Response {
-            code: e.code,
-            msg: Some(e.msg),
-            ..Default::default()
-        },
+fn error_response(code: i32, msg: impl Into<String>) -> Response {
+    Response {
+        code,
+        msg: Some(msg.into()),
+        ..Default::default()
     }
 }
 
@@ -218,113 +305,606 @@ fn ok() -> Response {
     }
 }
 
-/// The 3 stdio fds a create or exec request carries, in order.
-fn take_stdio(fds: Vec<OwnedFd>, op: &str) -> OpResult<[OwnedFd; 3]> {
-    <[OwnedFd; 3]>::try_from(fds).map_err(|fds| {
-        OpError::new(
-            YFFM_ERR_HELPER,
-            format!("protocol error: {op} needs 3 stdio fds, got {}", fds.len()),
-        )
-    })
+fn pollfd(fd: RawFd) -> libc::pollfd {
+    libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    }
 }
 
-fn handle(engine: &mut Engine, payload: &[u8], fds: Vec<OwnedFd>) -> (Response, Option<OwnedFd>) {
-    let req: Request = match serde_json::from_slice(payload) {
-        Ok(r) => r,
-        Err(e) => {
-            return (
-                Response {
-                    code: YFFM_ERR_HELPER,
-                    msg: Some(format!("protocol error: bad request: {e}")),
-                    ..Default::default()
-                },
-                None,
-            )
+/// Sends an answer to a caller's reply socket; a caller that gave up is no error of ours.
+fn answer(reply: &Option<OwnedFd>, resp: &Response, fds: &[RawFd]) {
+    if let Some(r) = reply {
+        let bytes = serde_json::to_vec(resp).unwrap_or_default();
+        let _ = send_msg(r.as_fd(), &bytes, fds);
+    }
+}
+
+impl Helper {
+    fn run(&mut self, sock: OwnedFd) -> i32 {
+        let mut sock = Some(sock);
+        loop {
+            if sock.is_none() && self.jobs.is_empty() {
+                log!("caller closed the socket and no call is running; exiting");
+                return 0;
+            }
+            self.start_ready_jobs();
+            // poll set: control socket, signalfd, each worker's socket and pidfd, each tracked pidfd
+            let mut pfds: Vec<libc::pollfd> = Vec::new();
+            pfds.push(pollfd(sock.as_ref().map_or(-1, |s| s.as_raw_fd())));
+            pfds.push(pollfd(self.sigchld.as_raw_fd()));
+            let mut worker_slots = Vec::new();
+            for (i, j) in self.jobs.iter().enumerate() {
+                if let Some(w) = &j.worker {
+                    worker_slots.push((i, pfds.len()));
+                    pfds.push(pollfd(if w.result.is_none() { w.sock.as_raw_fd() } else { -1 }));
+                    pfds.push(pollfd(w.pidfd.as_raw_fd()));
+                }
+            }
+            let tracked_from = pfds.len();
+            pfds.extend(self.exits.pollable().iter().map(|(_, fd)| pollfd(*fd)));
+            let now = Instant::now();
+            let timeout = self
+                .jobs
+                .iter()
+                .filter(|j| !j.worker.as_ref().is_some_and(|w| w.timed_out))
+                .map(|j| j.deadline.saturating_duration_since(now))
+                .min()
+                .map_or(-1, |d| d.as_millis().clamp(0, i32::MAX as u128) as libc::c_int + 1);
+            let r = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout) };
+            if r < 0 {
+                let e = io::Error::last_os_error();
+                if e.raw_os_error() == Some(libc::EINTR) {
+                    continue;
+                }
+                log!("poll failed: {e}");
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+            // worker answers first, then exits: an answer sent just before the exit is never missed
+            for &(i, slot) in &worker_slots {
+                if pfds[slot].revents != 0 {
+                    self.read_result(i);
+                }
+            }
+            let mut finished: Vec<usize> = worker_slots
+                .iter()
+                .filter(|&&(_, slot)| pfds[slot + 1].revents != 0)
+                .map(|&(i, _)| i)
+                .collect();
+            finished.sort_unstable();
+            for i in finished.into_iter().rev() {
+                self.finish(i);
+            }
+            if pfds[tracked_from..].iter().any(|p| p.revents != 0) {
+                self.exits.reap_all_exited();
+            }
+            if pfds[1].revents != 0 {
+                let mut buf = [0u8; 128 * 8];
+                while unsafe { libc::read(self.sigchld.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
+                self.exits.reap_all_exited();
+                self.reap_leftovers(None);
+            }
+            self.enforce_deadlines();
+            if pfds[0].revents != 0 {
+                if let Some(s) = &sock {
+                    match recv_msg(s.as_fd()) {
+                        Ok(Some((payload, fds))) => self.accept(&payload, fds),
+                        Ok(None) => sock = None,
+                        Err(e) if e.raw_os_error() == Some(libc::EMFILE) => {
+                            // the fds of that call (its reply socket among them) were dropped: it cannot be
+                            // answered; its caller runs into its deadline
+                            log!("a call arrived without its fds (fd limit reached); it cannot be answered");
+                        }
+                        Err(e) => {
+                            log!("receive failed: {e}; treating the caller as gone");
+                            sock = None;
+                        }
+                    }
+                }
+            }
         }
+    }
+
+    /// Decodes one call; answers `ExitStatus`/`ExecStatus`/`Ping` at once and queues the rest.
+    fn accept(&mut self, payload: &[u8], mut fds: Vec<OwnedFd>) {
+        let reply = if fds.is_empty() { None } else { Some(fds.remove(0)) };
+        let call: Call = match serde_json::from_slice(payload) {
+            Ok(c) => c,
+            Err(e) => {
+                answer(
+                    &reply,
+                    &error_response(YFFM_ERR_HELPER, format!("protocol error: bad request: {e}")),
+                    &[],
+                );
+                return;
+            }
+        };
+        if fds.len() != call.req.stdio_fds() {
+            answer(
+                &reply,
+                &error_response(
+                    YFFM_ERR_HELPER,
+                    format!(
+                        "protocol error: {} needs {} stdio fds, got {}",
+                        call.req.name(),
+                        call.req.stdio_fds(),
+                        fds.len()
+                    ),
+                ),
+                &[],
+            );
+            return;
+        }
+        let inline = match &call.req {
+            Request::Ping => Some(Ok(ok())),
+            Request::ExitStatus { id } => Some(
+                validate_id(id)
+                    .and_then(|_| self.exits.exit_status(id))
+                    .map(|c| Response {
+                        value: Some(c),
+                        ..ok()
+                    }),
+            ),
+            Request::ExecStatus { token } => Some(self.exits.exec_status(*token).map(|c| Response {
+                value: Some(c),
+                ..ok()
+            })),
+            _ => None,
+        };
+        if let Some(r) = inline {
+            let resp = r.unwrap_or_else(|e| error_response(e.code, e.msg));
+            answer(&reply, &resp, &[]);
+            return;
+        }
+        let timeout = Duration::from_millis(call.timeout_ms.max(1));
+        self.jobs.push(Job {
+            deadline: Instant::now() + timeout,
+            call,
+            reply,
+            stdio: fds,
+            worker: None,
+        });
+    }
+
+    /// Forks a worker for each queued job whose container has no earlier job queued or running.
+    fn start_ready_jobs(&mut self) {
+        let mut busy: HashSet<String> = HashSet::new();
+        for i in 0..self.jobs.len() {
+            let id = self.jobs[i].call.req.container_id().map(str::to_string);
+            if let Some(id) = &id {
+                if !busy.insert(id.clone()) {
+                    continue;
+                }
+            }
+            if self.jobs[i].worker.is_some() {
+                continue;
+            }
+            match self.fork_worker(i) {
+                Ok(w) => {
+                    self.jobs[i].stdio.clear();
+                    self.jobs[i].worker = Some(w);
+                }
+                Err(e) => {
+                    let job = self.jobs.remove(i);
+                    answer(&job.reply, &error_response(e.code, e.msg), &[]);
+                    // indices shifted: the next loop round starts the rest
+                    return;
+                }
+            }
+        }
+    }
+
+    fn fork_worker(&mut self, i: usize) -> OpResult<Worker> {
+        let (zs, ws) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .map_err(|e| OpError::io("socketpair for a worker", &io::Error::from_raw_os_error(e as i32)))?;
+        let helper_pid = raw_getpid();
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(OpError::io("fork a worker", &io::Error::last_os_error()));
+        }
+        if pid == 0 {
+            // the worker: never returns
+            let job = &self.jobs[i];
+            let stdio: Vec<RawFd> = job.stdio.iter().map(|f| f.as_raw_fd()).collect();
+            worker_main(
+                helper_pid,
+                self.nofile_soft,
+                ws.as_raw_fd(),
+                &stdio,
+                &self.root,
+                &job.call.req,
+            );
+        }
+        drop(ws);
+        // our child, not reaped: the pid is pinned until we wait for it
+        let pidfd = pidfd_open(pid).map_err(|e| {
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, std::ptr::null_mut(), 0);
+            }
+            OpError::io("pidfd_open(worker)", &e)
+        })?;
+        Ok(Worker {
+            pid,
+            pidfd,
+            sock: zs,
+            result: None,
+            timed_out: false,
+        })
+    }
+
+    fn read_result(&mut self, i: usize) {
+        let Some(w) = self.jobs[i].worker.as_mut() else { return };
+        if w.result.is_some() {
+            return;
+        }
+        w.result = Some(match recv_msg(w.sock.as_fd()) {
+            Ok(Some((payload, fds))) => serde_json::from_slice::<Response>(&payload)
+                .map(|r| (r, fds))
+                .map_err(|e| format!("bad answer from the worker: {e}")),
+            Ok(None) => Err("the worker closed its socket without an answer".into()),
+            Err(e) => Err(format!("receiving the worker's answer failed: {e}")),
+        });
+    }
+
+    /// The worker of job `i` exited: reap it, register what it made, answer the caller, roll back if needed.
+    fn finish(&mut self, i: usize) {
+        // an answer may still sit in the socket
+        {
+            let w = self.jobs[i].worker.as_ref().unwrap();
+            let mut p = pollfd(w.sock.as_raw_fd());
+            if w.result.is_none() && unsafe { libc::poll(&mut p, 1, 0) } > 0 {
+                self.read_result(i);
+            }
+        }
+        let mut job = self.jobs.remove(i);
+        let w = job.worker.take().unwrap();
+        let status = reap_pidfd(w.pidfd.as_fd()).ok().flatten();
+        let op = job.call.req.name();
+        let id = job.call.req.container_id().unwrap_or("").to_string();
+        let mut rollback = false;
+        match (w.timed_out, w.result) {
+            (true, _) => {
+                let secs = job.call.timeout_ms as f64 / 1000.0;
+                answer(
+                    &job.reply,
+                    &error_response(
+                        YFFM_ERR_TIMEOUT,
+                        format!(
+                            "{op} {id} did not finish within {secs:.3} s; its worker and hooks were killed{}",
+                            if matches!(job.call.req, Request::Create { .. }) {
+                                " and the create is rolled back"
+                            } else {
+                                ""
+                            }
+                        ),
+                    ),
+                    &[],
+                );
+                rollback = matches!(job.call.req, Request::Create { .. });
+            }
+            (false, Some(Ok((mut resp, mut fds)))) => {
+                if resp.code == YFFM_OK {
+                    match &job.call.req {
+                        Request::Create { id, .. } | Request::Exec { id, .. } if fds.len() == 1 => {
+                            let key = if let Request::Exec { .. } = job.call.req {
+                                self.next_exec += 1;
+                                resp.token = Some(self.next_exec);
+                                exec_key(self.next_exec)
+                            } else {
+                                id.clone()
+                            };
+                            let fd = fds.pop().unwrap();
+                            match dup_cloexec(fd.as_fd()) {
+                                Ok(mine) => {
+                                    self.exits.insert(&key, resp.value.unwrap_or(0), mine);
+                                    answer(&job.reply, &resp, &[fd.as_raw_fd()]);
+                                }
+                                Err(e) => {
+                                    answer(
+                                        &job.reply,
+                                        &error_response(YFFM_ERR_RESOURCE, format!("dup pidfd: {e}")),
+                                        &[],
+                                    );
+                                    rollback = matches!(job.call.req, Request::Create { .. });
+                                    if let Request::Exec { .. } = job.call.req {
+                                        unsafe {
+                                            libc::syscall(libc::SYS_pidfd_send_signal, fd.as_raw_fd(), libc::SIGKILL, 0, 0)
+                                        };
+                                    }
+                                }
+                            }
+                        }
+                        Request::Delete { id, .. } => {
+                            if self.exits.is_tracked(id) {
+                                self.exits.try_reap(id);
+                                self.exits.mark_deleted(id);
+                            }
+                            answer(&job.reply, &resp, &[]);
+                        }
+                        _ => answer(&job.reply, &resp, &[]),
+                    }
+                } else {
+                    answer(&job.reply, &resp, &[]);
+                }
+            }
+            (false, other) => {
+                let why = match other {
+                    Some(Err(e)) => e,
+                    _ => "no answer".into(),
+                };
+                let how = match status {
+                    Some(c) if c == CHILD_PANIC_EXIT => "exited after a panic".to_string(),
+                    Some(c) if c > 128 => format!("was killed by signal {}", c - 128),
+                    Some(c) => format!("exited with status {c}"),
+                    None => "vanished".to_string(),
+                };
+                log!("worker {} for {op} {id} {how}: {why}", w.pid);
+                answer(
+                    &job.reply,
+                    &error_response(
+                        YFFM_ERR_HELPER,
+                        format!("the worker process for {op} {id} {how} ({why}); no other call was affected"),
+                    ),
+                    &[],
+                );
+                rollback = matches!(job.call.req, Request::Create { .. });
+            }
+        }
+        if rollback {
+            self.jobs.insert(
+                i.min(self.jobs.len()),
+                Job {
+                    call: Call {
+                        timeout_ms: ROLLBACK_TIMEOUT.as_millis() as u64,
+                        req: Request::Delete {
+                            id: id.clone(),
+                            force: true,
+                        },
+                    },
+                    deadline: Instant::now() + ROLLBACK_TIMEOUT,
+                    reply: None,
+                    stdio: Vec::new(),
+                    worker: None,
+                },
+            );
+        }
+        self.reap_leftovers(rollback.then_some(w.pid));
+    }
+
+    /// Kills the workers of jobs past their deadline (with their process group: hooks too) and drops queued
+    /// jobs past theirs.
+    fn enforce_deadlines(&mut self) {
+        let now = Instant::now();
+        let mut i = 0;
+        while i < self.jobs.len() {
+            let j = &mut self.jobs[i];
+            if j.deadline > now {
+                i += 1;
+                continue;
+            }
+            match j.worker.as_mut() {
+                Some(w) if !w.timed_out => {
+                    w.timed_out = true;
+                    unsafe {
+                        libc::kill(-w.pid, libc::SIGKILL);
+                        libc::syscall(libc::SYS_pidfd_send_signal, w.pidfd.as_raw_fd(), libc::SIGKILL, 0, 0);
+                    }
+                    i += 1;
+                }
+                Some(_) => i += 1,
+                None => {
+                    let job = self.jobs.remove(i);
+                    answer(
+                        &job.reply,
+                        &error_response(
+                            YFFM_ERR_TIMEOUT,
+                            format!(
+                                "{} {} did not start within {:.3} s: an earlier call on the same container was still running",
+                                job.call.req.name(),
+                                job.call.req.container_id().unwrap_or(""),
+                                job.call.timeout_ms as f64 / 1000.0
+                            ),
+                        ),
+                        &[],
+                    );
+                }
+            }
+        }
+    }
+
+    /// Reaps children nobody tracks: leftovers of finished workers (a hook's orphan, the intermediate or init of
+    /// a create whose worker was killed). Live ones still in the process group of a worker that failed
+    /// (`failed_pgid`: a clone that never reached its own session) are killed first. Runs only while every worker
+    /// that exited has been processed, so an init whose worker's answer is still unread is never mistaken for a
+    /// leftover.
+    fn reap_leftovers(&mut self, failed_pgid: Option<i32>) {
+        let mut workers: HashSet<i32> = HashSet::new();
+        for j in &self.jobs {
+            if let Some(w) = &j.worker {
+                let mut p = pollfd(w.pidfd.as_raw_fd());
+                if unsafe { libc::poll(&mut p, 1, 0) } > 0 {
+                    return;
+                }
+                workers.insert(w.pid);
+            }
+        }
+        let tracked: HashSet<i32> = self.exits.live_pids().into_iter().collect();
+        for pid in child_pids() {
+            if workers.contains(&pid) || tracked.contains(&pid) {
+                continue;
+            }
+            // our child and not reaped, so the pid is stable until we wait for it
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let fields: Vec<&str> = stat
+                .rsplit_once(')')
+                .map(|(_, r)| r.split_whitespace().collect())
+                .unwrap_or_default();
+            let zombie = fields.first() == Some(&"Z");
+            if !zombie {
+                let pgid = fields.get(2).and_then(|p| p.parse::<i32>().ok());
+                if failed_pgid.is_some() && pgid == failed_pgid {
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                }
+                continue;
+            }
+            unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
+        }
+    }
+}
+
+/// Moves `fds` to `targets` (distinct, ascending, above 2), safely even where a source sits on another target.
+fn place_fds(fds: &[RawFd], targets: &[RawFd]) -> io::Result<()> {
+    let hi = targets.iter().copied().max().unwrap_or(2);
+    let mut moved: Vec<RawFd> = Vec::with_capacity(fds.len());
+    for &fd in fds {
+        moved.push(if fd <= hi {
+            cvt(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, hi + 1) })?
+        } else {
+            fd
+        });
+    }
+    for (&src, &dst) in moved.iter().zip(targets) {
+        cvt(unsafe { libc::dup3(src, dst, libc::O_CLOEXEC) })?;
+    }
+    unsafe { libc::close_range((hi + 1) as u32, u32::MAX, 0) };
+    Ok(())
+}
+
+/// The worker, right after fork: sets itself up, runs one request, sends the answer, exits. Never returns and
+/// never runs the helper's destructors (its fds are the helper's).
+fn worker_main(
+    helper_pid: i32,
+    nofile_soft: libc::rlim_t,
+    sock: RawFd,
+    stdio: &[RawFd],
+    root: &Path,
+    req: &Request,
+) -> ! {
+    OWNER_PID.store(raw_getpid(), Ordering::Relaxed);
+    unsafe {
+        // die with the helper; its own group, so a deadline kill takes its hooks too
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+        if libc::getppid() != helper_pid {
+            libc::_exit(1);
+        }
+        libc::setpgid(0, 0);
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_sigpipe as *const () as usize;
+        libc::sigemptyset(&mut sa.sa_mask);
+        libc::sigaction(libc::SIGPIPE, &sa, std::ptr::null_mut());
+        libc::signal(libc::SIGCHLD, libc::SIG_DFL);
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+        lim.rlim_cur = nofile_soft.min(lim.rlim_max);
+        libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+    }
+    let mut fds = vec![sock, LOG_FD.load(Ordering::Relaxed)];
+    fds.extend_from_slice(stdio);
+    let targets: Vec<RawFd> = (W_SOCK_FD..W_SOCK_FD + fds.len() as RawFd).collect();
+    if place_fds(&fds, &targets).is_err() {
+        unsafe { libc::_exit(2) };
+    }
+    LOG_FD.store(W_LOG_FD, Ordering::Relaxed);
+    let stdio: Vec<OwnedFd> = (0..stdio.len())
+        .map(|k| unsafe { OwnedFd::from_raw_fd(W_STDIO_FD + k as RawFd) })
+        .collect();
+    let (resp, out_fd) = match catch_unwind(AssertUnwindSafe(|| run_request(root, req, stdio))) {
+        Ok(r) => r,
+        Err(p) => (
+            error_response(YFFM_ERR_PANIC, format!("panic in the worker: {}", panic_message(&*p))),
+            None,
+        ),
+    };
+    let bytes = serde_json::to_vec(&resp).unwrap_or_default();
+    let fds: Vec<RawFd> = out_fd.iter().map(|f| f.as_raw_fd()).collect();
+    let sent = send_msg(unsafe { std::os::fd::BorrowedFd::borrow_raw(W_SOCK_FD) }, &bytes, &fds);
+    unsafe { libc::_exit(if sent.is_ok() { 0 } else { 3 }) }
+}
+
+fn to_resp<T>(r: OpResult<T>, f: impl FnOnce(T) -> Response) -> Response {
+    match r {
+        Ok(v) => f(v),
+        Err(e) => error_response(e.code, e.msg),
+    }
+}
+
+/// One request in a worker.
+fn run_request(root: &Path, req: &Request, stdio: Vec<OwnedFd>) -> (Response, Option<OwnedFd>) {
+    let mut engine = Engine::new(root.to_path_buf());
+    let take3 = |v: Vec<OwnedFd>| -> OpResult<[OwnedFd; 3]> {
+        <[OwnedFd; 3]>::try_from(v).map_err(|_| OpError::new(YFFM_ERR_HELPER, "protocol error: 3 stdio fds expected"))
+    };
+    let json = |j: String| Response {
+        json: Some(j),
+        ..ok()
     };
     match req {
-        Request::Create { id, bundle } => match take_stdio(fds, "create") {
-            Err(e) => (to_resp(Err(e)), None),
-            Ok(stdio) => match engine.create(&id, &bundle, stdio) {
-                Ok((pid, pidfd)) => (
-                    Response {
-                        code: YFFM_OK,
-                        value: Some(pid),
-                        ..Default::default()
-                    },
-                    Some(pidfd),
-                ),
-                Err(e) => (to_resp(Err(e)), None),
-            },
+        Request::Create { id, bundle } => match take3(stdio).and_then(|s| engine.create(id, bundle, s)) {
+            Ok((pid, pidfd)) => (
+                Response {
+                    value: Some(pid),
+                    ..ok()
+                },
+                Some(pidfd),
+            ),
+            Err(e) => (error_response(e.code, e.msg), None),
         },
-        Request::Start { id } => (to_resp(engine.start(&id).map(|_| ok())), None),
-        Request::State { id } => (
-            to_resp(engine.state(&id).map(|j| Response {
-                json: Some(j),
-                ..ok()
-            })),
-            None,
-        ),
-        Request::Kill { id, signal, all } => {
-            (to_resp(engine.kill(&id, signal, all).map(|_| ok())), None)
-        }
-        Request::Delete { id, force } => (to_resp(engine.delete(&id, force).map(|_| ok())), None),
-        Request::List => (
-            to_resp(engine.list().map(|j| Response {
-                json: Some(j),
-                ..ok()
-            })),
-            None,
-        ),
-        Request::Pause { id } => (to_resp(engine.pause(&id).map(|_| ok())), None),
-        Request::Resume { id } => (to_resp(engine.resume(&id).map(|_| ok())), None),
-        Request::Ps { id } => (
-            to_resp(engine.ps(&id).map(|json| Response {
-                json: Some(json),
-                ..ok()
-            })),
-            None,
-        ),
-        Request::Stats { id } => (
-            to_resp(engine.stats(&id).map(|json| Response {
-                json: Some(json),
-                ..ok()
-            })),
-            None,
-        ),
-        Request::Update { id, resources } => {
-            (to_resp(engine.update(&id, &resources).map(|_| ok())), None)
-        }
-        Request::ExitStatus { id } => (
-            to_resp(engine.exit_status(&id).map(|c| Response {
-                value: Some(c),
-                ..ok()
-            })),
-            None,
-        ),
-        Request::Exec { id, process } => match take_stdio(fds, "exec") {
-            Err(e) => (to_resp(Err(e)), None),
-            Ok(stdio) => match engine.exec(&id, &process, stdio) {
-                Ok((token, pid, pidfd)) => (
-                    Response {
-                        code: YFFM_OK,
-                        value: Some(pid),
-                        token: Some(token),
-                        ..Default::default()
-                    },
-                    Some(pidfd),
-                ),
-                Err(e) => (to_resp(Err(e)), None),
-            },
+        Request::Exec { id, process } => match take3(stdio).and_then(|s| engine.exec(id, process, s)) {
+            Ok((pid, pidfd)) => (
+                Response {
+                    value: Some(pid),
+                    ..ok()
+                },
+                Some(pidfd),
+            ),
+            Err(e) => (error_response(e.code, e.msg), None),
         },
-        Request::ExecStatus { token } => (
-            to_resp(engine.exec_status(token).map(|c| Response {
-                value: Some(c),
-                ..ok()
-            })),
-            None,
-        ),
-        Request::Panic => panic!("test panic requested"),
+        Request::Start { id } => (to_resp(engine.start(id), |_| ok()), None),
+        Request::Kill { id, signal, all } => (to_resp(engine.kill(id, *signal, *all), |_| ok()), None),
+        Request::Delete { id, force } => (to_resp(engine.delete(id, *force), |_| ok()), None),
+        Request::Pause { id } => (to_resp(engine.pause(id), |_| ok()), None),
+        Request::Resume { id } => (to_resp(engine.resume(id), |_| ok()), None),
+        Request::Ps { id } => (to_resp(engine.ps(id), json), None),
+        Request::Stats { id } => (to_resp(engine.stats(id), json), None),
+        Request::Update { id, resources } => (to_resp(engine.update(id, resources), |_| ok()), None),
+        Request::Panic { in_child } => {
+            if *in_child {
+                // as a container init that panics: a process with a copy of our stack
+                let pid = unsafe { libc::fork() };
+                if pid == 0 {
+                    panic!("test panic in a forked child");
+                }
+                let mut st = 0;
+                unsafe { libc::waitpid(pid, &mut st, 0) };
+                let code = if libc::WIFEXITED(st) { libc::WEXITSTATUS(st) } else { 128 + libc::WTERMSIG(st) };
+                (
+                    Response {
+                        value: Some(code),
+                        ..ok()
+                    },
+                    None,
+                )
+            } else {
+                panic!("test panic requested")
+            }
+        }
+        Request::Ping | Request::ExitStatus { .. } | Request::ExecStatus { .. } => {
+            (error_response(YFFM_ERR_HELPER, "protocol error: answered by the helper itself"), None)
+        }
     }
 }
 
@@ -332,50 +912,141 @@ fn handle(engine: &mut Engine, payload: &[u8], fds: Vec<OwnedFd>) -> (Response, 
 // The caller's side
 // ---------------------------------------------------------------------------------------------------------------
 
+/// One running helper process.
 struct Conn {
-    sock: Option<OwnedFd>,
-    child: Option<Child>,
-    broken: Option<String>,
+    sock: OwnedFd,
+    pid: i32,
+    pidfd: OwnedFd,
+    child: Mutex<Option<Child>>,
+    /// Set once the helper is known dead or stalled; the next call replaces it.
+    dead: Mutex<Option<String>>,
 }
 
-/// The caller's handle on one helper process. One mutex serializes request/response pairs.
+impl Conn {
+    fn is_dead(&self) -> bool {
+        if self.dead.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
+            return true;
+        }
+        let mut p = pollfd(self.pidfd.as_raw_fd());
+        unsafe { libc::poll(&mut p, 1, 0) > 0 }
+    }
+
+    /// Marks the helper dead (killing it if it still runs: it stalled or broke the protocol) and says how it went.
+    fn kill_and_describe(&self, what: &str) -> String {
+        let mut dead = self.dead.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(d) = dead.as_ref() {
+            return d.clone();
+        }
+        unsafe { libc::syscall(libc::SYS_pidfd_send_signal, self.pidfd.as_raw_fd(), libc::SIGKILL, 0, 0) };
+        let status = match self.child.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            Some(c) => match c.wait() {
+                Ok(st) => format!("{st}"),
+                Err(e) => format!("unknown ({e})"),
+            },
+            None => "unknown".into(),
+        };
+        let m = format!("yffm-helper (pid {}) {what}; it ended with {status}", self.pid);
+        *dead = Some(m.clone());
+        m
+    }
+}
+
+impl Drop for Conn {
+    /// The socket closes first (the helper finishes the calls it runs, then exits on EOF); a helper still there
+    /// after 10 s is killed. Always reaped with a targeted wait.
+    fn drop(&mut self) {
+        let mut child = self.child.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(mut c) = child.take() {
+            if !matches!(c.try_wait(), Ok(Some(_))) {
+                unsafe { libc::shutdown(self.sock.as_raw_fd(), libc::SHUT_RDWR) };
+                if reap_wait(self.pidfd.as_raw_fd(), Duration::from_secs(10)).is_none() {
+                    let _ = c.kill();
+                }
+                let _ = c.wait();
+            }
+        }
+    }
+}
+
+fn reap_wait(pidfd: RawFd, timeout: Duration) -> Option<()> {
+    let mut p = pollfd(pidfd);
+    let ms = timeout.as_millis() as libc::c_int;
+    (unsafe { libc::poll(&mut p, 1, ms) } > 0).then_some(())
+}
+
+/// The caller's handle on the helper: spawns it, replaces it when it dies or stalls, and runs calls with
+/// deadlines. Calls from many threads run concurrently.
 pub struct HelperClient {
-    conn: Mutex<Conn>,
-    pid: i32,
-    /// pidfd of the helper. EOF on the socket alone does not prove the helper died: a container init that is
-    /// created but not started still holds a copy of the helper's end (fds are only marked CLOEXEC until exec).
-    pidfd: Option<OwnedFd>,
+    helper_path: String,
+    root: PathBuf,
     log: PathBuf,
+    default_timeout: Duration,
+    conn: Mutex<Option<Arc<Conn>>>,
+    send_lock: Mutex<()>,
+    starts: AtomicU64,
 }
 
 impl HelperClient {
-    /// Spawns `helper_path ROOT` with one end of a socketpair at fd 3, stdin/stdout on /dev/null and stderr
-    /// appended to `ROOT/yffm-helper.log`, and waits for its greeting.
-    pub fn spawn(helper_path: &str, root: &Path) -> OpResult<Self> {
-        let hp = Path::new(helper_path);
-        if !hp.is_file() {
-            return Err(OpError::invalid(format!(
-                "helper {helper_path:?} is not an existing file"
-            )));
+    /// Spawns the first helper (so a bad helper path or root fails here) with `default_timeout` for calls that
+    /// do not give their own.
+    pub fn spawn(helper_path: &str, root: &Path, default_timeout: Duration) -> OpResult<Self> {
+        if !Path::new(helper_path).is_file() {
+            return Err(OpError::invalid(format!("helper {helper_path:?} is not an existing file")));
         }
-        let log = root.join(HELPER_LOG);
+        let c = Self {
+            helper_path: helper_path.to_string(),
+            root: root.to_path_buf(),
+            log: root.join(HELPER_LOG),
+            default_timeout,
+            conn: Mutex::new(None),
+            send_lock: Mutex::new(()),
+            starts: AtomicU64::new(0),
+        };
+        c.current()?;
+        Ok(c)
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.conn
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map_or(0, |c| c.pid)
+    }
+
+    /// How many helper processes this client has started (1 + replacements).
+    pub fn starts(&self) -> u64 {
+        self.starts.load(Ordering::Relaxed)
+    }
+
+    fn current(&self) -> OpResult<Arc<Conn>> {
+        let mut g = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = g.as_ref() {
+            if !c.is_dead() {
+                return Ok(c.clone());
+            }
+            let why = c.kill_and_describe("died");
+            log_caller(&self.log, &format!("replacing the helper: {why}"));
+        }
+        let c = Arc::new(self.start_helper()?);
+        self.starts.fetch_add(1, Ordering::Relaxed);
+        *g = Some(c.clone());
+        Ok(c)
+    }
+
+    fn start_helper(&self) -> OpResult<Conn> {
         let logf = OpenOptions::new()
             .append(true)
             .create(true)
             .mode(0o600)
-            .custom_flags(libc::O_CLOEXEC)
-            .open(&log)
-            .map_err(|e| OpError::io(&format!("open {}", log.display()), &e))?;
-        let (ours, theirs) = socketpair(
-            AddressFamily::Unix,
-            SockType::SeqPacket,
-            None,
-            SockFlag::SOCK_CLOEXEC,
-        )
-        .map_err(|e| OpError::io("socketpair", &io::Error::from_raw_os_error(e as i32)))?;
+            .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
+            .open(&self.log)
+            .map_err(|e| OpError::io(&format!("open {}", self.log.display()), &e))?;
+        let (ours, theirs) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+            .map_err(|e| OpError::io("socketpair", &io::Error::from_raw_os_error(e as i32)))?;
         let their_fd = theirs.as_raw_fd();
-        let mut cmd = Command::new(hp);
-        cmd.arg(root)
+        let mut cmd = Command::new(&self.helper_path);
+        cmd.arg(&self.root)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(logf));
@@ -392,197 +1063,176 @@ impl HelperClient {
                 Ok(())
             });
         }
-        let child = cmd.spawn().map_err(|e| {
-            OpError::new(
-                YFFM_ERR_HELPER,
-                format!("cannot start helper {helper_path:?}: {e}"),
-            )
+        let mut child = cmd.spawn().map_err(|e| {
+            let code = if e.raw_os_error().is_some_and(is_resource_errno) { YFFM_ERR_RESOURCE } else { YFFM_ERR_HELPER };
+            OpError::new(code, format!("cannot start helper {:?}: {e}", self.helper_path))
         })?;
         drop(theirs);
         let pid = child.id() as i32;
         // not reaped yet, so the pid is the helper's
-        let pidfd = crate::util::pidfd_open(pid).ok();
-        let client = Self {
-            conn: Mutex::new(Conn {
-                sock: Some(ours),
-                child: Some(child),
-                broken: None,
-            }),
+        let pidfd = match pidfd_open(pid) {
+            Ok(fd) => fd,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(OpError::io("pidfd_open(helper)", &e));
+            }
+        };
+        let conn = Conn {
+            sock: ours,
             pid,
             pidfd,
-            log,
+            child: Mutex::new(Some(child)),
+            dead: Mutex::new(None),
         };
-        // the greeting
-        {
-            let mut c = client.lock();
-            let r = client.recv_response(&mut c)?;
-            if r.0.code != YFFM_OK {
-                let m = r.0.msg.unwrap_or_default();
-                c.broken = Some(format!("yffm-helper failed to start: {m}"));
-                return Err(OpError::new(r.0.code, m));
+        // the greeting, bounded
+        let mut p = [pollfd(conn.sock.as_raw_fd()), pollfd(conn.pidfd.as_raw_fd())];
+        let r = unsafe { libc::poll(p.as_mut_ptr(), 2, SPAWN_TIMEOUT.as_millis() as libc::c_int) };
+        if r <= 0 || p[0].revents == 0 {
+            let m = conn.kill_and_describe(if r == 0 { "did not greet within 10 s" } else { "died before greeting" });
+            return Err(OpError::new(YFFM_ERR_HELPER, format!("{m}; see {}", self.log.display())));
+        }
+        let hello = match recv_msg(conn.sock.as_fd()) {
+            Ok(Some((payload, _))) => serde_json::from_slice::<Response>(&payload).ok(),
+            _ => None,
+        };
+        match hello {
+            Some(r) if r.code == YFFM_OK && r.msg.as_deref() == Some(hello_text().as_str()) => Ok(conn),
+            Some(r) if r.code != YFFM_OK => {
+                conn.kill_and_describe("failed to start");
+                Err(OpError::new(r.code, r.msg.unwrap_or_default()))
             }
-            if r.0.msg.as_deref() != Some(hello_text().as_str()) {
+            other => {
                 let m = format!(
-                    "helper {helper_path:?} is {:?}, expected {:?} (use the helper built with this library)",
-                    r.0.msg.unwrap_or_default(),
+                    "helper {:?} greeted with {:?}, expected {:?} (use the helper built with this library)",
+                    self.helper_path,
+                    other.and_then(|r| r.msg),
                     hello_text()
                 );
-                c.broken = Some(m.clone());
-                return Err(OpError::new(YFFM_ERR_HELPER, m));
+                conn.kill_and_describe("is the wrong helper");
+                Err(OpError::new(YFFM_ERR_HELPER, m))
             }
         }
-        Ok(client)
     }
 
-    pub fn pid(&self) -> i32 {
-        self.pid
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Conn> {
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Marks the connection broken and describes how the helper died.
-    fn broken(&self, c: &mut Conn, what: String) -> OpError {
-        let mut status = String::from("still running");
-        if let Some(child) = c.child.as_mut() {
-            let deadline = Instant::now() + Duration::from_millis(500);
-            loop {
-                match child.try_wait() {
-                    Ok(Some(st)) => {
-                        status = format!("exited ({st})");
-                        break;
-                    }
-                    Ok(None) if Instant::now() < deadline => {
-                        std::thread::sleep(Duration::from_millis(10))
-                    }
-                    Ok(None) => {
-                        // alive but talking nonsense: useless from now on
-                        let _ = child.kill();
-                        status = format!("killed after a protocol error ({:?})", child.wait().ok());
-                        break;
-                    }
-                    Err(_) => break,
+    /// One call with a deadline (`timeout` or the default). A non-OK answer becomes an `OpError` with the
+    /// helper's code and text; a helper that dies during the call is `YFFM_ERR_HELPER`, one that does not answer
+    /// `YFFM_ERR_TIMEOUT` (and is replaced).
+    pub fn call(&self, req: Request, fds: &[RawFd], timeout: Option<Duration>) -> OpResult<(Response, Vec<OwnedFd>)> {
+        let timeout = timeout.unwrap_or(self.default_timeout);
+        let op = req.name();
+        let call = Call {
+            timeout_ms: timeout.as_millis().max(1) as u64,
+            req,
+        };
+        let bytes = serde_json::to_vec(&call).map_err(|e| OpError::new(YFFM_ERR_HELPER, format!("encode: {e}")))?;
+        let (mine, theirs) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+            .map_err(|e| OpError::io(&format!("{op}: reply socket"), &io::Error::from_raw_os_error(e as i32)))?;
+        let mut all = vec![theirs.as_raw_fd()];
+        all.extend_from_slice(fds);
+        // a call that could not be delivered never reached a helper: one retry with a fresh one is safe
+        let mut conn = self.current()?;
+        for attempt in 0..2 {
+            let sent = {
+                let _g = self.send_lock.lock().unwrap_or_else(|e| e.into_inner());
+                send_msg(conn.sock.as_fd(), &bytes, &all)
+            };
+            match sent {
+                Ok(()) => break,
+                Err(e) if e.raw_os_error().is_some_and(is_resource_errno) => {
+                    return Err(OpError::io(&format!("{op}: send to the helper"), &e));
+                }
+                Err(e) if attempt == 0 => {
+                    conn.kill_and_describe(&format!("refused a call ({e})"));
+                    conn = self.current()?;
+                }
+                Err(e) => {
+                    let m = conn.kill_and_describe(&format!("refused a call ({e})"));
+                    return Err(OpError::new(YFFM_ERR_HELPER, m));
                 }
             }
         }
-        let m = format!(
-            "yffm-helper (pid {}) is gone or broke the protocol: {what}; helper {status}; see {}",
-            self.pid,
-            self.log.display()
-        );
-        c.broken = Some(m.clone());
-        c.sock = None;
-        OpError::new(YFFM_ERR_HELPER, m)
-    }
-
-    fn recv_response(&self, c: &mut Conn) -> OpResult<(Response, Vec<OwnedFd>)> {
-        let Some(sock) = c.sock.as_ref() else {
+        drop(theirs);
+        let limit = Instant::now() + timeout + STALL_GRACE;
+        let mut p = [pollfd(mine.as_raw_fd()), pollfd(conn.pidfd.as_raw_fd())];
+        loop {
+            let left = limit.saturating_duration_since(Instant::now());
+            let ms = left.as_millis().min(i32::MAX as u128) as libc::c_int;
+            let r = unsafe { libc::poll(p.as_mut_ptr(), 2, ms) };
+            if r < 0 {
+                let e = io::Error::last_os_error();
+                if e.raw_os_error() == Some(libc::EINTR) {
+                    continue;
+                }
+                return Err(OpError::io(&format!("{op}: poll"), &e));
+            }
+            if r == 0 {
+                let m = conn.kill_and_describe(&format!(
+                    "did not answer {op} within {:.3} s (stalled); it was killed and the next call starts a new one",
+                    (timeout + STALL_GRACE).as_secs_f64()
+                ));
+                log_caller(&self.log, &m);
+                return Err(OpError::new(YFFM_ERR_TIMEOUT, m));
+            }
+            break;
+        }
+        if p[0].revents == 0 {
+            let m = conn.kill_and_describe(&format!("died during {op}"));
+            log_caller(&self.log, &m);
             return Err(OpError::new(
                 YFFM_ERR_HELPER,
-                c.broken.clone().unwrap_or_default(),
+                format!("{m}; the outcome of this {op} is unknown, and the next call starts a new helper"),
             ));
-        };
-        // wait until the socket is readable or the helper exited (whichever first; the socket wins ties)
-        if let Some(pidfd) = &self.pidfd {
-            let mut pfds = [
-                libc::pollfd {
-                    fd: sock.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-                libc::pollfd {
-                    fd: pidfd.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-            ];
-            loop {
-                let r = unsafe { libc::poll(pfds.as_mut_ptr(), 2, -1) };
-                if r > 0 {
-                    break;
-                }
-                let e = io::Error::last_os_error();
-                if r < 0 && e.raw_os_error() != Some(libc::EINTR) {
-                    return Err(self.broken(c, format!("poll failed: {e}")));
-                }
-            }
-            if pfds[0].revents == 0 && pfds[1].revents != 0 {
-                return Err(self.broken(c, "the helper process exited".into()));
-            }
         }
-        match recv_msg(sock.as_fd()) {
+        let (resp, fds) = match recv_msg(mine.as_fd()) {
             Ok(Some((payload, fds))) => match serde_json::from_slice::<Response>(&payload) {
-                Ok(r) => Ok((r, fds)),
-                Err(e) => Err(self.broken(c, format!("bad response: {e}"))),
+                Ok(r) => (r, fds),
+                Err(e) => return Err(OpError::new(YFFM_ERR_HELPER, format!("{op}: bad answer: {e}"))),
             },
-            Ok(None) => Err(self.broken(c, "the socket reached EOF".into())),
-            Err(e) => Err(self.broken(c, format!("receive failed: {e}"))),
-        }
-    }
-
-    /// One request/response round trip. A non-OK response becomes an `OpError` with the helper's code and text.
-    pub fn call(&self, req: &Request, fds: &[RawFd]) -> OpResult<(Response, Vec<OwnedFd>)> {
-        let mut c = self.lock();
-        if let Some(b) = &c.broken {
-            return Err(OpError::new(YFFM_ERR_HELPER, b.clone()));
-        }
-        let bytes = serde_json::to_vec(req).expect("serialize request");
-        let sent = send_msg(c.sock.as_ref().unwrap().as_fd(), &bytes, fds);
-        if let Err(e) = sent {
-            return Err(self.broken(&mut c, format!("send failed: {e}")));
-        }
-        let (resp, fds) = self.recv_response(&mut c)?;
+            Ok(None) => {
+                // the call's socket was dropped unanswered: the helper died with it
+                let _ = reap_wait(conn.pidfd.as_raw_fd(), Duration::from_secs(1));
+                let m = conn.kill_and_describe(&format!("died during {op}"));
+                return Err(OpError::new(
+                    YFFM_ERR_HELPER,
+                    format!("{m}; the outcome of this {op} is unknown, and the next call starts a new helper"),
+                ));
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EMFILE) => {
+                return Err(OpError::new(
+                    YFFM_ERR_RESOURCE,
+                    format!("{op}: the answer's file descriptors were dropped: this process reached its fd limit"),
+                ));
+            }
+            Err(e) => return Err(OpError::new(YFFM_ERR_HELPER, format!("{op}: receiving the answer failed: {e}"))),
+        };
         if resp.code != YFFM_OK {
-            return Err(OpError::new(
-                resp.code,
-                resp.msg
-                    .unwrap_or_else(|| "helper returned an error".into()),
-            ));
+            return Err(OpError::new(resp.code, resp.msg.unwrap_or_else(|| "helper returned an error".into())));
         }
         Ok((resp, fds))
     }
+
+    /// Test hook: SIGKILLs the current helper (as the OOM killer or an operator would).
+    pub fn kill_helper_for_test(&self) {
+        if let Some(c) = self.conn.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            unsafe { libc::syscall(libc::SYS_pidfd_send_signal, c.pidfd.as_raw_fd(), libc::SIGKILL, 0, 0) };
+        }
+    }
 }
 
-impl Drop for HelperClient {
-    /// Closes the socket (the helper exits on EOF) and reaps the helper with a targeted wait; a helper that does
-    /// not exit within 10 s is SIGKILLed.
-    fn drop(&mut self) {
-        let c = self.conn.get_mut().unwrap_or_else(|e| e.into_inner());
-        c.sock = None;
-        if let Some(mut child) = c.child.take() {
-            if matches!(child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            // not reaped yet, so the pid is still the helper's. Wait on a pidfd (bounded), then reap with Child::wait (waitpid on the helper's pid only)
-            let exited = match crate::util::pidfd_open(self.pid) {
-                Ok(fd) => {
-                    let mut pfd = libc::pollfd {
-                        fd: fd.as_raw_fd(),
-                        events: libc::POLLIN,
-                        revents: 0,
-                    };
-                    let deadline = Instant::now() + Duration::from_secs(10);
-                    loop {
-                        let left = deadline
-                            .saturating_duration_since(Instant::now())
-                            .as_millis() as libc::c_int;
-                        let r = unsafe { libc::poll(&mut pfd, 1, left) };
-                        if r > 0 {
-                            break true;
-                        }
-                        if r == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::EINTR)
-                        {
-                            break false;
-                        }
-                    }
-                }
-                Err(_) => false,
-            };
-            if !exited {
-                let _ = child.kill();
-            }
-            let _ = child.wait();
-        }
+/// A line in the helper log from the caller's side (helper replacements).
+fn log_caller(log: &Path, msg: &str) {
+    use std::io::Write;
+    if let Ok(mut f) = OpenOptions::new()
+        .append(true)
+        .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
+        .open(log)
+    {
+        let _ = writeln!(
+            f,
+            "{} libyouki_ffm[{}]: {msg}",
+            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+            std::process::id()
+        );
     }
 }

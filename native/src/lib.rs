@@ -16,13 +16,14 @@ pub mod status;
 pub mod util;
 
 use std::ffi::{c_char, CStr};
-use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use helper::{panic_message, HelperClient};
-use ops::Engine;
+use ops::{Engine, ExitTable};
 use proto::Request;
 pub use status::*;
 use util::{stdio_fd, validate_bundle, validate_id, OpError, OpResult};
@@ -34,83 +35,97 @@ pub const LIBCONTAINER_VERSION: &str = "0.7.0";
 /// oom_score_adj) while it works.
 static DIRECT_LOCK: Mutex<()> = Mutex::new(());
 
+/// Direct mode's state: the operations and the exits of the inits they made, on the calling thread.
+struct Direct {
+    engine: Engine,
+    exits: ExitTable,
+    next_exec: u64,
+}
+
 enum Backend {
     Helper(HelperClient),
-    Direct(Mutex<Engine>),
+    Direct(Mutex<Direct>),
 }
 
 /// A container runtime: one state root, one mode. Opaque; create with `yffm_runtime_new`, release with
-/// `yffm_runtime_free`. Calls on one runtime may come from several threads (they are serialized).
+/// `yffm_runtime_free`. Calls on one runtime may come from many threads at once: in helper mode they run
+/// concurrently (calls on one container in arrival order), in direct mode one at a time.
 pub struct yffm_runtime {
-    #[allow(dead_code)]
     root: PathBuf,
     backend: Backend,
 }
 
+/// `timeout_ms` of a call: 0 means the runtime's default.
+fn call_timeout(ms: u32) -> Option<Duration> {
+    (ms > 0).then(|| Duration::from_millis(ms as u64))
+}
+
 impl yffm_runtime {
-    fn direct<T>(
-        engine: &Mutex<Engine>,
-        f: impl FnOnce(&mut Engine) -> OpResult<T>,
-    ) -> OpResult<T> {
+    fn direct<T>(d: &Mutex<Direct>, f: impl FnOnce(&mut Direct) -> OpResult<T>) -> OpResult<T> {
         let _g = DIRECT_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        let mut e = engine.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut e)
+        let mut d = d.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut d)
     }
 
-    /// Helper mode: sends `req` with the 3 stdio fds and expects a response with a pid and one pidfd.
+    /// Helper mode: sends `req` with the 3 stdio fds and expects an answer with a pid and one pidfd.
     fn call_with_stdio(
         h: &HelperClient,
-        req: &Request,
+        req: Request,
         stdio: [OwnedFd; 3],
+        timeout: Option<Duration>,
     ) -> OpResult<(proto::Response, i32, OwnedFd)> {
-        let fds = [
-            stdio[0].as_raw_fd(),
-            stdio[1].as_raw_fd(),
-            stdio[2].as_raw_fd(),
-        ];
-        let (resp, mut fds) = h.call(req, &fds)?;
+        let fds = [stdio[0].as_raw_fd(), stdio[1].as_raw_fd(), stdio[2].as_raw_fd()];
+        let (resp, mut fds) = h.call(req, &fds, timeout)?;
         drop(stdio);
         let pid = resp
             .value
-            .ok_or_else(|| OpError::new(YFFM_ERR_HELPER, "protocol error: response without pid"))?;
+            .ok_or_else(|| OpError::new(YFFM_ERR_HELPER, "protocol error: answer without pid"))?;
         if fds.len() != 1 {
             return Err(OpError::new(
                 YFFM_ERR_HELPER,
-                format!(
-                    "protocol error: response carried {} fds, expected 1 pidfd",
-                    fds.len()
-                ),
+                format!("protocol error: answer carried {} fds, expected 1 pidfd", fds.len()),
             ));
         }
         Ok((resp, pid, fds.pop().unwrap()))
     }
 
-    fn create(&self, id: &str, bundle: &str, stdio: [OwnedFd; 3]) -> OpResult<(i32, OwnedFd)> {
+    fn create(&self, id: &str, bundle: &str, stdio: [OwnedFd; 3], timeout: Option<Duration>) -> OpResult<(i32, OwnedFd)> {
         match &self.backend {
-            Backend::Direct(e) => Self::direct(e, |e| e.create(id, bundle, stdio)),
+            Backend::Direct(d) => Self::direct(d, |d| {
+                let (pid, fd) = d.engine.create(id, bundle, stdio)?;
+                let mine = util::dup_cloexec(fd.as_fd()).map_err(|e| OpError::io("dup pidfd", &e))?;
+                d.exits.insert(id, pid, mine);
+                Ok((pid, fd))
+            }),
             Backend::Helper(h) => {
                 let req = Request::Create {
                     id: id.into(),
                     bundle: bundle.into(),
                 };
-                let (_, pid, pidfd) = Self::call_with_stdio(h, &req, stdio)?;
+                let (_, pid, pidfd) = Self::call_with_stdio(h, req, stdio, timeout)?;
                 Ok((pid, pidfd))
             }
         }
     }
 
-    fn exec(&self, id: &str, process: &str, stdio: [OwnedFd; 3]) -> OpResult<(u64, i32, OwnedFd)> {
+    fn exec(&self, id: &str, process: &str, stdio: [OwnedFd; 3], timeout: Option<Duration>) -> OpResult<(u64, i32, OwnedFd)> {
         match &self.backend {
-            Backend::Direct(e) => Self::direct(e, |e| e.exec(id, process, stdio)),
+            Backend::Direct(d) => Self::direct(d, |d| {
+                let (pid, fd) = d.engine.exec(id, process, stdio)?;
+                let mine = util::dup_cloexec(fd.as_fd()).map_err(|e| OpError::io("dup pidfd", &e))?;
+                d.next_exec += 1;
+                d.exits.insert(&ops::exec_key(d.next_exec), pid, mine);
+                Ok((d.next_exec, pid, fd))
+            }),
             Backend::Helper(h) => {
                 let req = Request::Exec {
                     id: id.into(),
                     process: process.into(),
                 };
-                let (resp, pid, pidfd) = Self::call_with_stdio(h, &req, stdio)?;
-                let token = resp.token.ok_or_else(|| {
-                    OpError::new(YFFM_ERR_HELPER, "protocol error: exec without token")
-                })?;
+                let (resp, pid, pidfd) = Self::call_with_stdio(h, req, stdio, timeout)?;
+                let token = resp
+                    .token
+                    .ok_or_else(|| OpError::new(YFFM_ERR_HELPER, "protocol error: exec without token"))?;
                 Ok((token, pid, pidfd))
             }
         }
@@ -118,53 +133,68 @@ impl yffm_runtime {
 
     fn exec_status(&self, token: u64) -> OpResult<i32> {
         match &self.backend {
-            Backend::Direct(e) => Self::direct(e, |e| e.exec_status(token)),
-            Backend::Helper(h) => h
-                .call(&Request::ExecStatus { token }, &[])?
-                .0
-                .value
-                .ok_or_else(|| {
-                    OpError::new(
-                        YFFM_ERR_HELPER,
-                        "protocol error: response without exit code",
-                    )
-                }),
+            Backend::Direct(d) => Self::direct(d, |d| d.exits.exec_status(token)),
+            Backend::Helper(h) => h.call(Request::ExecStatus { token }, &[], None)?.0.value.ok_or_else(|| {
+                OpError::new(YFFM_ERR_HELPER, "protocol error: answer without exit code")
+            }),
         }
     }
 
-    fn simple(&self, req: Request, f: impl FnOnce(&mut Engine) -> OpResult<()>) -> OpResult<()> {
+    fn simple(
+        &self,
+        req: Request,
+        timeout: Option<Duration>,
+        f: impl FnOnce(&mut Engine) -> OpResult<()>,
+    ) -> OpResult<()> {
         match &self.backend {
-            Backend::Direct(e) => Self::direct(e, f),
-            Backend::Helper(h) => h.call(&req, &[]).map(|_| ()),
+            Backend::Direct(d) => Self::direct(d, |d| f(&mut d.engine)),
+            Backend::Helper(h) => h.call(req, &[], timeout).map(|_| ()),
         }
     }
 
     fn json(
         &self,
         req: Request,
+        timeout: Option<Duration>,
         f: impl FnOnce(&mut Engine) -> OpResult<String>,
     ) -> OpResult<String> {
         match &self.backend {
-            Backend::Direct(e) => Self::direct(e, f),
-            Backend::Helper(h) => h.call(&req, &[])?.0.json.ok_or_else(|| {
-                OpError::new(YFFM_ERR_HELPER, "protocol error: response without json")
+            Backend::Direct(d) => Self::direct(d, |d| f(&mut d.engine)),
+            Backend::Helper(h) => h
+                .call(req, &[], timeout)?
+                .0
+                .json
+                .ok_or_else(|| OpError::new(YFFM_ERR_HELPER, "protocol error: answer without json")),
+        }
+    }
+
+    fn delete(&self, id: &str, force: bool, timeout: Option<Duration>) -> OpResult<()> {
+        match &self.backend {
+            Backend::Direct(d) => Self::direct(d, |d| {
+                let res = d.engine.delete(id, force);
+                if d.exits.is_tracked(id) {
+                    if res.is_ok() {
+                        d.exits.reap_bounded(id, Duration::from_secs(5));
+                        d.exits.mark_deleted(id);
+                    } else {
+                        d.exits.try_reap(id);
+                    }
+                }
+                d.exits.reap_orphans();
+                res
             }),
+            Backend::Helper(h) => h
+                .call(Request::Delete { id: id.into(), force }, &[], timeout)
+                .map(|_| ()),
         }
     }
 
     fn exit_status(&self, id: &str) -> OpResult<i32> {
         match &self.backend {
-            Backend::Direct(e) => Self::direct(e, |e| e.exit_status(id)),
-            Backend::Helper(h) => h
-                .call(&Request::ExitStatus { id: id.into() }, &[])?
-                .0
-                .value
-                .ok_or_else(|| {
-                    OpError::new(
-                        YFFM_ERR_HELPER,
-                        "protocol error: response without exit code",
-                    )
-                }),
+            Backend::Direct(d) => Self::direct(d, |d| d.exits.exit_status(id)),
+            Backend::Helper(h) => h.call(Request::ExitStatus { id: id.into() }, &[], None)?.0.value.ok_or_else(|| {
+                OpError::new(YFFM_ERR_HELPER, "protocol error: answer without exit code")
+            }),
         }
     }
 }
@@ -264,6 +294,7 @@ unsafe fn write_buf(buf: *mut u8, cap: usize, len_out: *mut usize, data: &[u8]) 
 unsafe fn id_op(
     rt: *mut yffm_runtime,
     id: *const c_char,
+    timeout_ms: u32,
     err: *mut c_char,
     err_cap: usize,
     req: fn(String) -> Request,
@@ -273,7 +304,7 @@ unsafe fn id_op(
         let rt = rt_ref(rt)?;
         let id = cstr(id, "id")?;
         validate_id(id)?;
-        rt.simple(req(id.into()), |e| f(e, id))
+        rt.simple(req(id.into()), call_timeout(timeout_ms), |e| f(e, id))
     })
 }
 
@@ -282,6 +313,7 @@ unsafe fn id_op(
 unsafe fn id_json(
     rt: *mut yffm_runtime,
     id: *const c_char,
+    timeout_ms: u32,
     buf: *mut u8,
     cap: usize,
     len_out: *mut usize,
@@ -295,7 +327,7 @@ unsafe fn id_json(
         let id = cstr(id, "id")?;
         validate_id(id)?;
         check_buf(buf, cap, len_out)?;
-        let json = rt.json(req(id.into()), |e| f(e, id))?;
+        let json = rt.json(req(id.into()), call_timeout(timeout_ms), |e| f(e, id))?;
         write_buf(buf, cap, len_out, json.as_bytes())
     })
 }
@@ -321,15 +353,18 @@ pub unsafe extern "C" fn yffm_version(buf: *mut u8, cap: usize, len_out: *mut us
 
 /// Creates a runtime over the libcontainer state root `root` (created 0700 if missing).
 ///
-/// `mode` is `YFFM_MODE_HELPER` (spawns `helper_path`, the `yffm-helper` binary, which runs every operation
-/// and parents every container init; its stderr is appended to `<root>/yffm-helper.log`) or `YFFM_MODE_DIRECT`
-/// (libcontainer on the calling thread; `helper_path` is ignored and may be NULL).
+/// `mode` is `YFFM_MODE_HELPER` (spawns `helper_path`, the `yffm-helper` binary, which forks a worker process
+/// per operation and parents every container init; its stderr is appended to `<root>/yffm-helper.log`; a helper
+/// that dies or stalls is replaced by the next call) or `YFFM_MODE_DIRECT` (libcontainer on the calling thread;
+/// `helper_path` is ignored and may be NULL; deadlines do not apply). `timeout_ms` (> 0) is the deadline of every
+/// call that passes 0 as its own.
 /// On success `*out` receives a runtime owned by the caller, to be released with `yffm_runtime_free`.
 #[no_mangle]
 pub unsafe extern "C" fn yffm_runtime_new(
     root: *const c_char,
     mode: u32,
     helper_path: *const c_char,
+    timeout_ms: u32,
     out: *mut *mut yffm_runtime,
     err: *mut c_char,
     err_cap: usize,
@@ -342,19 +377,31 @@ pub unsafe extern "C" fn yffm_runtime_new(
             YFFM_MODE_DIRECT => None,
             m => return Err(OpError::invalid(format!("unknown mode {m}"))),
         };
+        if timeout_ms == 0 {
+            return Err(OpError::invalid("timeout_ms must be > 0"));
+        }
         let root = ops::prepare_root(root)?;
         let backend = match backend_kind {
-            Some(hp) => Backend::Helper(HelperClient::spawn(hp, &root)?),
-            None => Backend::Direct(Mutex::new(Engine::new(root.clone()))),
+            Some(hp) => Backend::Helper(HelperClient::spawn(
+                hp,
+                &root,
+                Duration::from_millis(timeout_ms as u64),
+            )?),
+            None => Backend::Direct(Mutex::new(Direct {
+                engine: Engine::new(root.clone()),
+                exits: ExitTable::default(),
+                next_exec: 0,
+            })),
         };
         *out = Box::into_raw(Box::new(yffm_runtime { root, backend }));
         Ok(())
     })
 }
 
-/// Releases a runtime (NULL is ignored). Helper mode: closes the socket, so the helper exits, and reaps the
-/// helper. Containers keep running; their state stays under the root. Direct mode: inits that already exited
-/// are reaped. No call on `rt` may be running or follow.
+/// Releases a runtime (NULL is ignored). Helper mode: closes the socket; the helper finishes the calls it runs
+/// (bounded by their deadlines) and exits, and is reaped (SIGKILLed after 10 s). Containers keep running; their
+/// state stays under the root. Direct mode: inits that already exited are reaped. No call on `rt` may be running
+/// or follow.
 #[no_mangle]
 pub unsafe extern "C" fn yffm_runtime_free(rt: *mut yffm_runtime) {
     if rt.is_null() {
@@ -364,10 +411,7 @@ pub unsafe extern "C" fn yffm_runtime_free(rt: *mut yffm_runtime) {
         let rt = Box::from_raw(rt);
         if let Backend::Direct(e) = &rt.backend {
             let _g = DIRECT_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-            e.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .exits
-                .reap_all_exited();
+            e.lock().unwrap_or_else(|e| e.into_inner()).exits.reap_all_exited();
         }
         drop(rt);
     }));
@@ -376,7 +420,9 @@ pub unsafe extern "C" fn yffm_runtime_free(rt: *mut yffm_runtime) {
 /// Creates container `id` from the OCI bundle `bundle` (absolute directory with config.json), like
 /// `youki create`. `stdin_fd`/`stdout_fd`/`stderr_fd`: an fd the caller keeps owning (it is duplicated), or -1
 /// for /dev/null. On success `*pid_out` is the init's pid and `*pidfd_out` a new pidfd (close-on-exec) for it
-/// that the caller owns and must close. On failure whatever libcontainer left behind is removed.
+/// that the caller owns and must close. On failure (a timeout included) whatever libcontainer left behind is
+/// removed. The config is checked first (process args, NUL bytes, `cgroupsPath`, annotation size): a bad one is
+/// `YFFM_ERR_INVALID_ARGUMENT` naming the field. `timeout_ms`: 0 for the runtime's default.
 #[no_mangle]
 pub unsafe extern "C" fn yffm_create(
     rt: *mut yffm_runtime,
@@ -385,6 +431,7 @@ pub unsafe extern "C" fn yffm_create(
     stdin_fd: i32,
     stdout_fd: i32,
     stderr_fd: i32,
+    timeout_ms: u32,
     pid_out: *mut i32,
     pidfd_out: *mut i32,
     err: *mut c_char,
@@ -399,7 +446,8 @@ pub unsafe extern "C" fn yffm_create(
         nonnull(pid_out, "pid_out")?;
         nonnull(pidfd_out, "pidfd_out")?;
         let stdio = stdio_fds(stdin_fd, stdout_fd, stderr_fd)?;
-        let (pid, pidfd) = rt.create(id, bundle, stdio)?;
+        util::validate_spec(bundle, true)?;
+        let (pid, pidfd) = rt.create(id, bundle, stdio, call_timeout(timeout_ms))?;
         *pid_out = pid;
         *pidfd_out = pidfd.into_raw_fd();
         Ok(())
@@ -411,12 +459,14 @@ pub unsafe extern "C" fn yffm_create(
 pub unsafe extern "C" fn yffm_start(
     rt: *mut yffm_runtime,
     id: *const c_char,
+    timeout_ms: u32,
     err: *mut c_char,
     err_cap: usize,
 ) -> i32 {
     id_op(
         rt,
         id,
+        timeout_ms,
         err,
         err_cap,
         |id| Request::Start { id },
@@ -426,7 +476,8 @@ pub unsafe extern "C" fn yffm_start(
 
 /// Writes the container's OCI state object as JSON (`ociVersion`, `id`, `status`, `pid`, `bundle`,
 /// `annotations`, `created`, `owner`; as `youki state` prints it) into the caller's `buf` (`cap` bytes), its
-/// length into `*len_out`. Not NUL-terminated.
+/// length into `*len_out`. Not NUL-terminated. Read from the state files on the calling thread: it never waits
+/// on the helper or on other calls. A state file that cannot be read (torn, oversized) is `YFFM_ERR_RUNTIME`.
 #[no_mangle]
 pub unsafe extern "C" fn yffm_state(
     rt: *mut yffm_runtime,
@@ -437,17 +488,14 @@ pub unsafe extern "C" fn yffm_state(
     err: *mut c_char,
     err_cap: usize,
 ) -> i32 {
-    id_json(
-        rt,
-        id,
-        buf,
-        cap,
-        len_out,
-        err,
-        err_cap,
-        |id| Request::State { id },
-        |e, id| e.state(id),
-    )
+    ffi_boundary(err, err_cap, || {
+        let rt = rt_ref(rt)?;
+        let id = cstr(id, "id")?;
+        validate_id(id)?;
+        check_buf(buf, cap, len_out)?;
+        let json = ops::state_json(&rt.root, id)?;
+        write_buf(buf, cap, len_out, json.as_bytes())
+    })
 }
 
 /// Sends signal number `signal` to the container's init (or, with `all`, to every process of the container),
@@ -458,6 +506,7 @@ pub unsafe extern "C" fn yffm_kill(
     id: *const c_char,
     signal: i32,
     all: bool,
+    timeout_ms: u32,
     err: *mut c_char,
     err_cap: usize,
 ) -> i32 {
@@ -474,19 +523,22 @@ pub unsafe extern "C" fn yffm_kill(
                 signal,
                 all,
             },
+            call_timeout(timeout_ms),
             |e| e.kill(id, signal, all),
         )
     })
 }
 
 /// Deletes the container, like `youki delete`: a created or stopped container always, a running one only with
-/// `force` (SIGKILL first). An unknown id with `force` is `YFFM_OK`. An init created by this runtime is reaped
-/// before this returns; its exit code stays available from `yffm_exit_status`.
+/// `force` (SIGKILL first). An unknown id with `force` is `YFFM_OK`, and so is a container whose state cannot
+/// be read. A failing poststop hook is logged and the delete goes on (as runc and crun do). The exit code of an
+/// init created by this runtime stays available from `yffm_exit_status`.
 #[no_mangle]
 pub unsafe extern "C" fn yffm_delete(
     rt: *mut yffm_runtime,
     id: *const c_char,
     force: bool,
+    timeout_ms: u32,
     err: *mut c_char,
     err_cap: usize,
 ) -> i32 {
@@ -494,13 +546,7 @@ pub unsafe extern "C" fn yffm_delete(
         let rt = rt_ref(rt)?;
         let id = cstr(id, "id")?;
         validate_id(id)?;
-        rt.simple(
-            Request::Delete {
-                id: id.into(),
-                force,
-            },
-            |e| e.delete(id, force),
-        )
+        rt.delete(id, force, call_timeout(timeout_ms))
     })
 }
 
@@ -510,12 +556,14 @@ pub unsafe extern "C" fn yffm_delete(
 pub unsafe extern "C" fn yffm_pause(
     rt: *mut yffm_runtime,
     id: *const c_char,
+    timeout_ms: u32,
     err: *mut c_char,
     err_cap: usize,
 ) -> i32 {
     id_op(
         rt,
         id,
+        timeout_ms,
         err,
         err_cap,
         |id| Request::Pause { id },
@@ -528,12 +576,14 @@ pub unsafe extern "C" fn yffm_pause(
 pub unsafe extern "C" fn yffm_resume(
     rt: *mut yffm_runtime,
     id: *const c_char,
+    timeout_ms: u32,
     err: *mut c_char,
     err_cap: usize,
 ) -> i32 {
     id_op(
         rt,
         id,
+        timeout_ms,
         err,
         err_cap,
         |id| Request::Resume { id },
@@ -547,6 +597,7 @@ pub unsafe extern "C" fn yffm_resume(
 pub unsafe extern "C" fn yffm_ps(
     rt: *mut yffm_runtime,
     id: *const c_char,
+    timeout_ms: u32,
     buf: *mut u8,
     cap: usize,
     len_out: *mut usize,
@@ -556,6 +607,7 @@ pub unsafe extern "C" fn yffm_ps(
     id_json(
         rt,
         id,
+        timeout_ms,
         buf,
         cap,
         len_out,
@@ -573,6 +625,7 @@ pub unsafe extern "C" fn yffm_ps(
 pub unsafe extern "C" fn yffm_stats(
     rt: *mut yffm_runtime,
     id: *const c_char,
+    timeout_ms: u32,
     buf: *mut u8,
     cap: usize,
     len_out: *mut usize,
@@ -582,6 +635,7 @@ pub unsafe extern "C" fn yffm_stats(
     id_json(
         rt,
         id,
+        timeout_ms,
         buf,
         cap,
         len_out,
@@ -601,6 +655,7 @@ pub unsafe extern "C" fn yffm_update(
     rt: *mut yffm_runtime,
     id: *const c_char,
     resources_json: *const c_char,
+    timeout_ms: u32,
     err: *mut c_char,
     err_cap: usize,
 ) -> i32 {
@@ -618,13 +673,15 @@ pub unsafe extern "C" fn yffm_update(
                 id: id.into(),
                 resources: resources.into(),
             },
+            call_timeout(timeout_ms),
             |e| e.update(id, resources),
         )
     })
 }
 
 /// Writes a JSON array of the state objects (see `yffm_state`) of every container under the root, sorted by
-/// id, into the caller's `buf` (`cap` bytes), its length into `*len_out`.
+/// id, into the caller's `buf` (`cap` bytes), its length into `*len_out`. Read on the calling thread. An entry
+/// whose state cannot be read is listed with `"status": "unknown"` and an `"error"` text; it hides no other.
 #[no_mangle]
 pub unsafe extern "C" fn yffm_list(
     rt: *mut yffm_runtime,
@@ -637,7 +694,7 @@ pub unsafe extern "C" fn yffm_list(
     ffi_boundary(err, err_cap, || {
         let rt = rt_ref(rt)?;
         check_buf(buf, cap, len_out)?;
-        let json = rt.json(Request::List, |e| e.list())?;
+        let json = ops::list_json(&rt.root)?;
         write_buf(buf, cap, len_out, json.as_bytes())
     })
 }
@@ -678,13 +735,60 @@ pub unsafe extern "C" fn yffm_helper_pid(rt: *mut yffm_runtime, pid_out: *mut i3
     })
 }
 
-/// Test support (not part of the C ABI): asks the helper to panic while handling a request, returning the
-/// status and error text the caller sees.
+/// How many helper processes the runtime has started (1, plus one for each dead or stalled helper it replaced)
+/// into `*count_out`; 0 in direct mode.
+#[no_mangle]
+pub unsafe extern "C" fn yffm_helper_starts(rt: *mut yffm_runtime, count_out: *mut u64) -> i32 {
+    ffi_boundary(std::ptr::null_mut(), 0, || {
+        let rt = rt_ref(rt)?;
+        nonnull(count_out, "count_out")?;
+        *count_out = match &rt.backend {
+            Backend::Helper(h) => h.starts(),
+            Backend::Direct(_) => 0,
+        };
+        Ok(())
+    })
+}
+
+/// The exit code of a process through a pidfd the caller holds, once the process has been reaped by anyone
+/// (Linux 6.15+ `PIDFD_GET_INFO`): its exit status, or 128+signal, into `*code_out`. `YFFM_ERR_NOT_EXITED`
+/// while it is not reaped; `YFFM_ERR_IO` when the kernel cannot tell (older kernels, or reaped before the pidfd
+/// could record it). Needs no runtime: it reports exits even when the helper that parented the process is gone.
+#[no_mangle]
+pub unsafe extern "C" fn yffm_pidfd_exit_code(
+    pidfd: i32,
+    code_out: *mut i32,
+    err: *mut c_char,
+    err_cap: usize,
+) -> i32 {
+    ffi_boundary(err, err_cap, || {
+        nonnull(code_out, "code_out")?;
+        if pidfd < 0 {
+            return Err(OpError::invalid(format!("pidfd {pidfd} is negative")));
+        }
+        match util::pidfd_exit_code(pidfd) {
+            Ok(Some(c)) => {
+                *code_out = c;
+                Ok(())
+            }
+            Ok(None) => Err(OpError::new(YFFM_ERR_NOT_EXITED, "the process has not been reaped yet")),
+            Err(e) => Err(OpError::io("PIDFD_GET_INFO", &e)),
+        }
+    })
+}
+
+/// Test support (not part of the C ABI): asks the helper's worker to panic (or a process it forked, as a
+/// container init would), returning the status, the error text and the value the caller sees.
 #[doc(hidden)]
-pub unsafe fn __test_helper_panic(rt: *mut yffm_runtime) -> (i32, String) {
+pub unsafe fn __test_helper_panic(rt: *mut yffm_runtime, in_child: bool) -> (i32, String) {
     let mut buf = vec![0 as c_char; 256];
     let code = ffi_boundary(buf.as_mut_ptr(), buf.len(), || match &rt_ref(rt)?.backend {
-        Backend::Helper(h) => h.call(&Request::Panic, &[]).map(|_| ()),
+        Backend::Helper(h) => h.call(Request::Panic { in_child }, &[], None).map(|(r, _)| {
+            if let Some(v) = r.value {
+                // in_child: the forked child's exit status, as the worker saw it
+                panic!("child exit {v}")
+            }
+        }),
         Backend::Direct(_) => panic!("direct-mode test panic"),
     });
     (
@@ -764,6 +868,7 @@ pub unsafe extern "C" fn yffm_exec(
     stdin_fd: i32,
     stdout_fd: i32,
     stderr_fd: i32,
+    timeout_ms: u32,
     token_out: *mut u64,
     pid_out: *mut i32,
     pidfd_out: *mut i32,
@@ -780,7 +885,7 @@ pub unsafe extern "C" fn yffm_exec(
         nonnull(pid_out, "pid_out")?;
         nonnull(pidfd_out, "pidfd_out")?;
         let stdio = stdio_fds(stdin_fd, stdout_fd, stderr_fd)?;
-        let (token, pid, pidfd) = rt.exec(id, process, stdio)?;
+        let (token, pid, pidfd) = rt.exec(id, process, stdio, call_timeout(timeout_ms))?;
         *token_out = token;
         *pid_out = pid;
         *pidfd_out = pidfd.into_raw_fd();

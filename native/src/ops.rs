@@ -21,13 +21,14 @@ use serde::Serialize;
 use crate::status::*;
 use crate::util::*;
 
-/// How long delete waits for a SIGKILLed init before leaving it to a later reap.
-const DELETE_REAP_TIMEOUT: Duration = Duration::from_secs(5);
 /// How many exit codes of deleted containers are remembered.
 const MAX_DELETED_REMEMBERED: usize = 1024;
 
 /// libcontainer's error → status + its error chain verbatim.
 pub fn lc_error(e: &LibcontainerError) -> OpError {
+    if resource_errno(e).is_some() {
+        return OpError::new(YFFM_ERR_RESOURCE, error_chain(e));
+    }
     let code = match e {
         LibcontainerError::IncorrectStatus(_) => YFFM_ERR_INVALID_STATE,
         LibcontainerError::Exist => YFFM_ERR_ALREADY_EXISTS,
@@ -192,8 +193,12 @@ impl ExitTable {
             }
             Ok(None) => {}
             Err(_) => {
-                // ECHILD: not (or no longer) our child to wait for
-                t.lost = true;
+                // ECHILD: not (or no longer) our child. Whoever reaped it, the pidfd may still know the exit.
+                match pidfd_exit_code(fd.as_raw_fd()) {
+                    Ok(Some(code)) => t.exit = Some(code),
+                    Ok(None) => return None,
+                    Err(_) => t.lost = true,
+                }
                 t.pidfd = None;
             }
         }
@@ -256,6 +261,29 @@ impl ExitTable {
         ))
     }
 
+    /// Exit code of an exec'd process; once returned, the entry is forgotten.
+    pub fn exec_status(&mut self, token: u64) -> OpResult<i32> {
+        let key = exec_key(token);
+        if !self.is_tracked(&key) {
+            return Err(OpError::new(
+                YFFM_ERR_NOT_FOUND,
+                format!("no exec'd process with token {token} (unknown, or its status was already collected)"),
+            ));
+        }
+        let code = self.exit_status(&key)?;
+        self.forget(&key);
+        Ok(code)
+    }
+
+    /// Pids of every tracked process not reaped yet.
+    pub fn live_pids(&self) -> Vec<i32> {
+        self.map
+            .values()
+            .filter(|t| t.pidfd.is_some())
+            .map(|t| t.pid)
+            .collect()
+    }
+
     pub fn mark_deleted(&mut self, id: &str) {
         self.seq += 1;
         let seq = self.seq;
@@ -304,17 +332,112 @@ impl ExitTable {
     }
 }
 
-/// One state root and the inits created through it.
+/// The operations on one state root. In helper mode each call runs in a worker process forked for it, so nothing
+/// here keeps state between calls; exit tracking lives in [`ExitTable`] (the helper's, or direct mode's).
 pub struct Engine {
     root: PathBuf,
-    pub exits: ExitTable,
-    next_exec: u64,
 }
 
 /// The exit-table key of an exec'd process. Container ids cannot contain `:` (validate_id), so these never
 /// collide with an init's entry.
-fn exec_key(token: u64) -> String {
+pub fn exec_key(token: u64) -> String {
     format!("exec:{token}")
+}
+
+/// Largest state.json read: a bigger one is reported as a broken entry instead of being parsed.
+pub const MAX_STATE_BYTES: u64 = 1024 * 1024;
+
+/// Loads a container's state for reading, refusing oversized state files.
+fn load_state_dir(dir: &Path, id: &str) -> OpResult<Container> {
+    let file = State::file_path(dir);
+    match fs::metadata(&file) {
+        Ok(m) if m.len() > MAX_STATE_BYTES => {
+            return Err(OpError::new(
+                YFFM_ERR_RUNTIME,
+                format!(
+                    "state of container {id} is unreadable: {} is {} bytes, over the {MAX_STATE_BYTES}-byte limit",
+                    file.display(),
+                    m.len()
+                ),
+            ))
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(OpError::new(
+                YFFM_ERR_NOT_FOUND,
+                format!("container {id} does not exist"),
+            ))
+        }
+        Err(e) => return Err(OpError::io(&format!("state of container {id}"), &e)),
+    }
+    Container::load(dir.to_path_buf()).map_err(|e| {
+        let mut err = lc_error(&e);
+        if err.code == YFFM_ERR_RUNTIME || err.code == YFFM_ERR_NOT_FOUND {
+            err.code = YFFM_ERR_RUNTIME;
+        }
+        err.msg = format!("state of container {id} is unreadable: {}", err.msg);
+        err
+    })
+}
+
+/// `youki state`, read from the state files on the calling thread: no helper round trip, no lock.
+pub fn state_json(root: &Path, id: &str) -> OpResult<String> {
+    validate_id(id)?;
+    let dir = root.join(id);
+    if !dir.is_dir() {
+        return Err(OpError::new(
+            YFFM_ERR_NOT_FOUND,
+            format!("container {id} does not exist"),
+        ));
+    }
+    let c = load_state_dir(&dir, id)?;
+    serde_json::to_string(&StateExporter::from(&c.state))
+        .map_err(|e| OpError::new(YFFM_ERR_RUNTIME, format!("serialize state: {e}")))
+}
+
+/// A broken entry in a list: its id, `status: "unknown"` and why it could not be read.
+#[derive(Serialize)]
+struct BrokenEntry<'a> {
+    #[serde(rename = "ociVersion")]
+    oci_version: &'a str,
+    id: &'a str,
+    status: &'a str,
+    bundle: &'a str,
+    error: String,
+}
+
+/// `youki list`, read from the state files on the calling thread. An entry whose state cannot be read (torn,
+/// oversized, garbage) is listed with `status: "unknown"` and an `error`; it never hides the others.
+pub fn list_json(root: &Path) -> OpResult<String> {
+    let rd = fs::read_dir(root).map_err(|e| OpError::io("read state root", &e))?;
+    let mut out: Vec<(String, String)> = Vec::new();
+    for ent in rd {
+        let Ok(ent) = ent else { continue };
+        let dir = ent.path();
+        let Some(id) = ent.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if validate_id(&id).is_err() || !dir.is_dir() || !State::file_path(&dir).exists() {
+            continue;
+        }
+        let json = match load_state_dir(&dir, &id) {
+            Ok(c) => serde_json::to_string(&StateExporter::from(&c.state)),
+            // deleted concurrently
+            Err(_) if !State::file_path(&dir).exists() => continue,
+            Err(e) => serde_json::to_string(&BrokenEntry {
+                oci_version: "",
+                id: &id,
+                status: "unknown",
+                bundle: "",
+                error: cap_text(&e.msg, 1024),
+            }),
+        }
+        .map_err(|e| OpError::new(YFFM_ERR_RUNTIME, format!("serialize list: {e}")))?;
+        out.push((id, json));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    let body: Vec<String> = out.into_iter().map(|(_, j)| j).collect();
+    Ok(format!("[{}]", body.join(",")))
 }
 
 /// Creates the state root (0700) if missing and canonicalizes it.
@@ -342,11 +465,7 @@ pub fn prepare_root(root: &str) -> OpResult<PathBuf> {
 
 impl Engine {
     pub fn new(root: PathBuf) -> Self {
-        Self {
-            root,
-            exits: ExitTable::default(),
-            next_exec: 0,
-        }
+        Self { root }
     }
 
     pub fn root(&self) -> &Path {
@@ -362,11 +481,7 @@ impl Engine {
                 format!("container {id} does not exist"),
             ));
         }
-        Container::load(dir).map_err(|e| {
-            let mut err = lc_error(&e);
-            err.msg = format!("could not load state for container {id}: {}", err.msg);
-            err
-        })
+        load_state_dir(&dir, id)
     }
 
     /// The builder both create and exec start from: this root, the default executor, the given stdio.
@@ -396,6 +511,7 @@ impl Engine {
     ) -> OpResult<(i32, OwnedFd)> {
         validate_id(id)?;
         validate_bundle(bundle)?;
+        validate_spec(bundle, true)?;
         let dir = self.root.join(id);
         if dir.exists() {
             return Err(OpError::new(
@@ -431,23 +547,22 @@ impl Engine {
             ));
         };
         let pid = pid.as_raw();
-        // The init is our child and only we reap it, so the pid cannot be reused before this pidfd pins it.
-        let (pidfd, for_caller) = match pidfd_pair(pid) {
-            Ok(f) => f,
+        // The init is our child and only we (or, once we exit, the helper we were forked from) reap it, so the
+        // pid cannot be reused before this pidfd pins it.
+        match pidfd_open(pid) {
+            Ok(fd) => Ok((pid, fd)),
             Err(e) => {
                 // without a pidfd the init could not be tracked: undo the create
                 self.cleanup_failed_create(&dir);
                 reap_leftover_children(&before);
                 let _ = unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
-                return Err(e);
+                Err(OpError::io(&format!("pidfd_open({pid})"), &e))
             }
-        };
-        self.exits.insert(id, pid, pidfd);
-        Ok((pid, for_caller))
+        }
     }
 
     /// Best effort: remove what a failed create left (state dir, cgroup, processes).
-    fn cleanup_failed_create(&mut self, dir: &Path) {
+    pub fn cleanup_failed_create(&mut self, dir: &Path) {
         if !dir.exists() {
             return;
         }
@@ -547,12 +662,6 @@ impl Engine {
             .map_err(|e| OpError::new(YFFM_ERR_RUNTIME, format!("update {id}: {e}")))
     }
 
-    pub fn state(&mut self, id: &str) -> OpResult<String> {
-        let c = self.load(id)?;
-        serde_json::to_string(&StateExporter::from(&c.state))
-            .map_err(|e| OpError::new(YFFM_ERR_RUNTIME, format!("serialize state: {e}")))
-    }
-
     pub fn kill(&mut self, id: &str, signal: i32, all: bool) -> OpResult<()> {
         validate_id(id)?;
         let sig = Signal::try_from(signal)
@@ -561,9 +670,13 @@ impl Engine {
         c.kill(sig, all).map_err(|e| lc_error(&e))
     }
 
+    /// `youki delete`. Beyond libcontainer: a failing poststop hook only warns (as the runtime spec says for
+    /// poststop, and as runc and crun do), and with `force` a container whose state cannot even be read is
+    /// removed too, so `delete(force)` always succeeds for an existing id.
     pub fn delete(&mut self, id: &str, force: bool) -> OpResult<()> {
         validate_id(id)?;
-        if !self.root.join(id).exists() {
+        let dir = self.root.join(id);
+        if !dir.exists() {
             if force {
                 return Ok(());
             }
@@ -572,53 +685,32 @@ impl Engine {
                 format!("container {id} does not exist"),
             ));
         }
-        let mut c = self.load(id)?;
-        let res = c.delete(force).map_err(|e| lc_error(&e));
-        if self.exits.is_tracked(id) {
-            if res.is_ok() {
-                // delete SIGKILLed a created/running init: reap it now so no zombie is left behind
-                self.exits.reap_bounded(id, DELETE_REAP_TIMEOUT);
-                self.exits.mark_deleted(id);
-            } else {
-                self.exits.try_reap(id);
+        let mut c = match self.load(id) {
+            Ok(c) => c,
+            Err(e) if force => {
+                crate::helper::log_line(&format!("delete {id}: state unreadable ({}); removing its directory", e.msg));
+                return remove_state_dir(&dir);
             }
-        }
-        self.exits.reap_orphans();
-        res
-    }
-
-    pub fn list(&mut self) -> OpResult<String> {
-        let rd = fs::read_dir(&self.root).map_err(|e| OpError::io("read state root", &e))?;
-        let mut containers = Vec::new();
-        for ent in rd {
-            let ent = ent.map_err(|e| OpError::io("read state root", &e))?;
-            let dir = ent.path();
-            if !State::file_path(&dir).exists() {
-                continue;
+            Err(e) => return Err(e),
+        };
+        match c.delete(force) {
+            Ok(()) => Ok(()),
+            Err(LibcontainerError::Hook(h)) if dir.exists() => {
+                // the cgroup is gone and the processes are dead by now: only the state dir is left
+                crate::helper::log_line(&format!("delete {id}: poststop hook failed ({}); deleting anyway", error_chain(&h)));
+                remove_state_dir(&dir)
             }
-            match Container::load(dir.clone()) {
-                Ok(c) => containers.push(c),
-                // deleted concurrently
-                Err(_) if !State::file_path(&dir).exists() => continue,
-                Err(e) => {
-                    let mut err = lc_error(&e);
-                    err.msg = format!("could not load state from {}: {}", dir.display(), err.msg);
-                    return Err(err);
+            Err(e) if force && dir.exists() => {
+                crate::helper::log_line(&format!("delete {id} (force): {}; removing what is left", error_chain(&e)));
+                let _ = c.kill(Signal::try_from(libc::SIGKILL).unwrap(), true);
+                if let Ok(m) = self.cgroup_manager(id) {
+                    use libcgroups::common::CgroupManager;
+                    let _ = m.remove();
                 }
+                remove_state_dir(&dir)
             }
+            Err(e) => Err(lc_error(&e)),
         }
-        containers.sort_by(|a, b| a.id().cmp(b.id()));
-        let states: Vec<StateExporter> = containers
-            .iter()
-            .map(|c| StateExporter::from(&c.state))
-            .collect();
-        serde_json::to_string(&states)
-            .map_err(|e| OpError::new(YFFM_ERR_RUNTIME, format!("serialize list: {e}")))
-    }
-
-    pub fn exit_status(&mut self, id: &str) -> OpResult<i32> {
-        validate_id(id)?;
-        self.exits.exit_status(id)
     }
 
     /// `youki exec --detach --process FILE`: runs the OCI process in `process_path` inside the running container
@@ -630,7 +722,7 @@ impl Engine {
         id: &str,
         process_path: &str,
         stdio: [OwnedFd; 3],
-    ) -> OpResult<(u64, i32, OwnedFd)> {
+    ) -> OpResult<(i32, OwnedFd)> {
         validate_id(id)?;
         validate_process_path(process_path)?;
         // load() reports an unknown id as NOT_FOUND and refreshes the status, so a stopped or paused container is
@@ -670,33 +762,24 @@ impl Engine {
                 return Err(lc_error(&e));
             }
         };
-        let (pidfd, for_caller) = match pidfd_pair(pid) {
-            Ok(f) => f,
+        match pidfd_open(pid) {
+            Ok(fd) => Ok((pid, fd)),
             Err(e) => {
                 // untrackable: kill it rather than leave an unobserved process in the container
                 unsafe { libc::kill(pid, libc::SIGKILL) };
                 let _ = unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
-                return Err(e);
+                Err(OpError::io(&format!("pidfd_open({pid})"), &e))
             }
-        };
-        self.next_exec += 1;
-        let token = self.next_exec;
-        self.exits.insert(&exec_key(token), pid, pidfd);
-        Ok((token, pid, for_caller))
-    }
-
-    /// Exit code of an exec'd process (reaped with a targeted waitid). Once returned, the entry is forgotten.
-    pub fn exec_status(&mut self, token: u64) -> OpResult<i32> {
-        let key = exec_key(token);
-        if !self.exits.is_tracked(&key) {
-            return Err(OpError::new(
-                YFFM_ERR_NOT_FOUND,
-                format!("no exec'd process with token {token} (unknown, or its status was already collected)"),
-            ));
         }
-        let code = self.exits.exit_status(&key)?;
-        self.exits.forget(&key);
-        Ok(code)
+    }
+}
+
+/// Removes a container's state directory (after its processes and cgroup are gone).
+fn remove_state_dir(dir: &Path) -> OpResult<()> {
+    match fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(OpError::io(&format!("remove {}", dir.display()), &e)),
     }
 }
 
@@ -717,7 +800,7 @@ fn tenant_sockets(dir: &Path) -> std::collections::HashSet<std::ffi::OsString> {
 }
 
 /// Two pidfds for our child `pid`: one to track it, one for the caller.
-fn pidfd_pair(pid: i32) -> OpResult<(OwnedFd, OwnedFd)> {
+pub fn pidfd_pair(pid: i32) -> OpResult<(OwnedFd, OwnedFd)> {
     let fd = pidfd_open(pid).map_err(|e| OpError::io(&format!("pidfd_open({pid})"), &e))?;
     let dup = dup_cloexec(fd.as_fd()).map_err(|e| OpError::io("dup pidfd", &e))?;
     Ok((fd, dup))
@@ -740,7 +823,16 @@ pub fn validate_process_path(p: &str) -> OpResult<()> {
         )));
     }
     match fs::metadata(path) {
-        Ok(m) if m.is_file() => Ok(()),
+        Ok(m) if m.is_file() && m.len() <= MAX_CONFIG_BYTES => {
+            let text = fs::read(path).map_err(|e| OpError::io("read process.json", &e))?;
+            let v: serde_json::Value = serde_json::from_slice(&text)
+                .map_err(|e| OpError::invalid(format!("process {p:?} is not valid JSON: {e}")))?;
+            validate_spec_value(&serde_json::json!({ "process": v }), true)
+        }
+        Ok(m) if m.is_file() => Err(OpError::invalid(format!(
+            "process {p:?} is {} bytes, over the {MAX_CONFIG_BYTES}-byte limit",
+            m.len()
+        ))),
         Ok(_) => Err(OpError::invalid(format!(
             "process {p:?} is not a regular file"
         ))),

@@ -14,24 +14,23 @@ use serde::{Deserialize, Serialize};
 pub const CHUNK: usize = 60 * 1024;
 /// Largest message accepted (a `list` of thousands of containers fits easily).
 pub const MAX_MESSAGE: usize = 64 * 1024 * 1024;
-/// Most fds one message may carry (create sends 3).
+/// Most fds one message may carry (create sends the reply socket and 3 stdio fds).
 pub const MAX_FDS: usize = 4;
 
 /// The fd number the helper finds its end of the socketpair at.
 pub const HELPER_SOCKET_FD: RawFd = 3;
 
+/// What a caller asks the helper. Mutating requests run in a worker process forked for the call; `ExitStatus`,
+/// `ExecStatus` and `Ping` are answered by the helper itself without waiting on any worker.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Request {
-    /// Carries 3 fds: stdin, stdout, stderr.
+    /// Carries 3 fds after the reply socket: stdin, stdout, stderr.
     Create {
         id: String,
         bundle: String,
     },
     Start {
-        id: String,
-    },
-    State {
         id: String,
     },
     Kill {
@@ -43,7 +42,6 @@ pub enum Request {
         id: String,
         force: bool,
     },
-    List,
     Pause {
         id: String,
     },
@@ -63,7 +61,7 @@ pub enum Request {
     ExitStatus {
         id: String,
     },
-    /// Carries 3 fds: stdin, stdout, stderr. `process` is the path of an OCI process.json.
+    /// Carries 3 fds after the reply socket: stdin, stdout, stderr. `process` is the path of an OCI process.json.
     Exec {
         id: String,
         process: String,
@@ -71,9 +69,69 @@ pub enum Request {
     ExecStatus {
         token: u64,
     },
-    /// Test hook: the helper panics while handling it (the panic must become a YFFM_ERR_PANIC response).
+    /// Liveness check: answered at once by the helper's own loop.
+    Ping,
+    /// Test hook: the worker panics (`in_child: false`), or a process forked by the worker panics, as a panicking
+    /// container init would (`in_child: true`). Neither may ever answer for the helper.
     #[serde(rename = "__panic")]
-    Panic,
+    Panic { in_child: bool },
+}
+
+impl Request {
+    /// The container a request is about: requests for one id run one at a time, in arrival order.
+    pub fn container_id(&self) -> Option<&str> {
+        match self {
+            Request::Create { id, .. }
+            | Request::Start { id }
+            | Request::Kill { id, .. }
+            | Request::Delete { id, .. }
+            | Request::Pause { id }
+            | Request::Resume { id }
+            | Request::Ps { id }
+            | Request::Stats { id }
+            | Request::Update { id, .. }
+            | Request::Exec { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
+    /// How many stdio fds ride along after the reply socket.
+    pub fn stdio_fds(&self) -> usize {
+        match self {
+            Request::Create { .. } | Request::Exec { .. } => 3,
+            _ => 0,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Request::Create { .. } => "create",
+            Request::Start { .. } => "start",
+            Request::Kill { .. } => "kill",
+            Request::Delete { .. } => "delete",
+            Request::Pause { .. } => "pause",
+            Request::Resume { .. } => "resume",
+            Request::Ps { .. } => "ps",
+            Request::Stats { .. } => "stats",
+            Request::Update { .. } => "update",
+            Request::ExitStatus { .. } => "exit status",
+            Request::Exec { .. } => "exec",
+            Request::ExecStatus { .. } => "exec status",
+            Request::Ping => "ping",
+            Request::Panic { .. } => "panic",
+        }
+    }
+}
+
+/// One call on the control socket: the request and its deadline. The first fd that rides along is the socket the
+/// answer goes to (one per call, so calls never wait on each other's answers).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Call {
+    /// Milliseconds the helper may spend on the call, queueing included. Past it the worker is killed, a create
+    /// is rolled back, and the answer is `YFFM_ERR_TIMEOUT`.
+    pub timeout_ms: u64,
+    #[serde(flatten)]
+    pub req: Request,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
@@ -88,7 +146,7 @@ pub struct Response {
     /// exec: the token that names the exec'd process in `exec_status`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<u64>,
-    /// state / list: the JSON document.
+    /// ps / stats: the JSON document.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub json: Option<String>,
 }
@@ -162,12 +220,14 @@ pub fn recv_msg(sock: BorrowedFd<'_>) -> io::Result<Option<(Vec<u8>, Vec<OwnedFd
                     }
                 }
             }
-            let truncated = msg
-                .flags
-                .intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC);
-            (msg.bytes, truncated)
+            (msg.bytes, msg.flags)
         };
-        if truncated {
+        if truncated.contains(MsgFlags::MSG_CTRUNC) {
+            // The kernel drops passed fds the receiver has no room for (RLIMIT_NOFILE): a resource error of this
+            // call, not a broken peer.
+            return Err(io::Error::from_raw_os_error(libc::EMFILE));
+        }
+        if truncated.contains(MsgFlags::MSG_TRUNC) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 "protocol error: truncated datagram",
@@ -232,13 +292,19 @@ mod tests {
 
     #[test]
     fn request_json() {
-        let r = Request::Kill {
-            id: "x".into(),
-            signal: 9,
-            all: false,
+        let r = Call {
+            timeout_ms: 5,
+            req: Request::Kill {
+                id: "x".into(),
+                signal: 9,
+                all: false,
+            },
         };
         let s = serde_json::to_string(&r).unwrap();
-        assert_eq!(s, r#"{"op":"kill","id":"x","signal":9,"all":false}"#);
-        assert_eq!(serde_json::from_str::<Request>(&s).unwrap(), r);
+        assert_eq!(
+            s,
+            r#"{"timeout_ms":5,"op":"kill","id":"x","signal":9,"all":false}"#
+        );
+        assert_eq!(serde_json::from_str::<Call>(&s).unwrap(), r);
     }
 }

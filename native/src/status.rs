@@ -18,8 +18,15 @@ pub const YFFM_ERR_IO: i32 = 6;
 pub const YFFM_ERR_BUFFER_TOO_SMALL: i32 = 7;
 /// `yffm_exit_status` / `yffm_exec_status`: the process has not exited yet.
 pub const YFFM_ERR_NOT_EXITED: i32 = 8;
-/// Helper mode: the helper process died or the protocol broke. The runtime is unusable; free it.
+/// Helper mode: the helper process died, stalled or broke the protocol during this call. The call's outcome is
+/// unknown; the next call starts a fresh helper (running containers stay manageable).
 pub const YFFM_ERR_HELPER: i32 = 9;
+/// The call did not finish within its deadline. The helper killed the worker running it (and its hooks) and
+/// rolled a create back; nothing of the call is left half-done.
+pub const YFFM_ERR_TIMEOUT: i32 = 10;
+/// A resource ran out: file descriptors (EMFILE/ENFILE), disk space or inodes (ENOSPC/EDQUOT), memory or
+/// processes (ENOMEM/EAGAIN from fork). Nothing of the call is left behind; retry once resources return.
+pub const YFFM_ERR_RESOURCE: i32 = 11;
 /// A Rust panic was caught at the ABI boundary; the error text holds the panic message.
 pub const YFFM_ERR_PANIC: i32 = 100;
 

@@ -25,9 +25,54 @@ impl OpError {
     pub fn invalid(msg: impl Into<String>) -> Self {
         Self::new(YFFM_ERR_INVALID_ARGUMENT, msg)
     }
+    /// An I/O error; running out of fds, disk, inodes or memory is `YFFM_ERR_RESOURCE`.
     pub fn io(ctx: &str, e: &io::Error) -> Self {
-        Self::new(YFFM_ERR_IO, format!("{ctx}: {e}"))
+        let code = match e.raw_os_error() {
+            Some(n) if is_resource_errno(n) => YFFM_ERR_RESOURCE,
+            _ => YFFM_ERR_IO,
+        };
+        Self::new(code, format!("{ctx}: {e}"))
     }
+}
+
+/// Errnos that mean "a resource ran out" rather than "this request is wrong".
+pub fn is_resource_errno(n: i32) -> bool {
+    matches!(
+        n,
+        libc::EMFILE | libc::ENFILE | libc::ENOSPC | libc::EDQUOT | libc::ENOMEM | libc::EAGAIN
+    )
+}
+
+/// The first resource errno (see [`is_resource_errno`]) in an error's source chain.
+pub fn resource_errno(err: &(dyn std::error::Error + 'static)) -> Option<i32> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        let n = if let Some(io) = e.downcast_ref::<io::Error>() {
+            io.raw_os_error()
+        } else {
+            e.downcast_ref::<nix::errno::Errno>().map(|n| *n as i32)
+        };
+        if let Some(n) = n.filter(|n| is_resource_errno(*n)) {
+            return Some(n);
+        }
+        cur = e.source();
+    }
+    None
+}
+
+/// Most bytes of foreign text (a libcontainer error chain, a hook's words) an error message carries.
+pub const MAX_FOREIGN_TEXT: usize = 4096;
+
+/// `s` cut to at most `max` bytes at a char boundary, saying how much was cut.
+pub fn cap_text(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut n = max;
+    while n > 0 && !s.is_char_boundary(n) {
+        n -= 1;
+    }
+    format!("{}... ({} more bytes cut)", &s[..n], s.len() - n)
 }
 
 pub type OpResult<T> = Result<T, OpError>;
@@ -43,7 +88,7 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
         }
         cur = e.source();
     }
-    parts.join(": ")
+    cap_text(&parts.join(": "), MAX_FOREIGN_TEXT)
 }
 
 /// Same rules as the Java side: 1..128 chars, `[A-Za-z0-9][A-Za-z0-9_.+-]*`, no `..`.
@@ -93,6 +138,161 @@ pub fn validate_bundle(bundle: &str) -> OpResult<()> {
         )));
     }
     Ok(())
+}
+
+/// Largest config.json accepted.
+pub const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+/// Largest total size of a config's annotations (keys plus values); state.json repeats them.
+pub const MAX_ANNOTATION_BYTES: usize = 64 * 1024;
+
+/// Checks of a raw config.json that libcontainer 0.7 does not make before it clones (and then panics in the
+/// child, or writes outside the cgroup root): a process with at least one argument, no NUL in args, env or cwd,
+/// env entries of the form `K=V`, an absolute cwd, a `cgroupsPath` without `..`, and bounded annotations.
+pub fn validate_spec(bundle: &str, need_process: bool) -> OpResult<()> {
+    let path = Path::new(bundle).join("config.json");
+    let meta = std::fs::metadata(&path).map_err(|e| OpError::io("config.json", &e))?;
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(OpError::invalid(format!(
+            "config.json is {} bytes, over the {MAX_CONFIG_BYTES}-byte limit",
+            meta.len()
+        )));
+    }
+    let text = std::fs::read(&path).map_err(|e| OpError::io("read config.json", &e))?;
+    let v: serde_json::Value = serde_json::from_slice(&text)
+        .map_err(|e| OpError::invalid(format!("config.json is not valid JSON: {e}")))?;
+    validate_spec_value(&v, need_process)
+}
+
+pub fn validate_spec_value(v: &serde_json::Value, need_process: bool) -> OpResult<()> {
+    use serde_json::Value;
+    let bad = |field: &str, why: &str| Err(OpError::invalid(format!("config.json {field}: {why}")));
+    if !v.is_object() {
+        return bad("(root)", "must be a JSON object");
+    }
+    let nul = |s: &str| s.contains('\0');
+    match v.get("process") {
+        None | Some(Value::Null) if need_process => return bad("process", "is required"),
+        None | Some(Value::Null) => {}
+        Some(p) => {
+            match p.get("args") {
+                Some(Value::Array(a)) if !a.is_empty() => {
+                    for (i, x) in a.iter().enumerate() {
+                        match x.as_str() {
+                            Some(s) if !nul(s) => {}
+                            Some(_) => return bad(&format!("process.args[{i}]"), "contains a NUL byte"),
+                            None => return bad(&format!("process.args[{i}]"), "must be a string"),
+                        }
+                    }
+                }
+                Some(Value::Array(_)) => return bad("process.args", "must not be empty"),
+                None | Some(Value::Null) if need_process => {
+                    return bad("process.args", "is required")
+                }
+                None | Some(Value::Null) => {}
+                Some(_) => return bad("process.args", "must be an array of strings"),
+            }
+            if let Some(env) = p.get("env").filter(|e| !e.is_null()) {
+                let Some(env) = env.as_array() else {
+                    return bad("process.env", "must be an array of strings");
+                };
+                for (i, x) in env.iter().enumerate() {
+                    match x.as_str() {
+                        Some(s) if nul(s) => return bad(&format!("process.env[{i}]"), "contains a NUL byte"),
+                        Some(s) if !s.contains('=') || s.starts_with('=') => {
+                            return bad(&format!("process.env[{i}]"), "must be KEY=VALUE")
+                        }
+                        Some(_) => {}
+                        None => return bad(&format!("process.env[{i}]"), "must be a string"),
+                    }
+                }
+            }
+            if let Some(cwd) = p.get("cwd").filter(|c| !c.is_null()) {
+                match cwd.as_str() {
+                    Some(s) if nul(s) => return bad("process.cwd", "contains a NUL byte"),
+                    Some(s) if !s.starts_with('/') => return bad("process.cwd", "must be an absolute path"),
+                    Some(_) => {}
+                    None => return bad("process.cwd", "must be a string"),
+                }
+            }
+        }
+    }
+    if let Some(cg) = v.pointer("/linux/cgroupsPath").filter(|c| !c.is_null()) {
+        let Some(cg) = cg.as_str() else {
+            return bad("linux.cgroupsPath", "must be a string");
+        };
+        if nul(cg) {
+            return bad("linux.cgroupsPath", "contains a NUL byte");
+        }
+        if cg.split(['/', ':']).any(|c| c == "..") {
+            return bad("linux.cgroupsPath", "must not contain '..' (it would escape the cgroup root)");
+        }
+    }
+    if let Some(a) = v.get("annotations").filter(|a| !a.is_null()) {
+        let Some(a) = a.as_object() else {
+            return bad("annotations", "must be an object of strings");
+        };
+        let mut total = 0usize;
+        for (k, x) in a {
+            let Some(s) = x.as_str() else {
+                return bad(&format!("annotations[{k:?}]"), "must be a string");
+            };
+            total += k.len() + s.len();
+        }
+        if total > MAX_ANNOTATION_BYTES {
+            return bad(
+                "annotations",
+                &format!("{total} bytes in all, over the {MAX_ANNOTATION_BYTES}-byte limit"),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The exit of a process through its pidfd once the process was reaped by anyone (PIDFD_GET_INFO with
+/// PIDFD_INFO_EXIT, Linux 6.15+): exit status, or 128+signal. `Ok(None)` while it is not reaped yet;
+/// `Err(ENOTTY/EINVAL)` on older kernels.
+pub fn pidfd_exit_code(pidfd: RawFd) -> io::Result<Option<i32>> {
+    #[repr(C)]
+    #[derive(Default)]
+    struct PidfdInfo {
+        mask: u64,
+        cgroupid: u64,
+        pid: u32,
+        tgid: u32,
+        ppid: u32,
+        ruid: u32,
+        rgid: u32,
+        euid: u32,
+        egid: u32,
+        suid: u32,
+        sgid: u32,
+        fsuid: u32,
+        fsgid: u32,
+        exit_code: i32,
+    }
+    const PIDFD_INFO_EXIT: u64 = 1 << 3;
+    // _IOWR(0xFF, 11, struct pidfd_info) with the 64-byte first version of the struct
+    const PIDFD_GET_INFO: libc::c_ulong = (3 << 30) | (64 << 16) | (0xFF << 8) | 11;
+    const _: () = assert!(std::mem::size_of::<PidfdInfo>() == 64);
+    let mut info = PidfdInfo {
+        mask: PIDFD_INFO_EXIT,
+        ..Default::default()
+    };
+    let r = unsafe { libc::ioctl(pidfd, PIDFD_GET_INFO, &mut info as *mut PidfdInfo) };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        // ESRCH: reaped before exit information was recorded; nothing more will come.
+        return Err(e);
+    }
+    if info.mask & PIDFD_INFO_EXIT == 0 {
+        return Ok(None);
+    }
+    let st = info.exit_code;
+    Ok(Some(if libc::WIFEXITED(st) {
+        libc::WEXITSTATUS(st)
+    } else {
+        128 + libc::WTERMSIG(st)
+    }))
 }
 
 pub fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {

@@ -22,6 +22,15 @@ fn new_rt(
     mode: u32,
     helper: &str,
 ) -> Result<*mut yffm_runtime, (i32, String)> {
+    new_rt_timeout(root, mode, helper, 60_000)
+}
+
+fn new_rt_timeout(
+    root: &std::path::Path,
+    mode: u32,
+    helper: &str,
+    timeout_ms: u32,
+) -> Result<*mut yffm_runtime, (i32, String)> {
     let mut rt = null_mut();
     let mut err = [0 as c_char; 512];
     let (r, h) = (c(root.to_str().unwrap()), c(helper));
@@ -30,10 +39,10 @@ fn new_rt(
             r.as_ptr(),
             mode,
             h.as_ptr(),
+            timeout_ms,
             &mut rt,
             err.as_mut_ptr(),
-            err.len(),
-        )
+            err.len())
     };
     if code == YFFM_OK {
         assert!(!rt.is_null());
@@ -93,27 +102,27 @@ fn null_pointers_and_bad_strings() {
     let root = c(dir.path().join("r").to_str().unwrap());
     unsafe {
         assert_eq!(
-            yffm_runtime_new(null(), YFFM_MODE_DIRECT, null(), &mut rt, e, ec),
+            yffm_runtime_new(null(), YFFM_MODE_DIRECT, null(), 60_000, &mut rt, e, ec),
             YFFM_ERR_INVALID_ARGUMENT
         );
         assert!(text(&err).contains("root is NULL"), "{}", text(&err));
         assert_eq!(
-            yffm_runtime_new(root.as_ptr(), YFFM_MODE_DIRECT, null(), null_mut(), e, ec),
+            yffm_runtime_new(root.as_ptr(), YFFM_MODE_DIRECT, null(), 60_000, null_mut(), e, ec),
             YFFM_ERR_INVALID_ARGUMENT
         );
         assert_eq!(
-            yffm_runtime_new(root.as_ptr(), 7, null(), &mut rt, e, ec),
+            yffm_runtime_new(root.as_ptr(), 7, null(), 60_000, &mut rt, e, ec),
             YFFM_ERR_INVALID_ARGUMENT
         );
         assert!(text(&err).contains("mode"));
         assert_eq!(
-            yffm_runtime_new(root.as_ptr(), YFFM_MODE_HELPER, null(), &mut rt, e, ec),
+            yffm_runtime_new(root.as_ptr(), YFFM_MODE_HELPER, null(), 60_000, &mut rt, e, ec),
             YFFM_ERR_INVALID_ARGUMENT
         );
         assert!(text(&err).contains("helper_path"));
         // err may be NULL
         assert_eq!(
-            yffm_runtime_new(null(), YFFM_MODE_DIRECT, null(), &mut rt, null_mut(), 100),
+            yffm_runtime_new(null(), YFFM_MODE_DIRECT, null(), 60_000, &mut rt, null_mut(), 100),
             YFFM_ERR_INVALID_ARGUMENT
         );
         assert!(rt.is_null());
@@ -127,7 +136,7 @@ fn null_pointers_and_bad_strings() {
         let mut len = 0usize;
         let mut buf = [0u8; 16];
         assert_eq!(
-            yffm_start(null_mut(), id.as_ptr(), e, ec),
+            yffm_start(null_mut(), id.as_ptr(), 0, e, ec),
             YFFM_ERR_INVALID_ARGUMENT
         );
         assert_eq!(
@@ -138,6 +147,7 @@ fn null_pointers_and_bad_strings() {
                 -1,
                 -1,
                 -1,
+                0,
                 &mut i,
                 &mut i,
                 e,
@@ -158,11 +168,11 @@ fn null_pointers_and_bad_strings() {
             YFFM_ERR_INVALID_ARGUMENT
         );
         assert_eq!(
-            yffm_kill(null_mut(), id.as_ptr(), 9, false, e, ec),
+            yffm_kill(null_mut(), id.as_ptr(), 9, false, 0, e, ec),
             YFFM_ERR_INVALID_ARGUMENT
         );
         assert_eq!(
-            yffm_delete(null_mut(), id.as_ptr(), true, e, ec),
+            yffm_delete(null_mut(), id.as_ptr(), true, 0, e, ec),
             YFFM_ERR_INVALID_ARGUMENT
         );
         assert_eq!(
@@ -189,46 +199,46 @@ fn null_pointers_and_bad_strings() {
         assert_eq!(yffm_helper_pid(rt, &mut pid), YFFM_OK);
         assert_eq!(pid, 0);
         assert_eq!(yffm_helper_pid(rt, null_mut()), YFFM_ERR_INVALID_ARGUMENT);
-        assert_eq!(yffm_start(rt, null(), e, ec), YFFM_ERR_INVALID_ARGUMENT);
+        assert_eq!(yffm_start(rt, null(), 0, e, ec), YFFM_ERR_INVALID_ARGUMENT);
         let bad_utf8 = [0xffu8, 0xfe, 0];
         assert_eq!(
-            yffm_start(rt, bad_utf8.as_ptr() as *const c_char, e, ec),
+            yffm_start(rt, bad_utf8.as_ptr() as *const c_char, 0, e, ec),
             YFFM_ERR_INVALID_ARGUMENT
         );
         assert!(text(&err).contains("UTF-8"));
         for bad in ["", "../etc", "a/b", "-x", "a..b"] {
             let id = c(bad);
             assert_eq!(
-                yffm_start(rt, id.as_ptr(), e, ec),
+                yffm_start(rt, id.as_ptr(), 0, e, ec),
                 YFFM_ERR_INVALID_ARGUMENT,
                 "{bad:?}"
             );
             assert_eq!(
-                yffm_delete(rt, id.as_ptr(), true, e, ec),
+                yffm_delete(rt, id.as_ptr(), true, 0, e, ec),
                 YFFM_ERR_INVALID_ARGUMENT,
                 "{bad:?}"
             );
         }
         let id = c("nope");
-        assert_eq!(yffm_start(rt, id.as_ptr(), e, ec), YFFM_ERR_NOT_FOUND);
+        assert_eq!(yffm_start(rt, id.as_ptr(), 0, e, ec), YFFM_ERR_NOT_FOUND);
         assert!(text(&err).contains("does not exist"), "{}", text(&err));
         assert_eq!(
-            yffm_kill(rt, id.as_ptr(), 9, false, e, ec),
+            yffm_kill(rt, id.as_ptr(), 9, false, 0, e, ec),
             YFFM_ERR_NOT_FOUND
         );
         assert_eq!(
-            yffm_kill(rt, id.as_ptr(), 0, false, e, ec),
+            yffm_kill(rt, id.as_ptr(), 0, false, 0, e, ec),
             YFFM_ERR_INVALID_ARGUMENT
         );
         assert_eq!(
-            yffm_kill(rt, id.as_ptr(), 65, false, e, ec),
+            yffm_kill(rt, id.as_ptr(), 65, false, 0, e, ec),
             YFFM_ERR_INVALID_ARGUMENT
         );
         assert_eq!(
-            yffm_delete(rt, id.as_ptr(), false, e, ec),
+            yffm_delete(rt, id.as_ptr(), false, 0, e, ec),
             YFFM_ERR_NOT_FOUND
         );
-        assert_eq!(yffm_delete(rt, id.as_ptr(), true, e, ec), YFFM_OK);
+        assert_eq!(yffm_delete(rt, id.as_ptr(), true, 0, e, ec), YFFM_OK);
         let mut code = -7;
         assert_eq!(
             yffm_exit_status(rt, id.as_ptr(), &mut code, e, ec),
@@ -251,6 +261,7 @@ fn null_pointers_and_bad_strings() {
                 -1,
                 -1,
                 -1,
+                0,
                 &mut p,
                 &mut fd,
                 e,
@@ -267,6 +278,7 @@ fn null_pointers_and_bad_strings() {
                 -1,
                 -1,
                 -1,
+                0,
                 &mut p,
                 &mut fd,
                 e,
@@ -284,6 +296,7 @@ fn null_pointers_and_bad_strings() {
                 -1,
                 -1,
                 -1,
+                0,
                 null_mut(),
                 &mut fd,
                 e,
@@ -299,6 +312,7 @@ fn null_pointers_and_bad_strings() {
                 123456,
                 -1,
                 -1,
+                0,
                 &mut p,
                 &mut fd,
                 e,
@@ -329,7 +343,7 @@ fn null_pointers_and_bad_strings() {
         // error truncation through a real export
         let mut tiny = [0x55 as c_char; 8];
         assert_eq!(
-            yffm_start(rt, id.as_ptr(), tiny.as_mut_ptr(), 5),
+            yffm_start(rt, id.as_ptr(), 0, tiny.as_mut_ptr(), 5),
             YFFM_ERR_NOT_FOUND
         );
         assert_eq!(text(&tiny).len(), 4);
@@ -354,26 +368,37 @@ fn helper_lifecycle_and_death() {
     unsafe {
         assert_eq!(yffm_helper_pid(rt, &mut pid), YFFM_OK);
         assert!(pid > 0);
-        let (code, msg) = __test_helper_panic(rt);
+        let (code, msg) = __test_helper_panic(rt, false);
         assert_eq!(code, YFFM_ERR_PANIC);
         assert!(msg.contains("test panic requested"), "{msg}");
         let mut err = [0 as c_char; 512];
         let id = c("nope");
         assert_eq!(
-            yffm_start(rt, id.as_ptr(), err.as_mut_ptr(), err.len()),
+            yffm_start(rt, id.as_ptr(), 0, err.as_mut_ptr(), err.len()),
             YFFM_ERR_NOT_FOUND
         );
-        // the helper dies: every call reports it
+        // a panic in a process forked by the worker (as in a container init) ends that process at once: it
+        // never unwinds into helper code, and the call is answered by the worker alone
+        let (code, msg) = __test_helper_panic(rt, true);
+        assert_eq!(code, YFFM_ERR_PANIC, "{msg}");
+        assert!(msg.contains("child exit 70"), "{msg}");
+        // the helper dies: the next call gets a fresh one
         libc::kill(pid, libc::SIGKILL);
+        let mut n = 0u64;
         assert_eq!(
-            yffm_start(rt, id.as_ptr(), err.as_mut_ptr(), err.len()),
-            YFFM_ERR_HELPER
+            yffm_start(rt, id.as_ptr(), 0, err.as_mut_ptr(), err.len()),
+            YFFM_ERR_NOT_FOUND,
+            "{}",
+            text(&err)
         );
-        let m = text(&err);
-        assert!(m.contains("yffm-helper") && m.contains("signal: 9"), "{m}");
+        let mut pid2 = 0;
+        assert_eq!(yffm_helper_pid(rt, &mut pid2), YFFM_OK);
+        assert!(pid2 > 0 && pid2 != pid);
+        assert_eq!(yffm_helper_starts(rt, &mut n), YFFM_OK);
+        assert_eq!(n, 2);
         assert_eq!(
-            yffm_delete(rt, id.as_ptr(), true, err.as_mut_ptr(), err.len()),
-            YFFM_ERR_HELPER
+            yffm_delete(rt, id.as_ptr(), true, 0, err.as_mut_ptr(), err.len()),
+            YFFM_OK
         );
         yffm_runtime_free(rt);
     }
@@ -386,6 +411,35 @@ fn helper_lifecycle_and_death() {
     assert!(std::fs::read_to_string(root.join("yffm-helper.log"))
         .unwrap()
         .contains("started"));
+
+    // a stalled helper: the call fails with a timeout, the helper is replaced
+    let rt = new_rt_timeout(&root, YFFM_MODE_HELPER, HELPER, 500).unwrap();
+    unsafe {
+        let mut stalled = 0;
+        assert_eq!(yffm_helper_pid(rt, &mut stalled), YFFM_OK);
+        libc::kill(stalled, libc::SIGSTOP);
+        let mut err = [0 as c_char; 512];
+        let id = c("nope");
+        let t0 = std::time::Instant::now();
+        assert_eq!(
+            yffm_start(rt, id.as_ptr(), 0, err.as_mut_ptr(), err.len()),
+            YFFM_ERR_TIMEOUT,
+            "{}",
+            text(&err)
+        );
+        assert!(t0.elapsed() < std::time::Duration::from_secs(10));
+        assert!(text(&err).contains("stalled"), "{}", text(&err));
+        assert_eq!(
+            yffm_start(rt, id.as_ptr(), 0, err.as_mut_ptr(), err.len()),
+            YFFM_ERR_NOT_FOUND
+        );
+        let mut fresh = 0;
+        assert_eq!(yffm_helper_pid(rt, &mut fresh), YFFM_OK);
+        assert_ne!(fresh, stalled);
+        // the stalled one was killed and reaped
+        assert!(!std::path::Path::new(&format!("/proc/{stalled}")).exists());
+        yffm_runtime_free(rt);
+    }
 
     // a clean free: the helper exits on EOF and is reaped
     let rt = new_rt(&root, YFFM_MODE_HELPER, HELPER).unwrap();

@@ -9,4 +9,15 @@ public class ContainerException extends RuntimeException {
     public ContainerException(String message, Throwable cause) {
         super(message, cause);
     }
+
+    /** Most characters of foreign text (a runtime's or hook's words, a file's content) a message carries. */
+    public static final int MAX_FOREIGN_TEXT = 4096;
+
+    /** {@code s} cut to {@link #MAX_FOREIGN_TEXT} characters, saying how much was cut. */
+    public static String capForeign(String s) {
+        if (s == null || s.length() <= MAX_FOREIGN_TEXT) {
+            return s;
+        }
+        return s.substring(0, MAX_FOREIGN_TEXT) + "... (" + (s.length() - MAX_FOREIGN_TEXT) + " more characters cut)";
+    }
 }

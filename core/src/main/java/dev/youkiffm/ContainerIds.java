@@ -38,8 +38,9 @@ public final class ContainerIds {
 
     /**
      * Returns the absolute, normalized bundle directory, or throws {@link InvalidArgumentException} (field
-     * {@code bundle}) when it is null, not a directory or has no {@code config.json}. Every runtime calls this before
-     * touching anything.
+     * {@code bundle}) when it is null, not a directory or has no {@code config.json}, and checks the raw config
+     * (see {@code RawSpecCheck}: process args, NUL bytes, {@code cgroupsPath}, annotation size), naming the bad
+     * field. Every runtime calls this before touching anything.
      */
     public static java.nio.file.Path validateBundle(java.nio.file.Path bundle) {
         if (bundle == null) {
@@ -52,6 +53,7 @@ public final class ContainerIds {
         if (!java.nio.file.Files.isRegularFile(b.resolve("config.json"))) {
             throw new InvalidArgumentException("bundle", "no config.json in " + b);
         }
+        dev.youkiffm.internal.RawSpecCheck.check(b.resolve("config.json"));
         return b;
     }
 }

@@ -12,6 +12,7 @@ import java.util.OptionalInt;
  * @param pid the init pid, or 0 when there is none (stopped, or not yet created)
  * @param created creation time, or null when the runtime did not report one
  * @param exitCode the init's exit code (128+signal for a signal), or null while unknown
+ * @param error for {@link ContainerStatus#UNKNOWN}: why the state could not be read; null otherwise
  */
 public record ContainerState(
         String ociVersion,
@@ -21,10 +22,22 @@ public record ContainerState(
         Path bundle,
         Map<String, String> annotations,
         Instant created,
-        Integer exitCode) {
+        Integer exitCode,
+        String error) {
 
     public ContainerState {
         annotations = annotations == null ? Map.of() : Map.copyOf(annotations);
+    }
+
+    public ContainerState(String ociVersion, String id, ContainerStatus status, int pid, Path bundle,
+            Map<String, String> annotations, Instant created, Integer exitCode) {
+        this(ociVersion, id, status, pid, bundle, annotations, created, exitCode, null);
+    }
+
+    /** A state entry that could not be read. */
+    public static ContainerState unreadable(String id, String error) {
+        return new ContainerState("", id, ContainerStatus.UNKNOWN, 0, null, Map.of(), null, null,
+                ContainerException.capForeign(error));
     }
 
     public OptionalInt exit() {
@@ -32,10 +45,10 @@ public record ContainerState(
     }
 
     public ContainerState withExitCode(Integer code) {
-        return new ContainerState(ociVersion, id, status, pid, bundle, annotations, created, code);
+        return new ContainerState(ociVersion, id, status, pid, bundle, annotations, created, code, error);
     }
 
     public ContainerState withStatus(ContainerStatus s) {
-        return new ContainerState(ociVersion, id, s, pid, bundle, annotations, created, exitCode);
+        return new ContainerState(ociVersion, id, s, pid, bundle, annotations, created, exitCode, error);
     }
 }

@@ -8,7 +8,12 @@ public enum ContainerStatus {
     CREATED,
     RUNNING,
     PAUSED,
-    STOPPED;
+    STOPPED,
+    /**
+     * The container's state could not be read (a torn, oversized or garbage state file): {@link
+     * ContainerState#error()} says why. Only {@code delete(id, true)} and {@code recover()} apply to it.
+     */
+    UNKNOWN;
 
     /** Parses the OCI string form ({@code "created"}, ...); case-insensitive. */
     public static ContainerStatus parse(String s) {

@@ -158,6 +158,24 @@ public class youki_ffm_h {
     public static int YFFM_ERR_HELPER() {
         return YFFM_ERR_HELPER;
     }
+    private static final int YFFM_ERR_TIMEOUT = (int)10L;
+    /**
+     * {@snippet lang=c :
+     * #define YFFM_ERR_TIMEOUT 10
+     * }
+     */
+    public static int YFFM_ERR_TIMEOUT() {
+        return YFFM_ERR_TIMEOUT;
+    }
+    private static final int YFFM_ERR_RESOURCE = (int)11L;
+    /**
+     * {@snippet lang=c :
+     * #define YFFM_ERR_RESOURCE 11
+     * }
+     */
+    public static int YFFM_ERR_RESOURCE() {
+        return YFFM_ERR_RESOURCE;
+    }
     private static final int YFFM_ERR_PANIC = (int)100L;
     /**
      * {@snippet lang=c :
@@ -252,6 +270,7 @@ public class youki_ffm_h {
             youki_ffm_h.C_POINTER,
             youki_ffm_h.C_INT,
             youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_INT,
             youki_ffm_h.C_POINTER,
             youki_ffm_h.C_POINTER,
             youki_ffm_h.C_LONG
@@ -265,7 +284,7 @@ public class youki_ffm_h {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t yffm_runtime_new(const char *root, uint32_t mode, const char *helper_path, yffm_runtime **out, char *err, size_t err_cap)
+     * int32_t yffm_runtime_new(const char *root, uint32_t mode, const char *helper_path, uint32_t timeout_ms, yffm_runtime **out, char *err, size_t err_cap)
      * }
      */
     public static FunctionDescriptor yffm_runtime_new$descriptor() {
@@ -275,7 +294,7 @@ public class youki_ffm_h {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t yffm_runtime_new(const char *root, uint32_t mode, const char *helper_path, yffm_runtime **out, char *err, size_t err_cap)
+     * int32_t yffm_runtime_new(const char *root, uint32_t mode, const char *helper_path, uint32_t timeout_ms, yffm_runtime **out, char *err, size_t err_cap)
      * }
      */
     public static MethodHandle yffm_runtime_new$handle() {
@@ -285,7 +304,7 @@ public class youki_ffm_h {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t yffm_runtime_new(const char *root, uint32_t mode, const char *helper_path, yffm_runtime **out, char *err, size_t err_cap)
+     * int32_t yffm_runtime_new(const char *root, uint32_t mode, const char *helper_path, uint32_t timeout_ms, yffm_runtime **out, char *err, size_t err_cap)
      * }
      */
     public static MemorySegment yffm_runtime_new$address() {
@@ -294,16 +313,16 @@ public class youki_ffm_h {
 
     /**
      * {@snippet lang=c :
-     * int32_t yffm_runtime_new(const char *root, uint32_t mode, const char *helper_path, yffm_runtime **out, char *err, size_t err_cap)
+     * int32_t yffm_runtime_new(const char *root, uint32_t mode, const char *helper_path, uint32_t timeout_ms, yffm_runtime **out, char *err, size_t err_cap)
      * }
      */
-    public static int yffm_runtime_new(MemorySegment root, int mode, MemorySegment helper_path, MemorySegment out, MemorySegment err, long err_cap) {
+    public static int yffm_runtime_new(MemorySegment root, int mode, MemorySegment helper_path, int timeout_ms, MemorySegment out, MemorySegment err, long err_cap) {
         var mh$ = yffm_runtime_new.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("yffm_runtime_new", root, mode, helper_path, out, err, err_cap);
+                traceDowncall("yffm_runtime_new", root, mode, helper_path, timeout_ms, out, err, err_cap);
             }
-            return (int)mh$.invokeExact(root, mode, helper_path, out, err, err_cap);
+            return (int)mh$.invokeExact(root, mode, helper_path, timeout_ms, out, err, err_cap);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -375,6 +394,7 @@ public class youki_ffm_h {
             youki_ffm_h.C_INT,
             youki_ffm_h.C_INT,
             youki_ffm_h.C_INT,
+            youki_ffm_h.C_INT,
             youki_ffm_h.C_POINTER,
             youki_ffm_h.C_POINTER,
             youki_ffm_h.C_POINTER,
@@ -389,7 +409,7 @@ public class youki_ffm_h {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t yffm_create(yffm_runtime *rt, const char *id, const char *bundle, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
+     * int32_t yffm_create(yffm_runtime *rt, const char *id, const char *bundle, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, uint32_t timeout_ms, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
      * }
      */
     public static FunctionDescriptor yffm_create$descriptor() {
@@ -399,7 +419,7 @@ public class youki_ffm_h {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t yffm_create(yffm_runtime *rt, const char *id, const char *bundle, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
+     * int32_t yffm_create(yffm_runtime *rt, const char *id, const char *bundle, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, uint32_t timeout_ms, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
      * }
      */
     public static MethodHandle yffm_create$handle() {
@@ -409,7 +429,7 @@ public class youki_ffm_h {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t yffm_create(yffm_runtime *rt, const char *id, const char *bundle, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
+     * int32_t yffm_create(yffm_runtime *rt, const char *id, const char *bundle, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, uint32_t timeout_ms, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
      * }
      */
     public static MemorySegment yffm_create$address() {
@@ -418,16 +438,16 @@ public class youki_ffm_h {
 
     /**
      * {@snippet lang=c :
-     * int32_t yffm_create(yffm_runtime *rt, const char *id, const char *bundle, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
+     * int32_t yffm_create(yffm_runtime *rt, const char *id, const char *bundle, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, uint32_t timeout_ms, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
      * }
      */
-    public static int yffm_create(MemorySegment rt, MemorySegment id, MemorySegment bundle, int stdin_fd, int stdout_fd, int stderr_fd, MemorySegment pid_out, MemorySegment pidfd_out, MemorySegment err, long err_cap) {
+    public static int yffm_create(MemorySegment rt, MemorySegment id, MemorySegment bundle, int stdin_fd, int stdout_fd, int stderr_fd, int timeout_ms, MemorySegment pid_out, MemorySegment pidfd_out, MemorySegment err, long err_cap) {
         var mh$ = yffm_create.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("yffm_create", rt, id, bundle, stdin_fd, stdout_fd, stderr_fd, pid_out, pidfd_out, err, err_cap);
+                traceDowncall("yffm_create", rt, id, bundle, stdin_fd, stdout_fd, stderr_fd, timeout_ms, pid_out, pidfd_out, err, err_cap);
             }
-            return (int)mh$.invokeExact(rt, id, bundle, stdin_fd, stdout_fd, stderr_fd, pid_out, pidfd_out, err, err_cap);
+            return (int)mh$.invokeExact(rt, id, bundle, stdin_fd, stdout_fd, stderr_fd, timeout_ms, pid_out, pidfd_out, err, err_cap);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -438,6 +458,7 @@ public class youki_ffm_h {
             youki_ffm_h.C_INT,
             youki_ffm_h.C_POINTER,
             youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_INT,
             youki_ffm_h.C_POINTER,
             youki_ffm_h.C_LONG
         );
@@ -450,7 +471,7 @@ public class youki_ffm_h {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t yffm_start(yffm_runtime *rt, const char *id, char *err, size_t err_cap)
+     * int32_t yffm_start(yffm_runtime *rt, const char *id, uint32_t timeout_ms, char *err, size_t err_cap)
      * }
      */
     public static FunctionDescriptor yffm_start$descriptor() {
@@ -460,7 +481,7 @@ public class youki_ffm_h {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t yffm_start(yffm_runtime *rt, const char *id, char *err, size_t err_cap)
+     * int32_t yffm_start(yffm_runtime *rt, const char *id, uint32_t timeout_ms, char *err, size_t err_cap)
      * }
      */
     public static MethodHandle yffm_start$handle() {
@@ -470,7 +491,7 @@ public class youki_ffm_h {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t yffm_start(yffm_runtime *rt, const char *id, char *err, size_t err_cap)
+     * int32_t yffm_start(yffm_runtime *rt, const char *id, uint32_t timeout_ms, char *err, size_t err_cap)
      * }
      */
     public static MemorySegment yffm_start$address() {
@@ -479,16 +500,16 @@ public class youki_ffm_h {
 
     /**
      * {@snippet lang=c :
-     * int32_t yffm_start(yffm_runtime *rt, const char *id, char *err, size_t err_cap)
+     * int32_t yffm_start(yffm_runtime *rt, const char *id, uint32_t timeout_ms, char *err, size_t err_cap)
      * }
      */
-    public static int yffm_start(MemorySegment rt, MemorySegment id, MemorySegment err, long err_cap) {
+    public static int yffm_start(MemorySegment rt, MemorySegment id, int timeout_ms, MemorySegment err, long err_cap) {
         var mh$ = yffm_start.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("yffm_start", rt, id, err, err_cap);
+                traceDowncall("yffm_start", rt, id, timeout_ms, err, err_cap);
             }
-            return (int)mh$.invokeExact(rt, id, err, err_cap);
+            return (int)mh$.invokeExact(rt, id, timeout_ms, err, err_cap);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -565,6 +586,7 @@ public class youki_ffm_h {
             youki_ffm_h.C_POINTER,
             youki_ffm_h.C_INT,
             youki_ffm_h.C_BOOL,
+            youki_ffm_h.C_INT,
             youki_ffm_h.C_POINTER,
             youki_ffm_h.C_LONG
         );
@@ -577,7 +599,7 @@ public class youki_ffm_h {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t yffm_kill(yffm_runtime *rt, const char *id, int32_t signal, _Bool all, char *err, size_t err_cap)
+     * int32_t yffm_kill(yffm_runtime *rt, const char *id, int32_t signal, _Bool all, uint32_t timeout_ms, char *err, size_t err_cap)
      * }
      */
     public static FunctionDescriptor yffm_kill$descriptor() {
@@ -587,7 +609,7 @@ public class youki_ffm_h {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t yffm_kill(yffm_runtime *rt, const char *id, int32_t signal, _Bool all, char *err, size_t err_cap)
+     * int32_t yffm_kill(yffm_runtime *rt, const char *id, int32_t signal, _Bool all, uint32_t timeout_ms, char *err, size_t err_cap)
      * }
      */
     public static MethodHandle yffm_kill$handle() {
@@ -597,7 +619,7 @@ public class youki_ffm_h {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t yffm_kill(yffm_runtime *rt, const char *id, int32_t signal, _Bool all, char *err, size_t err_cap)
+     * int32_t yffm_kill(yffm_runtime *rt, const char *id, int32_t signal, _Bool all, uint32_t timeout_ms, char *err, size_t err_cap)
      * }
      */
     public static MemorySegment yffm_kill$address() {
@@ -606,16 +628,16 @@ public class youki_ffm_h {
 
     /**
      * {@snippet lang=c :
-     * int32_t yffm_kill(yffm_runtime *rt, const char *id, int32_t signal, _Bool all, char *err, size_t err_cap)
+     * int32_t yffm_kill(yffm_runtime *rt, const char *id, int32_t signal, _Bool all, uint32_t timeout_ms, char *err, size_t err_cap)
      * }
      */
-    public static int yffm_kill(MemorySegment rt, MemorySegment id, int signal, boolean all, MemorySegment err, long err_cap) {
+    public static int yffm_kill(MemorySegment rt, MemorySegment id, int signal, boolean all, int timeout_ms, MemorySegment err, long err_cap) {
         var mh$ = yffm_kill.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("yffm_kill", rt, id, signal, all, err, err_cap);
+                traceDowncall("yffm_kill", rt, id, signal, all, timeout_ms, err, err_cap);
             }
-            return (int)mh$.invokeExact(rt, id, signal, all, err, err_cap);
+            return (int)mh$.invokeExact(rt, id, signal, all, timeout_ms, err, err_cap);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -627,6 +649,7 @@ public class youki_ffm_h {
             youki_ffm_h.C_POINTER,
             youki_ffm_h.C_POINTER,
             youki_ffm_h.C_BOOL,
+            youki_ffm_h.C_INT,
             youki_ffm_h.C_POINTER,
             youki_ffm_h.C_LONG
         );
@@ -639,7 +662,7 @@ public class youki_ffm_h {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t yffm_delete(yffm_runtime *rt, const char *id, _Bool force, char *err, size_t err_cap)
+     * int32_t yffm_delete(yffm_runtime *rt, const char *id, _Bool force, uint32_t timeout_ms, char *err, size_t err_cap)
      * }
      */
     public static FunctionDescriptor yffm_delete$descriptor() {
@@ -649,7 +672,7 @@ public class youki_ffm_h {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t yffm_delete(yffm_runtime *rt, const char *id, _Bool force, char *err, size_t err_cap)
+     * int32_t yffm_delete(yffm_runtime *rt, const char *id, _Bool force, uint32_t timeout_ms, char *err, size_t err_cap)
      * }
      */
     public static MethodHandle yffm_delete$handle() {
@@ -659,7 +682,7 @@ public class youki_ffm_h {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t yffm_delete(yffm_runtime *rt, const char *id, _Bool force, char *err, size_t err_cap)
+     * int32_t yffm_delete(yffm_runtime *rt, const char *id, _Bool force, uint32_t timeout_ms, char *err, size_t err_cap)
      * }
      */
     public static MemorySegment yffm_delete$address() {
@@ -668,16 +691,16 @@ public class youki_ffm_h {
 
     /**
      * {@snippet lang=c :
-     * int32_t yffm_delete(yffm_runtime *rt, const char *id, _Bool force, char *err, size_t err_cap)
+     * int32_t yffm_delete(yffm_runtime *rt, const char *id, _Bool force, uint32_t timeout_ms, char *err, size_t err_cap)
      * }
      */
-    public static int yffm_delete(MemorySegment rt, MemorySegment id, boolean force, MemorySegment err, long err_cap) {
+    public static int yffm_delete(MemorySegment rt, MemorySegment id, boolean force, int timeout_ms, MemorySegment err, long err_cap) {
         var mh$ = yffm_delete.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("yffm_delete", rt, id, force, err, err_cap);
+                traceDowncall("yffm_delete", rt, id, force, timeout_ms, err, err_cap);
             }
-            return (int)mh$.invokeExact(rt, id, force, err, err_cap);
+            return (int)mh$.invokeExact(rt, id, force, timeout_ms, err, err_cap);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -688,6 +711,7 @@ public class youki_ffm_h {
             youki_ffm_h.C_INT,
             youki_ffm_h.C_POINTER,
             youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_INT,
             youki_ffm_h.C_POINTER,
             youki_ffm_h.C_LONG
         );
@@ -700,7 +724,7 @@ public class youki_ffm_h {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t yffm_pause(yffm_runtime *rt, const char *id, char *err, size_t err_cap)
+     * int32_t yffm_pause(yffm_runtime *rt, const char *id, uint32_t timeout_ms, char *err, size_t err_cap)
      * }
      */
     public static FunctionDescriptor yffm_pause$descriptor() {
@@ -710,7 +734,7 @@ public class youki_ffm_h {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t yffm_pause(yffm_runtime *rt, const char *id, char *err, size_t err_cap)
+     * int32_t yffm_pause(yffm_runtime *rt, const char *id, uint32_t timeout_ms, char *err, size_t err_cap)
      * }
      */
     public static MethodHandle yffm_pause$handle() {
@@ -720,7 +744,7 @@ public class youki_ffm_h {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t yffm_pause(yffm_runtime *rt, const char *id, char *err, size_t err_cap)
+     * int32_t yffm_pause(yffm_runtime *rt, const char *id, uint32_t timeout_ms, char *err, size_t err_cap)
      * }
      */
     public static MemorySegment yffm_pause$address() {
@@ -729,16 +753,16 @@ public class youki_ffm_h {
 
     /**
      * {@snippet lang=c :
-     * int32_t yffm_pause(yffm_runtime *rt, const char *id, char *err, size_t err_cap)
+     * int32_t yffm_pause(yffm_runtime *rt, const char *id, uint32_t timeout_ms, char *err, size_t err_cap)
      * }
      */
-    public static int yffm_pause(MemorySegment rt, MemorySegment id, MemorySegment err, long err_cap) {
+    public static int yffm_pause(MemorySegment rt, MemorySegment id, int timeout_ms, MemorySegment err, long err_cap) {
         var mh$ = yffm_pause.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("yffm_pause", rt, id, err, err_cap);
+                traceDowncall("yffm_pause", rt, id, timeout_ms, err, err_cap);
             }
-            return (int)mh$.invokeExact(rt, id, err, err_cap);
+            return (int)mh$.invokeExact(rt, id, timeout_ms, err, err_cap);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -749,6 +773,7 @@ public class youki_ffm_h {
             youki_ffm_h.C_INT,
             youki_ffm_h.C_POINTER,
             youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_INT,
             youki_ffm_h.C_POINTER,
             youki_ffm_h.C_LONG
         );
@@ -761,7 +786,7 @@ public class youki_ffm_h {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t yffm_resume(yffm_runtime *rt, const char *id, char *err, size_t err_cap)
+     * int32_t yffm_resume(yffm_runtime *rt, const char *id, uint32_t timeout_ms, char *err, size_t err_cap)
      * }
      */
     public static FunctionDescriptor yffm_resume$descriptor() {
@@ -771,7 +796,7 @@ public class youki_ffm_h {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t yffm_resume(yffm_runtime *rt, const char *id, char *err, size_t err_cap)
+     * int32_t yffm_resume(yffm_runtime *rt, const char *id, uint32_t timeout_ms, char *err, size_t err_cap)
      * }
      */
     public static MethodHandle yffm_resume$handle() {
@@ -781,7 +806,7 @@ public class youki_ffm_h {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t yffm_resume(yffm_runtime *rt, const char *id, char *err, size_t err_cap)
+     * int32_t yffm_resume(yffm_runtime *rt, const char *id, uint32_t timeout_ms, char *err, size_t err_cap)
      * }
      */
     public static MemorySegment yffm_resume$address() {
@@ -790,16 +815,16 @@ public class youki_ffm_h {
 
     /**
      * {@snippet lang=c :
-     * int32_t yffm_resume(yffm_runtime *rt, const char *id, char *err, size_t err_cap)
+     * int32_t yffm_resume(yffm_runtime *rt, const char *id, uint32_t timeout_ms, char *err, size_t err_cap)
      * }
      */
-    public static int yffm_resume(MemorySegment rt, MemorySegment id, MemorySegment err, long err_cap) {
+    public static int yffm_resume(MemorySegment rt, MemorySegment id, int timeout_ms, MemorySegment err, long err_cap) {
         var mh$ = yffm_resume.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("yffm_resume", rt, id, err, err_cap);
+                traceDowncall("yffm_resume", rt, id, timeout_ms, err, err_cap);
             }
-            return (int)mh$.invokeExact(rt, id, err, err_cap);
+            return (int)mh$.invokeExact(rt, id, timeout_ms, err, err_cap);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -810,6 +835,7 @@ public class youki_ffm_h {
             youki_ffm_h.C_INT,
             youki_ffm_h.C_POINTER,
             youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_INT,
             youki_ffm_h.C_POINTER,
             youki_ffm_h.C_LONG,
             youki_ffm_h.C_POINTER,
@@ -825,7 +851,7 @@ public class youki_ffm_h {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t yffm_ps(yffm_runtime *rt, const char *id, uint8_t *buf, size_t cap, size_t *len_out, char *err, size_t err_cap)
+     * int32_t yffm_ps(yffm_runtime *rt, const char *id, uint32_t timeout_ms, uint8_t *buf, size_t cap, size_t *len_out, char *err, size_t err_cap)
      * }
      */
     public static FunctionDescriptor yffm_ps$descriptor() {
@@ -835,7 +861,7 @@ public class youki_ffm_h {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t yffm_ps(yffm_runtime *rt, const char *id, uint8_t *buf, size_t cap, size_t *len_out, char *err, size_t err_cap)
+     * int32_t yffm_ps(yffm_runtime *rt, const char *id, uint32_t timeout_ms, uint8_t *buf, size_t cap, size_t *len_out, char *err, size_t err_cap)
      * }
      */
     public static MethodHandle yffm_ps$handle() {
@@ -845,7 +871,7 @@ public class youki_ffm_h {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t yffm_ps(yffm_runtime *rt, const char *id, uint8_t *buf, size_t cap, size_t *len_out, char *err, size_t err_cap)
+     * int32_t yffm_ps(yffm_runtime *rt, const char *id, uint32_t timeout_ms, uint8_t *buf, size_t cap, size_t *len_out, char *err, size_t err_cap)
      * }
      */
     public static MemorySegment yffm_ps$address() {
@@ -854,16 +880,16 @@ public class youki_ffm_h {
 
     /**
      * {@snippet lang=c :
-     * int32_t yffm_ps(yffm_runtime *rt, const char *id, uint8_t *buf, size_t cap, size_t *len_out, char *err, size_t err_cap)
+     * int32_t yffm_ps(yffm_runtime *rt, const char *id, uint32_t timeout_ms, uint8_t *buf, size_t cap, size_t *len_out, char *err, size_t err_cap)
      * }
      */
-    public static int yffm_ps(MemorySegment rt, MemorySegment id, MemorySegment buf, long cap, MemorySegment len_out, MemorySegment err, long err_cap) {
+    public static int yffm_ps(MemorySegment rt, MemorySegment id, int timeout_ms, MemorySegment buf, long cap, MemorySegment len_out, MemorySegment err, long err_cap) {
         var mh$ = yffm_ps.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("yffm_ps", rt, id, buf, cap, len_out, err, err_cap);
+                traceDowncall("yffm_ps", rt, id, timeout_ms, buf, cap, len_out, err, err_cap);
             }
-            return (int)mh$.invokeExact(rt, id, buf, cap, len_out, err, err_cap);
+            return (int)mh$.invokeExact(rt, id, timeout_ms, buf, cap, len_out, err, err_cap);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -874,6 +900,7 @@ public class youki_ffm_h {
             youki_ffm_h.C_INT,
             youki_ffm_h.C_POINTER,
             youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_INT,
             youki_ffm_h.C_POINTER,
             youki_ffm_h.C_LONG,
             youki_ffm_h.C_POINTER,
@@ -889,7 +916,7 @@ public class youki_ffm_h {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t yffm_stats(yffm_runtime *rt, const char *id, uint8_t *buf, size_t cap, size_t *len_out, char *err, size_t err_cap)
+     * int32_t yffm_stats(yffm_runtime *rt, const char *id, uint32_t timeout_ms, uint8_t *buf, size_t cap, size_t *len_out, char *err, size_t err_cap)
      * }
      */
     public static FunctionDescriptor yffm_stats$descriptor() {
@@ -899,7 +926,7 @@ public class youki_ffm_h {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t yffm_stats(yffm_runtime *rt, const char *id, uint8_t *buf, size_t cap, size_t *len_out, char *err, size_t err_cap)
+     * int32_t yffm_stats(yffm_runtime *rt, const char *id, uint32_t timeout_ms, uint8_t *buf, size_t cap, size_t *len_out, char *err, size_t err_cap)
      * }
      */
     public static MethodHandle yffm_stats$handle() {
@@ -909,7 +936,7 @@ public class youki_ffm_h {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t yffm_stats(yffm_runtime *rt, const char *id, uint8_t *buf, size_t cap, size_t *len_out, char *err, size_t err_cap)
+     * int32_t yffm_stats(yffm_runtime *rt, const char *id, uint32_t timeout_ms, uint8_t *buf, size_t cap, size_t *len_out, char *err, size_t err_cap)
      * }
      */
     public static MemorySegment yffm_stats$address() {
@@ -918,16 +945,16 @@ public class youki_ffm_h {
 
     /**
      * {@snippet lang=c :
-     * int32_t yffm_stats(yffm_runtime *rt, const char *id, uint8_t *buf, size_t cap, size_t *len_out, char *err, size_t err_cap)
+     * int32_t yffm_stats(yffm_runtime *rt, const char *id, uint32_t timeout_ms, uint8_t *buf, size_t cap, size_t *len_out, char *err, size_t err_cap)
      * }
      */
-    public static int yffm_stats(MemorySegment rt, MemorySegment id, MemorySegment buf, long cap, MemorySegment len_out, MemorySegment err, long err_cap) {
+    public static int yffm_stats(MemorySegment rt, MemorySegment id, int timeout_ms, MemorySegment buf, long cap, MemorySegment len_out, MemorySegment err, long err_cap) {
         var mh$ = yffm_stats.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("yffm_stats", rt, id, buf, cap, len_out, err, err_cap);
+                traceDowncall("yffm_stats", rt, id, timeout_ms, buf, cap, len_out, err, err_cap);
             }
-            return (int)mh$.invokeExact(rt, id, buf, cap, len_out, err, err_cap);
+            return (int)mh$.invokeExact(rt, id, timeout_ms, buf, cap, len_out, err, err_cap);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -939,6 +966,7 @@ public class youki_ffm_h {
             youki_ffm_h.C_POINTER,
             youki_ffm_h.C_POINTER,
             youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_INT,
             youki_ffm_h.C_POINTER,
             youki_ffm_h.C_LONG
         );
@@ -951,7 +979,7 @@ public class youki_ffm_h {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t yffm_update(yffm_runtime *rt, const char *id, const char *resources_json, char *err, size_t err_cap)
+     * int32_t yffm_update(yffm_runtime *rt, const char *id, const char *resources_json, uint32_t timeout_ms, char *err, size_t err_cap)
      * }
      */
     public static FunctionDescriptor yffm_update$descriptor() {
@@ -961,7 +989,7 @@ public class youki_ffm_h {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t yffm_update(yffm_runtime *rt, const char *id, const char *resources_json, char *err, size_t err_cap)
+     * int32_t yffm_update(yffm_runtime *rt, const char *id, const char *resources_json, uint32_t timeout_ms, char *err, size_t err_cap)
      * }
      */
     public static MethodHandle yffm_update$handle() {
@@ -971,7 +999,7 @@ public class youki_ffm_h {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t yffm_update(yffm_runtime *rt, const char *id, const char *resources_json, char *err, size_t err_cap)
+     * int32_t yffm_update(yffm_runtime *rt, const char *id, const char *resources_json, uint32_t timeout_ms, char *err, size_t err_cap)
      * }
      */
     public static MemorySegment yffm_update$address() {
@@ -980,16 +1008,16 @@ public class youki_ffm_h {
 
     /**
      * {@snippet lang=c :
-     * int32_t yffm_update(yffm_runtime *rt, const char *id, const char *resources_json, char *err, size_t err_cap)
+     * int32_t yffm_update(yffm_runtime *rt, const char *id, const char *resources_json, uint32_t timeout_ms, char *err, size_t err_cap)
      * }
      */
-    public static int yffm_update(MemorySegment rt, MemorySegment id, MemorySegment resources_json, MemorySegment err, long err_cap) {
+    public static int yffm_update(MemorySegment rt, MemorySegment id, MemorySegment resources_json, int timeout_ms, MemorySegment err, long err_cap) {
         var mh$ = yffm_update.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("yffm_update", rt, id, resources_json, err, err_cap);
+                traceDowncall("yffm_update", rt, id, resources_json, timeout_ms, err, err_cap);
             }
-            return (int)mh$.invokeExact(rt, id, resources_json, err, err_cap);
+            return (int)mh$.invokeExact(rt, id, resources_json, timeout_ms, err, err_cap);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -1179,12 +1207,133 @@ public class youki_ffm_h {
         }
     }
 
+    private static class yffm_helper_starts {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            youki_ffm_h.C_INT,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = youki_ffm_h.findOrThrow("yffm_helper_starts");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t yffm_helper_starts(yffm_runtime *rt, uint64_t *count_out)
+     * }
+     */
+    public static FunctionDescriptor yffm_helper_starts$descriptor() {
+        return yffm_helper_starts.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t yffm_helper_starts(yffm_runtime *rt, uint64_t *count_out)
+     * }
+     */
+    public static MethodHandle yffm_helper_starts$handle() {
+        return yffm_helper_starts.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t yffm_helper_starts(yffm_runtime *rt, uint64_t *count_out)
+     * }
+     */
+    public static MemorySegment yffm_helper_starts$address() {
+        return yffm_helper_starts.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t yffm_helper_starts(yffm_runtime *rt, uint64_t *count_out)
+     * }
+     */
+    public static int yffm_helper_starts(MemorySegment rt, MemorySegment count_out) {
+        var mh$ = yffm_helper_starts.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("yffm_helper_starts", rt, count_out);
+            }
+            return (int)mh$.invokeExact(rt, count_out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class yffm_pidfd_exit_code {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            youki_ffm_h.C_INT,
+            youki_ffm_h.C_INT,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = youki_ffm_h.findOrThrow("yffm_pidfd_exit_code");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t yffm_pidfd_exit_code(int32_t pidfd, int32_t *code_out, char *err, size_t err_cap)
+     * }
+     */
+    public static FunctionDescriptor yffm_pidfd_exit_code$descriptor() {
+        return yffm_pidfd_exit_code.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t yffm_pidfd_exit_code(int32_t pidfd, int32_t *code_out, char *err, size_t err_cap)
+     * }
+     */
+    public static MethodHandle yffm_pidfd_exit_code$handle() {
+        return yffm_pidfd_exit_code.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t yffm_pidfd_exit_code(int32_t pidfd, int32_t *code_out, char *err, size_t err_cap)
+     * }
+     */
+    public static MemorySegment yffm_pidfd_exit_code$address() {
+        return yffm_pidfd_exit_code.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t yffm_pidfd_exit_code(int32_t pidfd, int32_t *code_out, char *err, size_t err_cap)
+     * }
+     */
+    public static int yffm_pidfd_exit_code(int pidfd, MemorySegment code_out, MemorySegment err, long err_cap) {
+        var mh$ = yffm_pidfd_exit_code.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("yffm_pidfd_exit_code", pidfd, code_out, err, err_cap);
+            }
+            return (int)mh$.invokeExact(pidfd, code_out, err, err_cap);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class yffm_exec {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             youki_ffm_h.C_INT,
             youki_ffm_h.C_POINTER,
             youki_ffm_h.C_POINTER,
             youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_INT,
             youki_ffm_h.C_INT,
             youki_ffm_h.C_INT,
             youki_ffm_h.C_INT,
@@ -1203,7 +1352,7 @@ public class youki_ffm_h {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t yffm_exec(yffm_runtime *rt, const char *id, const char *process, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, uint64_t *token_out, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
+     * int32_t yffm_exec(yffm_runtime *rt, const char *id, const char *process, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, uint32_t timeout_ms, uint64_t *token_out, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
      * }
      */
     public static FunctionDescriptor yffm_exec$descriptor() {
@@ -1213,7 +1362,7 @@ public class youki_ffm_h {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t yffm_exec(yffm_runtime *rt, const char *id, const char *process, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, uint64_t *token_out, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
+     * int32_t yffm_exec(yffm_runtime *rt, const char *id, const char *process, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, uint32_t timeout_ms, uint64_t *token_out, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
      * }
      */
     public static MethodHandle yffm_exec$handle() {
@@ -1223,7 +1372,7 @@ public class youki_ffm_h {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t yffm_exec(yffm_runtime *rt, const char *id, const char *process, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, uint64_t *token_out, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
+     * int32_t yffm_exec(yffm_runtime *rt, const char *id, const char *process, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, uint32_t timeout_ms, uint64_t *token_out, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
      * }
      */
     public static MemorySegment yffm_exec$address() {
@@ -1232,16 +1381,16 @@ public class youki_ffm_h {
 
     /**
      * {@snippet lang=c :
-     * int32_t yffm_exec(yffm_runtime *rt, const char *id, const char *process, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, uint64_t *token_out, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
+     * int32_t yffm_exec(yffm_runtime *rt, const char *id, const char *process, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, uint32_t timeout_ms, uint64_t *token_out, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
      * }
      */
-    public static int yffm_exec(MemorySegment rt, MemorySegment id, MemorySegment process, int stdin_fd, int stdout_fd, int stderr_fd, MemorySegment token_out, MemorySegment pid_out, MemorySegment pidfd_out, MemorySegment err, long err_cap) {
+    public static int yffm_exec(MemorySegment rt, MemorySegment id, MemorySegment process, int stdin_fd, int stdout_fd, int stderr_fd, int timeout_ms, MemorySegment token_out, MemorySegment pid_out, MemorySegment pidfd_out, MemorySegment err, long err_cap) {
         var mh$ = yffm_exec.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("yffm_exec", rt, id, process, stdin_fd, stdout_fd, stderr_fd, token_out, pid_out, pidfd_out, err, err_cap);
+                traceDowncall("yffm_exec", rt, id, process, stdin_fd, stdout_fd, stderr_fd, timeout_ms, token_out, pid_out, pidfd_out, err, err_cap);
             }
-            return (int)mh$.invokeExact(rt, id, process, stdin_fd, stdout_fd, stderr_fd, token_out, pid_out, pidfd_out, err, err_cap);
+            return (int)mh$.invokeExact(rt, id, process, stdin_fd, stdout_fd, stderr_fd, timeout_ms, token_out, pid_out, pidfd_out, err, err_cap);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }

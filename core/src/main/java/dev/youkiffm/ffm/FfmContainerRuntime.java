@@ -22,6 +22,7 @@ import dev.youkiffm.internal.ExitWatcher;
 import dev.youkiffm.internal.StdioPlumbing;
 import dev.youkiffm.internal.StdioPump;
 import dev.youkiffm.internal.RuntimeFiles;
+import dev.youkiffm.internal.RootLock;
 import java.util.concurrent.atomic.AtomicLong;
 import dev.youkiffm.internal.OciStateJson;
 import dev.youkiffm.internal.nativeaccess.Libc;
@@ -39,8 +40,14 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The FFM runtime: every lifecycle verb is one downcall into the native library, which drives youki's
- * libcontainer (through its single-threaded helper process by default, see {@link RuntimeOptions.FfmMode}).
- * No process is exec'd per operation. Exits are observed through pidfds.
+ * libcontainer (through its helper process by default, see {@link RuntimeOptions.FfmMode}). No CLI is exec'd per
+ * operation. Exits are observed through pidfds.
+ *
+ * <p>Thread-safe. Calls on different containers run concurrently; {@code state} and {@code list} read the state
+ * files on the calling thread and never wait on other calls. Every other call has a deadline
+ * ({@link RuntimeOptions#operationTimeout()}, or {@link CreateOptions#withTimeout} for a create) and fails with
+ * {@link dev.youkiffm.OperationTimeoutException} past it, with nothing left half-done. A helper that dies or stalls
+ * fails the calls in flight at once and is replaced by the next call; running containers stay manageable.
  */
 public final class FfmContainerRuntime implements ContainerRuntime {
     /** Default state root when {@link RuntimeOptions#root()} is null. */
@@ -48,6 +55,8 @@ public final class FfmContainerRuntime implements ContainerRuntime {
 
     private final Path root;
     private final NativeRuntime nat;
+    private final RootLock rootLock;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     private final ExitWatcher watcher;
     private final Map<String, CompletableFuture<Integer>> exits = new ConcurrentHashMap<>();
     private final StdioPump pump = new StdioPump("yffm-ffm-stdio");
@@ -55,13 +64,32 @@ public final class FfmContainerRuntime implements ContainerRuntime {
     private final Path execDir;
     private final java.nio.file.attribute.FileTime openedAt = java.nio.file.attribute.FileTime.from(java.time.Instant.now());
 
-    private FfmContainerRuntime(Path root, NativeRuntime nat) {
+    private FfmContainerRuntime(Path root, NativeRuntime nat, RootLock rootLock) {
         this.root = root;
         this.nat = nat;
+        this.rootLock = rootLock;
         this.execDir = root.resolveSibling(root.getFileName() + ".exec");
-        this.watcher = new ExitWatcher("yffm-exit-watcher", key -> key.startsWith(EXEC_KEY)
-                ? nat.execStatus(Long.parseLong(key.substring(EXEC_KEY.length())))
-                : nat.exitStatus(key));
+        this.watcher = new ExitWatcher("yffm-exit-watcher", this::collectExit);
+    }
+
+    /**
+     * The exit code of a watched process whose pidfd turned readable. The kernel keeps it in the pidfd once anyone
+     * reaped the process (Linux 6.15+), which needs no helper at all; otherwise the helper reaps it and answers.
+     * When the helper that parented it was replaced, the process was reparented and is reaped by init, so the
+     * pidfd is asked again (the watcher retries an empty answer).
+     */
+    private OptionalInt collectExit(String key, int pidfd) {
+        OptionalInt code = NativeRuntime.pidfdExitCode(pidfd);
+        if (code.isPresent()) {
+            return code;
+        }
+        try {
+            return key.startsWith(EXEC_KEY)
+                    ? nat.execStatus(Long.parseLong(key.substring(EXEC_KEY.length())))
+                    : nat.exitStatus(key);
+        } catch (ContainerNotFoundException | RuntimeFailureException e) {
+            return NativeRuntime.pidfdExitCode(pidfd);
+        }
     }
 
     /** Watcher keys of exec'd processes; ':' cannot occur in a container id. */
@@ -80,8 +108,14 @@ public final class FfmContainerRuntime implements ContainerRuntime {
             throw new RuntimeUnavailableException("cannot create runtime root " + root,
                     List.of("writable root directory " + root), e);
         }
-        NativeRuntime nat = NativeRuntime.open(root, options.ffmMode());
-        return new FfmContainerRuntime(root, nat);
+        RootLock lock = RootLock.acquire(root);
+        try {
+            NativeRuntime nat = NativeRuntime.open(root, options.ffmMode(), options.operationTimeout());
+            return new FfmContainerRuntime(root, nat, lock);
+        } catch (RuntimeException | Error e) {
+            lock.close();
+            throw e;
+        }
     }
 
     @Override
@@ -99,6 +133,11 @@ public final class FfmContainerRuntime implements ContainerRuntime {
         return nat.helperPid();
     }
 
+    /** How many helper processes this runtime started: 1, plus one per dead or stalled helper it replaced. */
+    public long helperStarts() {
+        return nat.helperStarts();
+    }
+
     @Override
     public ContainerState create(String id, Path bundle, CreateOptions options) {
         ContainerIds.validate(id);
@@ -107,8 +146,17 @@ public final class FfmContainerRuntime implements ContainerRuntime {
         StdioPlumbing pl = StdioPlumbing.forCreate(pump, root, id, options, true);
         NativeRuntime.Created c;
         try {
-            c = nat.create(id, b, pl.fd(0), pl.fd(1), pl.fd(2));
+            c = nat.create(id, b, pl.fd(0), pl.fd(1), pl.fd(2), options.timeout());
         } catch (RuntimeException e) {
+            if (e instanceof RuntimeFailureException && !(e instanceof dev.youkiffm.ResourceExhaustedException)
+                    && e.getMessage().contains("helper process failed")) {
+                // the helper died mid-create: the outcome is unknown, so undo whatever it made
+                try {
+                    nat.delete(id, true, null);
+                } catch (RuntimeException ignored) {
+                    // recover() removes it later
+                }
+            }
             pl.createFailed(root, id, e);
             throw e;
         }
@@ -134,7 +182,7 @@ public final class FfmContainerRuntime implements ContainerRuntime {
         try {
             Path proc = ExecSupport.prepare(this, id, execDir, spec);
             try {
-                e = nat.exec(id, proc, pl.fd(0), pl.fd(1), pl.fd(2));
+                e = nat.exec(id, proc, pl.fd(0), pl.fd(1), pl.fd(2), null);
             } finally {
                 Files.deleteIfExists(proc);
             }
@@ -159,7 +207,7 @@ public final class FfmContainerRuntime implements ContainerRuntime {
 
     @Override
     public void start(String id) {
-        nat.start(ContainerIds.validate(id));
+        nat.start(ContainerIds.validate(id), null);
     }
 
     @Override
@@ -179,12 +227,12 @@ public final class FfmContainerRuntime implements ContainerRuntime {
     @Override
     public void kill(String id, Signal signal, boolean all) {
         Objects.requireNonNull(signal, "signal");
-        nat.kill(ContainerIds.validate(id), signal.number(), all);
+        nat.kill(ContainerIds.validate(id), signal.number(), all, null);
     }
 
     @Override
     public void delete(String id, boolean force) {
-        nat.delete(ContainerIds.validate(id), force);
+        nat.delete(ContainerIds.validate(id), force, null);
         RuntimeFiles.deleteLogs(root, id);
         CompletableFuture<Integer> exit = exits.get(id);
         if (exit != null) {
@@ -196,23 +244,23 @@ public final class FfmContainerRuntime implements ContainerRuntime {
 
     @Override
     public void pause(String id) {
-        nat.pause(ContainerIds.validate(id));
+        nat.pause(ContainerIds.validate(id), null);
     }
 
     @Override
     public void resume(String id) {
-        nat.resume(ContainerIds.validate(id));
+        nat.resume(ContainerIds.validate(id), null);
     }
 
     @Override
     public List<Integer> processes(String id) {
-        return OciStateJson.parsePids(nat.psJson(ContainerIds.validate(id)));
+        return OciStateJson.parsePids(nat.psJson(ContainerIds.validate(id), null));
     }
 
     @Override
     public void update(String id, dev.youkiffm.ResourceUpdate resources) {
         Objects.requireNonNull(resources, "resources");
-        nat.update(ContainerIds.validate(id), resources.toOciJson());
+        nat.update(ContainerIds.validate(id), resources.toOciJson(), null);
     }
 
     @Override
@@ -221,7 +269,7 @@ public final class FfmContainerRuntime implements ContainerRuntime {
         if (s.status() == ContainerStatus.STOPPED) {
             throw new dev.youkiffm.IllegalContainerStateException(id, "stats", "container is stopped");
         }
-        String json = nat.statsJson(id);
+        String json = nat.statsJson(id, null);
         try {
             com.fasterxml.jackson.databind.JsonNode n = OciStateJson.MAPPER.readTree(json);
             com.fasterxml.jackson.databind.JsonNode mem = n.path("memory").path("memory");
@@ -259,7 +307,7 @@ public final class FfmContainerRuntime implements ContainerRuntime {
         ContainerIds.validate(id);
         CompletableFuture<Integer> exit = exits.get(id);
         if (exit != null) {
-            return exit.copy();
+            return ExitWatcher.handOff(exit);
         }
         try {
             state(id);
@@ -329,11 +377,22 @@ public final class FfmContainerRuntime implements ContainerRuntime {
         return watcher.watching();
     }
 
+    /**
+     * Idempotent. Calls in flight finish or fail (each within its deadline); later calls throw
+     * {@link dev.youkiffm.RuntimeClosedException}. Containers keep running.
+     */
     @Override
     public void close() {
-        watcher.close();
-        pump.close();
-        nat.close();
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            nat.close();
+        } finally {
+            watcher.close();
+            pump.close();
+            rootLock.close();
+        }
     }
 
 }

@@ -18,13 +18,23 @@ import java.util.function.Function;
 public final class ExitWatcher implements AutoCloseable {
     public record Watch(String id, int pidfd, CompletableFuture<Integer> future) {}
 
+    /** Where an exited process' code comes from: its key and its pidfd (still open). Empty: not yet known. */
+    @FunctionalInterface
+    public interface ExitSource {
+        OptionalInt exitStatus(String key, int pidfd);
+    }
+
     private final Map<Integer, Watch> byFd = new ConcurrentHashMap<>();
-    private final Function<String, OptionalInt> exitStatus;
+    private final ExitSource exitStatus;
     private final int wakeFd;
     private final Thread thread;
     private volatile boolean stopped;
 
     public ExitWatcher(String name, Function<String, OptionalInt> exitStatus) {
+        this(name, (key, pidfd) -> exitStatus.apply(key));
+    }
+
+    public ExitWatcher(String name, ExitSource exitStatus) {
         this.exitStatus = exitStatus;
         try {
             this.wakeFd = Libc.eventfd(Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
@@ -73,7 +83,7 @@ public final class ExitWatcher implements AutoCloseable {
             // retries for the instant between the kernel's notification and the helper reaping its child.
             OptionalInt code = OptionalInt.empty();
             for (int attempt = 0; attempt < 200 && code.isEmpty(); attempt++) {
-                code = exitStatus.apply(w.id());
+                code = exitStatus.exitStatus(w.id(), w.pidfd());
                 if (code.isEmpty()) {
                     Thread.sleep(5);
                 }
@@ -101,6 +111,14 @@ public final class ExitWatcher implements AutoCloseable {
             Libc.close(w.pidfd());
         }
         byFd.clear();
+    }
+
+    /**
+     * The future handed to callers for an internal one: it completes on the common pool, so callers' dependent
+     * actions never run on this watcher's thread (as {@code ProcessHandle.onExit} hands off to its executor).
+     */
+    public static CompletableFuture<Integer> handOff(CompletableFuture<Integer> internal) {
+        return internal.whenCompleteAsync((v, e) -> { });
     }
 
     public int watching() {

@@ -85,6 +85,9 @@ public final class OciStateJson {
                 created = java.time.OffsetDateTime.parse(c.asText()).toInstant();
             }
         }
+        if ("unknown".equals(n.get("status").asText()) && n.hasNonNull("error")) {
+            return ContainerState.unreadable(n.get("id").asText(), n.get("error").asText());
+        }
         JsonNode b = n.get("bundle");
         ContainerStatus status = ContainerStatus.parse(n.get("status").asText());
         // The spec requires a pid only while the process exists; youki/libcontainer keep reporting the dead init's

@@ -128,15 +128,28 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
             throw new RuntimeUnavailableException("cannot create runtime root " + root,
                     List.of("writable root directory " + root), e);
         }
-        if (options.subreaper()) {
-            try {
-                Libc.prctl(Libc.PR_SET_CHILD_SUBREAPER, 1);
-            } catch (IOException e) {
-                throw new RuntimeUnavailableException("cannot become a child subreaper", List.of(e.getMessage()), e);
+        dev.youkiffm.internal.RootLock lock = dev.youkiffm.internal.RootLock.acquire(root);
+        try {
+            if (options.subreaper()) {
+                try {
+                    Libc.prctl(Libc.PR_SET_CHILD_SUBREAPER, 1);
+                } catch (IOException e) {
+                    throw new RuntimeUnavailableException("cannot become a child subreaper", List.of(e.getMessage()),
+                            e);
+                }
             }
+            SubprocessContainerRuntime rt = new SubprocessContainerRuntime(flavor, bin, root, options);
+            rt.rootLock = lock;
+            return rt;
+        } catch (RuntimeException | Error e) {
+            lock.close();
+            throw e;
         }
-        return new SubprocessContainerRuntime(flavor, bin, root, options);
     }
+
+    /** Held while open: one owner per root. */
+    private dev.youkiffm.internal.RootLock rootLock;
+    private volatile boolean closed;
 
     @Override
     public String name() {
@@ -158,6 +171,14 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
     private record Result(int exitCode, String stdout, String error, boolean silent) {}
 
     private Result run(String op, String id, List<String> args, Redirect in, Redirect out, Redirect err) {
+        return run(op, id, args, in, out, err, timeout);
+    }
+
+    private Result run(String op, String id, List<String> args, Redirect in, Redirect out, Redirect err,
+            Duration timeout) {
+        if (closed) {
+            throw new dev.youkiffm.RuntimeClosedException(flavor.cliName());
+        }
         Path log = null;
         Path outFile = null;
         Path errFile = null;
@@ -188,8 +209,8 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
             }
             if (!done) {
                 terminate(p);
-                throw new RuntimeFailureException(flavor.cliName() + " " + op + (id == null ? "" : " '" + id + "'")
-                        + " exceeded its deadline of " + timeout + " and was terminated", "");
+                throw new dev.youkiffm.OperationTimeoutException(flavor.cliName() + " " + op
+                        + (id == null ? "" : " '" + id + "'"), timeout, "the CLI and what it started were terminated");
             }
             String stdout = outFile == null ? "" : Files.readString(outFile, StandardCharsets.UTF_8);
             String error = null;
@@ -333,17 +354,17 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         Result r;
         try {
             r = run("create", id, List.of("create", "--bundle", b.toString(), id), pl.redirect(0), pl.redirect(1),
-                    pl.redirect(2));
+                    pl.redirect(2), options.timeout() == null ? timeout : options.timeout());
             // A create's stderr is the container's, so youki's rare pre-main seal failure (see run(op, id, args))
             // shows only as a failure that wrote no log and made no container: nothing happened, so try again.
             for (int retry = 0; retry < 2 && r.exitCode() != 0 && r.silent() && flavor == CliFlavor.YOUKI
                     && !Files.exists(root.resolve(id)); retry++) {
                 LOG.log(System.Logger.Level.INFO, "youki create '" + id + "' failed before logging anything; retrying");
                 r = run("create", id, List.of("create", "--bundle", b.toString(), id), pl.redirect(0),
-                        pl.redirect(1), pl.redirect(2));
+                        pl.redirect(1), pl.redirect(2), options.timeout() == null ? timeout : options.timeout());
             }
         } catch (RuntimeException e) {
-            if (e instanceof RuntimeFailureException) {
+            if (e instanceof RuntimeFailureException || e instanceof dev.youkiffm.OperationTimeoutException) {
                 rollback(id); // the CLI was terminated past its deadline: undo whatever it made
             }
             pl.createFailed(root, id, e);
@@ -717,7 +738,7 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         ContainerIds.validate(id);
         CompletableFuture<Integer> exit = exits.get(id);
         if (exit != null) {
-            return exit.copy();
+            return ExitWatcher.handOff(exit);
         }
         ContainerState s;
         try {
@@ -747,7 +768,7 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
             }
         }
         if (exit != null) {
-            return exit.copy();
+            return ExitWatcher.handOff(exit);
         }
         return CompletableFuture.failedFuture(notObservable(id, "it had already exited when onExit was called"));
     }
@@ -927,13 +948,20 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         pump.close();
         watcher.close(); // fails pending futures and closes every pidfd it was given (all of them)
         pidfds.clear();
         observeOnly.clear();
         if (crunNs != null) {
             crunNs.close();
+        }
+        if (rootLock != null) {
+            rootLock.close();
         }
     }
 }

@@ -459,9 +459,10 @@ public abstract class ContainerRuntimeConformanceTest {
     @Test
     void recoverRemovesAnotherInstancesLeftoversWithBundlesAndLogs() throws Exception {
         String id = newId("orphan");
-        dev.youkiffm.bundle.Bundles bundles = dev.youkiffm.bundle.Bundles.forRuntime(rt);
+        Path root2 = rt.root().resolveSibling(rt.root().getFileName() + "-recover");
         int pid;
-        try (ContainerRuntime previous = open(rt.root())) {
+        try (ContainerRuntime previous = open(root2)) {
+            dev.youkiffm.bundle.Bundles bundles = dev.youkiffm.bundle.Bundles.forRuntime(previous);
             dev.youkiffm.bundle.Bundle b = bundles.create(id, dev.youkiffm.spec.ContainerConfig.builder()
                     .withRootfs(rootfs).withCommand("sleep", "600").build());
             previous.create(id, b.dir(), CreateOptions.DEFAULT);
@@ -469,22 +470,46 @@ public abstract class ContainerRuntimeConformanceTest {
             pid = previous.state(id).pid();
             // "previous" goes away without deleting anything, as a crashed process would
         }
-        String mine = createStarted(List.of("sleep", "600"));
-        try {
-            assertTrue(Files.isDirectory(bundles.root().resolve(id)));
-            assertTrue(Files.isDirectory(rt.logFile(id, OutputFrame.Stream.STDOUT).getParent()));
-            List<String> removed = rt.recover();
-            assertEquals(List.of(id), removed, "only the other instance's container");
-            assertThrows(ContainerNotFoundException.class, () -> rt.state(id));
-            assertFalse(Files.exists(bundles.root().resolve(id)), "bundle removed");
-            assertFalse(Files.exists(rt.logFile(id, OutputFrame.Stream.STDOUT).getParent()), "logs removed");
-            for (int i = 0; i < 250 && Files.exists(Path.of("/proc/" + pid)); i++) {
-                Thread.sleep(20);
+        try (ContainerRuntime next = open(root2)) {
+            dev.youkiffm.bundle.Bundles bundles = dev.youkiffm.bundle.Bundles.forRuntime(next);
+            String mine = newId("mine");
+            dev.youkiffm.bundle.Bundle mb = bundles.create(mine, dev.youkiffm.spec.ContainerConfig.builder()
+                    .withRootfs(rootfs).withCommand("sleep", "600").build());
+            next.create(mine, mb.dir(), CreateOptions.DISCARD);
+            next.start(mine);
+            try {
+                assertTrue(Files.isDirectory(bundles.root().resolve(id)));
+                assertTrue(Files.isDirectory(next.logFile(id, OutputFrame.Stream.STDOUT).getParent()));
+                List<String> removed = next.recover();
+                assertEquals(List.of(id), removed, "only the other instance's container");
+                assertThrows(ContainerNotFoundException.class, () -> next.state(id));
+                assertFalse(Files.exists(bundles.root().resolve(id)), "bundle removed");
+                assertFalse(Files.exists(next.logFile(id, OutputFrame.Stream.STDOUT).getParent()), "logs removed");
+                for (int i = 0; i < 250 && Files.exists(Path.of("/proc/" + pid)); i++) {
+                    Thread.sleep(20);
+                }
+                assertFalse(Files.exists(Path.of("/proc/" + pid)), "its init " + pid + " is gone (and reaped)");
+                assertEquals(ContainerStatus.RUNNING, next.state(mine).status(),
+                        "this instance's container is untouched");
+            } finally {
+                next.delete(mine, true);
+                bundles.delete(mine);
             }
-            assertFalse(Files.exists(Path.of("/proc/" + pid)), "its init " + pid + " is gone (and reaped)");
-            assertEquals(ContainerStatus.RUNNING, rt.state(mine).status(), "this instance's container is untouched");
+        }
+    }
+
+    @Test
+    void aSecondRuntimeOnTheSameRootIsRefusedWithTheHoldersPid() {
+        dev.youkiffm.RootInUseException e = assertThrows(dev.youkiffm.RootInUseException.class,
+                () -> open(rt.root()).close());
+        assertEquals(ProcessHandle.current().pid(), e.holderPid());
+        assertEquals(rt.root(), e.root());
+        // the refused open changed nothing: the owner keeps working
+        String id = createStarted(List.of("true"));
+        try {
+            assertEquals(0, rt.waitFor(id, WAIT).orElseThrow());
         } finally {
-            rt.delete(mine, true);
+            rt.delete(id, true);
         }
     }
 

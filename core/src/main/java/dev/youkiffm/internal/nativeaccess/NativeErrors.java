@@ -20,6 +20,8 @@ public final class NativeErrors {
     public static final int BUFFER_TOO_SMALL = 7;
     public static final int NOT_EXITED = 8;
     public static final int HELPER = 9;
+    public static final int TIMEOUT = 10;
+    public static final int RESOURCE = 11;
     public static final int PANIC = 100;
 
     private NativeErrors() {}
@@ -30,6 +32,12 @@ public final class NativeErrors {
      * @param message the library's error text
      */
     public static ContainerException toException(int status, String op, String id, String message) {
+        return toException(status, op, id, message, null);
+    }
+
+    /** @param timeout the call's deadline, for {@code TIMEOUT} */
+    public static ContainerException toException(int status, String op, String id, String message,
+            java.time.Duration timeout) {
         String msg = message == null || message.isEmpty() ? "(no message)" : message;
         return switch (status) {
             case INVALID_ARGUMENT -> new InvalidArgumentException(id == null ? op : "id", msg);
@@ -39,6 +47,10 @@ public final class NativeErrors {
             case RUNTIME -> new RuntimeFailureException(op + " " + (id == null ? "" : "'" + id + "' ") + "failed", msg);
             case IO -> new RuntimeFailureException(op + " I/O error", msg);
             case HELPER -> new RuntimeFailureException(op + ": the youki-ffm helper process failed", msg);
+            case TIMEOUT -> new dev.youkiffm.OperationTimeoutException(op + (id == null ? "" : " '" + id + "'"),
+                    timeout == null ? java.time.Duration.ZERO : timeout, msg);
+            case RESOURCE -> new dev.youkiffm.ResourceExhaustedException(
+                    op + " " + (id == null ? "" : "'" + id + "' ") + "ran out of a resource", msg);
             case PANIC -> new RuntimeFailureException(op + ": panic inside the native library (bug)", msg);
             default -> new RuntimeFailureException(op + ": unexpected native status " + status, msg);
         };

@@ -5,8 +5,10 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import dev.youkiffm.RuntimeClosedException;
 import dev.youkiffm.RuntimeFailureException;
 import dev.youkiffm.RuntimeOptions.FfmMode;
+import java.time.Duration;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
@@ -17,8 +19,10 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 /**
  * One {@code yffm_runtime*}: the only class that calls the generated bindings. The handle lives in a shared Arena
  * whose cleanup action is {@code yffm_runtime_free}; calls hold a read lock so {@link #close()} waits for calls in
- * flight instead of freeing under them. Per-call memory (strings, out-params, error and JSON buffers) lives in a
- * confined Arena closed before the call returns.
+ * flight instead of freeing under them (every call has a deadline, so that wait is bounded). Per-call memory
+ * (strings, out-params, error and JSON buffers) lives in a confined Arena closed before the call returns.
+ *
+ * <p>Mutating calls take a {@code timeout}: {@code null} means the runtime's default.
  */
 public final class NativeRuntime implements AutoCloseable {
     private static final int ERR_CAP = 4096;
@@ -27,19 +31,21 @@ public final class NativeRuntime implements AutoCloseable {
 
     private final Arena arena;
     private final MemorySegment handle;
+    private final Duration defaultTimeout;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private boolean closed;
 
     /** Result of {@code yffm_create}: the init pid and a pidfd owned by the caller. */
     public record Created(int pid, int pidfd) {}
 
-    private NativeRuntime(Arena arena, MemorySegment handle) {
+    private NativeRuntime(Arena arena, MemorySegment handle, Duration defaultTimeout) {
         this.arena = arena;
         this.handle = handle;
+        this.defaultTimeout = defaultTimeout;
     }
 
-    /** Loads the library if needed and creates a runtime over {@code root}. */
-    public static NativeRuntime open(Path root, FfmMode mode) {
+    /** Loads the library if needed and creates a runtime over {@code root}; calls default to {@code timeout}. */
+    public static NativeRuntime open(Path root, FfmMode mode, Duration timeout) {
         NativeLibrary.Loaded lib = NativeLibrary.load();
         Arena arena = Arena.ofShared();
         try (Arena call = Arena.ofConfined()) {
@@ -47,12 +53,12 @@ public final class NativeRuntime implements AutoCloseable {
             MemorySegment err = call.allocate(ERR_CAP);
             int st = yffm_runtime_new(call.allocateFrom(root.toString()),
                     mode == FfmMode.DIRECT ? YFFM_MODE_DIRECT() : YFFM_MODE_HELPER(),
-                    call.allocateFrom(lib.helper().toString()), out, err, ERR_CAP);
+                    call.allocateFrom(lib.helper().toString()), millis(timeout), out, err, ERR_CAP);
             if (st != NativeErrors.OK) {
                 throw NativeErrors.toException(st, "open runtime", null, err.getString(0));
             }
             MemorySegment h = out.get(ADDRESS, 0).reinterpret(0, arena, NativeRuntime::free);
-            return new NativeRuntime(arena, h);
+            return new NativeRuntime(arena, h, timeout);
         } catch (RuntimeException | Error e) {
             arena.close();
             throw e;
@@ -69,14 +75,14 @@ public final class NativeRuntime implements AutoCloseable {
         return readJson(0, (buf, cap, len, err, errCap) -> yffm_version(buf, cap, len), "version", null);
     }
 
-    public Created create(String id, Path bundle, int stdinFd, int stdoutFd, int stderrFd) {
+    public Created create(String id, Path bundle, int stdinFd, int stdoutFd, int stderrFd, Duration timeout) {
         return call(a -> {
             MemorySegment pid = a.allocate(JAVA_INT);
             MemorySegment pidfd = a.allocate(JAVA_INT);
             MemorySegment err = a.allocate(ERR_CAP);
             int st = yffm_create(handle, a.allocateFrom(id), a.allocateFrom(bundle.toString()), stdinFd, stdoutFd,
-                    stderrFd, pid, pidfd, err, ERR_CAP);
-            check(st, "create", id, err);
+                    stderrFd, millis(timeout), pid, pidfd, err, ERR_CAP);
+            check(st, "create", id, err, timeout);
             return new Created(pid.get(JAVA_INT, 0), pidfd.get(JAVA_INT, 0));
         });
     }
@@ -84,15 +90,15 @@ public final class NativeRuntime implements AutoCloseable {
     /** Result of {@code yffm_exec}: the token for {@link #execStatus}, the pid and a pidfd owned by the caller. */
     public record Exec(long token, int pid, int pidfd) {}
 
-    public Exec exec(String id, Path processJson, int stdinFd, int stdoutFd, int stderrFd) {
+    public Exec exec(String id, Path processJson, int stdinFd, int stdoutFd, int stderrFd, Duration timeout) {
         return call(a -> {
             MemorySegment token = a.allocate(JAVA_LONG);
             MemorySegment pid = a.allocate(JAVA_INT);
             MemorySegment pidfd = a.allocate(JAVA_INT);
             MemorySegment err = a.allocate(ERR_CAP);
             int st = yffm_exec(handle, a.allocateFrom(id), a.allocateFrom(processJson.toString()), stdinFd, stdoutFd,
-                    stderrFd, token, pid, pidfd, err, ERR_CAP);
-            check(st, "exec", id, err);
+                    stderrFd, millis(timeout), token, pid, pidfd, err, ERR_CAP);
+            check(st, "exec", id, err, timeout);
             return new Exec(token.get(JAVA_LONG, 0), pid.get(JAVA_INT, 0), pidfd.get(JAVA_INT, 0));
         });
     }
@@ -111,26 +117,28 @@ public final class NativeRuntime implements AutoCloseable {
         });
     }
 
-    public void start(String id) {
+    public void start(String id, Duration timeout) {
         call(a -> {
             MemorySegment err = a.allocate(ERR_CAP);
-            check(yffm_start(handle, a.allocateFrom(id), err, ERR_CAP), "start", id, err);
+            check(yffm_start(handle, a.allocateFrom(id), millis(timeout), err, ERR_CAP), "start", id, err, timeout);
             return null;
         });
     }
 
-    public void kill(String id, int signal, boolean all) {
+    public void kill(String id, int signal, boolean all, Duration timeout) {
         call(a -> {
             MemorySegment err = a.allocate(ERR_CAP);
-            check(yffm_kill(handle, a.allocateFrom(id), signal, all, err, ERR_CAP), "kill", id, err);
+            check(yffm_kill(handle, a.allocateFrom(id), signal, all, millis(timeout), err, ERR_CAP), "kill", id, err,
+                    timeout);
             return null;
         });
     }
 
-    public void delete(String id, boolean force) {
+    public void delete(String id, boolean force, Duration timeout) {
         call(a -> {
             MemorySegment err = a.allocate(ERR_CAP);
-            check(yffm_delete(handle, a.allocateFrom(id), force, err, ERR_CAP), "delete", id, err);
+            check(yffm_delete(handle, a.allocateFrom(id), force, millis(timeout), err, ERR_CAP), "delete", id, err,
+                    timeout);
             return null;
         });
     }
@@ -143,45 +151,48 @@ public final class NativeRuntime implements AutoCloseable {
         });
     }
 
-    public void pause(String id) {
+    public void pause(String id, Duration timeout) {
         call(a -> {
             MemorySegment err = a.allocate(ERR_CAP);
-            check(yffm_pause(handle, a.allocateFrom(id), err, ERR_CAP), "pause", id, err);
+            check(yffm_pause(handle, a.allocateFrom(id), millis(timeout), err, ERR_CAP), "pause", id, err, timeout);
             return null;
         });
     }
 
-    public void resume(String id) {
+    public void resume(String id, Duration timeout) {
         call(a -> {
             MemorySegment err = a.allocate(ERR_CAP);
-            check(yffm_resume(handle, a.allocateFrom(id), err, ERR_CAP), "resume", id, err);
+            check(yffm_resume(handle, a.allocateFrom(id), millis(timeout), err, ERR_CAP), "resume", id, err, timeout);
             return null;
         });
     }
 
     /** JSON array of the container's pids. */
-    public String psJson(String id) {
+    public String psJson(String id, Duration timeout) {
         return call(a -> {
             MemorySegment cid = a.allocateFrom(id);
-            return readJson(1, (buf, cap, len, err, errCap) -> yffm_ps(handle, cid, buf, cap, len, err, errCap),
+            int ms = millis(timeout);
+            return readJson(1, (buf, cap, len, err, errCap) -> yffm_ps(handle, cid, ms, buf, cap, len, err, errCap),
                     "ps", id);
         });
     }
 
-    public void update(String id, String resourcesJson) {
+    public void update(String id, String resourcesJson, Duration timeout) {
         call(a -> {
             MemorySegment err = a.allocate(ERR_CAP);
-            check(yffm_update(handle, a.allocateFrom(id), a.allocateFrom(resourcesJson), err, ERR_CAP), "update", id,
-                    err);
+            check(yffm_update(handle, a.allocateFrom(id), a.allocateFrom(resourcesJson), millis(timeout), err,
+                    ERR_CAP), "update", id, err, timeout);
             return null;
         });
     }
 
     /** libcgroups' Stats object as JSON. */
-    public String statsJson(String id) {
+    public String statsJson(String id, Duration timeout) {
         return call(a -> {
             MemorySegment cid = a.allocateFrom(id);
-            return readJson(1, (buf, cap, len, err, errCap) -> yffm_stats(handle, cid, buf, cap, len, err, errCap),
+            int ms = millis(timeout);
+            return readJson(1,
+                    (buf, cap, len, err, errCap) -> yffm_stats(handle, cid, ms, buf, cap, len, err, errCap),
                     "stats", id);
         });
     }
@@ -217,6 +228,31 @@ public final class NativeRuntime implements AutoCloseable {
         });
     }
 
+    /** How many helper processes this runtime started: 1, plus one per dead or stalled helper replaced. */
+    public long helperStarts() {
+        return call(a -> {
+            MemorySegment n = a.allocate(JAVA_LONG);
+            int st = yffm_helper_starts(handle, n);
+            if (st != NativeErrors.OK) {
+                throw NativeErrors.toException(st, "helper starts", null, "");
+            }
+            return n.get(JAVA_LONG, 0);
+        });
+    }
+
+    /**
+     * The exit code of a process through a pidfd, once anyone has reaped it (Linux 6.15+); empty while it is not
+     * reaped or when the kernel cannot tell. Needs no helper.
+     */
+    public static OptionalInt pidfdExitCode(int pidfd) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment code = a.allocate(JAVA_INT);
+            int st = yffm_pidfd_exit_code(pidfd, code, MemorySegment.NULL, 0);
+            return st == NativeErrors.OK ? OptionalInt.of(code.get(JAVA_INT, 0)) : OptionalInt.empty();
+        }
+    }
+
+    /** Idempotent; waits for calls in flight (each bounded by its deadline), then frees the runtime. */
     @Override
     public void close() {
         lock.writeLock().lock();
@@ -252,7 +288,7 @@ public final class NativeRuntime implements AutoCloseable {
         lock.readLock().lock();
         try {
             if (closed) {
-                throw new IllegalStateException("runtime is closed");
+                throw new RuntimeClosedException("ffm");
             }
             try (Arena a = Arena.ofConfined()) {
                 return c.run(a);
@@ -266,6 +302,22 @@ public final class NativeRuntime implements AutoCloseable {
         if (status != NativeErrors.OK) {
             throw NativeErrors.toException(status, op, id, err.getString(0));
         }
+    }
+
+    private void check(int status, String op, String id, MemorySegment err, Duration timeout) {
+        if (status != NativeErrors.OK) {
+            throw NativeErrors.toException(status, op, id, err.getString(0),
+                    timeout == null ? defaultTimeout : timeout);
+        }
+    }
+
+    /** A call's deadline for the C ABI: 0 means the runtime's default. */
+    private static int millis(Duration d) {
+        if (d == null) {
+            return 0;
+        }
+        long ms = Math.max(1, d.toMillis());
+        return (int) Math.min(Integer.MAX_VALUE, ms);
     }
 
     private interface JsonCall {

@@ -1,0 +1,30 @@
+package dev.youkiffm;
+
+import java.time.Duration;
+
+/**
+ * An operation did not finish within its deadline ({@link RuntimeOptions#operationTimeout()} or a per-call
+ * override). The runtime stopped it (killed the worker or CLI and any hooks it ran) and rolled a create back, so
+ * nothing of the call is left half-done; other containers were not affected.
+ */
+public class OperationTimeoutException extends ContainerException {
+    private final String operation;
+    private final Duration timeout;
+
+    public OperationTimeoutException(String operation, Duration timeout, String detail) {
+        super(operation + " did not finish within " + timeout.toMillis() + " ms"
+                + (detail == null || detail.isEmpty() ? "" : ": " + ContainerException.capForeign(detail)));
+        this.operation = operation;
+        this.timeout = timeout;
+    }
+
+    /** The operation, e.g. {@code create}. */
+    public String operation() {
+        return operation;
+    }
+
+    /** The deadline that passed. */
+    public Duration timeout() {
+        return timeout;
+    }
+}

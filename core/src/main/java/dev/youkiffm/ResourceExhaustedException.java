@@ -1,0 +1,12 @@
+package dev.youkiffm;
+
+/**
+ * A host resource ran out during an operation: file descriptors, disk space or inodes, memory or processes.
+ * Nothing of the call was left behind; the runtime keeps working and the call can be retried once the resource is
+ * back.
+ */
+public class ResourceExhaustedException extends RuntimeFailureException {
+    public ResourceExhaustedException(String message, String runtimeMessage) {
+        super(message, runtimeMessage);
+    }
+}

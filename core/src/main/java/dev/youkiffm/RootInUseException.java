@@ -1,0 +1,29 @@
+package dev.youkiffm;
+
+import java.nio.file.Path;
+
+/**
+ * Another live runtime owns the state root. A root has one owner at a time (a lock on {@code <root>.lock}):
+ * two runtimes on one root would read each other's half-written state and kill each other's containers in
+ * {@link ContainerRuntime#recover()}.
+ */
+public class RootInUseException extends ContainerException {
+    private final Path root;
+    private final long holderPid;
+
+    public RootInUseException(Path root, long holderPid, String detail) {
+        super("state root " + root + " is in use by " + (holderPid > 0 ? "process " + holderPid : "another runtime")
+                + (detail == null || detail.isEmpty() ? "" : " (" + detail + ")"));
+        this.root = root;
+        this.holderPid = holderPid;
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    /** Pid of the process holding the root, or 0 when it could not be read. */
+    public long holderPid() {
+        return holderPid;
+    }
+}
