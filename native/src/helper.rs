@@ -39,13 +39,17 @@ pub const HELPER_LOG: &str = "yffm-helper.log";
 /// Exit status of a process libcontainer cloned (intermediate or init) that panicked: it leaves at once instead
 /// of unwinding into code it shares with the helper.
 pub const CHILD_PANIC_EXIT: i32 = 70;
-/// How long past a call's deadline the caller waits for the helper's own timeout answer before it decides the
-/// helper is stalled.
-const STALL_GRACE: Duration = Duration::from_secs(2);
+/// How long past a call's deadline the caller waits before it pings the helper.
+const PING_AFTER: Duration = Duration::from_millis(300);
+/// How long a ping may take before the helper counts as stalled.
+const PING_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long past a call's deadline the caller waits for a helper that answers pings (it may be rolling a create
+/// back before it answers) before it decides the helper is stalled.
+const STALL_GRACE: Duration = Duration::from_secs(12);
 /// How long the caller waits for a new helper's greeting.
 const SPAWN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Deadline of the delete that rolls back a create that timed out or whose worker died.
-const ROLLBACK_TIMEOUT: Duration = Duration::from_secs(30);
+const ROLLBACK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// In a worker: the fds it finds its things at.
 const W_SOCK_FD: RawFd = 3;
@@ -173,6 +177,9 @@ struct Job {
     reply: Option<OwnedFd>,
     stdio: Vec<OwnedFd>,
     worker: Option<Worker>,
+    /// For a rollback: the answer owed to the caller of the create it undoes, sent once the rollback is done, so
+    /// the caller never sees a timeout while its create is still half there.
+    then_answer: Option<Response>,
 }
 
 struct Worker {
@@ -465,6 +472,7 @@ impl Helper {
             reply,
             stdio: fds,
             worker: None,
+            then_answer: None,
         });
     }
 
@@ -567,28 +575,36 @@ impl Helper {
         let mut job = self.jobs.remove(i);
         let w = job.worker.take().unwrap();
         let status = reap_pidfd(w.pidfd.as_fd()).ok().flatten();
+        if let Some(owed) = job.then_answer.take() {
+            // a rollback finished (whatever its outcome): now the create's caller gets its answer
+            if !matches!(&w.result, Some(Ok((r, _))) if r.code == YFFM_OK) {
+                log!("rollback of {} did not complete cleanly; recover() removes what is left", job.call.req.name());
+            }
+            answer(&job.reply, &owed, &[]);
+            self.reap_leftovers(None);
+            return;
+        }
         let op = job.call.req.name();
         let id = job.call.req.container_id().unwrap_or("").to_string();
         let mut rollback = false;
+        let mut owed: Option<Response> = None;
         match (w.timed_out, w.result) {
             (true, _) => {
                 let secs = job.call.timeout_ms as f64 / 1000.0;
-                answer(
-                    &job.reply,
-                    &error_response(
-                        YFFM_ERR_TIMEOUT,
-                        format!(
-                            "{op} {id} did not finish within {secs:.3} s; its worker and hooks were killed{}",
-                            if matches!(job.call.req, Request::Create { .. }) {
-                                " and the create is rolled back"
-                            } else {
-                                ""
-                            }
-                        ),
+                let is_create = matches!(job.call.req, Request::Create { .. });
+                let resp = error_response(
+                    YFFM_ERR_TIMEOUT,
+                    format!(
+                        "{op} {id} did not finish within {secs:.3} s; its worker and hooks were killed{}",
+                        if is_create { " and the create was rolled back" } else { "" }
                     ),
-                    &[],
                 );
-                rollback = matches!(job.call.req, Request::Create { .. });
+                if is_create {
+                    rollback = true;
+                    owed = Some(resp);
+                } else {
+                    answer(&job.reply, &resp, &[]);
+                }
             }
             (false, Some(Ok((mut resp, mut fds)))) => {
                 if resp.code == YFFM_OK {
@@ -647,18 +663,20 @@ impl Helper {
                     None => "vanished".to_string(),
                 };
                 log!("worker {} for {op} {id} {how}: {why}", w.pid);
-                answer(
-                    &job.reply,
-                    &error_response(
-                        YFFM_ERR_HELPER,
-                        format!("the worker process for {op} {id} {how} ({why}); no other call was affected"),
-                    ),
-                    &[],
+                let resp = error_response(
+                    YFFM_ERR_HELPER,
+                    format!("the worker process for {op} {id} {how} ({why}); no other call was affected"),
                 );
-                rollback = matches!(job.call.req, Request::Create { .. });
+                if matches!(job.call.req, Request::Create { .. }) {
+                    rollback = true;
+                    owed = Some(resp);
+                } else {
+                    answer(&job.reply, &resp, &[]);
+                }
             }
         }
         if rollback {
+            let reply = if owed.is_some() { job.reply.take() } else { None };
             self.jobs.insert(
                 i.min(self.jobs.len()),
                 Job {
@@ -670,9 +688,10 @@ impl Helper {
                         },
                     },
                     deadline: Instant::now() + ROLLBACK_TIMEOUT,
-                    reply: None,
+                    reply,
                     stdio: Vec::new(),
                     worker: None,
+                    then_answer: owed,
                 },
             );
         }
@@ -1153,7 +1172,11 @@ impl HelperClient {
             }
         }
         drop(theirs);
-        let limit = Instant::now() + timeout + STALL_GRACE;
+        // Wait for the answer. Past the deadline the helper should be answering with its own timeout (for a
+        // create, after the rollback): a ping tells a busy helper from a stalled one.
+        let start = Instant::now();
+        let mut limit = start + timeout + PING_AFTER;
+        let mut pinged = false;
         let mut p = [pollfd(mine.as_raw_fd()), pollfd(conn.pidfd.as_raw_fd())];
         loop {
             let left = limit.saturating_duration_since(Instant::now());
@@ -1166,15 +1189,20 @@ impl HelperClient {
                 }
                 return Err(OpError::io(&format!("{op}: poll"), &e));
             }
-            if r == 0 {
-                let m = conn.kill_and_describe(&format!(
-                    "did not answer {op} within {:.3} s (stalled); it was killed and the next call starts a new one",
-                    (timeout + STALL_GRACE).as_secs_f64()
-                ));
-                log_caller(&self.log, &m);
-                return Err(OpError::new(YFFM_ERR_TIMEOUT, m));
+            if r > 0 {
+                break;
             }
-            break;
+            if !pinged && self.ping(&conn) {
+                pinged = true;
+                limit = start + timeout + STALL_GRACE;
+                continue;
+            }
+            let m = conn.kill_and_describe(&format!(
+                "did not answer {op} within {:.3} s (stalled); it was killed and the next call starts a new one",
+                start.elapsed().as_secs_f64()
+            ));
+            log_caller(&self.log, &m);
+            return Err(OpError::new(YFFM_ERR_TIMEOUT, m));
         }
         if p[0].revents == 0 {
             let m = conn.kill_and_describe(&format!("died during {op}"));
@@ -1210,6 +1238,30 @@ impl HelperClient {
             return Err(OpError::new(resp.code, resp.msg.unwrap_or_else(|| "helper returned an error".into())));
         }
         Ok((resp, fds))
+    }
+
+    /// Whether the helper answers a ping within [`PING_TIMEOUT`]: its loop is alive.
+    fn ping(&self, conn: &Conn) -> bool {
+        let Ok((mine, theirs)) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+        else {
+            return true; // cannot tell: assume alive rather than kill a working helper
+        };
+        let bytes = serde_json::to_vec(&Call {
+            timeout_ms: PING_TIMEOUT.as_millis() as u64,
+            req: Request::Ping,
+        })
+        .unwrap_or_default();
+        let sent = {
+            let _g = self.send_lock.lock().unwrap_or_else(|e| e.into_inner());
+            send_msg(conn.sock.as_fd(), &bytes, &[theirs.as_raw_fd()])
+        };
+        drop(theirs);
+        if sent.is_err() {
+            return false;
+        }
+        let mut p = pollfd(mine.as_raw_fd());
+        (unsafe { libc::poll(&mut p, 1, PING_TIMEOUT.as_millis() as libc::c_int) } > 0)
+            && matches!(recv_msg(mine.as_fd()), Ok(Some(_)))
     }
 
     /// Test hook: SIGKILLs the current helper (as the OOM killer or an operator would).

@@ -689,6 +689,7 @@ impl Engine {
             Ok(c) => c,
             Err(e) if force => {
                 crate::helper::log_line(&format!("delete {id}: state unreadable ({}); removing its directory", e.msg));
+                kill_by_saved_cgroup(&dir, id);
                 return remove_state_dir(&dir);
             }
             Err(e) => return Err(e),
@@ -771,6 +772,37 @@ impl Engine {
                 Err(OpError::io(&format!("pidfd_open({pid})"), &e))
             }
         }
+    }
+}
+
+/// For a container whose state.json is unreadable: its cgroup path is also saved in youki_config.json, so its
+/// processes can still be found, killed and the cgroup removed.
+fn kill_by_saved_cgroup(dir: &Path, id: &str) {
+    use libcgroups::common::CgroupManager;
+    let Ok(cfg) = libcontainer::config::YoukiConfig::load(dir) else {
+        return;
+    };
+    let Ok(m) = libcgroups::common::create_cgroup_manager(libcgroups::common::CgroupConfig {
+        cgroup_path: cfg.cgroup_path.clone(),
+        systemd_cgroup: false,
+        container_name: id.to_string(),
+    }) else {
+        return;
+    };
+    for _ in 0..200 {
+        match m.get_all_pids() {
+            Ok(pids) if !pids.is_empty() => {
+                for p in pids {
+                    unsafe { libc::kill(p.as_raw(), libc::SIGKILL) };
+                }
+            }
+            _ => {
+                if m.remove().is_ok() {
+                    return;
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 

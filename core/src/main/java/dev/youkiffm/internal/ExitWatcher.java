@@ -113,12 +113,17 @@ public final class ExitWatcher implements AutoCloseable {
         byFd.clear();
     }
 
+    /** Where callers' dependent actions run: a virtual thread each, so a slow one delays no other. */
+    private static final java.util.concurrent.Executor CALLBACKS = java.util.concurrent.Executors
+            .newThreadPerTaskExecutor(Thread.ofVirtual().name("yffm-callback-", 0).factory());
+
     /**
-     * The future handed to callers for an internal one: it completes on the common pool, so callers' dependent
-     * actions never run on this watcher's thread (as {@code ProcessHandle.onExit} hands off to its executor).
+     * The future handed to callers for an internal one: it completes on its own virtual thread, so callers'
+     * dependent actions never run on this watcher's thread (as {@code ProcessHandle.onExit} hands off to its
+     * executor) and never wait behind other work (the common pool may be busy with the caller's own tasks).
      */
     public static CompletableFuture<Integer> handOff(CompletableFuture<Integer> internal) {
-        return internal.whenCompleteAsync((v, e) -> { });
+        return internal.whenCompleteAsync((v, e) -> { }, CALLBACKS);
     }
 
     public int watching() {

@@ -86,6 +86,8 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
     private final Map<String, Long> lastSocketPrune = new ConcurrentHashMap<>();
     /** Ids this instance created and has not deleted: {@link #recover()} leaves them alone. */
     private final java.util.Set<String> created = ConcurrentHashMap.newKeySet();
+    /** Init pids of the containers this instance created: what delete(force) kills when the CLI cannot. */
+    private final Map<String, Integer> initPids = new ConcurrentHashMap<>();
     private final java.nio.file.attribute.FileTime openedAt = java.nio.file.attribute.FileTime.from(java.time.Instant.now());
     private final AtomicLong execSeq = new AtomicLong();
 
@@ -140,6 +142,9 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
             }
             SubprocessContainerRuntime rt = new SubprocessContainerRuntime(flavor, bin, root, options);
             rt.rootLock = lock;
+            if (options.subreaper()) {
+                rt.janitor = OrphanJanitor.register(() -> new java.util.HashSet<>(rt.initPids.values()));
+            }
             return rt;
         } catch (RuntimeException | Error e) {
             lock.close();
@@ -150,6 +155,8 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
     /** Held while open: one owner per root. */
     private dev.youkiffm.internal.RootLock rootLock;
     private volatile boolean closed;
+    /** Subreaper mode: this runtime's registration with the JVM's orphan janitor. */
+    private AutoCloseable janitor;
 
     @Override
     public String name() {
@@ -383,6 +390,9 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         pl.childEndsPassed();
         created.add(id);
         ContainerState s = stateNoClassify(id);
+        if (s.pid() > 0) {
+            initPids.put(id, s.pid());
+        }
         if (subreaper && s.pid() > 0) {
             synchronized (this) {
                 watch(id, s.pid());
@@ -396,6 +406,52 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
             run("delete", id, List.of("delete", "--force", id));
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "rollback of failed create '" + id + "' failed", e);
+        }
+        if (subreaper) {
+            reapRuntimeOrphans();
+        }
+    }
+
+    /**
+     * In subreaper mode the intermediate and init processes a failed create leaves (youki's {@code youki:[1:INTER]}
+     * and {@code youki:[2:INIT]}, runc's {@code runc:[...]}) are reparented to this JVM: reap the dead ones, by pid
+     * and by their runtime's process names only, so no {@link Process} of the JDK is ever reaped here.
+     */
+    private static void reapRuntimeOrphans() {
+        long self = ProcessHandle.current().pid();
+        for (int round = 0; round < 50; round++) {
+            boolean alive = false;
+            for (ProcessHandle h : ProcessHandle.current().children().toList()) {
+                int pid = (int) h.pid();
+                String stat;
+                try {
+                    stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+                } catch (IOException e) {
+                    continue;
+                }
+                int l = stat.indexOf('(');
+                int r = stat.lastIndexOf(')');
+                String comm = stat.substring(l + 1, r);
+                if (!comm.startsWith("youki:[") && !comm.startsWith("runc:[")) {
+                    continue;
+                }
+                if (stat.charAt(r + 2) != 'Z') {
+                    h.destroyForcibly();
+                    alive = true;
+                    continue;
+                }
+                if (parentOf(pid) == self) {
+                    try {
+                        Libc.waitid(Libc.P_PID, pid, Libc.WEXITED | Libc.WNOHANG);
+                    } catch (IOException e) {
+                        // reaped meanwhile
+                    }
+                }
+            }
+            if (!alive) {
+                return;
+            }
+            sleepQuietly(10);
         }
     }
 
@@ -650,14 +706,89 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         List<String> args = force ? List.of("delete", "--force", id) : List.of("delete", id);
         Result r = run("delete", id, args);
         if (r.exitCode() != 0) {
-            throw classify("delete", id, r.error());
+            RuntimeException e = classify("delete", id, r.error());
+            if (!force || e instanceof ContainerNotFoundException) {
+                throw e;
+            }
+            // the CLI cannot delete it (a torn state file, a failing poststop hook): remove it ourselves
+            forceRemove(id, r.error());
         }
+        initPids.remove(id);
         RuntimeFiles.deleteLogs(root, id);
         created.remove(id);
         lastSocketPrune.remove(id);
         CompletableFuture<Integer> exit = exits.get(id);
         if (exit != null) {
             exit.whenComplete((c, e) -> exits.remove(id, exit));
+        }
+    }
+
+    /**
+     * delete(force) when the CLI refuses: kills the init this instance recorded and every process in its cgroups
+     * (read from {@code /proc/<pid>/cgroup} before the kill), removes those cgroups and the state directory. A
+     * container this instance did not create loses only its state directory.
+     */
+    private void forceRemove(String id, String why) {
+        LOG.log(System.Logger.Level.WARNING, flavor.cliName() + " delete --force '" + id + "' failed ("
+                + ContainerException.capForeign(why) + "); removing it directly");
+        Integer pid = initPids.get(id);
+        List<Path> cgroups = new ArrayList<>();
+        if (pid != null && initOf(pid, id)) {
+            try {
+                for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/cgroup"))) {
+                    String[] f = line.split(":", 3);
+                    if (f.length == 3 && f[2].length() > 1) {
+                        Path base = f[1].isEmpty() ? Path.of("/sys/fs/cgroup/unified")
+                                : Path.of("/sys/fs/cgroup", f[1].replace("name=", ""));
+                        if (!Files.isDirectory(base)) {
+                            base = Path.of("/sys/fs/cgroup");
+                        }
+                        cgroups.add(base.resolve(f[2].substring(1)));
+                    }
+                }
+            } catch (IOException e) {
+                // already gone
+            }
+            for (Path cg : cgroups) {
+                try {
+                    for (String p : Files.readAllLines(cg.resolve("cgroup.procs"))) {
+                        ProcessHandle.of(Long.parseLong(p.trim())).ifPresent(ProcessHandle::destroyForcibly);
+                    }
+                } catch (IOException | NumberFormatException e) {
+                    // not there or empty
+                }
+            }
+            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+        }
+        for (Path cg : cgroups) {
+            for (int i = 0; i < 100 && Files.isDirectory(cg); i++) {
+                try {
+                    Files.delete(cg);
+                } catch (IOException e) {
+                    sleepQuietly(10); // processes still leaving
+                }
+            }
+        }
+        RuntimeFiles.deleteTree(root.resolve(id));
+        if (Files.exists(root.resolve(id))) {
+            throw new RuntimeFailureException("delete '" + id + "': cannot remove its state directory", why);
+        }
+    }
+
+    /** Whether {@code pid} still is the init of {@code id} (its cgroup path names the container). */
+    private static boolean initOf(int pid, String id) {
+        try {
+            return Files.readString(Path.of("/proc/" + pid + "/cgroup")).contains(id);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static void sleepQuietly(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -670,20 +801,35 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
     @Override
     public List<ContainerState> list() {
         List<ContainerState> raw = new ArrayList<>();
-        if (flavor == CliFlavor.RUNC) {
-            for (ContainerState s : OciStateJson.parseList(listJson())) {
-                raw.add(normalize(s));
-            }
-        } else {
-            List<String> ids = flavor.hasJsonList()
-                    ? OciStateJson.parseList(listJson()).stream().map(ContainerState::id).toList()
-                    : containerDirs();
-            for (String id : ids) {
-                try {
-                    raw.add(stateNoClassify(id));
-                } catch (ContainerNotFoundException e) {
-                    // deleted concurrently
+        List<String> ids;
+        try {
+            if (flavor == CliFlavor.RUNC) {
+                for (ContainerState s : OciStateJson.parseList(listJson())) {
+                    raw.add(normalize(s));
                 }
+                // runc skips entries it cannot load (with a warning): those are asked for on their own
+                java.util.Set<String> listed = new java.util.HashSet<>();
+                raw.forEach(s -> listed.add(s.id()));
+                ids = containerDirs().stream().filter(d -> !listed.contains(d) && flavor.exists(root, d)).toList();
+            } else {
+                ids = flavor.hasJsonList()
+                        ? OciStateJson.parseList(listJson()).stream().map(ContainerState::id).toList()
+                        : containerDirs();
+            }
+        } catch (RuntimeFailureException e) {
+            // one unreadable entry fails the CLI's whole list: ask each container on its own instead
+            raw.clear();
+            ids = containerDirs();
+        }
+        for (String id : ids) {
+            try {
+                raw.add(stateNoClassify(id));
+            } catch (ContainerNotFoundException e) {
+                // deleted concurrently
+            } catch (dev.youkiffm.OperationTimeoutException | dev.youkiffm.RuntimeClosedException e) {
+                throw e;
+            } catch (ContainerException e) {
+                raw.add(ContainerState.unreadable(id, e.getMessage()));
             }
         }
         List<ContainerState> out = new ArrayList<>(raw.size());
@@ -962,6 +1108,13 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         }
         if (rootLock != null) {
             rootLock.close();
+        }
+        if (janitor != null) {
+            try {
+                janitor.close();
+            } catch (Exception e) {
+                // only unregisters
+            }
         }
     }
 }

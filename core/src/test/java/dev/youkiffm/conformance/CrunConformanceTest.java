@@ -22,4 +22,9 @@ class CrunConformanceTest extends ContainerRuntimeConformanceTest {
     protected void requirePrerequisites() {
         Prereqs.require(Subprocess.binary("crun") != null, "the crun CLI (Debian package crun)");
     }
+
+    @Override
+    protected boolean hooksMayIgnoreStdin() {
+        return false;
+    }
 }

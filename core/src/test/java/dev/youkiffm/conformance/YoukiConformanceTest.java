@@ -28,7 +28,7 @@ class YoukiConformanceTest extends ContainerRuntimeConformanceTest {
         Path root = Path.of("/run/youki-ffm-test/conformance-youki-sockets");
         try (ContainerRuntime yk = ContainerRuntimes.open(RuntimeOptions.defaults().withMode(RuntimeOptions.Mode.YOUKI)
                 .withRoot(root).withBinary(Subprocess.binary("youki")).withSubreaper(true)
-                .withOperationTimeout(java.time.Duration.ofSeconds(1)))) {
+                .withOperationTimeout(java.time.Duration.ofSeconds(5)))) {
             String id = "sockets-" + ProcessHandle.current().pid();
             Path bundle = dev.youkiffm.testkit.BusyboxBundle.write(dev.youkiffm.Prereqs.work().resolve("sockets-bundle"),
                     dev.youkiffm.testkit.BusyboxRootfs.create(dev.youkiffm.Prereqs.work().resolve("conformance/rootfs")),
@@ -41,7 +41,7 @@ class YoukiConformanceTest extends ContainerRuntimeConformanceTest {
                 }
                 org.junit.jupiter.api.Assertions.assertEquals(3, tenantSockets(root.resolve(id)),
                         "youki 0.7 leaves one socket per exec (if this fails, youki stopped doing that)");
-                Thread.sleep(1_200);
+                Thread.sleep(5_200);
                 org.junit.jupiter.api.Assertions.assertEquals(0, yk.exec(id, dev.youkiffm.ExecSpec.of("true")).exitCode());
                 org.junit.jupiter.api.Assertions.assertEquals(1, tenantSockets(root.resolve(id)),
                         "the three older than the timeout are gone; the newest stays until it is old");

@@ -66,10 +66,12 @@ class SubprocessRuntimeTest {
     void everyInvocationCarriesTheGlobalFlagsAndADeadline() throws Exception {
         try (var rt = open(fakeCli(null, "exec sleep 30"), Duration.ofMillis(300))) {
             long t0 = System.nanoTime();
-            RuntimeFailureException e = assertThrows(RuntimeFailureException.class, () -> rt.state("c1"));
+            dev.youkiffm.OperationTimeoutException e = assertThrows(dev.youkiffm.OperationTimeoutException.class,
+                    () -> rt.state("c1"));
             long ms = (System.nanoTime() - t0) / 1_000_000;
             assertTrue(ms < 5_000, "terminated after " + ms + " ms");
-            assertTrue(e.getMessage().contains("deadline"), e.getMessage());
+            assertEquals(Duration.ofMillis(300), e.timeout());
+            assertTrue(e.getMessage().contains("state 'c1'"), e.getMessage());
             String argv = Files.readString(calls).trim();
             assertTrue(argv.matches("--root " + dir.resolve("root") + " --log \\S+ --log-format json state c1"), argv);
         }
@@ -174,7 +176,7 @@ class SubprocessRuntimeTest {
     @Test
     void aYoukiCreateThatFailedBeforeLoggingIsRetried() throws Exception {
         Path bundle = Files.createDirectories(dir.resolve("bundle"));
-        Files.writeString(bundle.resolve("config.json"), "{}");
+        Files.writeString(bundle.resolve("config.json"), "{\"process\":{\"args\":[\"true\"]}}");
         Path count = dir.resolve("count");
         Files.writeString(count, "");
         Path root = dir.resolve("root");
