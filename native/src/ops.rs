@@ -694,7 +694,26 @@ impl Engine {
             }
             Err(e) => return Err(e),
         };
-        match c.delete(force) {
+        // Removing a v1 cgroup fails with EBUSY while its last processes are still being torn down: a busy host
+        // takes a moment. Retry that for up to a second before giving up.
+        let mut res = c.delete(force);
+        for _ in 0..50 {
+            match &res {
+                Err(e) if dir.exists() && error_chain(e).contains("cgroup") => {
+                    std::thread::sleep(Duration::from_millis(20));
+                    res = match self.load(id) {
+                        Ok(mut again) => {
+                            let r = again.delete(force);
+                            c = again;
+                            r
+                        }
+                        Err(_) => break,
+                    };
+                }
+                _ => break,
+            }
+        }
+        match res {
             Ok(()) => Ok(()),
             Err(LibcontainerError::Hook(h)) if dir.exists() => {
                 // the cgroup is gone and the processes are dead by now: only the state dir is left
@@ -704,10 +723,7 @@ impl Engine {
             Err(e) if force && dir.exists() => {
                 crate::helper::log_line(&format!("delete {id} (force): {}; removing what is left", error_chain(&e)));
                 let _ = c.kill(Signal::try_from(libc::SIGKILL).unwrap(), true);
-                if let Ok(m) = self.cgroup_manager(id) {
-                    use libcgroups::common::CgroupManager;
-                    let _ = m.remove();
-                }
+                kill_by_saved_cgroup(&dir, id);
                 remove_state_dir(&dir)
             }
             Err(e) => Err(lc_error(&e)),

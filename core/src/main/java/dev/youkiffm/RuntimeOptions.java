@@ -14,10 +14,12 @@ import java.util.Objects;
  * @param ffmMode how the FFM runtime reaches libcontainer
  * @param operationTimeout deadline for any single runtime operation; a CLI past it is terminated and the
  *     operation fails with {@link RuntimeFailureException}, never hangs
- * @param subreaper subprocess modes only: make the JVM a child subreaper ({@code PR_SET_CHILD_SUBREAPER}) so the
- *     container inits the CLI leaves behind are reparented to it and their exit codes can be collected with targeted
- *     {@code waitid}. Process-wide and permanent, hence opt-in: without it {@code onExit} in subprocess mode reports
- *     that the exit code is not observable
+ * @param subreaper make the JVM a child subreaper ({@code PR_SET_CHILD_SUBREAPER}) so orphaned container inits
+ *     are reparented to it and their exit codes collected with targeted {@code waitid}: the inits a CLI leaves behind
+ *     (subprocess modes: without it {@code onExit} reports that the exit code is not observable), and in FFM mode the
+ *     inits of a helper that died (without it their codes come from init, which must reap them). Orphans that are
+ *     not container inits (a hook a CLI did not wait for) are reaped by a janitor thread. Process-wide and
+ *     permanent, hence opt-in
  */
 public record RuntimeOptions(Mode mode, Path root, Path binary, FfmMode ffmMode, Duration operationTimeout,
         boolean subreaper) {

@@ -56,6 +56,8 @@ public final class FfmContainerRuntime implements ContainerRuntime {
     private final Path root;
     private final NativeRuntime nat;
     private final RootLock rootLock;
+    private final boolean subreaper;
+    private AutoCloseable janitor;
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     private final ExitWatcher watcher;
     private final Map<String, CompletableFuture<Integer>> exits = new ConcurrentHashMap<>();
@@ -64,7 +66,8 @@ public final class FfmContainerRuntime implements ContainerRuntime {
     private final Path execDir;
     private final java.nio.file.attribute.FileTime openedAt = java.nio.file.attribute.FileTime.from(java.time.Instant.now());
 
-    private FfmContainerRuntime(Path root, NativeRuntime nat, RootLock rootLock) {
+    private FfmContainerRuntime(Path root, NativeRuntime nat, RootLock rootLock, boolean subreaper) {
+        this.subreaper = subreaper;
         this.root = root;
         this.nat = nat;
         this.rootLock = rootLock;
@@ -88,9 +91,32 @@ public final class FfmContainerRuntime implements ContainerRuntime {
                     ? nat.execStatus(Long.parseLong(key.substring(EXEC_KEY.length())))
                     : nat.exitStatus(key);
         } catch (ContainerNotFoundException | RuntimeFailureException e) {
-            return NativeRuntime.pidfdExitCode(pidfd);
+            // A replaced helper's orphans: reparented to this JVM when it is a subreaper (reap it here), else to
+            // init, which reaps it (the pidfd then knows the code) unless init does not reap.
+            try {
+                int reaped = Libc.waitid(Libc.P_PIDFD, pidfd, Libc.WEXITED | Libc.WNOHANG);
+                if (reaped >= 0) {
+                    return OptionalInt.of(reaped);
+                }
+            } catch (IOException notOurChild) {
+                // ECHILD: init's
+            }
+            OptionalInt fromKernel = NativeRuntime.pidfdExitCode(pidfd);
+            if (fromKernel.isEmpty() && !subreaper) {
+                orphanExits.merge(key, 1, Integer::sum);
+                if (orphanExits.get(key) > 100) {
+                    orphanExits.remove(key);
+                    throw new ContainerException("the exit code of '" + key + "' is unknown: the helper that "
+                            + "parented it died, and init, which inherited it, has not reaped it; open the runtime "
+                            + "with RuntimeOptions.withSubreaper(true) to keep exact exit codes across helper deaths");
+                }
+            }
+            return fromKernel;
         }
     }
+
+    /** Retries per watched key whose exit only init could report. */
+    private final Map<String, Integer> orphanExits = new ConcurrentHashMap<>();
 
     /** Watcher keys of exec'd processes; ':' cannot occur in a container id. */
     private static final String EXEC_KEY = "exec:";
@@ -110,8 +136,18 @@ public final class FfmContainerRuntime implements ContainerRuntime {
         }
         RootLock lock = RootLock.acquire(root);
         try {
+            if (options.subreaper()) {
+                Libc.prctl(Libc.PR_SET_CHILD_SUBREAPER, 1);
+            }
             NativeRuntime nat = NativeRuntime.open(root, options.ffmMode(), options.operationTimeout());
-            return new FfmContainerRuntime(root, nat, lock);
+            FfmContainerRuntime rt = new FfmContainerRuntime(root, nat, lock, options.subreaper());
+            if (options.subreaper()) {
+                rt.janitor = dev.youkiffm.internal.OrphanJanitor.register(rt.watcher::watchedPids);
+            }
+            return rt;
+        } catch (IOException e) {
+            lock.close();
+            throw new RuntimeUnavailableException("cannot become a child subreaper", List.of(e.getMessage()), e);
         } catch (RuntimeException | Error e) {
             lock.close();
             throw e;
@@ -392,6 +428,13 @@ public final class FfmContainerRuntime implements ContainerRuntime {
             watcher.close();
             pump.close();
             rootLock.close();
+            if (janitor != null) {
+                try {
+                    janitor.close();
+                } catch (Exception e) {
+                    // only unregisters
+                }
+            }
         }
     }
 

@@ -126,6 +126,23 @@ public final class ExitWatcher implements AutoCloseable {
         return internal.whenCompleteAsync((v, e) -> { }, CALLBACKS);
     }
 
+    /** Pids of the processes being watched (read through their pidfds); they are reaped here, not by janitors. */
+    public java.util.Set<Integer> watchedPids() {
+        java.util.Set<Integer> out = new java.util.HashSet<>();
+        for (int fd : byFd.keySet()) {
+            try {
+                for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/fdinfo/" + fd))) {
+                    if (line.startsWith("Pid:")) {
+                        out.add(Integer.parseInt(line.substring(4).trim()));
+                    }
+                }
+            } catch (IOException | NumberFormatException e) {
+                // closed meanwhile
+            }
+        }
+        return out;
+    }
+
     public int watching() {
         return byFd.size();
     }

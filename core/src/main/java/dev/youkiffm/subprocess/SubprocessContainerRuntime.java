@@ -143,7 +143,7 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
             SubprocessContainerRuntime rt = new SubprocessContainerRuntime(flavor, bin, root, options);
             rt.rootLock = lock;
             if (options.subreaper()) {
-                rt.janitor = OrphanJanitor.register(() -> new java.util.HashSet<>(rt.initPids.values()));
+                rt.janitor = dev.youkiffm.internal.OrphanJanitor.register(() -> new java.util.HashSet<>(rt.initPids.values()));
             }
             return rt;
         } catch (RuntimeException | Error e) {

@@ -1,4 +1,4 @@
-package dev.youkiffm.subprocess;
+package dev.youkiffm.internal;
 
 import dev.youkiffm.internal.nativeaccess.Libc;
 import java.io.IOException;
@@ -16,14 +16,14 @@ import java.util.function.Supplier;
  * it started at once), unless a runtime watches it. One daemon thread for the JVM, started with the first
  * subreaper runtime.
  */
-final class OrphanJanitor {
+public final class OrphanJanitor {
     private static final Set<Supplier<Set<Integer>>> WATCHED = ConcurrentHashMap.newKeySet();
     private static volatile Thread thread;
 
     private OrphanJanitor() {}
 
     /** Registers the pids a runtime reaps itself; returns a handle that unregisters. */
-    static AutoCloseable register(Supplier<Set<Integer>> watched) {
+    public static AutoCloseable register(Supplier<Set<Integer>> watched) {
         WATCHED.add(watched);
         start();
         return () -> WATCHED.remove(watched);

@@ -1,0 +1,296 @@
+package dev.youkiffm.ffm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.youkiffm.ContainerException;
+import dev.youkiffm.ContainerRuntime;
+import dev.youkiffm.ContainerStatus;
+import dev.youkiffm.CreateOptions;
+import dev.youkiffm.ExecSpec;
+import dev.youkiffm.OperationTimeoutException;
+import dev.youkiffm.Prereqs;
+import dev.youkiffm.ResourceExhaustedException;
+import dev.youkiffm.RootInUseException;
+import dev.youkiffm.RuntimeClosedException;
+import dev.youkiffm.RuntimeOptions;
+import dev.youkiffm.Signal;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The FFM core under attack: the helper stopped, killed, flooded with failing creates, the disk full, the root
+ * contended by another process, the runtime closed under callers. Each case ends with the runtime working and
+ * nothing left behind.
+ */
+@Timeout(value = 5, unit = TimeUnit.MINUTES)
+class FfmHostileTest {
+    private static final Duration WAIT = Duration.ofSeconds(30);
+
+    /**
+     * Subreaper on: the inits of a killed helper are reparented to this JVM, which reaps them for exact exit codes
+     * (init on this machine does not reap orphans).
+     */
+    private static ContainerRuntime open(Path root, Duration timeout) {
+        Prereqs.requireContainers();
+        return FfmContainerRuntime.open(RuntimeOptions.defaults().withMode(RuntimeOptions.Mode.FFM)
+                .withRoot(root).withOperationTimeout(timeout).withSubreaper(true));
+    }
+
+    private static Path root(String name) {
+        return Path.of("/run/youki-ffm-test/hostile-" + name + "-" + ProcessHandle.current().pid());
+    }
+
+    private static String started(ContainerRuntime rt, String prefix, List<String> args) {
+        String id = FfmTestSupport.id(prefix);
+        rt.create(id, FfmTestSupport.bundle(id, args, List.of()), CreateOptions.DISCARD);
+        rt.start(id);
+        return id;
+    }
+
+    private static int fdCount(long pid) throws IOException {
+        try (Stream<Path> s = Files.list(Path.of("/proc/" + pid + "/fd"))) {
+            return (int) s.count();
+        }
+    }
+
+    private static void cleanup(Path root) {
+        for (Path p : List.of(root, root.resolveSibling(root.getFileName() + ".logs"),
+                root.resolveSibling(root.getFileName() + ".exec"), root.resolveSibling(root.getFileName() + ".lock"))) {
+            FfmTestSupport.deleteTree(p);
+        }
+    }
+
+    @Test
+    void aThousandFailedCreatesLeaveTheFdCountsFlat() throws Exception {
+        Path root = root("fds");
+        try (ContainerRuntime rt = open(root, Duration.ofSeconds(30))) {
+            FfmContainerRuntime f = (FfmContainerRuntime) rt;
+            String warm = started(rt, "warm", List.of("true"));
+            rt.waitFor(warm, WAIT);
+            rt.delete(warm, false);
+            int helperBefore = fdCount(f.helperPid());
+            int jvmBefore = fdCount(ProcessHandle.current().pid());
+            String id = FfmTestSupport.id("nobin");
+            Path b = FfmTestSupport.bundle(id, List.of("/no/such/binary"), List.of());
+            for (int i = 0; i < 1000; i++) {
+                assertThrows(ContainerException.class, () -> rt.create(id, b, CreateOptions.DISCARD));
+            }
+            assertTrue(fdCount(f.helperPid()) <= helperBefore, "helper fds: " + helperBefore + " before");
+            assertTrue(fdCount(ProcessHandle.current().pid()) <= jvmBefore + 2, "JVM fds");
+            assertEquals(1, f.helperStarts(), "the helper never died");
+            assertEquals(List.of(), FfmTestSupport.leftovers(root));
+            String after = started(rt, "after", List.of("sh", "-c", "exit 4"));
+            assertEquals(4, rt.waitFor(after, WAIT).orElseThrow());
+            rt.delete(after, false);
+        } finally {
+            cleanup(root);
+        }
+    }
+
+    @Test
+    void aStoppedHelperTimesOutItsCallsAndIsReplaced() throws Exception {
+        Path root = root("sigstop");
+        try (ContainerRuntime rt = open(root, Duration.ofSeconds(2))) {
+            FfmContainerRuntime f = (FfmContainerRuntime) rt;
+            String id = started(rt, "stopped", List.of("sleep", "600"));
+            int helper = f.helperPid();
+            new ProcessBuilder("kill", "-STOP", String.valueOf(helper)).start().waitFor();
+            // reads never need the helper
+            assertEquals(ContainerStatus.RUNNING, rt.state(id).status());
+            assertEquals(1, rt.list().size());
+            long t0 = System.nanoTime();
+            OperationTimeoutException e = assertThrows(OperationTimeoutException.class,
+                    () -> rt.kill(id, Signal.SIGTERM, false));
+            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(10), "bounded: " + e.getMessage());
+            assertTrue(e.getMessage().contains("stalled"), e.getMessage());
+            // the next call gets a fresh helper; the container stays manageable and its exit is exact
+            rt.kill(id, Signal.SIGKILL, false);
+            assertEquals(137, rt.waitFor(id, WAIT).orElseThrow());
+            assertNotEquals(helper, f.helperPid());
+            assertEquals(2, f.helperStarts());
+            assertFalse(ProcessHandle.of(helper).map(ProcessHandle::isAlive).orElse(false), "the stalled one is gone");
+            rt.delete(id, false);
+        } finally {
+            cleanup(root);
+        }
+    }
+
+    @Test
+    void aKilledHelperLeavesRunningContainersManageableWithExactExits() throws Exception {
+        Path root = root("sigkill");
+        try (ContainerRuntime rt = open(root, Duration.ofSeconds(30))) {
+            FfmContainerRuntime f = (FfmContainerRuntime) rt;
+            String a = started(rt, "a", List.of("sleep", "600"));
+            String b = started(rt, "b", List.of("sh", "-c", "trap 'exit 7' TERM; while true; do sleep 1; done"));
+            String c = started(rt, "c", List.of("sleep", "600"));
+            int helper = f.helperPid();
+            new ProcessBuilder("kill", "-KILL", String.valueOf(helper)).start().waitFor();
+            ProcessHandle.of(helper).ifPresent(h -> h.onExit().orTimeout(10, TimeUnit.SECONDS).join());
+            assertEquals(ContainerStatus.RUNNING, rt.state(a).status());
+            assertEquals(0, rt.exec(a, ExecSpec.of("true")).exitCode(), "exec through a fresh helper");
+            rt.kill(a, Signal.SIGKILL, false);
+            rt.kill(b, Signal.SIGTERM, false);
+            assertEquals(137, rt.waitFor(a, WAIT).orElseThrow());
+            assertEquals(7, rt.waitFor(b, WAIT).orElseThrow());
+            CompletableFuture<Integer> cExit = rt.onExit(c);
+            rt.delete(c, true);
+            assertEquals(137, cExit.get(30, TimeUnit.SECONDS));
+            rt.delete(a, false);
+            rt.delete(b, false);
+            assertEquals(List.of(), FfmTestSupport.leftovers(root));
+            assertEquals(2, f.helperStarts());
+        } finally {
+            cleanup(root);
+        }
+    }
+
+    @Test
+    void noContainerProcessHoldsTheHelpersControlSocket() throws Exception {
+        Path root = root("sockets");
+        try (ContainerRuntime rt = open(root, Duration.ofSeconds(30))) {
+            FfmContainerRuntime f = (FfmContainerRuntime) rt;
+            String control = Files.readSymbolicLink(Path.of("/proc/" + f.helperPid() + "/fd/3")).toString();
+            assertTrue(control.startsWith("socket:"), control);
+            String id = FfmTestSupport.id("created");
+            rt.create(id, FfmTestSupport.bundle(id, List.of("sleep", "600"), List.of()), CreateOptions.DISCARD);
+            int init = rt.state(id).pid();
+            assertFalse(socketsOf(init).contains(control), "the created (not started) init holds no control socket");
+            rt.start(id);
+            var exec = rt.execDetached(id, ExecSpec.of("sleep", "600"), dev.youkiffm.Stdio.NULL, dev.youkiffm.Stdio.NULL);
+            assertFalse(socketsOf(exec.pid()).contains(control), "an exec'd process holds no control socket");
+            assertFalse(socketsOf(init).contains(control));
+            exec.kill(Signal.SIGKILL, true);
+            rt.delete(id, true);
+        } finally {
+            cleanup(root);
+        }
+    }
+
+    private static Set<String> socketsOf(long pid) throws IOException {
+        Set<String> out = new HashSet<>();
+        try (Stream<Path> s = Files.list(Path.of("/proc/" + pid + "/fd"))) {
+            for (Path p : s.toList()) {
+                try {
+                    out.add(Files.readSymbolicLink(p).toString());
+                } catch (IOException e) {
+                    // closed meanwhile
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void closeIsIdempotentAndLaterCallsAreTyped() throws Exception {
+        Path root = root("close");
+        try {
+            ContainerRuntime rt = open(root, Duration.ofSeconds(30));
+            String id = FfmTestSupport.id("slow");
+            Path b = FfmTestSupport.bundle(id, List.of("true"), List.of());
+            Path cfg = b.resolve("config.json");
+            Files.writeString(cfg, Files.readString(cfg).replaceFirst("\\{", "{\"hooks\":{\"createRuntime\":"
+                    + "[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"sleep 1\"]}]},"));
+            CompletableFuture<Void> create = CompletableFuture.runAsync(() -> rt.create(id, b, CreateOptions.DISCARD));
+            Thread.sleep(300);
+            rt.close();
+            rt.close();
+            try {
+                create.get(30, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.ExecutionException e) {
+                assertTrue(e.getCause() instanceof ContainerException, "a typed failure: " + e.getCause());
+            }
+            assertThrows(RuntimeClosedException.class, () -> rt.state(id));
+            assertThrows(RuntimeClosedException.class, () -> rt.list());
+            try (ContainerRuntime again = open(root, Duration.ofSeconds(30))) {
+                again.recover();
+                assertEquals(List.of(), again.list());
+            }
+        } finally {
+            cleanup(root);
+        }
+    }
+
+    @Test
+    void aFullDiskFailsCreatesTypedAndTheRuntimeRecovers() throws Exception {
+        Prereqs.requireContainers();
+        Path mnt = Files.createDirectories(Path.of("/run/youki-ffm-test/hostile-disk-" + ProcessHandle.current().pid()));
+        assertEquals(0, new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=512k,nr_inodes=200", "tmpfs",
+                mnt.toString()).inheritIO().start().waitFor());
+        try {
+            Path root = mnt.resolve("root");
+            try (ContainerRuntime rt = open(root, Duration.ofSeconds(30))) {
+                Path filler = mnt.resolve("filler");
+                try (var out = Files.newOutputStream(filler)) {
+                    byte[] mb = new byte[64 * 1024];
+                    while (true) {
+                        out.write(mb);
+                    }
+                } catch (IOException full) {
+                    // the disk is full now
+                }
+                String id = FfmTestSupport.id("full");
+                Path b = FfmTestSupport.bundle(id, List.of("true"), List.of());
+                ContainerException e = assertThrows(ContainerException.class, () -> rt.create(id, b,
+                        CreateOptions.DISCARD));
+                assertTrue(e instanceof ResourceExhaustedException || e.getMessage().contains("No space"),
+                        e.toString());
+                assertFalse(Files.exists(root.resolve(id)), "nothing left of the failed create");
+                Files.delete(filler);
+                rt.create(id, b, CreateOptions.DISCARD);
+                rt.start(id);
+                assertEquals(0, rt.waitFor(id, WAIT).orElseThrow());
+                rt.delete(id, false);
+                assertEquals(1, ((FfmContainerRuntime) rt).helperStarts(), "the helper survived the full disk");
+            }
+        } finally {
+            new ProcessBuilder("umount", "-l", mnt.toString()).inheritIO().start().waitFor();
+            Files.deleteIfExists(mnt);
+        }
+    }
+
+    @Test
+    void anotherProcessOwningTheRootIsNamedAndRecoverNeverTouchesItsContainers() throws Exception {
+        Path root = root("owner");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process child = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp",
+                System.getProperty("java.class.path"), RootOwnerChild.class.getName(), root.toString(),
+                FfmTestSupport.rootfs().toString())
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        try (BufferedReader r = child.inputReader(StandardCharsets.UTF_8)) {
+            String line = r.readLine();
+            assertTrue(line != null && line.startsWith("running "), "child said " + line);
+            int init = Integer.parseInt(line.substring(8).trim());
+            RootInUseException e = assertThrows(RootInUseException.class, () -> open(root, Duration.ofSeconds(30)));
+            assertEquals(child.pid(), e.holderPid());
+            assertTrue(ProcessHandle.of(init).map(ProcessHandle::isAlive).orElse(false), "its container runs on");
+        } finally {
+            child.destroyForcibly();
+            child.waitFor(30, TimeUnit.SECONDS);
+        }
+        // the owner died: the root is free, and its leftovers are recovered
+        try (ContainerRuntime rt = open(root, Duration.ofSeconds(30))) {
+            List<String> removed = new ArrayList<>(rt.recover());
+            assertEquals(1, removed.size(), removed.toString());
+            assertEquals(List.of(), rt.list());
+        } finally {
+            cleanup(root);
+        }
+    }
+}
