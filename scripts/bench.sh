@@ -46,6 +46,18 @@ log "running JMH (ExecBenchmark for ffm/youki/runc/crun)"
 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dyffm.youki.path="$(youki_path)" \
   -jar "$jar" 'ExecBenchmark' "${exec_opts[@]}" -jvmArgsAppend "-Dyffm.youki.path=$(youki_path)"
 
+conc_opts=(-rf json -rff "$results/concurrency.json")
+[ "$quick" = 1 ] && conc_opts+=(-wi 0 -i 1 -r 3s)
+log "running JMH (ConcurrencyBenchmark: lifecycles/s at 1, 2, 4 and 8 threads, every runtime)"
+"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dyffm.youki.path="$(youki_path)" \
+  -jar "$jar" 'ConcurrencyBenchmark' "${conc_opts[@]}" -jvmArgsAppend "-Dyffm.youki.path=$(youki_path)"
+
+hol_opts=(-rf json -rff "$results/head-of-line.json")
+[ "$quick" = 1 ] && hol_opts+=(-wi 0 -i 1 -r 3s)
+log "running JMH (HeadOfLineBenchmark: state() and exit delivery beside churn and a 20 s hook)"
+"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dyffm.youki.path="$(youki_path)" \
+  -jar "$jar" 'HeadOfLineBenchmark' "${hol_opts[@]}" -jvmArgsAppend "-Dyffm.youki.path=$(youki_path)"
+
 image_opts=(-rf json -rff "$results/image.json")
 [ "$quick" = 1 ] && image_opts+=(-wi 1 -i 1 -w 2s -r 3s)
 log "running JMH (ImageBenchmark: first unpack vs rootfs from the layer cache, overlay and copy)"

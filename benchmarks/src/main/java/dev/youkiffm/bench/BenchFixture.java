@@ -32,11 +32,16 @@ public final class BenchFixture implements AutoCloseable {
 
     /** Opens runtime {@code name} ({@code ffm}, {@code youki}, {@code runc}, {@code crun}) over a fresh root. */
     public static BenchFixture open(String name) {
+        return open(name, false);
+    }
+
+    /** As {@link #open(String)}; {@code subreaper} makes CLI exit codes observable (see RuntimeOptions). */
+    public static BenchFixture open(String name, boolean subreaper) {
         Path bundle = bundle(new String[] {"sleep", "3600"});
         Path root = WORK.resolve("root-" + name);
         RuntimeOptions opts = RuntimeOptions.defaults()
                 .withMode(RuntimeOptions.Mode.valueOf(name.toUpperCase(Locale.ROOT)))
-                .withRoot(root);
+                .withRoot(root).withSubreaper(subreaper);
         ContainerRuntime rt = ContainerRuntimes.open(opts);
         BenchFixture fx = new BenchFixture(name, rt, bundle);
         fx.deleteAll(); // leftovers of an interrupted run
