@@ -82,8 +82,11 @@ public final class LayerCache {
         if (Files.exists(this.dir) && !Files.isDirectory(this.dir)) {
             throw new ImageException("layer cache path " + this.dir + " exists and is not a directory");
         }
+        // The cache directory and everything below it: 0700, owned by us, never through a symlink
+        // (dev.youkiffm.UnsafePathException otherwise). Its parent is the caller's choice and trusted.
+        Path anchor = this.dir.getParent() == null ? this.dir : this.dir.getParent();
         for (Path p : List.of(layersDir, tmpDir, locksDir, containersDir)) {
-            Files.createDirectories(p);
+            dev.youkiffm.internal.SafeDirs.ensure(anchor, p);
         }
         pruneStaleTemp();
         recover();
@@ -182,7 +185,8 @@ public final class LayerCache {
             Files.createDirectory(cdir);
             // The lock says "in use" until release() or this process' death; the target file tells recovery
             // where the mount is. Both exist before anything is mounted.
-            lock = FileChannel.open(cdir.resolve(ROOTFS_LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            lock = FileChannel.open(cdir.resolve(ROOTFS_LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
             lock.lock();
             if (!targetExists) {
                 createdTop = mountPoint;
@@ -293,7 +297,8 @@ public final class LayerCache {
             if (!Files.exists(lockFile) && !olderThan(cdir, java.time.Duration.ofMinutes(1))) {
                 continue; // another process may be between creating the directory and locking it
             }
-            try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 FileLock l;
                 try {
                     l = ch.tryLock();
@@ -496,16 +501,17 @@ public final class LayerCache {
 
     private Path ensureLayer(Image image, Layer layer, List<Path> lowersBottomUp) {
         Path done = layerDir(layer);
-        if (Files.isDirectory(done)) {
+        if (Files.isDirectory(done, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return done.resolve("fs");
         }
         String hex = layer.chainId().hex();
         Path lockFile = locksDir.resolve(hex + ".lock");
         ReentrantLock jvm = JVM_LOCKS.computeIfAbsent(lockFile.toString(), k -> new ReentrantLock());
         jvm.lock();
-        try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
                 FileLock ignored = ch.lock()) {
-            if (Files.isDirectory(done)) {
+            if (Files.isDirectory(done, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 return done.resolve("fs");
             }
             Path tmp = Files.createTempDirectory(tmpDir, hex + "-");
@@ -591,7 +597,8 @@ public final class LayerCache {
                 if (!jvm.tryLock()) {
                     continue;
                 }
-                try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
                         FileLock l = ch.tryLock()) {
                     if (l != null) {
                         SecurePaths.deleteRecursively(t);
