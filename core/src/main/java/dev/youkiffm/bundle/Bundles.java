@@ -93,13 +93,16 @@ public final class Bundles {
     public Optional<Bundle> find(String id) {
         ContainerIds.validate(id);
         Path dir = Bundle.resolveInside(root, id);
+        if (!rootUsable()) {
+            return Optional.empty();
+        }
         return Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) ? Optional.of(Bundle.open(root, id))
                 : Optional.empty();
     }
 
     /** Ids of the bundle directories under the root (ignoring anything that is not a valid id or a directory). */
     public List<String> ids() {
-        if (!Files.isDirectory(root)) {
+        if (!rootUsable()) {
             return List.of();
         }
         List<String> out = new ArrayList<>();
@@ -120,6 +123,11 @@ public final class Bundles {
             throw new UncheckedIOException("cannot list " + root, e);
         }
         return out;
+    }
+
+    /** The root is a directory; one the library named must not be a symlink (never list or delete through one). */
+    private boolean rootUsable() {
+        return libraryRoot ? Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS) : Files.isDirectory(root);
     }
 
     /** Deletes the bundle of {@code id} if it exists. Idempotent. */

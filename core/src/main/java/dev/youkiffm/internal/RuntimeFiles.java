@@ -86,8 +86,8 @@ public final class RuntimeFiles {
         }
         for (String suffix : List.of(".exec", ".cli")) {
             Path dir = sibling(root, suffix);
-            if (!Files.isDirectory(dir)) {
-                continue;
+            if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+                continue; // missing, or a symlink planted in its place: never sweep through it
             }
             try (Stream<Path> s = Files.list(dir)) {
                 for (Path f : s.toList()) {
@@ -119,7 +119,7 @@ public final class RuntimeFiles {
     }
 
     private static List<String> validIds(Path dir) {
-        if (!Files.isDirectory(dir)) {
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
             return List.of();
         }
         List<String> out = new ArrayList<>();

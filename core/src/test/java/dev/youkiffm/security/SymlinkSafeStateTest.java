@@ -193,6 +193,28 @@ class SymlinkSafeStateTest {
         assertVictimEmpty();
     }
 
+    @Test
+    void recoverNeverSweepsOrDeletesThroughPlantedSymlinks() throws Exception {
+        Prereqs.requireContainers();
+        Files.createDirectories(BASE);
+        // what recover() would remove if these were its own: an old scratch file, a bundle and a log directory of
+        // ids that do not exist
+        Path old = Files.writeString(victim.resolve("exec-old.json"), "{}");
+        Files.setLastModifiedTime(old, java.nio.file.attribute.FileTime.fromMillis(0));
+        Files.createDirectories(victim.resolve("ghost-id"));
+        for (String s : List.of("rt.exec", "rt.cli", "rt-bundles", "rt.logs")) {
+            Files.createSymbolicLink(BASE.resolve(s), victim);
+        }
+        try (ContainerRuntime rt = ContainerRuntimes.open(RuntimeOptions.defaults()
+                .withMode(RuntimeOptions.Mode.FFM).withRoot(root))) {
+            rt.recover();
+        }
+        try (Stream<Path> s = Files.list(victim)) {
+            assertEquals(List.of("exec-old.json", "ghost-id"),
+                    s.map(p -> p.getFileName().toString()).sorted().toList(), "recover deleted through a link");
+        }
+    }
+
     private void assertCreateRefused(ContainerRuntime rt, String id, Path rootfs, Path planted) throws IOException {
         Path bundle = BusyboxBundle.write(BASE.resolve("b-" + id), rootfs, List.of("echo", "leak"));
         UnsafePathException e = assertThrows(UnsafePathException.class,
