@@ -75,31 +75,45 @@ public final class SafeFs {
     private static final VarHandle ERRNO = CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
     private static final Linker.Option ERRNO_OPT = Linker.Option.captureCallState("errno");
 
-    private static final MethodHandle openat$mh = downcall("openat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS,
-            JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(3));
-    private static final MethodHandle mkdirat$mh = downcall("mkdirat", FunctionDescriptor.of(JAVA_INT, JAVA_INT,
-            ADDRESS, JAVA_INT));
-    private static final MethodHandle unlinkat$mh = downcall("unlinkat", FunctionDescriptor.of(JAVA_INT, JAVA_INT,
-            ADDRESS, JAVA_INT));
-    private static final MethodHandle fchmod$mh = downcall("fchmod", FunctionDescriptor.of(JAVA_INT, JAVA_INT,
-            JAVA_INT));
-    private static final MethodHandle memfd$mh = downcall("memfd_create", FunctionDescriptor.of(JAVA_INT, ADDRESS,
-            JAVA_INT));
-    private static final MethodHandle fcntl$mh = downcall("fcntl", FunctionDescriptor.of(JAVA_INT, JAVA_INT,
-            JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2));
-    // critical with heap access: the byte[] is passed in place (no native copy of a 9 MB library); pread/pwrite on a
-    // memfd or a local file do not block for long.
-    private static final MethodHandle pread$mh = downcall("pread", FunctionDescriptor.of(JAVA_LONG, JAVA_INT,
-            ADDRESS, JAVA_LONG, JAVA_LONG), Linker.Option.critical(true));
-    private static final MethodHandle pwrite$mh = downcall("pwrite", FunctionDescriptor.of(JAVA_LONG, JAVA_INT,
-            ADDRESS, JAVA_LONG, JAVA_LONG), Linker.Option.critical(true));
-    private static final MethodHandle fsync$mh = downcall("fsync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-    private static final MethodHandle syscall2$mh = downcall("syscall", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG,
-            JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(1));
-    private static final MethodHandle syscall4$mh = downcall("syscall", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG,
-            JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(1));
-    private static final MethodHandle geteuid$mh = LINKER.downcallHandle(LIBC.find("geteuid").orElseThrow(),
-            FunctionDescriptor.of(JAVA_INT));
+    // Downcall handles are built lazily, per group, on first use (holder classes): linking one costs milliseconds
+    // at startup, and native loading needs only the memfd group.
+
+    /** memfd, sealing and positional I/O: all that native loading needs. */
+    private static final class Mem {
+        static final MethodHandle memfd$mh = downcall("memfd_create", FunctionDescriptor.of(JAVA_INT, ADDRESS,
+                JAVA_INT));
+        static final MethodHandle fcntl$mh = downcall("fcntl", FunctionDescriptor.of(JAVA_INT, JAVA_INT,
+                JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(2));
+        // critical with heap access: the byte[] is passed in place (no native copy of a 9 MB library); pread/pwrite
+        // on a memfd or a local file do not block for long.
+        static final MethodHandle pread$mh = downcall("pread", FunctionDescriptor.of(JAVA_LONG, JAVA_INT,
+                ADDRESS, JAVA_LONG, JAVA_LONG), Linker.Option.critical(true));
+        static final MethodHandle pwrite$mh = downcall("pwrite", FunctionDescriptor.of(JAVA_LONG, JAVA_INT,
+                ADDRESS, JAVA_LONG, JAVA_LONG), Linker.Option.critical(true));
+    }
+
+    /** fstat, fchmod, geteuid. */
+    private static final class Meta {
+        static final MethodHandle syscall2$mh = downcall("syscall", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG,
+                JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(1));
+        static final MethodHandle fchmod$mh = downcall("fchmod", FunctionDescriptor.of(JAVA_INT, JAVA_INT,
+                JAVA_INT));
+        static final MethodHandle geteuid$mh = LINKER.downcallHandle(LIBC.find("geteuid").orElseThrow(),
+                FunctionDescriptor.of(JAVA_INT));
+    }
+
+    /** fd-relative path calls: what symlink-safe writes need. */
+    private static final class At {
+        static final MethodHandle openat$mh = downcall("openat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS,
+                JAVA_INT, JAVA_INT), Linker.Option.firstVariadicArg(3));
+        static final MethodHandle mkdirat$mh = downcall("mkdirat", FunctionDescriptor.of(JAVA_INT, JAVA_INT,
+                ADDRESS, JAVA_INT));
+        static final MethodHandle unlinkat$mh = downcall("unlinkat", FunctionDescriptor.of(JAVA_INT, JAVA_INT,
+                ADDRESS, JAVA_INT));
+        static final MethodHandle fsync$mh = downcall("fsync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        static final MethodHandle syscall4$mh = downcall("syscall", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG,
+                JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(1));
+    }
 
     private SafeFs() {}
 
@@ -152,7 +166,7 @@ public final class SafeFs {
     /** {@code geteuid()}. */
     public static int geteuid() {
         try {
-            return (int) geteuid$mh.invokeExact();
+            return (int) Meta.geteuid$mh.invokeExact();
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -169,7 +183,7 @@ public final class SafeFs {
             how.setAtIndex(JAVA_LONG, 0, Integer.toUnsignedLong(flags | O_CLOEXEC));
             how.setAtIndex(JAVA_LONG, 1, (flags & (O_CREAT | 020000000 /* O_TMPFILE */)) != 0 ? mode : 0);
             how.setAtIndex(JAVA_LONG, 2, resolve);
-            long r = (long) syscall4$mh.invokeExact(st, SYS_OPENAT2, (long) dirfd, a.allocateFrom(path).address(),
+            long r = (long) At.syscall4$mh.invokeExact(st, SYS_OPENAT2, (long) dirfd, a.allocateFrom(path).address(),
                     how.address(), 24L);
             if (r < 0) {
                 throw error("openat2(" + path + ")", errno(st));
@@ -186,7 +200,7 @@ public final class SafeFs {
     public static int openat(int dirfd, String path, int flags, int mode) throws IOException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = a.allocate(CAPTURE);
-            int fd = (int) openat$mh.invokeExact(st, dirfd, a.allocateFrom(path), flags | O_CLOEXEC, mode);
+            int fd = (int) At.openat$mh.invokeExact(st, dirfd, a.allocateFrom(path), flags | O_CLOEXEC, mode);
             if (fd < 0) {
                 throw error("open(" + path + ")", errno(st));
             }
@@ -202,7 +216,7 @@ public final class SafeFs {
     public static boolean mkdirat(int dirfd, String name, int mode) throws IOException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = a.allocate(CAPTURE);
-            int r = (int) mkdirat$mh.invokeExact(st, dirfd, a.allocateFrom(name), mode);
+            int r = (int) At.mkdirat$mh.invokeExact(st, dirfd, a.allocateFrom(name), mode);
             if (r == 0) {
                 return true;
             }
@@ -222,7 +236,7 @@ public final class SafeFs {
     public static void unlinkat(int dirfd, String name, int flags) throws IOException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = a.allocate(CAPTURE);
-            int r = (int) unlinkat$mh.invokeExact(st, dirfd, a.allocateFrom(name), flags);
+            int r = (int) At.unlinkat$mh.invokeExact(st, dirfd, a.allocateFrom(name), flags);
             if (r != 0 && errno(st) != ENOENT) {
                 throw error("unlink(" + name + ")", errno(st));
             }
@@ -238,7 +252,7 @@ public final class SafeFs {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = a.allocate(CAPTURE);
             MemorySegment buf = a.allocate(STAT_SIZE, 8);
-            long r = (long) syscall2$mh.invokeExact(st, SYS_FSTAT, (long) fd, buf.address());
+            long r = (long) Meta.syscall2$mh.invokeExact(st, SYS_FSTAT, (long) fd, buf.address());
             if (r < 0) {
                 throw error("fstat(" + fd + ")", errno(st));
             }
@@ -254,7 +268,7 @@ public final class SafeFs {
     public static void fchmod(int fd, int mode) throws IOException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = a.allocate(CAPTURE);
-            int r = (int) fchmod$mh.invokeExact(st, fd, mode);
+            int r = (int) Meta.fchmod$mh.invokeExact(st, fd, mode);
             if (r != 0) {
                 throw error("fchmod", errno(st));
             }
@@ -268,7 +282,7 @@ public final class SafeFs {
     public static void fsync(int fd) throws IOException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = a.allocate(CAPTURE);
-            int r = (int) fsync$mh.invokeExact(st, fd);
+            int r = (int) At.fsync$mh.invokeExact(st, fd);
             if (r != 0) {
                 throw error("fsync", errno(st));
             }
@@ -283,7 +297,7 @@ public final class SafeFs {
     public static int memfdCreate(String name, int flags) throws IOException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = a.allocate(CAPTURE);
-            int fd = (int) memfd$mh.invokeExact(st, a.allocateFrom(name), flags);
+            int fd = (int) Mem.memfd$mh.invokeExact(st, a.allocateFrom(name), flags);
             if (fd < 0) {
                 throw error("memfd_create(" + name + ")", errno(st));
             }
@@ -313,7 +327,7 @@ public final class SafeFs {
     private static int fcntl(int fd, int cmd, int arg, String what) throws IOException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = a.allocate(CAPTURE);
-            int r = (int) fcntl$mh.invokeExact(st, fd, cmd, arg);
+            int r = (int) Mem.fcntl$mh.invokeExact(st, fd, cmd, arg);
             if (r < 0) {
                 throw error(what, errno(st));
             }
@@ -332,7 +346,7 @@ public final class SafeFs {
             MemorySegment buf = MemorySegment.ofArray(bytes);
             long off = 0;
             while (off < bytes.length) {
-                long w = (long) pwrite$mh.invokeExact(st, fd, buf.asSlice(off), bytes.length - off, off);
+                long w = (long) Mem.pwrite$mh.invokeExact(st, fd, buf.asSlice(off), bytes.length - off, off);
                 if (w < 0) {
                     if (errno(st) == Libc.EINTR) {
                         continue;
@@ -353,13 +367,19 @@ public final class SafeFs {
         if (size > Integer.MAX_VALUE - 8) {
             throw new IOException("file too large to read: " + size + " bytes");
         }
+        byte[] out = new byte[(int) size];
+        int n = pread(fd, out);
+        return n == size ? out : Arrays.copyOf(out, n);
+    }
+
+    /** Fills {@code buf} from offset 0 of {@code fd} with {@code pread}; returns the count (less at end of file). */
+    public static int pread(int fd, byte[] buf) throws IOException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = a.allocate(CAPTURE);
-            byte[] out = new byte[(int) size];
-            MemorySegment buf = MemorySegment.ofArray(out);
+            MemorySegment seg = MemorySegment.ofArray(buf);
             long off = 0;
-            while (off < size) {
-                long r = (long) pread$mh.invokeExact(st, fd, buf.asSlice(off), size - off, off);
+            while (off < buf.length) {
+                long r = (long) Mem.pread$mh.invokeExact(st, fd, seg.asSlice(off), buf.length - off, off);
                 if (r < 0) {
                     if (errno(st) == Libc.EINTR) {
                         continue;
@@ -371,7 +391,7 @@ public final class SafeFs {
                 }
                 off += r;
             }
-            return off == size ? out : Arrays.copyOf(out, (int) off);
+            return (int) off;
         } catch (IOException e) {
             throw e;
         } catch (Throwable t) {
