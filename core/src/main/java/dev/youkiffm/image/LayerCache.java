@@ -82,11 +82,12 @@ public final class LayerCache {
         if (Files.exists(this.dir) && !Files.isDirectory(this.dir)) {
             throw new ImageException("layer cache path " + this.dir + " exists and is not a directory");
         }
-        // The cache directory and everything below it: 0700, owned by us, never through a symlink
-        // (dev.youkiffm.UnsafePathException otherwise). Its parent is the caller's choice and trusted.
-        Path anchor = this.dir.getParent() == null ? this.dir : this.dir.getParent();
+        // The cache directory is the caller's choice (it may be reached through a symlink) but must be owned by root
+        // or us and not writable by group or others; everything the cache creates below it is 0700, owned by us
+        // and never reached through a symlink (dev.youkiffm.UnsafePathException otherwise).
+        dev.youkiffm.internal.SafeDirs.checkTrusted(this.dir);
         for (Path p : List.of(layersDir, tmpDir, locksDir, containersDir)) {
-            dev.youkiffm.internal.SafeDirs.ensure(anchor, p);
+            dev.youkiffm.internal.SafeDirs.ensure(this.dir, p);
         }
         pruneStaleTemp();
         recover();

@@ -71,6 +71,14 @@ class LayerCacheSymlinkTest {
     }
 
     @Test
+    void aCacheDirectoryTheCallerReachesThroughASymlinkIsFine() throws IOException {
+        Path real = Files.createDirectories(BASE.resolve("real-cache"));
+        Path link = Files.createSymbolicLink(BASE.resolve("cache-link"), real);
+        LayerCache.open(link);
+        assertTrue(Files.isDirectory(real.resolve("tmp"), LinkOption.NOFOLLOW_LINKS));
+    }
+
+    @Test
     void newCacheDirectoriesAreOwnerOnly() throws IOException {
         Path cache = BASE.resolve("fresh");
         LayerCache.open(cache);
