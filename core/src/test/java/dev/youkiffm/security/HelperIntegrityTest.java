@@ -39,7 +39,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * appending (zero bytes written), recording any success. Meanwhile the test runs many execs into it (each exec'd
  * process also tries its own view, {@code /proc/self/exe} included, before and after its own exec) and creates a
  * second container that joins the attacker's pid namespace, so the runtime's pre-exec processes of both paths are
- * visible to the attacker. Afterwards: no open for writing ever succeeded, and the binaries are byte for byte
+ * visible to the attacker; a sealed image it sees is also held open and rewritten through the held fd
+ * ({@link #HOLD}). Afterwards: no open for writing and no write ever succeeded, and the binaries are byte for byte
  * unchanged.
  */
 class HelperIntegrityTest {
@@ -51,6 +52,17 @@ class HelperIntegrityTest {
             + "case \"$t\" in ''|/bin/busybox|/usr/bin/busybox) ;; *) echo \"$t\" >> /out/seen ;; esac; "
             // a subshell: a failed redirection on a special builtin would end the whole non-interactive shell
             + "if ( : >> \"$e\" ) 2>/dev/null; then echo \"OPENED $e -> $t\" >> /out/hits; fi; done";
+
+    /**
+     * The CVE-2019-5736 technique itself: keep a read fd to a sealed runtime image seen in a pre-exec window (the FFM
+     * helper's memfd, the youki CLI's pentacle memfd), then keep reopening it for writing through
+     * {@code /proc/self/fd/7} and writing a byte, after the process that ran it is gone. At most 5 holders.
+     */
+    private static final String HOLD = "for e in /proc/[0-9]*/exe; do case \"$(readlink $e 2>/dev/null)\" in "
+            + "/memfd:yffm-helper*|/memfd:pentacle*) if [ $h -lt 5 ]; then h=$((h+1)); "
+            + "( exec 7< \"$e\" || exit 0; echo held >> /out/held; while [ ! -e /out/stop ]; do "
+            + "if ( printf X >> /proc/self/fd/7 ) 2>/dev/null; then echo \"WROTE through $e\" >> /out/hits; fi; "
+            + "sleep 0.05; done ) 2>/dev/null & fi ;; esac; done";
 
     @ParameterizedTest
     @EnumSource(value = RuntimeOptions.Mode.class, names = {"FFM", "YOUKI", "RUNC", "CRUN"})
@@ -78,7 +90,8 @@ class HelperIntegrityTest {
 
             String attacker = name + "-attacker-" + UUID.randomUUID().toString().substring(0, 6);
             Path b1 = bundle(work.resolve("b-" + attacker), rootfs, out, List.of("sh", "-c",
-                    "n=0; while [ ! -e /out/stop ]; do " + SCAN + "; n=$((n+1)); echo $n > /out/passes; done"), null);
+                    "n=0; h=0; while [ ! -e /out/stop ]; do " + SCAN + "; " + HOLD
+                            + "; n=$((n+1)); echo $n > /out/passes; done"), null);
             rt.create(attacker, b1, CreateOptions.DEFAULT);
             rt.start(attacker);
             String joiner = name + "-joiner-" + UUID.randomUUID().toString().substring(0, 6);
@@ -114,8 +127,9 @@ class HelperIntegrityTest {
             int passes = Integer.parseInt(Files.readString(out.resolve("passes")).strip());
             List<String> seen = Files.exists(out.resolve("seen"))
                     ? Files.readAllLines(out.resolve("seen")).stream().distinct().toList() : List.of();
+            long held = Files.exists(out.resolve("held")) ? Files.readAllLines(out.resolve("held")).size() : 0;
             System.out.println("[" + name + "] attacker passes=" + passes + ", non-busybox exes seen from inside: "
-                    + seen);
+                    + seen + ", sealed images held open for rewriting: " + held);
             assertTrue(passes > 0, "the attacker loop ran");
             List<String> hits = Files.exists(out.resolve("hits")) ? Files.readAllLines(out.resolve("hits"))
                     : List.of();
