@@ -158,7 +158,7 @@ class NativeLoadingTest {
         Path attacker = evilLib.getParent();
         Files.createSymbolicLink(tmp.resolve(oldDirName(realLib)), attacker);
         Files.createSymbolicLink(tmp.resolve(oldDirName(realHelper)), attacker);
-        assertRuntimeIgnoresPlantedFiles(child("tmp-symlink", "-Djava.io.tmpdir=" + tmp), tmp);
+        assertRuntimeIgnoresPlantedFiles(childRunningAContainer("tmp-symlink", "-Djava.io.tmpdir=" + tmp), tmp);
     }
 
     @Test
@@ -177,11 +177,12 @@ class NativeLoadingTest {
                 }
             }
         }
-        assertRuntimeIgnoresPlantedFiles(child("tmp-otheruser", "-Djava.io.tmpdir=" + tmp), tmp);
+        assertRuntimeIgnoresPlantedFiles(childRunningAContainer("tmp-otheruser", "-Djava.io.tmpdir=" + tmp), tmp);
     }
 
     private void assertRuntimeIgnoresPlantedFiles(Child c, Path tmp) throws IOException {
         assertEquals(0, c.exit, c.out);
+        assertTrue(c.out.contains("CONTAINER exit=0"), "the runtime works: " + c.out);
         assertTrue(c.out.contains("OK memfd=true helperExe=/memfd:" + HELPER), c.out);
         assertFalse(c.out.contains(tmp.toString()), "nothing mapped from the planted path: " + c.out);
         assertFalse(c.out.contains(evilLib.getParent().toString()), c.out);
@@ -300,11 +301,22 @@ class NativeLoadingTest {
     private record Child(int exit, String out) {}
 
     private Child child(String name, String... props) throws Exception {
+        return child(name, null, props);
+    }
+
+    private Child childRunningAContainer(String name, String... props) throws Exception {
+        return child(name, Prereqs.work().resolve("security-native/rootfs"), props);
+    }
+
+    private Child child(String name, Path rootfs, String... props) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED"));
         cmd.addAll(List.of(props));
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), NativeLoadChild.class.getName(),
                 BASE.resolve("root-" + name).toString()));
+        if (rootfs != null) {
+            cmd.add(rootfs.toString());
+        }
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         p.getOutputStream().close();
         byte[] out = p.getInputStream().readAllBytes();
