@@ -43,7 +43,7 @@ final class SealedCopy {
         IOException memfdFailure = null;
         if (!"false".equals(System.getProperty(MEMFD_PROPERTY))) {
             try {
-                return memfd(name, bytes, executable);
+                return memfd(name, bytes);
             } catch (IOException e) {
                 memfdFailure = e;
             }
@@ -58,7 +58,7 @@ final class SealedCopy {
         }
     }
 
-    private static SealedCopy memfd(String name, byte[] bytes, boolean executable) throws IOException {
+    private static SealedCopy memfd(String name, byte[] bytes) throws IOException {
         int fd;
         try {
             fd = SafeFs.memfdCreate(name, SafeFs.MFD_CLOEXEC | SafeFs.MFD_ALLOW_SEALING | MFD_EXEC);
