@@ -4,6 +4,7 @@ import dev.youkiffm.ContainerAlreadyExistsException;
 import dev.youkiffm.ContainerIds;
 import dev.youkiffm.ContainerNotFoundException;
 import dev.youkiffm.InvalidArgumentException;
+import dev.youkiffm.internal.SafeDirs;
 import dev.youkiffm.spec.ContainerConfig;
 import dev.youkiffm.spec.OciSpec;
 import dev.youkiffm.spec.RootfsResolver;
@@ -33,8 +34,10 @@ import java.util.stream.Stream;
  *       a reader never sees a partial file.
  *   <li>A create that fails part-way removes everything it made; {@link #delete()} removes everything and is
  *       idempotent.
- *   <li>The id is validated ({@link ContainerIds}); the bundle directory is created without following symlinks and
- *       its real path is checked to be a direct child of the bundles root's real path, so nothing escapes the root.
+ *   <li>The id is validated ({@link ContainerIds}); the bundles root is created 0700 (or checked: a directory owned
+ *       by us, not writable by group or others) and the bundle directory created 0700, both without following
+ *       symlinks, and the bundle's real path is checked to be a direct child of the bundles root's real path, so
+ *       nothing escapes the root. {@code config.json} is 0600.
  * </ul>
  *
  * <pre>{@code
@@ -70,10 +73,16 @@ public final class Bundle implements AutoCloseable {
 
     /** Writes the bundle for {@code config}; an image-only config gets its rootfs from {@code resolver}. */
     public static Bundle create(Path bundlesRoot, String id, ContainerConfig config, RootfsResolver resolver) {
+        return create(bundlesRoot, id, config, resolver, false);
+    }
+
+    /** {@code libraryRoot}: the bundles root is one the library named ({@code <root>-bundles}), never a symlink. */
+    static Bundle create(Path bundlesRoot, String id, ContainerConfig config, RootfsResolver resolver,
+            boolean libraryRoot) {
         ContainerIds.validate(id);
         resolveInside(bundlesRoot, id);
         OciSpec.Spec spec = config.toSpec(resolver); // validates the rootfs before anything touches the disk
-        return create(bundlesRoot, id, spec);
+        return write(bundlesRoot, id, render(id, spec), libraryRoot);
     }
 
     /** Writes the bundle for {@code config} with {@code rootfs} (e.g. built from the config's image) as root. */
@@ -90,24 +99,37 @@ public final class Bundle implements AutoCloseable {
      */
     public static Bundle create(Path bundlesRoot, String id, OciSpec.Spec spec) {
         ContainerIds.validate(id);
+        return write(bundlesRoot, id, render(id, spec), false);
+    }
+
+    private static String render(String id, OciSpec.Spec spec) {
         spec = OciSpec.read(OciSpec.write(spec)); // a copy: the caller's spec is never modified
         if (spec.hostname == null && id.length() <= 63 && ContainerConfig.isValidHostname(id) && spec.linux != null
                 && spec.linux.namespaces != null
                 && spec.linux.namespaces.stream().anyMatch(n -> "uts".equals(n.type) && n.path == null)) {
             spec.hostname = id;
         }
-        return create(bundlesRoot, id, OciSpec.write(spec));
+        return OciSpec.write(spec);
     }
 
     /** Writes a bundle with an already-rendered {@code config.json}. */
     public static Bundle create(Path bundlesRoot, String id, String configJson) {
+        return write(bundlesRoot, id, configJson, false);
+    }
+
+    /**
+     * The bundles root: one the library named ({@code libraryRoot}) is created 0700 beneath its parent, or checked,
+     * without following a symlink; one the caller named may be reached through symlinks, but must be a directory
+     * owned by root or us and not writable by group or others. Either way {@link UnsafePathException} otherwise.
+     */
+    private static Bundle write(Path bundlesRoot, String id, String configJson, boolean libraryRoot) {
         ContainerIds.validate(id);
         Path dir = resolveInside(bundlesRoot, id);
         Path root = dir.getParent();
-        try {
-            Files.createDirectories(root);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create bundles root " + root, e);
+        if (libraryRoot) {
+            SafeDirs.ensure(root.getParent(), root);
+        } else {
+            SafeDirs.checkTrusted(root);
         }
         try {
             // createDirectory never follows a symlink planted at dir: it fails with FileAlreadyExistsException.
@@ -194,7 +216,7 @@ public final class Bundle implements AutoCloseable {
                 }
                 ch.force(true);
             }
-            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             tmp = null;
             try (FileChannel d = FileChannel.open(target.getParent(), StandardOpenOption.READ)) {

@@ -32,8 +32,14 @@ import java.util.stream.Stream;
 public final class Bundles {
     private final Path root;
     private final RootfsResolver resolver;
+    /** The library named the root ({@code <root>-bundles}): it must never be a symlink. */
+    private final boolean libraryRoot;
 
     private Bundles(Path root, RootfsResolver resolver) {
+        this(root, resolver, false);
+    }
+
+    private Bundles(Path root, RootfsResolver resolver, boolean libraryRoot) {
         if (root == null || !root.isAbsolute()) {
             throw new InvalidArgumentException("bundlesRoot", "must be an absolute path: " + root);
         }
@@ -44,6 +50,7 @@ public final class Bundles {
         }
         this.root = root.normalize();
         this.resolver = resolver;
+        this.libraryRoot = libraryRoot;
     }
 
     /** Bundles under {@code root} (absolute; created on first use). */
@@ -60,7 +67,7 @@ public final class Bundles {
             throw new InvalidArgumentException("runtimeRoot", "must be an absolute path: " + runtimeRoot);
         }
         Path r = runtimeRoot.normalize();
-        return at(r.resolveSibling(r.getFileName() + "-bundles"));
+        return new Bundles(r.resolveSibling(r.getFileName() + "-bundles"), null, true);
     }
 
     /** {@link #besideRuntimeRoot(Path)} of {@code runtime.root()}. */
@@ -70,7 +77,7 @@ public final class Bundles {
 
     /** A copy that resolves image-only configs with {@code r}. */
     public Bundles withRootfsResolver(RootfsResolver r) {
-        return new Bundles(root, r);
+        return new Bundles(root, r, libraryRoot);
     }
 
     public Path root() {
@@ -79,20 +86,23 @@ public final class Bundles {
 
     /** Creates {@code <root>/<id>} for {@code config}; see {@link Bundle#create(Path, String, ContainerConfig, RootfsResolver)}. */
     public Bundle create(String id, ContainerConfig config) {
-        return Bundle.create(root, id, config, resolver);
+        return Bundle.create(root, id, config, resolver, libraryRoot);
     }
 
     /** The bundle of {@code id}, if its directory exists. */
     public Optional<Bundle> find(String id) {
         ContainerIds.validate(id);
         Path dir = Bundle.resolveInside(root, id);
+        if (!rootUsable()) {
+            return Optional.empty();
+        }
         return Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) ? Optional.of(Bundle.open(root, id))
                 : Optional.empty();
     }
 
     /** Ids of the bundle directories under the root (ignoring anything that is not a valid id or a directory). */
     public List<String> ids() {
-        if (!Files.isDirectory(root)) {
+        if (!rootUsable()) {
             return List.of();
         }
         List<String> out = new ArrayList<>();
@@ -113,6 +123,11 @@ public final class Bundles {
             throw new UncheckedIOException("cannot list " + root, e);
         }
         return out;
+    }
+
+    /** The root is a directory; one the library named must not be a symlink (never list or delete through one). */
+    private boolean rootUsable() {
+        return libraryRoot ? Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS) : Files.isDirectory(root);
     }
 
     /** Deletes the bundle of {@code id} if it exists. Idempotent. */

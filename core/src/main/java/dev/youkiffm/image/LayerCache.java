@@ -82,8 +82,12 @@ public final class LayerCache {
         if (Files.exists(this.dir) && !Files.isDirectory(this.dir)) {
             throw new ImageException("layer cache path " + this.dir + " exists and is not a directory");
         }
+        // The cache directory is the caller's choice (it may be reached through a symlink) but must be owned by root
+        // or us and not writable by group or others; everything the cache creates below it is 0700, owned by us
+        // and never reached through a symlink (dev.youkiffm.UnsafePathException otherwise).
+        dev.youkiffm.internal.SafeDirs.checkTrusted(this.dir);
         for (Path p : List.of(layersDir, tmpDir, locksDir, containersDir)) {
-            Files.createDirectories(p);
+            dev.youkiffm.internal.SafeDirs.ensure(this.dir, p);
         }
         pruneStaleTemp();
         recover();
@@ -182,7 +186,8 @@ public final class LayerCache {
             Files.createDirectory(cdir);
             // The lock says "in use" until release() or this process' death; the target file tells recovery
             // where the mount is. Both exist before anything is mounted.
-            lock = FileChannel.open(cdir.resolve(ROOTFS_LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            lock = FileChannel.open(cdir.resolve(ROOTFS_LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
             lock.lock();
             if (!targetExists) {
                 createdTop = mountPoint;
@@ -293,7 +298,8 @@ public final class LayerCache {
             if (!Files.exists(lockFile) && !olderThan(cdir, java.time.Duration.ofMinutes(1))) {
                 continue; // another process may be between creating the directory and locking it
             }
-            try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 FileLock l;
                 try {
                     l = ch.tryLock();
@@ -496,16 +502,17 @@ public final class LayerCache {
 
     private Path ensureLayer(Image image, Layer layer, List<Path> lowersBottomUp) {
         Path done = layerDir(layer);
-        if (Files.isDirectory(done)) {
+        if (Files.isDirectory(done, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return done.resolve("fs");
         }
         String hex = layer.chainId().hex();
         Path lockFile = locksDir.resolve(hex + ".lock");
         ReentrantLock jvm = JVM_LOCKS.computeIfAbsent(lockFile.toString(), k -> new ReentrantLock());
         jvm.lock();
-        try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
                 FileLock ignored = ch.lock()) {
-            if (Files.isDirectory(done)) {
+            if (Files.isDirectory(done, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 return done.resolve("fs");
             }
             Path tmp = Files.createTempDirectory(tmpDir, hex + "-");
@@ -591,7 +598,8 @@ public final class LayerCache {
                 if (!jvm.tryLock()) {
                     continue;
                 }
-                try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
                         FileLock l = ch.tryLock()) {
                     if (l != null) {
                         SecurePaths.deleteRecursively(t);

@@ -86,8 +86,8 @@ public final class ExecSupport {
         ContainerState st = rt.state(id);
         requireRunning(st);
         try {
-            Files.createDirectories(dir);
-        } catch (IOException e) {
+            SafeDirs.ensure(dir.getParent(), dir); // R.exec beside the root: 0700, no symlink
+        } catch (java.io.UncheckedIOException e) {
             throw new RuntimeFailureException("exec into '" + id + "': cannot create " + dir, e.toString(), e);
         }
         return writeProcessJson(dir, st, spec);

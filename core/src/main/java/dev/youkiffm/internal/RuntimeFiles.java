@@ -34,12 +34,31 @@ public final class RuntimeFiles {
         return logDir(root, id).resolve(stream == OutputFrame.Stream.STDOUT ? "stdout.log" : "stderr.log");
     }
 
+    /**
+     * Opens (creating, 0600, appending) a log file of {@link #logFile} without following symlinks: its directories
+     * {@code R.logs} and {@code R.logs/<id>} are created 0700 beneath R's parent and checked ({@link SafeDirs}).
+     * The fd is the caller's.
+     */
+    public static int openLogFile(Path logFile) {
+        Path anchor = logFile.getParent().getParent().getParent(); // R's parent: <parent>/R.logs/<id>/stdout.log
+        return SafeDirs.openFile(anchor, logFile, dev.youkiffm.internal.nativeaccess.SafeFs.O_WRONLY
+                | dev.youkiffm.internal.nativeaccess.SafeFs.O_APPEND);
+    }
+
+    /** Creates (0700) or checks the sibling {@code R<suffix>} of {@code root} without following symlinks. */
+    public static Path ensureSibling(Path root, String suffix) {
+        return SafeDirs.ensure(root.getParent(), sibling(root, suffix));
+    }
+
     public static Path sibling(Path root, String suffix) {
         return root.resolveSibling(root.getFileName() + suffix);
     }
 
     /** Removes the container's log directory (delete did its job, the logs go with the container). */
     public static void deleteLogs(Path root, String id) {
+        if (!Files.isDirectory(sibling(root, ".logs"), LinkOption.NOFOLLOW_LINKS)) {
+            return; // missing, or a symlink planted in its place: never delete through it
+        }
         deleteTree(logDir(root, id));
     }
 
@@ -67,8 +86,8 @@ public final class RuntimeFiles {
         }
         for (String suffix : List.of(".exec", ".cli")) {
             Path dir = sibling(root, suffix);
-            if (!Files.isDirectory(dir)) {
-                continue;
+            if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+                continue; // missing, or a symlink planted in its place: never sweep through it
             }
             try (Stream<Path> s = Files.list(dir)) {
                 for (Path f : s.toList()) {
@@ -100,7 +119,7 @@ public final class RuntimeFiles {
     }
 
     private static List<String> validIds(Path dir) {
-        if (!Files.isDirectory(dir)) {
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
             return List.of();
         }
         List<String> out = new ArrayList<>();

@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
@@ -71,14 +70,16 @@ public final class StdioPlumbing implements AutoCloseable {
             if (input) {
                 throw new InvalidArgumentException("stdin", "Stdio.LOG is for stdout and stderr");
             }
+            // Opened here, beneath the root's parent and never through a symlink (UnsafePathException otherwise);
+            // a CLI gets it as an appending /proc/self/fd/N redirect, which reopens exactly this file.
             Path file = logs.apply(stream);
             try {
-                Files.createDirectories(file.getParent(),
-                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            } catch (IOException e) {
-                throw new InvalidArgumentException(field(i), "cannot create " + file.getParent() + ": " + e.getMessage());
+                child[i] = RuntimeFiles.openLogFile(file);
+            } catch (UncheckedIOException e) {
+                throw new InvalidArgumentException(field(i), "cannot open " + file + ": " + e.getMessage());
             }
-            s = new Stdio.File(file, true);
+            redirects[i] = Redirect.appendTo(Path.of("/proc/self/fd/" + child[i]).toFile());
+            return;
         }
         switch (s) {
             case Stdio.Log l -> throw new AssertionError("resolved above");

@@ -125,8 +125,8 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         Path root = (options.root() == null ? defaultRoot(flavor) : options.root()).toAbsolutePath().normalize();
         try {
             Files.createDirectories(root);
-            Files.createDirectories(root.resolveSibling(root.getFileName() + ".cli"));
-        } catch (IOException e) {
+            dev.youkiffm.internal.RuntimeFiles.ensureSibling(root, ".cli"); // scratch: 0700, no symlink
+        } catch (IOException | java.io.UncheckedIOException e) {
             throw new RuntimeUnavailableException("cannot create runtime root " + root,
                     List.of("writable root directory " + root), e);
         }

@@ -171,7 +171,8 @@ class BundleTest {
         Path small = root().resolve("small");
         Files.createDirectories(small);
         // I/O failure after the directory exists: the bundles root is a 16 KiB tmpfs and config.json is 1 MiB.
-        exec("mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", small.toString());
+        // mode=0700: a world-writable bundles root (tmpfs' default 1777) is refused as unsafe
+        exec("mount", "-t", "tmpfs", "-o", "size=16k,mode=0700", "tmpfs", small.toString());
         try {
             String huge = "{\"pad\":\"" + "x".repeat(1 << 20) + "\"}";
             UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> Bundle.create(small, "full", huge));

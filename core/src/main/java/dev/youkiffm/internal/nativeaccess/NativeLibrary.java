@@ -1,29 +1,34 @@
 package dev.youkiffm.internal.nativeaccess;
 
 import dev.youkiffm.RuntimeUnavailableException;
+import dev.youkiffm.UnsafeNativeFileException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Properties;
 
 /**
- * Finds, extracts and loads the native library and its helper binary, once per JVM.
+ * Loads the native library and prepares the helper binary, once per JVM, with no file on disk that anyone could
+ * swap between check and use (the sqlite-jdbc CVE-2023-32697 class).
  *
  * <p>Both ship in the core jar as {@code META-INF/native/linux-x86_64/libyouki_ffm-<version>.so} and
- * {@code META-INF/native/linux-x86_64/yffm-helper-<version>}. They are extracted into a directory keyed by
- * version and content hash ({@code yffm.native.workdir}, default {@code java.io.tmpdir}), so concurrent JVMs share
- * one copy and nothing accumulates. Overrides: {@code -Dyffm.native.lib=/path/libyouki_ffm.so} and
- * {@code -Dyffm.native.helper=/path/yffm-helper}.
+ * {@code META-INF/native/linux-x86_64/yffm-helper-<version>}. Each is copied into a sealed {@code memfd}
+ * ({@link SealedCopy}), its hash checked by reading the fd back, and used through {@code /proc/self/fd/N}: the
+ * library is {@code System.load}ed from there (the JDK resolves it to {@code /proc/<pid>/fd/N}, so the jextract
+ * bindings' {@code SymbolLookup.loaderLookup()} finds its symbols), and the helper path handed to the native side is
+ * the {@code /proc/self/fd/N} of a memfd that stays open for the JVM's lifetime, so every helper (including one
+ * respawned later) is exec'd from sealed memory and its {@code /proc/<pid>/exe} cannot be opened for writing
+ * (CVE-2019-5736). Without memfd the copies go through a root-owned 0700 directory under
+ * {@code -Dyffm.native.workdir} (default {@code /run}) and are unlinked at once.
+ *
+ * <p>Overrides: {@code -Dyffm.native.lib=/path/libyouki_ffm.so} and {@code -Dyffm.native.helper=/path/yffm-helper}.
+ * They are refused with {@link UnsafeNativeFileException} unless the file and every directory above it are owned by
+ * root or the current user and not writable by group or others; accepted ones are copied into memfds the same way.
  */
 public final class NativeLibrary {
     public static final String LIB_PROPERTY = "yffm.native.lib";
@@ -35,8 +40,14 @@ public final class NativeLibrary {
     private static final System.Logger LOG = System.getLogger(NativeLibrary.class.getName());
     private static volatile Loaded loaded;
     private static volatile RuntimeUnavailableException failure;
+    /** Held for the JVM's lifetime: the library's mapping and every helper spawn use them. */
+    private static SealedCopy libCopy;
+    private static SealedCopy helperCopy;
 
-    /** The loaded library and the helper binary to spawn. */
+    /**
+     * The loaded library and the helper binary to spawn, both {@code /proc/self/fd/N} paths of fds this class keeps
+     * open for the JVM's lifetime.
+     */
     public record Loaded(Path library, Path helper) {}
 
     private NativeLibrary() {}
@@ -64,6 +75,14 @@ public final class NativeLibrary {
         }
     }
 
+    /** True when both copies are sealed memfds (false: the directory fallback was used). For diagnostics and tests. */
+    public static boolean sealedMemfd() {
+        load();
+        synchronized (NativeLibrary.class) {
+            return libCopy.sealed && helperCopy.sealed;
+        }
+    }
+
     private static Loaded doLoad() {
         if (!System.getProperty("os.name", "").equals("Linux") || !System.getProperty("os.arch", "").equals("amd64")) {
             throw new RuntimeUnavailableException("the native library is built for " + PLATFORM + " only",
@@ -77,78 +96,63 @@ public final class NativeLibrary {
         }
         String libName = "libyouki_ffm-" + VERSION + ".so";
         String helperName = "yffm-helper-" + VERSION;
-        Path lib = override(LIB_PROPERTY);
-        Path helper = override(HELPER_PROPERTY);
         List<String> missing = new ArrayList<>();
+        byte[] libBytes;
+        byte[] helperBytes;
         try {
-            if (lib == null) {
-                lib = extract(libName, false, missing);
-            }
-            if (helper == null) {
-                helper = extract(helperName, true, missing);
-            }
+            libBytes = source(LIB_PROPERTY, libName, "native library", missing);
+            helperBytes = source(HELPER_PROPERTY, helperName, "helper binary", missing);
         } catch (IOException e) {
-            throw new RuntimeUnavailableException("cannot extract the native library", List.of(e.toString()), e);
-        }
-        if (lib != null && !Files.isReadable(lib)) {
-            missing.add("native library " + lib + " (from -D" + LIB_PROPERTY + ")");
-        }
-        if (helper != null && !Files.isExecutable(helper)) {
-            missing.add("helper binary " + helper + " (from -D" + HELPER_PROPERTY + ")");
+            throw new RuntimeUnavailableException("cannot read the native library", List.of(e.toString()), e);
         }
         if (!missing.isEmpty()) {
             throw new RuntimeUnavailableException("the FFM runtime is unavailable", missing);
         }
+        Path base = Path.of(System.getProperty(WORKDIR_PROPERTY, "/run"));
+        SealedCopy lib = null;
+        SealedCopy helper = null;
         try {
-            System.load(lib.toAbsolutePath().toString());
-        } catch (UnsatisfiedLinkError e) {
-            throw new RuntimeUnavailableException("cannot load " + lib, List.of("loadable native library: "
+            lib = SealedCopy.of(libName, libBytes, false, base);
+            helper = SealedCopy.of(helperName, helperBytes, true, base);
+            System.load(lib.procPath().toString());
+        } catch (IOException | UnsatisfiedLinkError | RuntimeException e) {
+            if (lib != null) {
+                Libc.close(lib.fd);
+            }
+            if (helper != null) {
+                Libc.close(helper.fd);
+            }
+            if (e instanceof RuntimeUnavailableException r) {
+                throw r;
+            }
+            throw new RuntimeUnavailableException("cannot load " + libName, List.of("loadable native library: "
                     + e.getMessage()), e);
         }
-        LOG.log(Level.DEBUG, "loaded {0}, helper {1}", lib, helper);
-        return new Loaded(lib, helper);
+        libCopy = lib;
+        helperCopy = helper;
+        LOG.log(Level.DEBUG, "loaded {0} from {1} {2}, helper {3}", libName, lib.sealed ? "sealed memfd" : "fd",
+                lib.procPath(), helper.procPath());
+        return new Loaded(lib.procPath(), helper.procPath());
     }
 
-    private static Path override(String property) {
+    /** The bytes of an override (checked: {@link TrustedFiles}) or of the classpath resource; null if missing. */
+    private static byte[] source(String property, String name, String what, List<String> missing) throws IOException {
         String v = System.getProperty(property);
-        return v == null || v.isBlank() ? null : Path.of(v).toAbsolutePath();
-    }
-
-    private static Path extract(String name, boolean executable, List<String> missing) throws IOException {
-        String resource = "META-INF/native/" + PLATFORM + "/" + name;
-        byte[] bytes;
-        try (InputStream in = NativeLibrary.class.getClassLoader().getResourceAsStream(resource)) {
-            if (in == null) {
-                missing.add("classpath resource " + resource + " (build core with cargo, or set -D"
-                        + (executable ? HELPER_PROPERTY : LIB_PROPERTY) + ")");
+        if (v != null && !v.isBlank()) {
+            Path p = Path.of(v).toAbsolutePath();
+            if (!Files.exists(p)) {
+                missing.add(what + " " + p + " (from -D" + property + ")");
                 return null;
             }
-            bytes = in.readAllBytes();
+            return TrustedFiles.read(p, what + " (-D" + property + ")");
         }
-        Path base = Path.of(System.getProperty(WORKDIR_PROPERTY, System.getProperty("java.io.tmpdir")));
-        Path dir = base.resolve("youki-ffm-" + VERSION + "-" + sha256(bytes).substring(0, 16));
-        Files.createDirectories(dir);
-        Path target = dir.resolve(name);
-        if (Files.isRegularFile(target) && Files.size(target) == bytes.length
-                && sha256(Files.readAllBytes(target)).equals(sha256(bytes))) {
-            return target;
-        }
-        Path tmp = Files.createTempFile(dir, name, ".tmp");
-        try {
-            Files.write(tmp, bytes);
-            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString(executable ? "rwxr-xr-x" : "rw-r--r--"));
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
-        return target;
-    }
-
-    private static String sha256(byte[] b) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
-        } catch (NoSuchAlgorithmException e) {
-            throw new AssertionError(e);
+        String resource = "META-INF/native/" + PLATFORM + "/" + name;
+        try (InputStream in = NativeLibrary.class.getClassLoader().getResourceAsStream(resource)) {
+            if (in == null) {
+                missing.add("classpath resource " + resource + " (build core with cargo, or set -D" + property + ")");
+                return null;
+            }
+            return in.readAllBytes();
         }
     }
 

@@ -1,0 +1,30 @@
+package dev.youkiffm;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The native library or helper named by an override ({@code -Dyffm.native.lib}, {@code -Dyffm.native.helper}, or
+ * the fallback directory {@code -Dyffm.native.workdir}) was refused because another user could have replaced it: the
+ * file or one of its parent directories is writable by group or others, or owned by someone other than root or the
+ * current user. {@link #path()} is the offending file or directory, {@link #reason()} what is wrong with it.
+ */
+public class UnsafeNativeFileException extends RuntimeUnavailableException {
+    private final transient Path path;
+    private final String reason;
+
+    public UnsafeNativeFileException(String what, Path path, String reason) {
+        super("refusing " + what + " " + path + ": " + reason,
+                List.of(what + " that only root or the current user can write (" + path + ": " + reason + ")"));
+        this.path = path;
+        this.reason = reason;
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    public String reason() {
+        return reason;
+    }
+}

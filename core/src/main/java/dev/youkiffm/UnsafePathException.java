@@ -1,0 +1,33 @@
+package dev.youkiffm;
+
+import java.nio.file.Path;
+
+/**
+ * The library refused to create or write a file or directory because the path is not safe to write as root: a
+ * symlink where a directory or file of its own was expected, a directory owned by another user or writable by group
+ * or others, or a path leaving its root. Nothing was written through it. {@link #path()} is the offending path,
+ * {@link #reason()} says what is wrong with it.
+ */
+public class UnsafePathException extends ContainerException {
+    private final transient Path path;
+    private final String reason;
+
+    public UnsafePathException(Path path, String reason) {
+        super("refusing unsafe path " + path + ": " + reason);
+        this.path = path;
+        this.reason = reason;
+    }
+
+    public UnsafePathException(Path path, String reason, Throwable cause) {
+        this(path, reason);
+        initCause(cause);
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    public String reason() {
+        return reason;
+    }
+}
