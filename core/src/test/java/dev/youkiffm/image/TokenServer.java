@@ -35,7 +35,7 @@ final class TokenServer implements AutoCloseable {
     private final Path certificate;
     private final PrivateKey key;
     private final String x5c;
-    private final long expiresIn;
+    volatile long expiresIn;
     final AtomicInteger issued = new AtomicInteger();
     final AtomicInteger refused = new AtomicInteger();
 
