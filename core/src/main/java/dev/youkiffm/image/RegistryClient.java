@@ -283,6 +283,8 @@ public final class RegistryClient implements AutoCloseable {
                 listener == null ? PullListener.NONE : listener);
         try (CacheLock.Hold ignored = cache.sharedLock()) {
             return pull(s, platform, cache);
+        } catch (HttpTimeoutException e) {
+            throw new RegistryTimeoutException("cannot pull " + ref + ": " + e.getMessage(), e);
         } catch (IOException e) {
             throw new RegistryException("cannot pull " + ref + ": " + e.getMessage(), 0, e);
         } finally {
@@ -1248,9 +1250,15 @@ public final class RegistryClient implements AutoCloseable {
         }
     }
 
+    /** Aborts whatever is still in flight (a cancelled stalled transfer, for one) and releases the connections. */
     @Override
     public void close() {
-        http.close();
+        http.shutdownNow();
+        try {
+            http.awaitTermination(Duration.ofSeconds(5));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Override

@@ -28,7 +28,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * separate "blob storage" server on another port that records the {@code Authorization} header it receives.
  */
 final class LoopbackProxy implements AutoCloseable {
-    enum Fault { NONE, FLIP_BYTE, CUT_ONCE, REDIRECT_BLOBS }
+    enum Fault { NONE, FLIP_BYTE, CUT_ONCE, REDIRECT_BLOBS, /** hold the response at the offset (path "": every request, before its headers) */ STALL }
 
     private final ServerSocket server;
     private final int upstreamPort;
@@ -103,6 +103,7 @@ final class LoopbackProxy implements AutoCloseable {
             String[] lines = head.split("\r\n");
             String requestLine = lines[0];
             boolean range = false;
+            long rangeStart = 0;
             StringBuilder fwd = new StringBuilder(requestLine).append("\r\n");
             for (int i = 1; i < lines.length; i++) {
                 String l = lines[i];
@@ -111,7 +112,11 @@ final class LoopbackProxy implements AutoCloseable {
                         || name.isEmpty()) {
                     continue;
                 }
-                range |= name.equals("range");
+                if (name.equals("range")) {
+                    range = true;
+                    String v = l.substring(l.indexOf('=') + 1);
+                    rangeStart = Long.parseLong(v.substring(0, v.indexOf('-')).trim());
+                }
                 fwd.append(l).append("\r\n");
             }
             fwd.append("Connection: close\r\n\r\n");
@@ -127,6 +132,11 @@ final class LoopbackProxy implements AutoCloseable {
                 cout.flush();
                 return;
             }
+            if (fault == Fault.STALL && target.isEmpty()) {
+                faults.incrementAndGet();
+                holdUntilClosed(client);
+                return;
+            }
             up.getOutputStream().write(fwd.toString().getBytes(StandardCharsets.ISO_8859_1));
             up.getOutputStream().flush();
             InputStream uin = up.getInputStream();
@@ -137,7 +147,7 @@ final class LoopbackProxy implements AutoCloseable {
             cout.write((respHead + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
             boolean ok = respHead.startsWith("HTTP/1.1 200") || respHead.startsWith("HTTP/1.1 206");
             byte[] buf = new byte[8192];
-            long pos = 0;
+            long pos = rangeStart; // offsets count from the blob's start
             int n;
             while ((n = uin.read(buf)) > 0) {
                 if (targeted && ok && fault == Fault.FLIP_BYTE && pos <= offset && offset < pos + n) {
@@ -146,10 +156,17 @@ final class LoopbackProxy implements AutoCloseable {
                 }
                 if (targeted && ok && fault == Fault.CUT_ONCE && !range && pos + n > offset
                         && cutDone.compareAndSet(false, true)) {
-                    cout.write(buf, 0, (int) (offset - pos));
+                    cout.write(buf, 0, (int) Math.max(0, offset - pos));
                     cout.flush();
                     faults.incrementAndGet();
                     client.setSoLinger(true, 0); // RST: the client sees the transfer break off
+                    return;
+                }
+                if (targeted && ok && fault == Fault.STALL && pos + n > offset) {
+                    cout.write(buf, 0, (int) Math.max(0, offset - pos));
+                    cout.flush();
+                    faults.incrementAndGet();
+                    holdUntilClosed(client);
                     return;
                 }
                 cout.write(buf, 0, n);
@@ -158,6 +175,17 @@ final class LoopbackProxy implements AutoCloseable {
             cout.flush();
         } catch (IOException e) {
             // the client went away
+        }
+    }
+
+    /** Sends nothing more until the client gives up (closes) or 30 s pass. */
+    private static void holdUntilClosed(Socket client) {
+        try {
+            while (client.getInputStream().read() >= 0) {
+                // the client sends nothing more on a one-request connection
+            }
+        } catch (IOException gone) {
+            // closed or timed out
         }
     }
 

@@ -247,6 +247,57 @@ class RegistryPullTest {
         }
     }
 
+    @Test
+    void aSilentRegistryOrAStalledBlobIsATypedTimeout() throws Exception {
+        LayerCache cache = freshCache("cache-stall");
+        proxy.fault(LoopbackProxy.Fault.STALL, "", 0); // no response headers at all
+        try (RegistryClient c = client(proxy.host()).withHttpVersion(HttpClient.Version.HTTP_1_1)
+                .withRequestTimeout(Duration.ofSeconds(1)).build()) {
+            long t0 = System.nanoTime();
+            assertThrows(RegistryTimeoutException.class,
+                    () -> c.pull(proxy.host() + "/test/busybox:v2", Platform.LINUX_AMD64, cache, null));
+            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(15), "the request deadline applied");
+        } finally {
+            proxy.fault(LoopbackProxy.Fault.NONE, "", 0);
+        }
+        Layer big = biggestLayer();
+        proxy.fault(LoopbackProxy.Fault.STALL, big.digest().hex(), 4096); // every attempt stops at byte 4096
+        try (RegistryClient c = client(proxy.host()).withHttpVersion(HttpClient.Version.HTTP_1_1)
+                .withStallTimeout(Duration.ofMillis(500)).withRetries(1).build()) {
+            long t0 = System.nanoTime();
+            RegistryTimeoutException e = assertThrows(RegistryTimeoutException.class,
+                    () -> c.pull(proxy.host() + "/test/busybox:v2", Platform.LINUX_AMD64, cache, null));
+            assertTrue(e.getMessage().contains(big.digest().toString()) && e.getMessage().contains("stalled"),
+                    e.getMessage());
+            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(15), "the stall timeout applied");
+            assertEquals(3, proxy.faults.get(), "cut at 4096, then two resumed attempts without progress");
+        } finally {
+            proxy.fault(LoopbackProxy.Fault.NONE, "", 0);
+        }
+        assertFalse(Files.exists(cache.blobFile(big.digest())));
+        assertEquals(List.of(), cache.pulledImages());
+        // the whole pull has a deadline too
+        proxy.fault(LoopbackProxy.Fault.STALL, big.digest().hex(), 8192);
+        try (RegistryClient c = client(proxy.host()).withHttpVersion(HttpClient.Version.HTTP_1_1)
+                .withPullTimeout(Duration.ofSeconds(2)).build()) {
+            long t0 = System.nanoTime();
+            RegistryTimeoutException e = assertThrows(RegistryTimeoutException.class,
+                    () -> c.pull(proxy.host() + "/test/busybox:v2", Platform.LINUX_AMD64, cache, null));
+            assertTrue(e.getMessage().contains("deadline"), e.getMessage());
+            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(10), "the pull deadline applied");
+        } finally {
+            proxy.fault(LoopbackProxy.Fault.NONE, "", 0);
+        }
+        // the partial download the stalls left is resumed by the next pull
+        proxy.requests.clear();
+        try (RegistryClient c = client(proxy.host()).withHttpVersion(HttpClient.Version.HTTP_1_1).build();
+                RegistryClient.Pull p = c.pull(proxy.host() + "/test/busybox:v2", Platform.LINUX_AMD64, cache, null)) {
+            assertEquals(4, cache.ensureLayers(p.image()).size());
+        }
+        assertTrue(proxy.requests.stream().anyMatch(r -> r.contains(big.digest().hex()) && r.endsWith("[range]")),
+                proxy.requests.toString());
+    }
+
     private static Layer biggestLayer() {
         try (Image img = Image.open(images.layout, "v2")) {
             return img.layers().stream().max(java.util.Comparator.comparingLong(Layer::size)).orElseThrow();
