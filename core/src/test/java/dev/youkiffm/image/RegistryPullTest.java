@@ -38,6 +38,7 @@ class RegistryPullTest {
     private static LoopbackProxy proxy;
     private static RegistryImages images;
     private static Path dir;
+    private static Digest dockerList;
 
     @BeforeAll
     static void start() throws Exception {
@@ -46,6 +47,7 @@ class RegistryPullTest {
         dir = Fixtures.scratch("registry-pull");
         registry = TestRegistry.start(TestRegistry.Mode.PLAIN, dir.resolve("registry"), null);
         images.pushTo(registry);
+        dockerList = pushDockerManifestList(registry);
         proxy = new LoopbackProxy(registry.port);
     }
 
@@ -61,6 +63,30 @@ class RegistryPullTest {
                 assertFalse(registry.process.isAlive());
                 SecurePaths.deleteRecursively(dir);
             }
+        }
+    }
+
+    /**
+     * Puts a Docker manifest list (skopeo cannot make one from an OCI index) as {@code test/docker:list}: the
+     * schema 2 manifest of {@code test/docker:v2} for linux/amd64. Returns its digest.
+     */
+    private static Digest pushDockerManifestList(TestRegistry r) throws Exception {
+        String base = "http://" + r.host() + "/v2/test/docker/manifests/";
+        String docker = "application/vnd.docker.distribution.manifest.v2+json";
+        String list = "application/vnd.docker.distribution.manifest.list.v2+json";
+        try (HttpClient h = HttpClient.newHttpClient()) {
+            var m = h.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "v2")).header("Accept", docker)
+                    .build(), java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+            assertEquals(200, m.statusCode());
+            byte[] body = ("{\"schemaVersion\":2,\"mediaType\":\"" + list + "\",\"manifests\":[{\"mediaType\":\""
+                    + docker + "\",\"digest\":\"" + Digest.sha256(m.body()) + "\",\"size\":" + m.body().length
+                    + ",\"platform\":{\"architecture\":\"amd64\",\"os\":\"linux\"}}]}")
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            var put = h.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "list"))
+                    .header("Content-Type", list).PUT(java.net.http.HttpRequest.BodyPublishers.ofByteArray(body))
+                    .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(201, put.statusCode(), put.body());
+            return Digest.sha256(body);
         }
     }
 
@@ -185,6 +211,15 @@ class RegistryPullTest {
             assertEquals(4, p.image().layers().size());
             assertTrue(p.image().layers().getFirst().mediaType().startsWith("application/vnd.docker.image.rootfs."));
             assertEquals(4, cache.ensureLayers(p.image()).size());
+            try (RegistryClient.Pull l = c.pull(registry.host() + "/test/docker:list", Platform.LINUX_AMD64, cache,
+                    null)) {
+                assertEquals(dockerList, l.reference().digest(), "resolved through the manifest list");
+                assertEquals(p.manifestDigest(), l.manifestDigest());
+                assertEquals(4, l.layersReused());
+            }
+            ImageNotFoundException e = assertThrows(ImageNotFoundException.class, () -> c.pull(registry.host()
+                    + "/test/docker:list", Platform.LINUX_ARM64, cache, null));
+            assertTrue(e.getMessage().contains("[linux/amd64]"), e.getMessage());
         }
     }
 
