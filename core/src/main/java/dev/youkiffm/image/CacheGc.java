@@ -92,6 +92,14 @@ final class CacheGc {
                     }
                 }
             }
+            // no pull runs while the exclusive lock is held: unfinished downloads are dead, and nobody waits on
+            // a blob's lock file
+            for (Path l : children(cache.locksDir())) {
+                String n = l.getFileName().toString();
+                if (n.startsWith("blob-") && n.endsWith(".lock")) {
+                    Files.deleteIfExists(l);
+                }
+            }
             // no pull runs while the exclusive lock is held: unfinished downloads are dead
             for (Path t : children(tmpDir)) {
                 String n = t.getFileName().toString();

@@ -577,6 +577,15 @@ public final class RegistryClient implements AutoCloseable {
                 BlobSink sink = new BlobSink(s, d, size, ch);
                 sink.resumeFrom(ch.size());
                 s.emit(l -> l.started(d, size));
+                if (sink.pos == size && size > 0) {
+                    // a complete download a dead process did not rename: keep it if it verifies
+                    try {
+                        sink.verifyCopy();
+                        sink.requested = true;
+                    } catch (DigestMismatchException e) {
+                        sink.resumeFrom(0);
+                    }
+                }
                 int fruitless = 0;
                 while (sink.pos < size || !sink.requested) {
                     long before = sink.pos;
@@ -711,6 +720,19 @@ public final class RegistryClient implements AutoCloseable {
                     return pos;
                 }
             };
+        }
+
+        /** Checks the bytes so far without consuming the running hash. */
+        void verifyCopy() {
+            try {
+                Digest actual = new Digest(digest.algorithm(), HexFormat.of().formatHex(((MessageDigest) md.clone())
+                        .digest()));
+                if (!actual.equals(digest)) {
+                    throw new DigestMismatchException("partial blob " + digest, digest.toString(), actual.toString());
+                }
+            } catch (CloneNotSupportedException e) {
+                throw new DigestMismatchException("partial blob " + digest, digest.toString(), "unverifiable");
+            }
         }
 
         void verify() {
@@ -1126,15 +1148,21 @@ public final class RegistryClient implements AutoCloseable {
 
         @Override
         public void onNext(List<ByteBuffer> items) {
-            try {
-                for (ByteBuffer b : items) {
-                    accept(b);
+            synchronized (this) { // after abort() returns, no byte reaches accept(): a resumed attempt owns the file
+                if (result.isDone()) {
+                    return;
                 }
-                lastActivity = System.nanoTime();
-                subscription.request(1);
-            } catch (IOException | RuntimeException e) {
-                abort(e);
+                try {
+                    for (ByteBuffer b : items) {
+                        accept(b);
+                    }
+                    lastActivity = System.nanoTime();
+                } catch (IOException | RuntimeException e) {
+                    abort(e);
+                    return;
+                }
             }
+            subscription.request(1);
         }
 
         @Override
@@ -1157,7 +1185,9 @@ public final class RegistryClient implements AutoCloseable {
         }
 
         void abort(Throwable t) {
-            result.completeExceptionally(t);
+            synchronized (this) {
+                result.completeExceptionally(t);
+            }
             Flow.Subscription s = subscription;
             if (s != null) {
                 s.cancel();
