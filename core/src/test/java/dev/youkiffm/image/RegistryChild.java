@@ -9,13 +9,17 @@ import java.util.concurrent.TimeUnit;
 /**
  * Child JVM for the registry tests. {@code pull <cache> <ref> <insecure-host>}: pulls and prints
  * {@code downloaded N}. {@code rootfs <cache> <ref> <host>}: pulls, creates a rootfs, prints {@code rootfs <path>}
- * and waits to be killed.
+ * and waits to be killed. {@code loop <cache> <ref> <host> <n>}: see {@link #loop}.
  */
 public final class RegistryChild {
     private RegistryChild() {}
 
     public static void main(String[] args) throws Exception {
         LayerCache cache = LayerCache.open(Path.of(args[1]));
+        if (args[0].equals("loop")) {
+            loop(cache, args[2], args[3], Integer.parseInt(args[4]));
+            return;
+        }
         try (RegistryClient c = RegistryClient.builder().withInsecureRegistry(args[3])
                 .withPullTimeout(Duration.ofSeconds(120)).build();
                 RegistryClient.Pull p = c.pull(args[2], Platform.LINUX_AMD64, cache, null)) {
@@ -31,11 +35,31 @@ public final class RegistryChild {
         }
     }
 
-    static Process start(String mode, Path cache, String ref, String host) throws IOException {
-        return new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+    /** {@code loop <cache> <ref> <host> <n>}: n times pull, make a rootfs, check it, release it, forget the image. */
+    private static void loop(LayerCache cache, String ref, String host, int n) throws Exception {
+        try (RegistryClient c = RegistryClient.builder().withInsecureRegistry(host)
+                .withPullTimeout(Duration.ofSeconds(120)).build()) {
+            for (int i = 0; i < n; i++) {
+                try (RegistryClient.Pull p = c.pull(ref, Platform.LINUX_AMD64, cache, null);
+                        Rootfs r = cache.createRootfs(p.image())) {
+                    if (!java.nio.file.Files.isRegularFile(r.path().resolve("data/hello"))) {
+                        throw new IllegalStateException("rootfs " + i + " is incomplete");
+                    }
+                }
+                cache.forgetImage(ref);
+            }
+        }
+        System.out.println("looped " + n);
+        System.out.flush();
+    }
+
+    static Process start(String mode, Path cache, String ref, String host, String... more) throws IOException {
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                RegistryChild.class.getName(), mode, cache.toString(), ref, host)
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+                RegistryChild.class.getName(), mode, cache.toString(), ref, host));
+        cmd.addAll(java.util.List.of(more));
+        return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     }
 
     /** The child's first output line (60 s deadline; the process is killed if it says nothing). */

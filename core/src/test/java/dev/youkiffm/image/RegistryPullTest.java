@@ -413,6 +413,64 @@ class RegistryPullTest {
     }
 
     @Test
+    void garbageCollectionRunsSafelyWhileAnotherProcessPullsAndForgets() throws Exception {
+        LayerCache cache = freshCache("cache-gc-loop");
+        String ref = registry.host() + "/test/busybox:v2";
+        Process child = RegistryChild.start("loop", cache.directory(), ref, registry.host(), "8");
+        int runs = 0;
+        int removed = 0;
+        try {
+            var out = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return RegistryChild.firstLine(child);
+                } catch (Exception e) {
+                    return "error " + e;
+                }
+            });
+            while (!out.isDone()) {
+                removed += cache.collectGarbage().blobsRemoved(); // between the child's pulls: what it forgot
+                runs++;
+                Thread.sleep(20);
+            }
+            assertEquals("looped 8", out.get(), "every pull and rootfs of the child worked");
+            assertTrue(child.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(0, child.exitValue());
+        } finally {
+            RegistryChild.stop(child);
+        }
+        assertTrue(runs > 0);
+        System.err.println("gc loop: " + runs + " collections removed " + removed + " blobs");
+        cache.collectGarbage();
+        assertEquals(List.of(), list(cache.directory().resolve("blobs")));
+        assertEquals(List.of(), list(cache.directory().resolve("layers")).stream()
+                .filter(n -> !n.startsWith("overlay/empty") && !n.startsWith("oci/empty")).toList());
+        assertEquals(List.of(), list(cache.directory().resolve("tmp")));
+    }
+
+    @Test
+    void aCompleteDownloadLeftBeforeItsRenameIsVerifiedAndKept() throws Exception {
+        LayerCache cache = freshCache("cache-leftover");
+        Layer big = biggestLayer();
+        Files.copy(images.layout.resolve(Image.blobPath(big.digest())),
+                cache.directory().resolve("tmp").resolve(RegistryClient.PARTIAL_PREFIX + big.digest().hex()));
+        proxy.requests.clear();
+        try (RegistryClient c = client(proxy.host()).withHttpVersion(HttpClient.Version.HTTP_1_1).build();
+                RegistryClient.Pull p = c.pull(proxy.host() + "/test/busybox:v2", Platform.LINUX_AMD64, cache, null)) {
+            assertTrue(proxy.requests.stream().noneMatch(r -> r.contains(big.digest().hex())), proxy.requests.toString());
+            assertTrue(Files.isRegularFile(cache.blobFile(big.digest())));
+            assertEquals(4, cache.ensureLayers(p.image()).size());
+        }
+        // a leftover with wrong content is dropped and fetched again
+        LayerCache other = freshCache("cache-leftover-bad");
+        Files.write(other.directory().resolve("tmp").resolve(RegistryClient.PARTIAL_PREFIX + big.digest().hex()),
+                new byte[(int) big.size()]);
+        try (RegistryClient c = client(registry.host()).build();
+                RegistryClient.Pull p = c.pull(registry.host() + "/test/busybox:v2", Platform.LINUX_AMD64, other, null)) {
+            assertEquals(4, other.ensureLayers(p.image()).size());
+        }
+    }
+
+    @Test
     void aContainerRunsFromThePulledImage() throws Exception {
         Prereqs.requireContainers();
         LayerCache cache = freshCache("cache-run");
