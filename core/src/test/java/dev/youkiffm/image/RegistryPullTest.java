@@ -123,6 +123,13 @@ class RegistryPullTest {
             }
 
             @Override
+            public void progress(Digest blob, long done, long size) {
+                if (done == size) {
+                    events.add("complete " + blob.hex().substring(0, 8));
+                }
+            }
+
+            @Override
             public void finished(Digest blob, long size, boolean downloaded) {
                 events.add("finished " + downloaded);
             }
@@ -147,10 +154,11 @@ class RegistryPullTest {
                 }
             }
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (events.size() < 8 && System.nanoTime() < deadline) {
+            while (events.size() < 12 && System.nanoTime() < deadline) {
                 Thread.sleep(10);
             }
             assertEquals(4, events.stream().filter(e -> e.equals("finished true")).count(), events.toString());
+            assertEquals(4, events.stream().filter(e -> e.startsWith("complete ")).count(), events.toString());
             assertTrue(events.stream().filter(e -> e.startsWith("started")).allMatch(e -> e.contains("yffm-pull-events")),
                     "listener runs on the pull's event thread: " + events);
             assertEquals(List.of(ImageReference.parse(ref) + " (linux/amd64)"), cache.pulledImages());
