@@ -36,7 +36,9 @@ import java.util.logging.Logger;
  *
  * <p>Layout: {@code layers/<format>/<chain-hex>/fs} (format {@code overlay}: whiteouts as 0/0 character devices and
  * {@code trusted.overlay.opaque} xattrs, needs root; {@code oci}: {@code .wh.*} marker files), {@code tmp/},
- * {@code locks/}, {@code containers/<id>/{upper,work,rootfs}}.
+ * {@code locks/}, {@code containers/<id>/{upper,work,rootfs,layers}}; for images pulled by {@link RegistryClient}:
+ * the content store {@code blobs/<alg>/<hex>} and one record per pulled reference and platform in {@code images/},
+ * the roots of {@link #collectGarbage()}.
  */
 public final class LayerCache {
     private static final String ROOTFS_LOCK = "lock";
