@@ -40,7 +40,9 @@ def jmh_table(path):
 
 
 EXTRA = [("exec.json", "Exec probe latency (ExecBenchmark: `true` and `echo ok` with captured output, into one running container)"),
-         ("image.json", "Images (ImageBenchmark)")]
+         ("image.json", "Images (ImageBenchmark)"),
+         ("registry-pull.json", "Registry pulls (RegistryPullBenchmark: 5 layers, ~50 MB, loopback docker-registry; "
+          "yffm RegistryClient vs skopeo copy)")]
 
 
 def main():

@@ -63,6 +63,11 @@ image_opts=(-rf json -rff "$results/image.json")
 log "running JMH (ImageBenchmark: first unpack vs rootfs from the layer cache, overlay and copy)"
 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$jar" 'ImageBenchmark' "${image_opts[@]}"
 
+pull_opts=(-rf json -rff "$results/registry-pull.json")
+[ "$quick" = 1 ] && pull_opts+=(-wi 1 -i 3 -w 2s -r 3s)
+log "running JMH (RegistryPullBenchmark: 5-layer ~50 MB pull from a loopback docker-registry vs skopeo copy)"
+"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$jar" 'RegistryPullBenchmark' "${pull_opts[@]}"
+
 log "peak RSS of one CLI invocation"
 bundle="$(ls -d /var/tmp/youki-ffm-bench/bundle-sleep-3600)"
 # crun on this hybrid host runs inside a private mount namespace (see CrunNamespace); release it afterwards

@@ -62,7 +62,7 @@ final class ImageBenchFixture {
         }
     }
 
-    private static byte[] tarTree(Path root) throws IOException {
+    static byte[] tarTree(Path root) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (TarArchiveOutputStream tar = new TarArchiveOutputStream(out, StandardCharsets.UTF_8.name());
                 Stream<Path> walk = Files.walk(root)) {
@@ -116,7 +116,7 @@ final class ImageBenchFixture {
         return out.toByteArray();
     }
 
-    private static byte[] gzip(byte[] b) throws IOException {
+    static byte[] gzip(byte[] b) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (GZIPOutputStream gz = new GZIPOutputStream(out)) {
             gz.write(b);
@@ -124,13 +124,13 @@ final class ImageBenchFixture {
         return out.toByteArray();
     }
 
-    private static String blob(Path layout, byte[] content) throws IOException {
+    static String blob(Path layout, byte[] content) throws IOException {
         String hex = sha256(content);
         Files.write(layout.resolve("blobs/sha256").resolve(hex), content);
         return hex;
     }
 
-    private static String sha256(byte[] b) {
+    static String sha256(byte[] b) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
         } catch (NoSuchAlgorithmException e) {

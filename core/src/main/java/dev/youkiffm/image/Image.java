@@ -29,7 +29,7 @@ import java.util.regex.Pattern;
  * {@link #unpackTo(Path)} or a {@link LayerCache}. An {@code Image} keeps an archive open until {@link #close()}.
  */
 public final class Image implements AutoCloseable {
-    public enum Format { OCI_LAYOUT, OCI_ARCHIVE, DOCKER_ARCHIVE }
+    public enum Format { OCI_LAYOUT, OCI_ARCHIVE, DOCKER_ARCHIVE, /** pulled into a {@link LayerCache} */ REGISTRY }
 
     static final ObjectMapper JSON = new ObjectMapper();
     private static final long MAX_JSON = 32L << 20;
@@ -301,25 +301,34 @@ public final class Image implements AutoCloseable {
             if (p == null || !platform.matches(p)) {
                 continue;
             }
-            List<Layer> layers = new ArrayList<>();
-            List<String> paths = new ArrayList<>();
-            List<Digest> diffIds = diffIds(config, c.manifest.digest().toString());
-            JsonNode ls = manifest.path("layers");
-            if (!ls.isArray() || ls.size() != diffIds.size()) {
-                throw new ImageException("manifest " + c.manifest.digest() + " has " + ls.size()
-                        + " layers but its config lists " + diffIds.size() + " diff_ids");
-            }
-            for (int i = 0; i < ls.size(); i++) {
-                Descriptor ld = Descriptor.parse(ls.get(i), "manifest " + c.manifest.digest() + " layer " + i);
-                checkLayerType(ld.mediaType(), ld.digest().toString());
-                layers.add(new Layer(i, ld.mediaType(), ld.digest(), ld.size(), diffIds.get(i),
-                        chainId(i == 0 ? null : layers.get(i - 1).chainId(), diffIds.get(i))));
-                paths.add(blobPath(ld.digest()));
-            }
-            return new Image(src, format, c.name, c.manifest.digest(), cfg.digest(), config, layers, paths);
+            return fromManifest(src, format, c.name, c.manifest.digest(), manifest, cfg.digest(), config);
         }
         throw new ImageNotFoundException("no " + platform + " image" + (reference == null ? "" : " '" + reference + "'")
                 + " in " + src.describe() + "; platforms there: " + platformsSeen);
+    }
+
+    /**
+     * The image a verified manifest and its verified config describe, its blobs read from {@code src} under
+     * {@code blobs/<alg>/<hex>} (an OCI layout, or a layer cache's content store).
+     */
+    static Image fromManifest(BlobSource src, Format format, String name, Digest manifestDigest, JsonNode manifest,
+            Digest configDigest, JsonNode config) {
+        List<Layer> layers = new ArrayList<>();
+        List<String> paths = new ArrayList<>();
+        List<Digest> diffIds = diffIds(config, manifestDigest.toString());
+        JsonNode ls = manifest.path("layers");
+        if (!ls.isArray() || ls.size() != diffIds.size()) {
+            throw new ImageException("manifest " + manifestDigest + " has " + ls.size()
+                    + " layers but its config lists " + diffIds.size() + " diff_ids");
+        }
+        for (int i = 0; i < ls.size(); i++) {
+            Descriptor ld = Descriptor.parse(ls.get(i), "manifest " + manifestDigest + " layer " + i);
+            checkLayerType(ld.mediaType(), ld.digest().toString());
+            layers.add(new Layer(i, ld.mediaType(), ld.digest(), ld.size(), diffIds.get(i),
+                    chainId(i == 0 ? null : layers.get(i - 1).chainId(), diffIds.get(i))));
+            paths.add(blobPath(ld.digest()));
+        }
+        return new Image(src, format, name, manifestDigest, configDigest, config, layers, paths);
     }
 
     private static List<Descriptor> leafManifests(BlobSource src, Descriptor d, Platform platform, int depth,
@@ -433,7 +442,7 @@ public final class Image implements AutoCloseable {
         return r + digest;
     }
 
-    private static void checkConfigType(Descriptor cfg) {
+    static void checkConfigType(Descriptor cfg) {
         String mt = cfg.mediaType();
         if (!mt.isEmpty() && !mt.equals("application/vnd.oci.image.config.v1+json")
                 && !mt.equals("application/vnd.docker.container.image.v1+json")) {
@@ -555,7 +564,7 @@ public final class Image implements AutoCloseable {
         return new Digest("sha256", HexFormat.of().formatHex(Digest.newDigest("sha256").digest(in)));
     }
 
-    private static Platform platformOf(JsonNode config) {
+    static Platform platformOf(JsonNode config) {
         String os = config.path("os").asText("");
         String arch = config.path("architecture").asText("");
         if (os.isEmpty() || arch.isEmpty()) {

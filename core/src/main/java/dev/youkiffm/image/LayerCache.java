@@ -36,11 +36,15 @@ import java.util.logging.Logger;
  *
  * <p>Layout: {@code layers/<format>/<chain-hex>/fs} (format {@code overlay}: whiteouts as 0/0 character devices and
  * {@code trusted.overlay.opaque} xattrs, needs root; {@code oci}: {@code .wh.*} marker files), {@code tmp/},
- * {@code locks/}, {@code containers/<id>/{upper,work,rootfs}}.
+ * {@code locks/}, {@code containers/<id>/{upper,work,rootfs,layers}}; for images pulled by {@link RegistryClient}:
+ * the content store {@code blobs/<alg>/<hex>} and one record per pulled reference and platform in {@code images/},
+ * the roots of {@link #collectGarbage()}.
  */
 public final class LayerCache {
     private static final String ROOTFS_LOCK = "lock";
     private static final String ROOTFS_TARGET = "target";
+    static final String ROOTFS_LAYERS = "layers";
+    private static final java.time.Duration GC_LOCK_WAIT = java.time.Duration.ofMinutes(2);
     private static final Logger LOG = Logger.getLogger(LayerCache.class.getName());
     private static final ConcurrentHashMap<String, ReentrantLock> JVM_LOCKS = new ConcurrentHashMap<>();
 
@@ -59,6 +63,9 @@ public final class LayerCache {
     private final Path tmpDir;
     private final Path locksDir;
     private final Path containersDir;
+    private final Path blobsDir;
+    private final Path imagesDir;
+    private final CacheLock gcLock;
     private final boolean privileged;
     private final boolean overlay;
     private final LayerUnpacker.Mode format;
@@ -73,6 +80,9 @@ public final class LayerCache {
         this.tmpDir = this.dir.resolve("tmp");
         this.locksDir = this.dir.resolve("locks");
         this.containersDir = this.dir.resolve("containers");
+        this.blobsDir = this.dir.resolve("blobs");
+        this.imagesDir = this.dir.resolve("images");
+        this.gcLock = CacheLock.of(locksDir.resolve("gc.lock"));
         for (char c : new char[] {',', ':', '\\'}) { // checked before anything is created
             if (this.dir.toString().indexOf(c) >= 0 && strategy != Strategy.COPY) {
                 throw new ImageException("layer cache path must not contain '" + c + "' (overlay mount options): "
@@ -86,7 +96,7 @@ public final class LayerCache {
         // or us and not writable by group or others; everything the cache creates below it is 0700, owned by us
         // and never reached through a symlink (dev.youkiffm.UnsafePathException otherwise).
         dev.youkiffm.internal.SafeDirs.checkTrusted(this.dir);
-        for (Path p : List.of(layersDir, tmpDir, locksDir, containersDir)) {
+        for (Path p : List.of(layersDir, tmpDir, locksDir, containersDir, blobsDir, imagesDir)) {
             dev.youkiffm.internal.SafeDirs.ensure(this.dir, p);
         }
         pruneStaleTemp();
@@ -152,11 +162,19 @@ public final class LayerCache {
      * directories, bottom first.
      */
     public List<Path> ensureLayers(Image image) {
-        List<Path> out = new ArrayList<>();
-        for (Layer l : image.layers()) {
-            out.add(ensureLayer(image, l, out));
+        try (CacheLock.Hold ignored = sharedLock()) {
+            List<Path> out = new ArrayList<>();
+            for (Layer l : image.layers()) {
+                out.add(ensureLayer(image, l, out));
+            }
+            return out;
         }
-        return out;
+    }
+
+    /** Held while layers or blobs are added or used, so {@link #collectGarbage()} (in any process) waits. */
+    CacheLock.Hold sharedLock() {
+        return gcLock.shared(System.nanoTime() + GC_LOCK_WAIT.toNanos(), "the layer cache " + dir
+                + " (garbage collection running)");
     }
 
     /** A root filesystem for one container under {@code containers/<id>/rootfs}. */
@@ -178,6 +196,12 @@ public final class LayerCache {
         if (targetExists) { // bad input fails before any layer is unpacked
             checkEmptyDirectory(mountPoint);
         }
+        try (CacheLock.Hold ignored = sharedLock()) {
+            return createRootfs(image, cdir, mountPoint, targetExists);
+        }
+    }
+
+    private Rootfs createRootfs(Image image, Path cdir, Path mountPoint, boolean targetExists) {
         List<Path> layers = ensureLayers(image);
         Path createdTop = null;
         boolean mounted = false;
@@ -197,6 +221,12 @@ public final class LayerCache {
                 }
             }
             Files.writeString(cdir.resolve(ROOTFS_TARGET), mountPoint + "\n" + (createdTop == null ? "" : createdTop));
+            // what garbage collection must keep while this rootfs lives
+            StringBuilder used = new StringBuilder();
+            for (Layer l : image.layers()) {
+                used.append(l.chainId().hex()).append('\n');
+            }
+            Files.writeString(cdir.resolve(ROOTFS_LAYERS), used);
             if (!targetExists) {
                 Files.createDirectories(mountPoint);
             }
@@ -269,6 +299,68 @@ public final class LayerCache {
                 LOG.fine(() -> "closing a rootfs lock: " + e);
             }
         }
+    }
+
+    // ---- content store (blobs pulled from registries) and the images recorded in it ------------------------------
+
+    /** {@code blobs/<alg>/<hex>}: where a pulled blob lives once verified. */
+    Path blobFile(Digest d) {
+        return blobsDir.resolve(d.algorithm()).resolve(d.hex());
+    }
+
+    Path tmpDir() {
+        return tmpDir;
+    }
+
+    Path locksDir() {
+        return locksDir;
+    }
+
+    Path imagesDir() {
+        return imagesDir;
+    }
+
+    /** The content store as a blob source ({@code blobs/<alg>/<hex>} relative to the cache directory). */
+    BlobSource store() {
+        return new BlobSource.Dir(dir);
+    }
+
+    /**
+     * Removes what no image and no live root filesystem references: unpacked layers, blobs, and downloads a dead
+     * pull left unfinished. The roots are the images recorded by {@link RegistryClient#pull pulls} (until
+     * {@link #forgetImage forgotten}) and the root filesystems whose process is alive (in any process; those of dead
+     * processes are {@link #recover() recovered} first). Layers unpacked from an image layout or archive are not
+     * recorded: they stay only while a rootfs uses them.
+     *
+     * <p>Safe while other threads and processes use the cache: it waits (up to two minutes, then
+     * {@link RegistryTimeoutException}) until no pull and no rootfs creation is running anywhere, and those wait for
+     * it in turn.
+     */
+    public GcResult collectGarbage() {
+        try (CacheLock.Hold ignored = gcLock.exclusive(System.nanoTime() + GC_LOCK_WAIT.toNanos(),
+                "the layer cache " + dir + " (pulls or rootfs creation running)")) {
+            recover();
+            return CacheGc.run(this, dir, layersDir.getParent(), blobsDir, imagesDir, containersDir, tmpDir);
+        }
+    }
+
+    /** What {@link #collectGarbage()} removed. */
+    public record GcResult(int layersRemoved, int blobsRemoved, long bytesFreed) {}
+
+    /**
+     * Forgets the pulled images recorded under {@code reference} (any platform), so that the next
+     * {@link #collectGarbage()} may remove their layers and blobs. Returns how many records were removed.
+     */
+    public int forgetImage(String reference) {
+        ImageReference ref = ImageReference.parse(reference);
+        try (CacheLock.Hold ignored = sharedLock()) {
+            return ImageRecords.forget(imagesDir, ref);
+        }
+    }
+
+    /** The references of the images pulled into this cache (canonical, with platform), sorted. */
+    public List<String> pulledImages() {
+        return ImageRecords.list(imagesDir);
     }
 
     /**

@@ -1,0 +1,8 @@
+package dev.youkiffm.image;
+
+/** The registry (or its token service) rejected the credentials, or demands some and none were given (401/403). */
+public class RegistryAuthenticationException extends RegistryException {
+    public RegistryAuthenticationException(String message, int status) {
+        super(message, status);
+    }
+}

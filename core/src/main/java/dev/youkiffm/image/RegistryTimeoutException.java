@@ -1,0 +1,8 @@
+package dev.youkiffm.image;
+
+/** A registry request (or a whole pull) did not finish within its deadline; what was in flight was cancelled. */
+public class RegistryTimeoutException extends RegistryException {
+    public RegistryTimeoutException(String message, Throwable cause) {
+        super(message, 0, cause);
+    }
+}
