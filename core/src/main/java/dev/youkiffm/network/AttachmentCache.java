@@ -32,7 +32,7 @@ import java.util.Set;
  * the exact config list, the runtime values and, once ADD finished, the result. It is written before the first
  * plugin runs, so that a process killed mid-ADD leaves enough for DEL. Layout: {@code <dir>/results/<container
  * id>/<ifName>.json} (an interface name is unique in a container's netns, so the pair is a key) and
- * {@code <dir>/bridges/<name>} markers for bridges this client saw created. The directory tree is 0700 and owned by
+ * {@code <dir>/markers/} for host state (bridges, portmap chains) this client saw created. The directory tree is 0700 and owned by
  * the current user, every file 0600, written atomically (temp file, fsync, rename); a symlink anywhere is refused.
  */
 final class AttachmentCache {
@@ -200,17 +200,18 @@ final class AttachmentCache {
         return out;
     }
 
-    Path bridgeMarker(String bridge) {
-        return dir.resolve("bridges").resolve(bridge);
+    /** A marker for host state this client saw created ({@code bridge-<name>}, {@code portmap}). */
+    Path marker(String name) {
+        return dir.resolve("markers").resolve(name);
     }
 
-    void markBridge(String bridge) {
+    void mark(String name, String content) {
         privateDir(dir);
-        privateDir(dir.resolve("bridges"));
+        privateDir(dir.resolve("markers"));
         try {
-            writeAtomically(bridgeMarker(bridge), new byte[0]);
+            writeAtomically(marker(name), content.getBytes(java.nio.charset.StandardCharsets.UTF_8));
         } catch (IOException e) {
-            throw new NetworkException(Kind.CACHE, null, "cannot write " + bridgeMarker(bridge), e);
+            throw new NetworkException(Kind.CACHE, null, "cannot write " + marker(name), e);
         }
     }
 

@@ -90,6 +90,8 @@ public final class CniClient {
     private final AttachmentCache cache;
     private final String cniPath;
     private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
+    /** Taken after a network's lock by every ADD/DEL of a list with portmap: its chains are shared by networks. */
+    private final ReentrantLock portmapLock = new ReentrantLock();
 
     public CniClient(Options options) {
         this.options = options;
@@ -116,9 +118,16 @@ public final class CniClient {
             throw NetworkConfigList.invalid("ADD needs a netns path");
         }
         ReentrantLock lock = lock(list.name());
+        ReentrantLock pm = usesPortmap(list) ? portmapLock : null;
         lock.lock();
+        if (pm != null) {
+            pm.lock();
+        }
         try {
             noteBridges(list);
+            if (pm != null) {
+                notePortmap();
+            }
             cache.write(list, rt, null);
             CniResult prev = null;
             try {
@@ -139,6 +148,9 @@ public final class CniClient {
                 throw e;
             }
         } finally {
+            if (pm != null) {
+                pm.unlock();
+            }
             lock.unlock();
         }
     }
@@ -156,10 +168,17 @@ public final class CniClient {
             return;
         }
         ReentrantLock lock = lock(l.name());
+        ReentrantLock pm = usesPortmap(l) ? portmapLock : null;
         lock.lock();
+        if (pm != null) {
+            pm.lock();
+        }
         try {
             delLocked(l, rt, cached.map(AttachmentCache.Entry::result).orElse(null));
         } finally {
+            if (pm != null) {
+                pm.unlock();
+            }
             lock.unlock();
         }
     }
@@ -190,6 +209,9 @@ public final class CniClient {
         }
         cache.remove(rt.containerId(), rt.ifName());
         dropUnusedBridges(list);
+        if (usesPortmap(list)) {
+            dropUnusedPortmapChains();
+        }
     }
 
     /**
@@ -358,8 +380,8 @@ public final class CniClient {
     /** Before ADD: remember bridges that do not exist yet, since the bridge plugin never deletes what it created. */
     private void noteBridges(NetworkConfigList list) {
         for (String br : bridgeNames(list)) {
-            if (!Files.exists(cache.bridgeMarker(br)) && !linkExists(br)) {
-                cache.markBridge(br);
+            if (!Files.exists(cache.marker("bridge-" + br)) && !linkExists(br)) {
+                cache.mark("bridge-" + br, "");
             }
         }
     }
@@ -367,7 +389,7 @@ public final class CniClient {
     /** After DEL: a bridge we saw created and that has no ports left is deleted. */
     private void dropUnusedBridges(NetworkConfigList list) {
         for (String br : bridgeNames(list)) {
-            Path marker = cache.bridgeMarker(br);
+            Path marker = cache.marker("bridge-" + br);
             if (!Files.exists(marker)) {
                 continue;
             }
@@ -383,6 +405,140 @@ public final class CniClient {
                 throw new NetworkException(Kind.CACHE, null, "cannot remove " + marker, e);
             }
         }
+    }
+
+    private static boolean usesPortmap(NetworkConfigList list) {
+        return list.types().contains("portmap");
+    }
+
+    /**
+     * Before a portmap ADD: when its shared nat chains do not exist yet, remember that (and which nft nat tables were
+     * absent), since portmap's DEL only removes the container's own chain.
+     */
+    private void notePortmap() {
+        if (Files.exists(cache.marker("portmap"))) {
+            return;
+        }
+        if (host("iptables", "-t", "nat", "-S", "CNI-HOSTPORT-DNAT").exitCode() == 0) {
+            return; // someone else's
+        }
+        StringBuilder absent = new StringBuilder();
+        for (String family : List.of("ip", "ip6")) {
+            if (host("nft", "list", "table", family, "nat").exitCode() != 0) {
+                absent.append(family).append('\n');
+            }
+        }
+        cache.mark("portmap", absent.toString());
+    }
+
+    /**
+     * After a portmap DEL: once no cached attachment uses portmap and no container chain ({@code CNI-DN-*}) is left,
+     * removes the jumps into portmap's shared chains, the chains, and the nft nat tables that were absent before.
+     */
+    private void dropUnusedPortmapChains() {
+        Path marker = cache.marker("portmap");
+        if (!Files.exists(marker)) {
+            return;
+        }
+        if (cache.all(new ArrayList<>()).stream().anyMatch(e -> usesPortmap(e.config()))) {
+            return;
+        }
+        for (String tool : List.of("iptables", "ip6tables")) {
+            PluginExec.Output save = host(tool + "-save", "-t", "nat");
+            if (save.exitCode() != 0) {
+                continue;
+            }
+            String text = new String(save.stdout(), StandardCharsets.UTF_8);
+            if (text.contains(":CNI-DN-")) {
+                return; // another client's port mappings still use the chains
+            }
+            List<String> chains = new ArrayList<>();
+            for (String line : text.split("\n")) {
+                if (line.startsWith(":CNI-HOSTPORT-")) {
+                    chains.add(line.substring(1, line.indexOf(' ')));
+                } else if (line.startsWith("-A ") && line.contains("-j CNI-HOSTPORT-")) {
+                    List<String> rule = splitRule(line);
+                    if (!rule.get(1).startsWith("CNI-HOSTPORT-")) {
+                        List<String> del = new ArrayList<>(List.of("-t", "nat", "-D"));
+                        del.addAll(rule.subList(1, rule.size()));
+                        hostChecked(tool, del.toArray(String[]::new));
+                    }
+                }
+            }
+            for (String c : chains) {
+                hostChecked(tool, "-t", "nat", "-F", c);
+            }
+            for (String c : chains) {
+                hostChecked(tool, "-t", "nat", "-X", c);
+            }
+        }
+        try {
+            for (String family : Files.readAllLines(marker)) {
+                if (family.equals("ip") || family.equals("ip6")) {
+                    PluginExec.Output t = host("nft", "-j", "list", "table", family, "nat");
+                    if (t.exitCode() == 0 && !new String(t.stdout(), StandardCharsets.UTF_8).contains("\"rule\"")) {
+                        hostChecked("nft", "delete", "table", family, "nat");
+                    }
+                }
+            }
+            Files.deleteIfExists(marker);
+        } catch (IOException e) {
+            throw new NetworkException(Kind.CACHE, null, "cannot read " + marker, e);
+        }
+    }
+
+    /** Splits an iptables-save rule line into arguments (double quotes group, backslash escapes). */
+    static List<String> splitRule(String line) {
+        List<String> out = new ArrayList<>();
+        StringBuilder cur = new StringBuilder();
+        boolean quoted = false;
+        boolean any = false;
+        for (int i = 0; i < line.length(); i++) {
+            char c = line.charAt(i);
+            if (c == '\\' && i + 1 < line.length()) {
+                cur.append(line.charAt(++i));
+                any = true;
+            } else if (c == '"') {
+                quoted = !quoted;
+                any = true;
+            } else if (c == ' ' && !quoted) {
+                if (any) {
+                    out.add(cur.toString());
+                    cur.setLength(0);
+                    any = false;
+                }
+            } else {
+                cur.append(c);
+                any = true;
+            }
+        }
+        if (any) {
+            out.add(cur.toString());
+        }
+        return out;
+    }
+
+    private PluginExec.Output host(String tool, String... args) {
+        return exec.run(tool, tool + " " + String.join(" ", args), sbin(tool), List.of(args), Map.of(), null,
+                IP_TIMEOUT);
+    }
+
+    private void hostChecked(String tool, String... args) {
+        PluginExec.Output out = host(tool, args);
+        if (out.exitCode() != 0) {
+            throw new NetworkException(Kind.EXEC_FAILED, tool, -1, tool + " " + String.join(" ", args) + ": "
+                    + out.stderrText(), null);
+        }
+    }
+
+    private static Path sbin(String tool) {
+        for (String d : List.of("/usr/sbin", "/sbin", "/usr/bin", "/bin")) {
+            Path p = Path.of(d, tool);
+            if (Files.isExecutable(p)) {
+                return p;
+            }
+        }
+        throw new NetworkException(Kind.EXEC_FAILED, tool, -1, tool + " is not installed", null);
     }
 
     private boolean linkExists(String name) {
