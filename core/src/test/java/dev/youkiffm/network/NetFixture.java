@@ -30,7 +30,10 @@ final class NetFixture implements AutoCloseable {
     final String net = "yffm-" + tag;
     final String bridge = "yb" + tag.substring(0, 6);
 
+    private final String runtime;
+
     NetFixture(String runtime) {
+        this.runtime = runtime;
         Prereqs.requireContainers();
         Prereqs.require(Files.isExecutable(NetTestSupport.PLUGINS.resolve("bridge")),
                 "CNI plugins in /usr/lib/cni (Debian package containernetworking-plugins)");
@@ -117,6 +120,14 @@ final class NetFixture implements AutoCloseable {
 
     @Override
     public void close() {
+        if (Files.isDirectory(root)) {
+            // A failed test may leave containers (a crashed child's, say): remove them with the runtime's recover.
+            try (ContainerRuntime rt = openRaw(runtime.equals("crash") ? "ffm" : runtime, root)) {
+                rt.recover();
+            } catch (RuntimeException e) {
+                System.err.println("network test cleanup: recover in " + root + " failed: " + e);
+            }
+        }
         netns.close();
         NetTestSupport.deleteTree(dir);
         NetTestSupport.deleteTree(root);
