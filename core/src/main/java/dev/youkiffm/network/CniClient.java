@@ -388,10 +388,17 @@ public final class CniClient {
 
     /** After DEL: a bridge we saw created and that has no ports left is deleted. */
     private void dropUnusedBridges(NetworkConfigList list) {
+        List<AttachmentCache.Entry> cached = null;
         for (String br : bridgeNames(list)) {
             Path marker = cache.marker("bridge-" + br);
             if (!Files.exists(marker)) {
                 continue;
+            }
+            if (cached == null) {
+                cached = cache.all(new ArrayList<>());
+            }
+            if (cached.stream().anyMatch(e -> bridgeNames(e.config()).contains(br))) {
+                continue; // still attached per the cache: no need to ask the kernel
             }
             if (linkExists(br)) {
                 if (!ip("-o", "link", "show", "master", br).isBlank()) {

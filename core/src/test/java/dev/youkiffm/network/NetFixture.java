@@ -120,21 +120,23 @@ final class NetFixture implements AutoCloseable {
 
     @Override
     public void close() {
-        if (Files.isDirectory(root)) {
-            // A failed test may leave containers (a crashed child's, say): remove them with the runtime's recover.
-            try (ContainerRuntime rt = openRaw(runtime.equals("crash") ? "ffm" : runtime, root)) {
-                rt.recover();
-            } catch (RuntimeException e) {
-                System.err.println("network test cleanup: recover in " + root + " failed: " + e);
+        try {
+            if (Files.isDirectory(root)) {
+                // A failed test may leave containers (a crashed child's, say): remove them with the runtime's recover.
+                try (ContainerRuntime rt = openRaw(runtime.equals("crash") ? "ffm" : runtime, root)) {
+                    rt.recover();
+                } catch (RuntimeException | LinkageError e) {
+                    System.err.println("network test cleanup: recover in " + root + " failed: " + e);
+                }
+            }
+        } finally {
+            netns.close();
+            NetTestSupport.deleteTree(dir);
+            NetTestSupport.deleteTree(root);
+            NetTestSupport.deleteTree(NetworkedRuntime.defaultCacheDir(root));
+            for (String sibling : List.of("-bundles", ".logs", ".exec", ".cli")) {
+                NetTestSupport.deleteTree(root.resolveSibling(root.getFileName() + sibling));
             }
         }
-        netns.close();
-        NetTestSupport.deleteTree(dir);
-        NetTestSupport.deleteTree(root);
-        NetTestSupport.deleteTree(NetworkedRuntime.defaultCacheDir(root));
-        NetTestSupport.deleteTree(root.resolveSibling(root.getFileName() + "-bundles"));
-        NetTestSupport.deleteTree(root.resolveSibling(root.getFileName() + ".logs"));
-        NetTestSupport.deleteTree(root.resolveSibling(root.getFileName() + ".exec"));
-        NetTestSupport.deleteTree(root.resolveSibling(root.getFileName() + ".cli"));
     }
 }

@@ -74,13 +74,38 @@ class NetworkCrashRecoveryTest {
                 assertNull(rt.cni().cached(killedMidAttach, "eth0").orElseThrow().result(),
                         "the attachment killed mid-ADD has no result, only its config");
 
-                List<String> removed = rt.recover();
+                List<String> removed = recover(rt);
                 assertTrue(removed.containsAll(created) && removed.contains(killedMidAttach), "recovered " + removed);
                 assertEquals(List.of(), rt.list());
                 assertEquals(List.of(), rt.cni().cachedAttachments(null));
                 assertEquals(List.of(), rt.recover(), "a second recover finds nothing");
             }
             NetTestSupport.assertNoLeak(before, f.snapshot());
+        }
+    }
+
+    /**
+     * recover(), retried only for the FFM delete's transient v1-cgroup rmdir failure ("could not delete": the killed
+     * init of a never-started container has not left its cgroup yet; seen under heavy load, reported to the native
+     * core). Network detaches are not retried: they must succeed the first time.
+     */
+    private static List<String> recover(NetworkedRuntime rt) throws InterruptedException {
+        List<String> all = new ArrayList<>();
+        for (int attempt = 1; ; attempt++) {
+            List<String> present = rt.list().stream().map(ContainerState::id).toList();
+            try {
+                all.addAll(rt.recover());
+                return all;
+            } catch (dev.youkiffm.RuntimeFailureException e) {
+                if (attempt == 3 || !e.getMessage().contains("could not delete")) {
+                    throw e;
+                }
+                assertEquals(List.of(), rt.cni().cachedAttachments(null), "the detaches ran before the delete");
+                System.err.println("recover: retrying after the FFM delete's cgroup race: " + e.getMessage());
+                List<String> left = rt.list().stream().map(ContainerState::id).toList();
+                present.stream().filter(id -> !left.contains(id)).forEach(all::add);
+                Thread.sleep(200);
+            }
         }
     }
 }
