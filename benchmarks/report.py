@@ -40,7 +40,9 @@ def jmh_table(path):
 
 
 EXTRA = [("exec.json", "Exec probe latency (ExecBenchmark: `true` and `echo ok` with captured output, into one running container)"),
-         ("image.json", "Images (ImageBenchmark)")]
+         ("image.json", "Images (ImageBenchmark)"),
+         ("network.json", "CNI networks on ffm (NetworkBenchmark: create+network+start and teardown; none / bridge / "
+                          "bridge+portmap)")]
 
 
 def main():

@@ -51,6 +51,11 @@ image_opts=(-rf json -rff "$results/image.json")
 log "running JMH (ImageBenchmark: first unpack vs rootfs from the layer cache, overlay and copy)"
 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$jar" 'ImageBenchmark' "${image_opts[@]}"
 
+network_opts=(-rf json -rff "$results/network.json")
+[ "$quick" = 1 ] && network_opts+=(-wi 1 -i 1 -w 2s -r 3s)
+log "running JMH (NetworkBenchmark: FFM create+network+start and teardown without a network, with CNI bridge, +portmap)"
+"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$jar" 'NetworkBenchmark' "${network_opts[@]}"
+
 log "peak RSS of one CLI invocation"
 bundle="$(ls -d /var/tmp/youki-ffm-bench/bundle-sleep-3600)"
 # crun on this hybrid host runs inside a private mount namespace (see CrunNamespace); release it afterwards
