@@ -201,6 +201,30 @@ final class AttachmentCache {
     }
 
     /** A marker for host state this client saw created ({@code bridge-<name>}, {@code portmap}). */
+    /** The cached attachments of one container (only its own directory is read). */
+    List<Entry> ofContainer(String containerId, List<NetworkException> bad) {
+        List<Entry> out = new ArrayList<>();
+        Path c = dir.resolve("results").resolve(ContainerIds.validate(containerId));
+        if (!Files.isDirectory(c, LinkOption.NOFOLLOW_LINKS)) {
+            return out;
+        }
+        try (DirectoryStream<Path> fs = Files.newDirectoryStream(c, "*.json")) {
+            for (Path f : fs) {
+                try {
+                    out.add(parse(f));
+                } catch (NetworkException e) {
+                    bad.add(e);
+                }
+            }
+        } catch (NoSuchFileException e) {
+            return out;
+        } catch (IOException e) {
+            throw new NetworkException(Kind.CACHE, null, "cannot list " + c, e);
+        }
+        out.sort(java.util.Comparator.comparing(Entry::ifName));
+        return out;
+    }
+
     Path marker(String name) {
         return dir.resolve("markers").resolve(name);
     }

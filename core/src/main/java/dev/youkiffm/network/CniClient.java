@@ -271,6 +271,16 @@ public final class CniClient {
         return cache.all(bad).stream().map(CniClient::attachment).toList();
     }
 
+    /** The cached attachments of {@code containerId}, by interface name (reads only that container's entries). */
+    public List<Attachment> attachmentsOf(String containerId) {
+        List<NetworkException> bad = new ArrayList<>();
+        List<Attachment> out = cache.ofContainer(containerId, bad).stream().map(CniClient::attachment).toList();
+        if (!bad.isEmpty()) {
+            throw bad.get(0);
+        }
+        return out;
+    }
+
     private static Attachment attachment(AttachmentCache.Entry e) {
         return new Attachment(e.containerId(), e.ifName(), e.networkName(), e.rt().netns(), e.config(), e.rt(),
                 e.result());
@@ -368,7 +378,7 @@ public final class CniClient {
                 if (name.isEmpty()) {
                     name = "cni0";
                 }
-                if (!name.matches("[A-Za-z0-9_.\\-]{1,15}") || name.equals(".") || name.equals("..")) {
+                if (!name.matches("[A-Za-z0-9_][A-Za-z0-9_.\\-]{0,14}")) {
                     throw NetworkConfigList.invalid("network " + list.name() + ": bad bridge name " + name);
                 }
                 out.add(name);

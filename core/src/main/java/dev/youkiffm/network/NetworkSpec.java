@@ -34,7 +34,7 @@ public final class NetworkSpec {
     /** The OCI annotation holding the spec as JSON. */
     public static final String ANNOTATION = "dev.youkiffm.network";
     private static final Pattern NET = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.\\-]{0,127}");
-    private static final Pattern IFNAME = Pattern.compile("[A-Za-z0-9_\\-][A-Za-z0-9_.\\-]{0,14}");
+    private static final Pattern IFNAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.\\-]{0,14}");
     private static final Pattern DOMAIN = Pattern.compile("[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})"
             + "(\\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\\.?");
     private static final Pattern OPTION = Pattern.compile("[A-Za-z0-9_\\-]+(:[0-9]+)?");

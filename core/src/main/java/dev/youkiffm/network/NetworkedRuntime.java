@@ -98,7 +98,23 @@ public final class NetworkedRuntime implements ContainerRuntime {
 
     /** The attachments of container {@code id} (from the cache), with their results. */
     public List<CniClient.Attachment> attachments(String id) {
-        return cni.cachedAttachments(null).stream().filter(a -> a.containerId().equals(id)).toList();
+        return cni.attachmentsOf(id);
+    }
+
+    /**
+     * CNI CHECK of every attachment of {@code id} (with its cached config and result) through the init's netns.
+     *
+     * @throws NetworkException the first plugin that reports the attachment broken
+     * @throws dev.youkiffm.IllegalContainerStateException if the container has no live init (no netns to check)
+     */
+    public void check(String id) {
+        String netns = netnsOf(delegate.state(id));
+        if (netns.isEmpty()) {
+            throw new dev.youkiffm.IllegalContainerStateException(id, "check the networks of", "it has no live init");
+        }
+        for (CniClient.Attachment a : attachments(id)) {
+            cni.checkNetworkList(a.config(), a.runtimeConf().withNetns(netns));
+        }
     }
 
     @Override

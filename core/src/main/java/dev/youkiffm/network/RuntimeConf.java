@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
 public record RuntimeConf(String containerId, String netns, String ifName, Map<String, String> args,
         Map<String, Object> capabilityArgs) {
     /** Linux interface names: 1-15 bytes, no '/', ':' or whitespace. */
-    private static final Pattern IFNAME = Pattern.compile("[A-Za-z0-9_.\\-]{1,15}");
+    private static final Pattern IFNAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.\\-]{0,14}");
     private static final Pattern ARG = Pattern.compile("[A-Za-z0-9_\\-]+");
 
     public RuntimeConf {
@@ -25,7 +25,7 @@ public record RuntimeConf(String containerId, String netns, String ifName, Map<S
         if (!netns.isEmpty() && !netns.startsWith("/")) {
             throw NetworkConfigList.invalid("netns must be an absolute path: " + netns);
         }
-        if (ifName == null || !IFNAME.matcher(ifName).matches() || ifName.equals(".") || ifName.equals("..")) {
+        if (ifName == null || !IFNAME.matcher(ifName).matches()) {
             throw NetworkConfigList.invalid("interface name must be 1-15 characters of [A-Za-z0-9_.-]: " + ifName);
         }
         args = Collections.unmodifiableMap(new LinkedHashMap<>(args == null ? Map.of() : args));
