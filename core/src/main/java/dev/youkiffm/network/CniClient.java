@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -117,15 +118,10 @@ public final class CniClient {
         if (rt.netns().isEmpty()) {
             throw NetworkConfigList.invalid("ADD needs a netns path");
         }
-        ReentrantLock lock = lock(list.name());
-        ReentrantLock pm = usesPortmap(list) ? portmapLock : null;
-        lock.lock();
-        if (pm != null) {
-            pm.lock();
-        }
+        Runnable unlock = acquire(list);
         try {
             noteBridges(list);
-            if (pm != null) {
+            if (usesPortmap(list)) {
                 notePortmap();
             }
             cache.write(list, rt, null);
@@ -148,10 +144,7 @@ public final class CniClient {
                 throw e;
             }
         } finally {
-            if (pm != null) {
-                pm.unlock();
-            }
-            lock.unlock();
+            unlock.run();
         }
     }
 
@@ -167,19 +160,11 @@ public final class CniClient {
         if (l == null) {
             return;
         }
-        ReentrantLock lock = lock(l.name());
-        ReentrantLock pm = usesPortmap(l) ? portmapLock : null;
-        lock.lock();
-        if (pm != null) {
-            pm.lock();
-        }
+        Runnable unlock = acquire(l);
         try {
             delLocked(l, rt, cached.map(AttachmentCache.Entry::result).orElse(null));
         } finally {
-            if (pm != null) {
-                pm.unlock();
-            }
-            lock.unlock();
+            unlock.run();
         }
     }
 
@@ -368,6 +353,39 @@ public final class CniClient {
 
     private ReentrantLock lock(String network) {
         return locks.computeIfAbsent(network, n -> new ReentrantLock());
+    }
+
+    /**
+     * Takes the network's lock (then portmap's, for a list with portmap) with a deadline: at most what the holder can
+     * take (an ADD and its rollback: two plugin deadlines per plugin, plus the host probes), so a wedged holder can
+     * make others wait but never hang them. Returns the unlock action.
+     */
+    private Runnable acquire(NetworkConfigList list) {
+        Duration budget = options.timeout().multipliedBy(2L * list.plugins().size() + 4);
+        long deadline = System.nanoTime() + budget.toNanos();
+        ReentrantLock lock = lock(list.name());
+        ReentrantLock pm = usesPortmap(list) ? portmapLock : null;
+        try {
+            if (!lock.tryLock(budget.toNanos(), TimeUnit.NANOSECONDS)) {
+                throw new NetworkTimeoutException(null, "waiting for network " + list.name(), budget);
+            }
+            if (pm != null && !pm.tryLock(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+                lock.unlock();
+                throw new NetworkTimeoutException(null, "waiting for the portmap chains", budget);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            if (lock.isHeldByCurrentThread()) {
+                lock.unlock();
+            }
+            throw new NetworkException(Kind.EXEC_FAILED, null, "interrupted waiting for network " + list.name(), e);
+        }
+        return () -> {
+            if (pm != null) {
+                pm.unlock();
+            }
+            lock.unlock();
+        };
     }
 
     private static List<String> bridgeNames(NetworkConfigList list) {

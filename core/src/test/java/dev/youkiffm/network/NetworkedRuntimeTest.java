@@ -161,6 +161,56 @@ class NetworkedRuntimeTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"ffm"})
+    void concurrentAttachesGetDistinctAddressesAndConcurrentDeletesLeaveNothing(String runtime) throws Exception {
+        try (NetFixture f = new NetFixture(runtime)) {
+            String before = f.snapshot();
+            int n = 6;
+            try (NetworkedRuntime rt = f.open(runtime, Duration.ofSeconds(30));
+                    var pool = java.util.concurrent.Executors.newFixedThreadPool(n)) {
+                Bundles bundles = Bundles.forRuntime(rt);
+                List<String> ids = new java.util.ArrayList<>();
+                List<java.util.concurrent.Future<String>> ips = new java.util.ArrayList<>();
+                for (int i = 0; i < n; i++) {
+                    String id = "net-par-" + i + "-" + f.tag;
+                    ids.add(id);
+                    Bundle bu = bundles.create(id, ContainerConfig.builder().withRootfs(f.rootfs())
+                            .withCommand("sleep", "600")
+                            .withNetwork(NetworkSpec.builder().withNetwork(f.net).withPort(18100 + i, 80, "tcp")
+                                    .build()).build());
+                    ips.add(pool.submit(() -> {
+                        rt.create(id, bu.dir(), CreateOptions.DISCARD);
+                        rt.start(id);
+                        return rt.attachments(id).get(0).result().ipsOf("eth0").get(0).ip();
+                    }));
+                }
+                try {
+                    java.util.Set<String> distinct = new java.util.HashSet<>();
+                    for (var ip : ips) {
+                        distinct.add(ip.get(120, java.util.concurrent.TimeUnit.SECONDS));
+                    }
+                    assertEquals(n, distinct.size(), "addresses " + distinct);
+                    assertEquals(n, NetTestSupport.leases(f.ipam).size(), NetTestSupport.leases(f.ipam).toString());
+                } finally {
+                    List<java.util.concurrent.Future<?>> dels = new java.util.ArrayList<>();
+                    for (String id : ids) {
+                        dels.add(pool.submit(() -> {
+                            rt.delete(id, true);
+                            bundles.delete(id);
+                        }));
+                    }
+                    for (var d : dels) {
+                        d.get(120, java.util.concurrent.TimeUnit.SECONDS);
+                    }
+                }
+                assertEquals(List.of(), rt.list());
+                assertEquals(List.of(), rt.cni().cachedAttachments(null));
+            }
+            NetTestSupport.assertNoLeak(before, f.snapshot());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"ffm"})
     void badNetworkInputIsRejectedBeforeAnythingRuns(String runtime) throws Exception {
         try (NetFixture f = new NetFixture(runtime)) {
             String before = f.snapshot();
