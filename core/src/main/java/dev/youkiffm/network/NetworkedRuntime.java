@@ -397,6 +397,11 @@ public final class NetworkedRuntime implements ContainerRuntime {
         RuntimeException err = detach(atts, netnsOf(s));
         try {
             delegate.delete(id, force);
+        } catch (RuntimeException e) {
+            if (err != null) {
+                e.addSuppressed(err);
+            }
+            throw e;
         } finally {
             created.remove(id);
         }
