@@ -42,7 +42,8 @@ def jmh_table(path):
 EXTRA = [("exec.json", "Exec probe latency (ExecBenchmark: `true` and `echo ok` with captured output, into one running container)"),
          ("image.json", "Images (ImageBenchmark)"),
          ("network.json", "CNI networks on ffm (NetworkBenchmark: create+network+start and teardown; none / bridge / "
-                          "bridge+portmap)")]
+                          "bridge+portmap)"),
+         ("cni.json", "CNI alone (CniBenchmark: one ADD or DEL into a netns, no container; the fast path's baseline)")]
 
 
 def main():
