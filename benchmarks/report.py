@@ -42,7 +42,10 @@ def jmh_table(path):
 EXTRA = [("exec.json", "Exec probe latency (ExecBenchmark: `true` and `echo ok` with captured output, into one running container)"),
          ("image.json", "Images (ImageBenchmark)"),
          ("registry-pull.json", "Registry pulls (RegistryPullBenchmark: 5 layers, ~50 MB, loopback docker-registry; "
-          "yffm RegistryClient vs skopeo copy)")]
+          "yffm RegistryClient vs skopeo copy)"),
+         ("network.json", "CNI networks on ffm (NetworkBenchmark: create+network+start and teardown; none / bridge / "
+                          "bridge+portmap)"),
+         ("cni.json", "CNI alone (CniBenchmark: one ADD or DEL into a netns, no container; the fast path's baseline)")]
 
 
 def main():

@@ -67,6 +67,14 @@ pull_opts=(-rf json -rff "$results/registry-pull.json")
 [ "$quick" = 1 ] && pull_opts+=(-wi 1 -i 3 -w 2s -r 3s)
 log "running JMH (RegistryPullBenchmark: 5-layer ~50 MB pull from a loopback docker-registry vs skopeo copy)"
 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$jar" 'RegistryPullBenchmark' "${pull_opts[@]}"
+network_opts=(-rf json -rff "$results/network.json")
+[ "$quick" = 1 ] && network_opts+=(-wi 1 -i 1 -w 2s -r 3s)
+log "running JMH (NetworkBenchmark: FFM create+network+start and teardown without a network, with CNI bridge, +portmap)"
+"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$jar" 'NetworkBenchmark' "${network_opts[@]}"
+cni_opts=(-rf json -rff "$results/cni.json")
+[ "$quick" = 1 ] && cni_opts+=(-wi 1 -i 1 -w 2s -r 3s)
+log "running JMH (CniBenchmark: one CNI ADD / DEL without a container, bridge and bridge+portmap)"
+"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$jar" 'CniBenchmark' "${cni_opts[@]}"
 
 log "peak RSS of one CLI invocation"
 bundle="$(ls -d /var/tmp/youki-ffm-bench/bundle-sleep-3600)"

@@ -188,6 +188,11 @@ public final class ContainerConfig {
         return b.cgroupsPath;
     }
 
+    /** The network section (CNI networks, ports, DNS), or null; see {@link dev.youkiffm.network.NetworkedRuntime}. */
+    public dev.youkiffm.network.NetworkSpec network() {
+        return b.network;
+    }
+
     /** The OCI spec with this config's own rootfs; fails naming {@code rootfs} if the config has only an image. */
     public OciSpec.Spec toSpec() {
         return toSpec((Path) null);
@@ -318,6 +323,9 @@ public final class ContainerConfig {
         if (stopSignal != null) {
             ann.put(STOP_SIGNAL_ANNOTATION, stopSignal.name());
         }
+        if (b.network != null) {
+            ann.put(dev.youkiffm.network.NetworkSpec.ANNOTATION, b.network.toJson());
+        }
         s.annotations = ann.isEmpty() ? null : ann;
         return s;
     }
@@ -441,6 +449,7 @@ public final class ContainerConfig {
         private Integer oomScoreAdj;
         private String stopSignal;
         private String cgroupsPath;
+        private dev.youkiffm.network.NetworkSpec network;
 
         private Builder() {}
 
@@ -476,6 +485,7 @@ public final class ContainerConfig {
             c.oomScoreAdj = oomScoreAdj;
             c.stopSignal = stopSignal;
             c.cgroupsPath = cgroupsPath;
+            c.network = network;
             return c;
         }
 
@@ -619,6 +629,15 @@ public final class ContainerConfig {
         /** Mount the container's own cgroups read-only at /sys/fs/cgroup, as {@code runc spec} does. Off by default. */
         public Builder withCgroupMount(boolean on) {
             this.cgroupMount = on;
+            return this;
+        }
+
+        /**
+         * CNI networks, port mappings and DNS files for the container's private network namespace, applied by
+         * {@link dev.youkiffm.network.NetworkedRuntime} (kept as the {@code dev.youkiffm.network} annotation).
+         */
+        public Builder withNetwork(dev.youkiffm.network.NetworkSpec n) {
+            this.network = n;
             return this;
         }
 
@@ -891,6 +910,10 @@ public final class ContainerConfig {
                                 + cgroupsPath);
                     }
                 }
+            }
+            if (network != null && hostNetwork) {
+                throw new InvalidArgumentException("network", "CNI networks need a private network namespace, "
+                        + "not the host's");
             }
             for (Map.Entry<String, String> l : labels.entrySet()) {
                 if (l.getKey() == null || l.getKey().isBlank()) {

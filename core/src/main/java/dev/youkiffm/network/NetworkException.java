@@ -1,0 +1,84 @@
+package dev.youkiffm.network;
+
+import dev.youkiffm.ContainerException;
+
+/**
+ * A CNI operation failed. {@link #kind()} says how; for a plugin's own error object ({@code {"code", "msg",
+ * "details"}} on stdout with a non-zero exit) {@link #code()} is its CNI error code (1-99 reserved by the spec, 100+
+ * plugin-specific), otherwise -1.
+ */
+public class NetworkException extends ContainerException {
+    /** How the operation failed. */
+    public enum Kind {
+        /** The network config (or list) is invalid, or a name/path in it is unsafe. Nothing was run. */
+        INVALID_CONFIG,
+        /** No executable for the plugin type in the CNI path. Nothing was run. */
+        PLUGIN_NOT_FOUND,
+        /** The plugin exited non-zero; {@link #code()} holds its CNI error code when it printed one. */
+        PLUGIN_ERROR,
+        /** The plugin exited zero but its stdout was not a valid CNI result. */
+        MALFORMED_RESULT,
+        /** The plugin ran past the deadline and was killed. */
+        TIMEOUT,
+        /** The plugin could not be started or its output could not be read. */
+        EXEC_FAILED,
+        /** The attachment cache could not be read or written. */
+        CACHE
+    }
+
+    private final Kind kind;
+    private final int code;
+    private final String plugin;
+    private final String details;
+
+    public NetworkException(Kind kind, String plugin, int code, String message, String details) {
+        super(message(kind, plugin, code, message, details));
+        this.kind = kind;
+        this.code = code;
+        this.plugin = plugin;
+        this.details = details;
+    }
+
+    public NetworkException(Kind kind, String plugin, String message, Throwable cause) {
+        super(message(kind, plugin, -1, message, null), cause);
+        this.kind = kind;
+        this.code = -1;
+        this.plugin = plugin;
+        this.details = null;
+    }
+
+    private static String message(Kind kind, String plugin, int code, String msg, String details) {
+        StringBuilder sb = new StringBuilder("CNI ");
+        sb.append(kind.name().toLowerCase(java.util.Locale.ROOT).replace('_', ' '));
+        if (plugin != null) {
+            sb.append(" (plugin ").append(plugin).append(')');
+        }
+        if (code >= 0) {
+            sb.append(" code ").append(code);
+        }
+        sb.append(": ").append(msg);
+        if (details != null && !details.isEmpty()) {
+            sb.append(" (").append(details).append(')');
+        }
+        return sb.toString();
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    /** The plugin's CNI error code, or -1 when it gave none. */
+    public int code() {
+        return code;
+    }
+
+    /** The plugin type that failed, or null when the failure was not a plugin's. */
+    public String plugin() {
+        return plugin;
+    }
+
+    /** The plugin's {@code details} text, or null. */
+    public String details() {
+        return details;
+    }
+}
