@@ -183,7 +183,9 @@ def main():
                        and k not in flaky]
         for (prog, num), desc in regressions:
             print("REGRESSION ffm %s #%s (%s): %s" % (prog, num, ffm.get((prog, num), ("missing",))[0], desc))
-            status = 1
+            status = 3
+        with open(os.path.join(a.out, "ffm-regressed.txt"), "w") as fh:
+            fh.write("".join("%s\n" % p for p in sorted({p for (p, _), _ in regressions})))
         improved = [k for k, v in ffm.items() if v[0] == "pass" and base.get(k, ("",))[0] != "pass"]
         if improved:
             print("ffm now passes %d points the baseline does not: update it with --update-baseline" % len(improved))

@@ -17,8 +17,9 @@ source "$(dirname "$0")/lib.sh"
 RT_MODULE=github.com/opencontainers/runtime-tools
 RT_VERSION=v0.9.1-0.20251205004911-5e639034dcdc
 # The CLIs run this fixed subset in CI (every file runs on ffm): the programs whose verdicts differ between the
-# runtimes, so the gap table stays current, plus the lifecycle basics. --all-on-clis runs everything.
-YFFM_RT_CLI_SUBSET="${YFFM_RT_CLI_SUBSET:-default,create,start,state,kill,delete,hooks,hooks_stdin,poststart,poststart_fail,poststop,poststop_fail,prestart_fail,linux_seccomp,linux_cgroups_memory,linux_cgroups_relative_memory,process_rlimits_fail,process_capabilities_fail,linux_ns_itype,misc_props}"
+# runtimes (so the gap table stays current), plus default, create and linux_ns_itype (its mount leak). The full
+# suite on all four runtimes takes about 14 minutes here, over this stage's budget. --all-on-clis runs everything.
+YFFM_RT_CLI_SUBSET="${YFFM_RT_CLI_SUBSET:-default,create,hooks_stdin,pidfile,poststart_fail,poststop,poststop_fail,prestart_fail,linux_seccomp,linux_cgroups_memory,linux_cgroups_relative_memory,process_rlimits_fail,process_capabilities_fail,linux_ns_itype}"
 TEST_TIMEOUT=180
 
 runtimes="ffm,youki,runc,crun"
@@ -161,6 +162,20 @@ reap_containers() {
   done
 }
 
+# run_program RUNTIME PROGRAM DIR: one validation program, TAP to DIR/PROGRAM.tap, exit code to .rc; then what it left
+run_program() {
+  local rt="$1" t="$2" dir="$3" rc=0 t0=$SECONDS
+  [ -x "$build/bin/$t" ] || die "no validation program $t"
+  mkdir -p "$dir"
+  (cd "$work/cwd" && RUNTIME="$work/bin/$rt" TMPDIR="$work/tmp" \
+    timeout -k 10 "$TEST_TIMEOUT" "$build/bin/$t" > "$dir/$t.tap" 2> "$dir/$t.stderr") || rc=$?
+  echo "$rc" > "$dir/$t.rc"
+  printf '%s\t%s\n' "$t" "$((SECONDS - t0))" >> "$dir.times"
+  reap_containers "$rt"
+  unmount_under "$work/tmp"
+  rm -rf "${work:?}"/tmp/*
+}
+
 status=0
 for rt in ${runtimes//,/ }; do
   make_wrapper "$rt"
@@ -175,16 +190,7 @@ for rt in ${runtimes//,/ }; do
   start=$SECONDS
   log "runtime-tools on $rt: ${#tests[@]} programs"
   for t in "${tests[@]}"; do
-    [ -x "$build/bin/$t" ] || die "no validation program $t"
-    rc=0
-    t0=$SECONDS
-    (cd "$work/cwd" && RUNTIME="$work/bin/$rt" TMPDIR="$work/tmp" \
-      timeout -k 10 "$TEST_TIMEOUT" "$build/bin/$t" > "$out/$rt/$t.tap" 2> "$out/$rt/$t.stderr") || rc=$?
-    echo "$rc" > "$out/$rt/$t.rc"
-    printf '%s\t%s\n' "$t" "$((SECONDS - t0))" >> "$out/$rt.times"
-    reap_containers "$rt"
-    unmount_under "$work/tmp"
-    rm -rf "${work:?}"/tmp/*
+    run_program "$rt" "$t" "$out/$rt"
   done
   log "runtime-tools on $rt: $((SECONDS - start)) s"
   echo "$((SECONDS - start))" > "$out/$rt.seconds"
@@ -198,6 +204,20 @@ fi
 
 report_args=(--out "$out" --baseline "$YFFM_ROOT/conformance/baseline" --runtimes "$runtimes")
 [ "$update" = 1 ] && report_args+=(--update-baseline)
-python3 "$YFFM_ROOT/scripts/runtime-tools-report.py" "${report_args[@]}" || status=1
+rrc=0
+python3 "$YFFM_ROOT/scripts/runtime-tools-report.py" "${report_args[@]}" || rrc=$?
+if [ "$rrc" = 3 ] && [ -s "$out/ffm-regressed.txt" ]; then
+  # Several programs race the runtime (kill then delete, state polling) and fail now and then on every runtime
+  # under load. A regression counts only if the program fails again: rerun each regressed program once on ffm.
+  log "rerunning the regressed programs once on ffm: $(tr '\n' ' ' < "$out/ffm-regressed.txt")"
+  mkdir -p "$out/ffm-first-try"
+  while read -r t; do
+    mv "$out/ffm/$t".* "$out/ffm-first-try/"
+    run_program ffm "$t" "$out/ffm"
+  done < "$out/ffm-regressed.txt"
+  rrc=0
+  python3 "$YFFM_ROOT/scripts/runtime-tools-report.py" "${report_args[@]}" || rrc=$?
+fi
+[ "$rrc" = 0 ] || status=1
 log "results in $out"
 exit "$status"
