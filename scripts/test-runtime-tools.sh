@@ -94,6 +94,10 @@ cleanup() {
     fi
   done
   unmount_under "$work/tmp"
+  # The cgroup programs use cgroupsPath /cgrouptest and testdir/cgrouptest (relative to the runtime's own cgroup);
+  # the runtimes remove the container's cgroup but not those parents. rmdir only removes empty, unused ones.
+  find /sys/fs/cgroup -maxdepth 8 -depth -type d \( -name cgrouptest -o -name testdir \) \
+    -exec rmdir {} \; 2>/dev/null
   if [ -n "$crun_ns" ]; then
     umount "$crun_ns" 2>/dev/null
     umount "$work/ns" 2>/dev/null
@@ -202,7 +206,7 @@ if grep -h "FFM helper died" "$work"/rundir/*.log 2>/dev/null; then
   status=1
 fi
 
-report_args=(--out "$out" --baseline "$YFFM_ROOT/conformance/baseline" --runtimes "$runtimes")
+report_args=(--out "$out" --baseline "${YFFM_RT_BASELINE:-$YFFM_ROOT/conformance/baseline}" --runtimes "$runtimes")
 [ "$update" = 1 ] && report_args+=(--update-baseline)
 rrc=0
 python3 "$YFFM_ROOT/scripts/runtime-tools-report.py" "${report_args[@]}" || rrc=$?
