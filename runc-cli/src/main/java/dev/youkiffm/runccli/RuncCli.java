@@ -351,7 +351,7 @@ final class RuncCli {
                 if (!f.on("force")) {
                     rt.state(id); // runc: an unknown id is an error without --force
                 }
-                rt.delete(id, f.on("force"));
+                deleteWithRetry(rt, id, f.on("force"));
             } catch (ContainerNotFoundException e) {
                 status = fail(global, inv, "container does not exist");
             } catch (IllegalContainerStateException e) {
@@ -359,6 +359,30 @@ final class RuncCli {
             }
         }
         return status;
+    }
+
+    /**
+     * A forced delete right after the init was killed can find its cgroup still busy (libcgroups gives up on
+     * EBUSY after a few tries: "could not delete"); the processes are gone moments later. runc retries the same
+     * way. So a forced delete that fails while the container still exists is tried again, 3 times in all.
+     */
+    private static void deleteWithRetry(ContainerRuntime rt, String id, boolean force) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                rt.delete(id, force);
+                return;
+            } catch (RuntimeFailureException e) {
+                if (!force || attempt >= 3) {
+                    throw e;
+                }
+                try {
+                    Thread.sleep(100L * attempt);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
     }
 
     // ps
