@@ -12,6 +12,12 @@ log "native: cargo test (header drift check, C ABI tests, real-container smoke t
 (cd native && cargo test --release --locked) || status=$?
 log "running mvn verify"
 mvn_cmd verify "$@" || status=$?
+# --- conformance: the OCI runtime-tools suite (needs the runc-cli module built by the verify above) ---------------
+# Every validation program on ffm through runc-cli's yffm-runc, a fixed subset on the youki/runc/crun CLIs; fails on
+# a regression against conformance/baseline/ffm.tsv or a dead FFM helper. See README "The OCI conformance suite".
+log "conformance: scripts/test-runtime-tools.sh"
+bash "$YFFM_ROOT/scripts/test-runtime-tools.sh" || status=$((status == 0 ? 1 : status))
+# ------------------------------------------------------------------------------------------------------------------
 bash "$YFFM_ROOT/scripts/leak-check.sh" || status=$((status == 0 ? 1 : status))
 python3 "$YFFM_ROOT/scripts/surefire-summary.py" "$YFFM_ROOT" || status=$((status == 0 ? 1 : status))
 exit "$status"

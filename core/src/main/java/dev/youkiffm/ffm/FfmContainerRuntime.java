@@ -19,6 +19,7 @@ import dev.youkiffm.ExecResult;
 import dev.youkiffm.ExecSpec;
 import dev.youkiffm.internal.ExecSupport;
 import dev.youkiffm.internal.ExitWatcher;
+import dev.youkiffm.internal.OomKillerControl;
 import dev.youkiffm.internal.StdioPlumbing;
 import dev.youkiffm.internal.StdioPump;
 import dev.youkiffm.internal.RuntimeFiles;
@@ -200,6 +201,16 @@ public final class FfmContainerRuntime implements ContainerRuntime {
         CompletableFuture<Integer> exit = new CompletableFuture<>();
         exits.put(id, exit);
         watcher.watch(new ExitWatcher.Watch(id, c.pidfd(), exit));
+        try {
+            OomKillerControl.apply(b, c.pid()); // libcontainer 0.7 drops disableOOMKiller
+        } catch (RuntimeException e) {
+            try {
+                delete(id, true);
+            } catch (RuntimeException d) {
+                e.addSuppressed(d);
+            }
+            throw e;
+        }
         return state(id);
     }
 
