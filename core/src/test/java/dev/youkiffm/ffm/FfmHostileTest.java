@@ -293,4 +293,31 @@ class FfmHostileTest {
             cleanup(root);
         }
     }
+
+    @Test
+    void aLowFdLimitFailsCreatesTypedAndEverythingStaysManageable() throws Exception {
+        Path root = root("fdlimit");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        // soft limit 160 (the JVM starts with about 60 open; each running container costs the JVM a pidfd); a high hard
+        // limit, since the containers ask for 1024
+        String hard = Files.readAllLines(Path.of("/proc/self/limits")).stream()
+                .filter(l -> l.startsWith("Max open files")).map(l -> l.trim().split("\\s+")[4]).findFirst()
+                .orElse("4096");
+        Process child = new ProcessBuilder("prlimit", "--nofile=160:" + hard, java, "-XX:-MaxFDLimit",
+                "--enable-native-access=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"), FdLimitChild.class.getName(), root.toString(),
+                FfmTestSupport.rootfs().toString(), FfmTestSupport.dir("fdlimit-bundles").toString())
+                .redirectErrorStream(true).start();
+        try {
+            String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(child.waitFor(3, TimeUnit.MINUTES));
+            assertEquals(0, child.exitValue(), out);
+            assertTrue(out.contains("failure ResourceExhaustedException"), out);
+            assertTrue(out.contains("helper starts 1"), "the helper never died: " + out);
+            assertTrue(out.contains("\nok"), out);
+        } finally {
+            child.destroyForcibly();
+            cleanup(root);
+        }
+    }
 }
