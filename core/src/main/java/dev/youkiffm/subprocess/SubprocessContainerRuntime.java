@@ -373,6 +373,7 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         } catch (RuntimeException e) {
             if (e instanceof RuntimeFailureException || e instanceof dev.youkiffm.OperationTimeoutException) {
                 rollback(id); // the CLI was terminated past its deadline: undo whatever it made
+                removeEmptyCgroups(id, b);
             }
             pl.createFailed(root, id, e);
             throw e;
@@ -409,6 +410,53 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         }
         if (subreaper) {
             reapRuntimeOrphans();
+        }
+    }
+
+    /**
+     * A CLI killed mid-create can leave the container's cgroups behind before it wrote any state, so {@code delete
+     * --force} cannot find them: remove them where the config (or the CLI's default, {@code /<id>}) puts them, in
+     * every hierarchy. Only empty cgroups can be removed, so nothing running is touched.
+     */
+    private static void removeEmptyCgroups(String id, Path bundle) {
+        List<String> rels = new ArrayList<>(List.of(id));
+        try {
+            var cfg = OciStateJson.MAPPER.readTree(bundle.resolve("config.json").toFile());
+            String p = cfg.path("linux").path("cgroupsPath").asText("");
+            if (!p.isEmpty() && !p.contains(":") && !p.contains("..")) {
+                rels.add(0, p.startsWith("/") ? p.substring(1) : p);
+            }
+        } catch (IOException e) {
+            // the default only
+        }
+        // a relative cgroupsPath (and the default) is placed under the caller's own cgroup of each hierarchy
+        List<Path> hierarchies = new ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/cgroup"))) {
+                String[] f = line.split(":", 3);
+                if (f.length != 3) {
+                    continue;
+                }
+                Path mount = f[1].isEmpty() ? (Files.isDirectory(Path.of("/sys/fs/cgroup/unified"))
+                        ? Path.of("/sys/fs/cgroup/unified") : Path.of("/sys/fs/cgroup"))
+                        : Path.of("/sys/fs/cgroup", f[1].replace("name=", ""));
+                hierarchies.add(mount);
+                hierarchies.add(mount.resolve(f[2].substring(1)));
+            }
+        } catch (IOException | RuntimeException e) {
+            return;
+        }
+        for (Path h : hierarchies) {
+            for (String rel : rels) {
+                Path cg = h.resolve(rel);
+                for (int i = 0; i < 50 && Files.isDirectory(cg) && Files.exists(cg.resolve("cgroup.procs")); i++) {
+                    try {
+                        Files.delete(cg);
+                    } catch (IOException e) {
+                        sleepQuietly(20); // its last processes are leaving
+                    }
+                }
+            }
         }
     }
 
