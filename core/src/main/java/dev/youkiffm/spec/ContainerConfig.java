@@ -923,6 +923,16 @@ public final class ContainerConfig {
                     throw new InvalidArgumentException("labels." + l.getKey(), "value must not be null");
                 }
             }
+            long labelBytes = 0;
+            for (Map.Entry<String, String> l : labels.entrySet()) {
+                labelBytes += l.getKey().getBytes(java.nio.charset.StandardCharsets.UTF_8).length
+                        + l.getValue().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+            }
+            if (labelBytes > dev.youkiffm.internal.RawSpecCheck.MAX_ANNOTATION_BYTES) {
+                throw new InvalidArgumentException("labels", labelBytes + " bytes in all, over the "
+                        + dev.youkiffm.internal.RawSpecCheck.MAX_ANNOTATION_BYTES + "-byte limit (they become "
+                        + "annotations, which every state file repeats)");
+            }
             return new ContainerConfig(this, envMap, effectiveHostname, sig, caps);
         }
     }

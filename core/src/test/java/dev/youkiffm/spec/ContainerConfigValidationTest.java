@@ -113,6 +113,7 @@ class ContainerConfigValidationTest {
         rejects("image", b -> b.withImage("has space"));
         rejects("labels.team", b -> b.withLabel("team", null));
         rejects("labels", b -> b.withLabel("", "x"));
+        rejects("labels", b -> b.withLabel("big", "x".repeat(70_000)));
     }
 
     @Test
