@@ -478,8 +478,15 @@ public final class Supervisor implements AutoCloseable {
      */
     public void remove(String id) {
         Entry e = entry(id);
-        stop(id, e.spec.stopGrace());
+        try {
+            stop(id, e.spec.stopGrace());
+        } catch (dev.youkiffm.ContainerException gone) {
+            // deleted or broken behind our back: the force-delete below cleans up what is left
+            LOG.log(System.Logger.Level.DEBUG, "container " + id + ": stop before remove failed", gone);
+        }
         synchronized (e) {
+            e.stopRequested = true;
+            e.phase = SupervisedStatus.Phase.STOPPED;
             e.removed = true;
             releaseInstance(e);
             try {

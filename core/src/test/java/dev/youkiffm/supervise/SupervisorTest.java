@@ -112,6 +112,10 @@ public abstract class SupervisorTest {
             rt.delete(id, true);
         }
         assertEquals(List.of(), dirs, "containers left in the root");
+        long until = System.nanoTime() + WAIT.toNanos();
+        while (sup.oomWatches() > 0 && System.nanoTime() < until) {
+            sleep(20); // the monitor thread closes released watches asynchronously
+        }
         assertEquals(0, sup.oomWatches(), "OOM watches left open");
         Path logs = LogFiles.supervisorLogRoot(rt.root());
         if (Files.isDirectory(logs)) {
@@ -252,6 +256,66 @@ public abstract class SupervisorTest {
         assertTrue(sup.events().droppedTotal() >= before);
         for (String id : ids) {
             assertEquals(List.of("Created", "Started", "Exited", "Deleted"), kinds(id));
+        }
+    }
+
+    @Test
+    void aThrowingListenerIsDroppedOthersKeepGoing() throws Exception {
+        List<ContainerEvent> after = new CopyOnWriteArrayList<>();
+        AutoCloseable bad = sup.events().listen(e -> {
+            throw new IllegalStateException("listener bug");
+        });
+        String id = newId("throw");
+        sup.run(id, bundle(id, List.of("true")), SupervisionSpec.defaults());
+        awaitEvent(id, ContainerEvent.Exited.class, e -> true);
+        AutoCloseable good = sup.events().listen(after::add);
+        sup.remove(id);
+        awaitEvent(id, ContainerEvent.Deleted.class, e -> true);
+        long until = System.nanoTime() + WAIT.toNanos();
+        while (after.isEmpty() && System.nanoTime() < until) {
+            sleep(10);
+        }
+        assertEquals(List.of("Created", "Started", "Exited", "Deleted"), kinds(id));
+        assertTrue(after.stream().anyMatch(e -> e instanceof ContainerEvent.Deleted), after.toString());
+        bad.close();
+        good.close();
+    }
+
+    @Test
+    void manyContainersLeaveNoFdsOrThreads() throws Exception {
+        // warm up lazily created threads and fds (stdio pump, OOM monitor, netns hop, exit watcher) once
+        String warm = newId("warm");
+        sup.run(warm, bundle(warm, List.of("sh", "-c", "exec nc -l -p 9000 127.0.0.1")),
+                SPEC.withLiveness(Probe.tcp(9000).withPeriod(Duration.ofMillis(100))));
+        sleep(300);
+        sup.remove(warm);
+        sleep(200);
+        long fds0 = fds();
+        long threads0 = Thread.getAllStackTraces().keySet().stream().filter(t -> !t.isVirtual()).count();
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            String id = newId("leak");
+            ids.add(id);
+            sup.run(id, bundle(id, List.of("sh", "-c", "echo hi; exec httpd -f -p 127.0.0.1:8080 -h /")),
+                    SPEC.withReadiness(Probe.httpGet(8080, "/").withPeriod(Duration.ofMillis(100)))
+                            .withLiveness(Probe.exec("true").withPeriod(Duration.ofMillis(200))));
+        }
+        sleep(1000);
+        long threadsBusy = Thread.getAllStackTraces().keySet().stream().filter(t -> !t.isVirtual()).count();
+        assertTrue(threadsBusy <= threads0 + 4, "threads grew with containers: " + threads0 + " -> " + threadsBusy);
+        for (String id : ids) {
+            sup.remove(id);
+        }
+        long until = System.nanoTime() + WAIT.toNanos();
+        while ((fds() > fds0 || sup.oomWatches() > 0) && System.nanoTime() < until) {
+            sleep(50);
+        }
+        assertEquals(fds0, fds(), "fds after 8 supervised containers came and went");
+    }
+
+    private static long fds() throws IOException {
+        try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
+            return s.count();
         }
     }
 
