@@ -8,7 +8,7 @@ import java.nio.channels.SocketChannel;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -52,19 +52,18 @@ final class NetnsSockets implements AutoCloseable {
             }
             ex = hop;
         }
-        Future<SocketChannel> f = ex.submit(() -> {
-            SuperviseCalls.setns(pidfd, SuperviseCalls.CLONE_NEWNET);
-            try {
-                SuperviseCalls.loopbackUp();
-                return SocketChannel.open(StandardProtocolFamily.INET);
-            } finally {
+        CompletableFuture<SocketChannel> f = new CompletableFuture<>();
+        try {
+            ex.execute(() -> {
                 try {
-                    SuperviseCalls.setns(selfNet, SuperviseCalls.CLONE_NEWNET);
-                } catch (IOException e) {
-                    retire(ex, e);
+                    f.complete(create(pidfd, ex));
+                } catch (Throwable t) {
+                    f.completeExceptionally(t);
                 }
-            }
-        });
+            });
+        } catch (java.util.concurrent.RejectedExecutionException closed) {
+            throw new IOException("supervisor is closed");
+        }
         try {
             return f.get(Math.max(1, timeoutNanos), TimeUnit.NANOSECONDS);
         } catch (ExecutionException e) {
@@ -74,12 +73,34 @@ final class NetnsSockets implements AutoCloseable {
             throw new IOException("cannot create a socket in the container's network namespace: " + e.getCause(),
                     e.getCause());
         } catch (TimeoutException e) {
-            f.cancel(false);
-            // a socket created after all must not leak
+            f.thenAccept(NetnsSockets::closeQuietly); // created after all, too late: it must not leak
             throw new IOException("timed out creating a socket in the container's network namespace");
         } catch (InterruptedException e) {
+            f.thenAccept(NetnsSockets::closeQuietly);
             Thread.currentThread().interrupt();
             throw new IOException("interrupted");
+        }
+    }
+
+    private SocketChannel create(int pidfd, ExecutorService ex) throws IOException {
+        SuperviseCalls.setns(pidfd, SuperviseCalls.CLONE_NEWNET);
+        try {
+            SuperviseCalls.loopbackUp();
+            return SocketChannel.open(StandardProtocolFamily.INET);
+        } finally {
+            try {
+                SuperviseCalls.setns(selfNet, SuperviseCalls.CLONE_NEWNET);
+            } catch (IOException e) {
+                retire(ex, e);
+            }
+        }
+    }
+
+    private static void closeQuietly(SocketChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException e) {
+            // nothing more to do
         }
     }
 

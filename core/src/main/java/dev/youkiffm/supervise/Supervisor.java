@@ -72,6 +72,7 @@ public final class Supervisor implements AutoCloseable {
     private final ProbeRunner prober;
     private final ProbeTimings timings = new ProbeTimings();
     private final Map<String, Entry> entries = new ConcurrentHashMap<>();
+    private final Map<String, Boolean> reserved = new ConcurrentHashMap<>();
     private final Path logRoot;
     private volatile boolean closed;
 
@@ -212,19 +213,26 @@ public final class Supervisor implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("supervisor is closed");
         }
-        LogFiles logs = LogFiles.open(logRoot, id, spec.logs());
-        Entry e = new Entry(id, b, spec, logs);
-        if (entries.putIfAbsent(id, e) != null) {
+        // reserve the id first: opening the logs empties <logRoot>/<id>, which must never be a live container's
+        if (reserved.putIfAbsent(id, Boolean.TRUE) != null || entries.containsKey(id)) {
+            reserved.remove(id, Boolean.TRUE);
             throw new ContainerAlreadyExistsException(id);
         }
         try {
-            synchronized (e) {
-                launch(e);
+            LogFiles logs = LogFiles.open(logRoot, id, spec.logs());
+            Entry e = new Entry(id, b, spec, logs);
+            entries.put(id, e);
+            try {
+                synchronized (e) {
+                    launch(e);
+                }
+            } catch (RuntimeException ex) {
+                entries.remove(id, e);
+                logs.closeAndDelete();
+                throw ex;
             }
-        } catch (RuntimeException ex) {
-            entries.remove(id, e);
-            logs.closeAndDelete();
-            throw ex;
+        } finally {
+            reserved.remove(id);
         }
         return status(id);
     }

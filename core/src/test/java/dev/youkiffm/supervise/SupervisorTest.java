@@ -238,6 +238,7 @@ public abstract class SupervisorTest {
         for (String id : ids) {
             awaitEvent(id, ContainerEvent.Exited.class, e -> true);
             sup.remove(id);
+            awaitEvent(id, ContainerEvent.Deleted.class, e -> true); // delivery is asynchronous
         }
         // 3 x (Created, Started, Exited, Deleted) = 12 events; the stuck one buffers 1024 at most: none dropped yet
         // with the default buffer, so flood it through a tiny hub instead
@@ -290,8 +291,11 @@ public abstract class SupervisorTest {
         sleep(300);
         sup.remove(warm);
         sleep(200);
+        List<String> fdList0 = fdTargets();
         long fds0 = fds();
-        long threads0 = Thread.getAllStackTraces().keySet().stream().filter(t -> !t.isVirtual()).count();
+        // the library's own threads (the JDK adds a process-reaper thread per running CLI process on its own)
+        long threads0 = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> !t.isVirtual() && t.getName().startsWith("yffm-")).count();
         List<String> ids = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
             String id = newId("leak");
@@ -301,7 +305,8 @@ public abstract class SupervisorTest {
                             .withLiveness(Probe.exec("true").withPeriod(Duration.ofMillis(200))));
         }
         sleep(1000);
-        long threadsBusy = Thread.getAllStackTraces().keySet().stream().filter(t -> !t.isVirtual()).count();
+        long threadsBusy = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> !t.isVirtual() && t.getName().startsWith("yffm-")).count();
         assertTrue(threadsBusy <= threads0 + 4, "threads grew with containers: " + threads0 + " -> " + threadsBusy);
         for (String id : ids) {
             sup.remove(id);
@@ -310,7 +315,24 @@ public abstract class SupervisorTest {
         while ((fds() > fds0 || sup.oomWatches() > 0) && System.nanoTime() < until) {
             sleep(50);
         }
-        assertEquals(fds0, fds(), "fds after 8 supervised containers came and went");
+        List<String> fdList1 = fdTargets();
+        assertEquals(fds0, fds(), "fds after 8 supervised containers came and went: before " + fdList0 + " after "
+                + fdList1);
+    }
+
+    private static List<String> fdTargets() throws IOException {
+        List<String> out = new ArrayList<>();
+        try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path p : s.toList()) {
+                try {
+                    out.add(p.getFileName() + "->" + Files.readSymbolicLink(p));
+                } catch (IOException e) {
+                    // closed meanwhile
+                }
+            }
+        }
+        Collections.sort(out);
+        return out;
     }
 
     private static long fds() throws IOException {
@@ -672,10 +694,13 @@ public abstract class SupervisorTest {
         assertEquals(List.of(), sup.ids());
         assertFalse(Files.exists(LogFiles.supervisorLogRoot(rt.root()).resolve(id)), "no log dir left");
         String dup = newId("dup");
-        sup.run(dup, bundle(dup, List.of("sleep", "600")), SupervisionSpec.defaults().withStopGrace(Duration.ZERO));
+        sup.run(dup, bundle(dup, List.of("sh", "-c", "echo first; exec sleep 600")),
+                SupervisionSpec.defaults().withStopGrace(Duration.ZERO));
+        awaitEnd(sup.log(dup, OutputFrame.Stream.STDOUT), 6);
         assertThrows(ContainerAlreadyExistsException.class,
                 () -> sup.run(dup, bundle(dup, List.of("true")), SupervisionSpec.defaults()));
         assertEquals(SupervisedStatus.Phase.RUNNING, sup.status(dup).phase(), "the first one is untouched");
+        assertEquals(List.of("first"), sup.log(dup, OutputFrame.Stream.STDOUT).tail(5).lines(), "its logs too");
         assertThrows(dev.youkiffm.ContainerNotFoundException.class, () -> sup.status(newId("unknown")));
         // a probe that hangs never holds more than its worker, and threads do not grow per container
         long threads = Thread.getAllStackTraces().keySet().stream()
