@@ -70,6 +70,18 @@ def supervise_section(results_dir):
                   f"{r['libraryPlatformThreads']} | {r['machineBusyPercent']:.0f} | "
                   f"{' '.join(r['loadavgBefore'].split()[:3])} / {' '.join(r['loadavgAfter'].split()[:3])} |")
     md.append("")
+    netns = os.path.join(results_dir, "netns-probe.json")
+    if os.path.exists(netns):
+        n = load(netns)
+        md += ["HTTP/TCP probe design (`NetnsProbeCost`): a connect into the container's network namespace through the "
+               "setns hop thread, against the fork+exec a per-probe helper costs at least "
+               f"(load average {' '.join(n['loadavgBefore'].split()[:3])}).", "",
+               "| way | samples | p50 (µs) | p99 (µs) |", "| --- | ---: | ---: | ---: |"]
+        for key, label in (("setnsHopConnect", "setns hop: socket in the netns + connect (refused port)"),
+                           ("nsenterForkExec", "`nsenter --net=... /bin/true` (fork+exec, no connect)")):
+            r = n[key]
+            md.append(f"| {label} | {r['samples']} | {r['p50Us']:.0f} | {r['p99Us']:.0f} |")
+        md.append("")
     notes = os.path.join(results_dir, "supervise-notes.md")
     if os.path.exists(notes):
         with open(notes) as f:
