@@ -62,15 +62,20 @@ final class NetnsSockets implements AutoCloseable {
             ex = hop;
         }
         CompletableFuture<SocketChannel> f = new CompletableFuture<>();
+        // the task owns its own copy: a caller that times out closes its fd, whose number may then be reused
+        int own = Libc.dup(pidfd);
         try {
             ex.execute(() -> {
                 try {
-                    f.complete(create(pidfd, ex));
+                    f.complete(create(own, ex));
                 } catch (Throwable t) {
                     f.completeExceptionally(t);
+                } finally {
+                    Libc.close(own);
                 }
             });
         } catch (java.util.concurrent.RejectedExecutionException closed) {
+            Libc.close(own);
             throw new IOException("supervisor is closed");
         }
         try {
