@@ -3,7 +3,8 @@
 
 Usage: report.py RESULTS_DIR OUT_MD
 Reads RESULTS_DIR/lifecycle.json (JMH -rf json, SampleTime, optionally with -prof gc), RESULTS_DIR/machine.json,
-and, if present, RESULTS_DIR/cli-rss.json, RESULTS_DIR/rss-soak.json and RESULTS_DIR/design.json.
+and, if present, RESULTS_DIR/cli-rss.json, RESULTS_DIR/rss-soak.json, RESULTS_DIR/design.json and
+RESULTS_DIR/supervise-<runtime>.json (SupervisorLoad; chart supervise.png).
 Writes RESULTS_DIR/lifecycle.png and the markdown file.
 """
 import json
@@ -46,6 +47,78 @@ EXTRA = [("exec.json", "Exec probe latency (ExecBenchmark: `true` and `echo ok` 
          ("network.json", "CNI networks on ffm (NetworkBenchmark: create+network+start and teardown; none / bridge / "
                           "bridge+portmap)"),
          ("cni.json", "CNI alone (CniBenchmark: one ADD or DEL into a netns, no container; the fast path's baseline)")]
+
+
+def supervise_section(results_dir):
+    """Supervision under load (SupervisorLoad): one row per runtime, plus a jitter/CPU chart."""
+    runs = []
+    for rt in RUNTIMES:
+        path = os.path.join(results_dir, f"supervise-{rt}.json")
+        if os.path.exists(path):
+            runs.append(load(path))
+    if not runs:
+        return []
+    md = ["## Supervision under load (SupervisorLoad)", "",
+          f"{runs[0]['containers']} supervised containers, each with an {runs[0]['probe']}, measured for "
+          f"{runs[0]['seconds']} s after a 15 s warm-up. Jitter = probe start minus its tick on the fixed-rate grid. "
+          "CPU in % of one core: the JVM itself; the ffm helper process and the processes it reaped (the exec'd "
+          "probes); for the CLIs, the reaped CLI processes (and what they reaped). The machine was shared with other "
+          "work: its load average and busy share during the run are in the last columns.", "",
+          "| runtime | probes/s | failures | jitter p50 (ms) | p99 (ms) | max (ms) | JVM CPU % | helper CPU % | "
+          "children CPU % | JVM threads (peak) | library threads | machine busy % | load avg before / after |",
+          "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for r in runs:
+        children = r["helperChildrenCpuPercent"] + r["reapedChildrenCpuPercent"]
+        md.append(f"| {r['runtime']} | {r['probesPerSecond']:.1f} | {r['probeFailures']} | {r['jitterP50Ms']:.2f} | "
+                  f"{r['jitterP99Ms']:.1f} | {r['jitterMaxMs']:.0f} | {r['jvmCpuPercent']:.1f} | "
+                  f"{r['helperCpuPercent']:.1f} | {children:.1f} | {r['jvmThreads']} ({r['jvmPeakThreads']}) | "
+                  f"{r['libraryPlatformThreads']} | {r['machineBusyPercent']:.0f} | "
+                  f"{' '.join(r['loadavgBefore'].split()[:3])} / {' '.join(r['loadavgAfter'].split()[:3])} |")
+    md.append("")
+    netns = os.path.join(results_dir, "netns-probe.json")
+    if os.path.exists(netns):
+        n = load(netns)
+        md += ["HTTP/TCP probe design (`NetnsProbeCost`): a connect into the container's network namespace through the "
+               "setns hop thread, against the fork+exec a per-probe helper costs at least "
+               f"(load average {' '.join(n['loadavgBefore'].split()[:3])}).", "",
+               "| way | samples | p50 (µs) | p99 (µs) |", "| --- | ---: | ---: | ---: |"]
+        for key, label in (("setnsHopConnect", "setns hop: socket in the netns + connect (refused port)"),
+                           ("nsenterForkExec", "`nsenter --net=... /bin/true` (fork+exec, no connect)")):
+            r = n[key]
+            md.append(f"| {label} | {r['samples']} | {r['p50Us']:.0f} | {r['p99Us']:.0f} |")
+        md.append("")
+    notes = os.path.join(results_dir, "supervise-notes.md")
+    if os.path.exists(notes):
+        with open(notes) as f:
+            md += [f.read(), ""]
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+        names = [r["runtime"] for r in runs]
+        xs = range(len(runs))
+        a1.bar([x - 0.2 for x in xs], [r["jitterP50Ms"] for r in runs], 0.4, label="p50")
+        a1.bar([x + 0.2 for x in xs], [r["jitterP99Ms"] for r in runs], 0.4, label="p99")
+        a1.set_xticks(list(xs))
+        a1.set_xticklabels(names)
+        a1.set_ylabel("probe start jitter (ms)")
+        a1.legend()
+        a2.bar([x - 0.2 for x in xs], [r["jvmCpuPercent"] for r in runs], 0.4, label="JVM")
+        a2.bar([x + 0.2 for x in xs], [r["helperCpuPercent"] + r["helperChildrenCpuPercent"]
+                                       + r["reapedChildrenCpuPercent"] for r in runs], 0.4,
+               label="helper / CLIs + children")
+        a2.set_xticks(list(xs))
+        a2.set_xticklabels(names)
+        a2.set_ylabel("CPU (% of one core)")
+        a2.legend()
+        fig.suptitle(f"{runs[0]['containers']} containers, exec probe every second")
+        fig.tight_layout()
+        fig.savefig(os.path.join(results_dir, "supervise.png"), dpi=110)
+        md += ["![supervision load: jitter and CPU](benchmarks/results/supervise.png)", ""]
+    except ImportError:
+        md += ["(matplotlib not installed: no chart)", ""]
+    return md
 
 
 def main():
@@ -157,6 +230,7 @@ def main():
         for x in samples:
             md.append(f"| {x['cycle']} | {x['jvmRssKb']} | {x['helperRssKb']} | {x['jvmFds']} | {x['heapUsedKb']} |")
         md.append("")
+    md += supervise_section(results_dir)
     notes_path = os.path.join(results_dir, "notes.md")
     if os.path.exists(notes_path):
         with open(notes_path) as f:

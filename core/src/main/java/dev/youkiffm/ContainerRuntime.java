@@ -125,17 +125,26 @@ public interface ContainerRuntime extends AutoCloseable {
     List<String> recover();
 
     /**
-     * Graceful stop: SIGTERM, wait up to {@code grace}, then SIGKILL and wait for the exit. Returns the init's exit
-     * code (143 for an untrapped SIGTERM, 137 after SIGKILL). A container that is already stopped returns its
-     * recorded code.
+     * Graceful stop: the container's stop signal, wait up to {@code grace}, then SIGKILL and wait for the exit. The
+     * stop signal is the config's {@code org.opencontainers.image.stopSignal} annotation
+     * ({@code ContainerConfig.withStopSignal}, read from the state or the bundle's config.json), SIGTERM when absent
+     * or invalid. Returns the init's exit code (143 for an untrapped SIGTERM, 137 after SIGKILL). A container that is
+     * already stopped returns its recorded code.
      */
     default int stop(String id, Duration grace) {
         CompletableFuture<Integer> exit = onExit(id);
         if (exit.isDone()) {
             return ExitWaits.await(exit, Duration.ZERO).orElseThrow();
         }
+        Signal first;
         try {
-            kill(id, Signal.SIGTERM, false);
+            ContainerState st = state(id);
+            first = dev.youkiffm.internal.StopSignals.of(st.annotations(), st.bundle());
+        } catch (ContainerException e) {
+            first = Signal.SIGTERM;
+        }
+        try {
+            kill(id, first, false);
         } catch (IllegalContainerStateException e) {
             // Exited between onExit() and kill(): fall through to the wait.
         }

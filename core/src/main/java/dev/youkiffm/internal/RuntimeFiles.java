@@ -18,6 +18,7 @@ import java.util.stream.Stream;
 /**
  * The files a runtime keeps beside its state root {@code R} (never inside it: every directory in R is a container to
  * libcontainer and the CLIs): {@code R.logs/<id>/stdout.log|stderr.log} (default container stdio, removed by delete),
+ * {@code R.supervise/<id>} (a supervisor's rotated logs, kept across restarts, removed by {@code Supervisor.remove}),
  * {@code R-bundles/<id>} ({@link Bundles}), {@code R.exec} and {@code R.cli} (per-call scratch files).
  */
 public final class RuntimeFiles {
@@ -73,6 +74,14 @@ public final class RuntimeFiles {
             if (!keep.contains(id)) {
                 deleteLogs(root, id);
                 removed.add(id);
+            }
+        }
+        for (String id : validIds(sibling(root, ".supervise"))) { // dev.youkiffm.supervise log directories
+            if (!keep.contains(id)) {
+                deleteTree(sibling(root, ".supervise").resolve(id));
+                if (!removed.contains(id)) {
+                    removed.add(id);
+                }
             }
         }
         Bundles bundles = Bundles.besideRuntimeRoot(root);

@@ -1,0 +1,32 @@
+package dev.youkiffm.supervise;
+
+import dev.youkiffm.Prereqs;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Locates the CLIs the way the runtime does, for prerequisite checks. */
+final class Cli {
+    private Cli() {}
+
+    static Path find(String name) {
+        String prop = System.getProperty("yffm." + name + ".path");
+        if (prop != null && Files.isExecutable(Path.of(prop))) {
+            return Path.of(prop);
+        }
+        if (name.equals("youki")) {
+            String tools = System.getProperty("yffm.tools.dir");
+            Path dir = tools != null ? Path.of(tools) : Prereqs.repoRoot().resolve(".tools");
+            Path p = dir.resolve("youki-0.7.0").resolve("bin").resolve("youki");
+            if (Files.isExecutable(p)) {
+                return p;
+            }
+        }
+        for (String dir : System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin").split(":")) {
+            Path p = Path.of(dir, name);
+            if (!dir.isEmpty() && Files.isExecutable(p)) {
+                return p;
+            }
+        }
+        return null;
+    }
+}
