@@ -873,13 +873,17 @@ fn run_request(root: &Path, req: &Request, stdio: Vec<OwnedFd>) -> (Response, Op
     };
     match req {
         Request::Create { id, bundle } => match take3(stdio).and_then(|s| engine.create(id, bundle, s)) {
-            Ok((pid, pidfd)) => (
+            Ok((pid, pidfd)) => {
+                // the worker exits after this call, so it may enter the container's netns
+                crate::ops::bring_loopback_up(pid);
+                (
                 Response {
                     value: Some(pid),
                     ..ok()
                 },
                 Some(pidfd),
-            ),
+            )
+            }
             Err(e) => (error_response(e.code, e.msg), None),
         },
         Request::Exec { id, process } => match take3(stdio).and_then(|s| engine.exec(id, process, s)) {

@@ -822,6 +822,40 @@ fn kill_by_saved_cgroup(dir: &Path, id: &str) {
     }
 }
 
+/// Brings `lo` up in the init's network namespace when it has one of its own, as runc and crun do (libcontainer
+/// 0.7 leaves it down, so nothing in the container can reach 127.0.0.1). Enters that namespace with `setns`: call
+/// it only in a process that exits afterwards (a helper worker). Best effort.
+pub fn bring_loopback_up(pid: i32) {
+    use std::os::unix::fs::MetadataExt;
+    let ours = fs::metadata("/proc/self/ns/net").map(|m| m.ino());
+    let theirs = fs::metadata(format!("/proc/{pid}/ns/net")).map(|m| m.ino());
+    match (ours, theirs) {
+        (Ok(a), Ok(b)) if a != b => {}
+        _ => return,
+    }
+    let Ok(ns) = fs::File::open(format!("/proc/{pid}/ns/net")) else {
+        return;
+    };
+    unsafe {
+        if libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) != 0 {
+            return;
+        }
+        let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if s < 0 {
+            return;
+        }
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (i, b) in b"lo\0".iter().enumerate() {
+            req.ifr_name[i] = *b as libc::c_char;
+        }
+        if libc::ioctl(s, libc::SIOCGIFFLAGS, &mut req) == 0 {
+            req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+            libc::ioctl(s, libc::SIOCSIFFLAGS, &req);
+        }
+        libc::close(s);
+    }
+}
+
 /// Removes a container's state directory (after its processes and cgroup are gone).
 fn remove_state_dir(dir: &Path) -> OpResult<()> {
     match fs::remove_dir_all(dir) {

@@ -393,6 +393,9 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         ContainerState s = stateNoClassify(id);
         if (s.pid() > 0) {
             initPids.put(id, s.pid());
+            if (flavor == CliFlavor.YOUKI) {
+                bringLoopbackUp(s.pid());
+            }
         }
         if (subreaper && s.pid() > 0) {
             synchronized (this) {
@@ -410,6 +413,29 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         }
         if (subreaper) {
             reapRuntimeOrphans();
+        }
+    }
+
+    /**
+     * youki 0.7 (libcontainer) leaves {@code lo} down in a container's private network namespace, where runc and crun
+     * bring it up: do it here, so every runtime gives a container a working 127.0.0.1. Best effort, bounded.
+     */
+    private void bringLoopbackUp(int pid) {
+        try {
+            Object ours = Files.getAttribute(Path.of("/proc/self/ns/net"), "unix:ino");
+            Object theirs = Files.getAttribute(Path.of("/proc/" + pid + "/ns/net"), "unix:ino");
+            if (ours.equals(theirs)) {
+                return;
+            }
+            Process p = new ProcessBuilder("nsenter", "--net=/proc/" + pid + "/ns/net", "/bin/busybox", "ip", "link",
+                    "set", "lo", "up").redirectErrorStream(true).redirectOutput(Redirect.DISCARD).start();
+            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                p.destroyForcibly();
+            }
+        } catch (IOException | UnsupportedOperationException e) {
+            LOG.log(System.Logger.Level.DEBUG, "cannot bring lo up for init " + pid, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

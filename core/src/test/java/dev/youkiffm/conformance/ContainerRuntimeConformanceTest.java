@@ -107,6 +107,14 @@ public abstract class ContainerRuntimeConformanceTest extends HostileConformance
     }
 
     @Test
+    void loopbackIsUpInAPrivateNetworkNamespace() {
+        // exits 0 only when lo carries IFF_UP (runc and crun bring it up; libcontainer alone leaves it down)
+        String id = createStarted(List.of("sh", "-c", "[ $(( $(cat /sys/class/net/lo/flags) & 1 )) = 1 ]"));
+        assertEquals(0, rt.waitFor(id, WAIT).orElseThrow(), "lo is up");
+        rt.delete(id, false);
+    }
+
+    @Test
     void killWithSignals() throws Exception {
         // A trapping shell handles TERM itself; a plain init (sleep) only dies from KILL (PID 1 semantics).
         String trap = createStarted(List.of("sh", "-c", "trap 'exit 3' TERM; while true; do sleep 0.05; done"));

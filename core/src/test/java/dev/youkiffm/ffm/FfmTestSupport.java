@@ -94,4 +94,14 @@ final class FfmTestSupport {
         }
         return out;
     }
+
+    /** Whether {@code pid} exists and is not a zombie. */
+    static boolean running(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            return stat.charAt(stat.lastIndexOf(')') + 2) != 'Z';
+        } catch (IOException e) {
+            return false;
+        }
+    }
 }
