@@ -7,7 +7,7 @@ YFFM_TOOLS="$YFFM_ROOT/.tools"
 # Debian packages: busybox-static (test rootfs), runc/crun (subprocess runtimes), libseccomp-dev + pkg-config
 # (libcontainer's seccomp feature), umoci/skopeo/zstd (image tests), maven, util-linux (unshare/nsenter),
 # time (GNU time, for the CLI peak-RSS benchmark).
-YFFM_APT_PACKAGES=(busybox-static runc crun libseccomp-dev pkg-config umoci skopeo zstd maven util-linux procps time)
+YFFM_APT_PACKAGES=(busybox-static runc crun libseccomp-dev pkg-config umoci skopeo zstd maven util-linux procps time gcc libc6-dev)
 
 log() { printf '[youki-ffm] %s\n' "$*" >&2; }
 die() { printf '[youki-ffm] ERROR: %s\n' "$*" >&2; exit 1; }

@@ -207,7 +207,10 @@ public final class OciSpec {
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static final class Seccomp extends Extensible {
         public String defaultAction;
+        /** The errno of {@code SCMP_ACT_ERRNO} as default action; runtimes use EPERM when absent. */
+        public Long defaultErrnoRet;
         public List<String> architectures;
+        public List<String> flags;
         public List<Syscall> syscalls;
     }
 
@@ -216,6 +219,26 @@ public final class OciSpec {
         public List<String> names;
         public String action;
         public Long errnoRet;
+        /** All must match (AND) for the rule to apply. */
+        public List<SyscallArg> args;
+    }
+
+    /** One argument comparison; for {@code SCMP_CMP_MASKED_EQ}, {@code (arg & value) == valueTwo}. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static final class SyscallArg extends Extensible {
+        public long index;
+        public long value;
+        public Long valueTwo;
+        public String op;
+
+        public SyscallArg() {}
+
+        public SyscallArg(long index, long value, Long valueTwo, String op) {
+            this.index = index;
+            this.value = value;
+            this.valueTwo = valueTwo;
+            this.op = op;
+        }
     }
 
     /** For tests and debugging: the JSON of any model object. */
