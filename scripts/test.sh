@@ -12,6 +12,8 @@ log "native: cargo test (header drift check, C ABI tests, real-container smoke t
 (cd native && cargo test --release --locked) || status=$?
 log "running mvn verify"
 mvn_cmd verify "$@" || status=$?
+log "fuzz: each Jazzer target for ${YFFM_FUZZ_SECONDS:-20}s (scripts/fuzz.sh)"
+bash "$YFFM_ROOT/scripts/fuzz.sh" "${YFFM_FUZZ_SECONDS:-20}" || status=$((status == 0 ? 1 : status))
 bash "$YFFM_ROOT/scripts/leak-check.sh" || status=$((status == 0 ? 1 : status))
 python3 "$YFFM_ROOT/scripts/surefire-summary.py" "$YFFM_ROOT" || status=$((status == 0 ? 1 : status))
 exit "$status"
