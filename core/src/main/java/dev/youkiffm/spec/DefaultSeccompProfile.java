@@ -150,13 +150,18 @@ final class DefaultSeccompProfile {
         return v == null ? Set.of() : new TreeSet<>(names(v));
     }
 
-    /** The profile for a process whose bounding set is {@code capabilities} (normalized {@code CAP_*} names). */
-    static OciSpec.Seccomp build(Collection<String> capabilities) {
+    /**
+     * The profile for a process whose bounding set is {@code capabilities} (normalized {@code CAP_*} names).
+     * {@code nativeOnly}: list only the host's own architecture, so 32-bit syscalls (x86, x32 on an x86_64 host)
+     * hit the filter's bad-architecture action (the process is killed) instead of their own rules.
+     */
+    static OciSpec.Seccomp build(Collection<String> capabilities, boolean nativeOnly) {
         OciSpec.Seccomp s = new OciSpec.Seccomp();
         s.defaultAction = "SCMP_ACT_ERRNO";
         s.defaultErrnoRet = EPERM;
         Arch arch = hostArch();
-        s.architectures = arch == null ? null : arch.seccompArches();
+        s.architectures = arch == null ? null
+                : nativeOnly ? List.of(arch.seccompArches().get(0)) : arch.seccompArches();
         List<OciSpec.Syscall> rules = new ArrayList<>();
         rules.add(allow(alwaysAllowed(), null));
         rules.add(allow(List.of("socket"), new OciSpec.SyscallArg(0, AF_VSOCK, null, "SCMP_CMP_NE")));

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonAnySetter;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
@@ -45,12 +46,24 @@ public final class OciSpec {
         }
     }
 
+    /**
+     * Parses a config.json.
+     *
+     * @throws UncheckedIOException "malformed config.json" if {@code json} is not one JSON object of this shape
+     *     (trailing content after it, or a bare {@code null}, included)
+     */
     public static Spec read(String json) {
+        Spec s;
         try {
-            return MAPPER.readValue(json, Spec.class);
+            s = MAPPER.readerFor(Spec.class).with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).readValue(json);
         } catch (IOException e) {
             throw new UncheckedIOException("malformed config.json", e);
         }
+        if (s == null) {
+            throw new UncheckedIOException("malformed config.json",
+                    new IOException("a JSON object was expected, not null"));
+        }
+        return s;
     }
 
     public static String write(Spec spec) {

@@ -19,7 +19,15 @@ import java.util.Set;
  */
 public sealed interface Seccomp {
     /** The default allow-list ({@link DefaultSeccompProfile}): what is not listed fails with EPERM. */
-    Seccomp DEFAULT = new Default();
+    Seccomp DEFAULT = new Default(false);
+
+    /**
+     * {@link #DEFAULT} for the host's native architecture only (x86_64 without the x86 and x32 ABIs): 32-bit
+     * syscalls kill the process instead of being filtered by name. The runtime compiles this filter in about a
+     * tenth of the CPU time (libseccomp 2.5: ~1 ms instead of ~11 ms per create), for fleets that run no 32-bit
+     * binaries and count milliseconds.
+     */
+    Seccomp DEFAULT_NATIVE_ONLY = new Default(true);
 
     /** No seccomp filter. */
     Seccomp NONE = new None();
@@ -52,11 +60,11 @@ public sealed interface Seccomp {
     Set<String> FLAGS = Set.of("SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
             "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV");
 
-    /** The default allow-list. */
-    record Default() implements Seccomp {
+    /** The default allow-list; {@code nativeOnly} leaves out the host's 32-bit ABIs. */
+    record Default(boolean nativeOnly) implements Seccomp {
         @Override
         public OciSpec.Seccomp profile(Collection<String> capabilities) {
-            return DefaultSeccompProfile.build(capabilities);
+            return DefaultSeccompProfile.build(capabilities, nativeOnly);
         }
     }
 

@@ -148,6 +148,17 @@ class SeccompEffectsTest {
 
     @ParameterizedTest
     @EnumSource(Rt.class)
+    void nativeOnlyProfileRefusesTheSame(Rt rt) {
+        Map<String, String> expected = new LinkedHashMap<>(REFUSED);
+        expected.putAll(ALLOWED);
+        if (libcontainer(rt)) {
+            expected.put("clone-newuser", "OK"); // see maskedEqualOperandOrderOfEachRuntime
+        }
+        assertEquals(expected, parse(run(rt, probe(expected).withSeccomp(Seccomp.DEFAULT_NATIVE_ONLY).build())));
+    }
+
+    @ParameterizedTest
+    @EnumSource(Rt.class)
     void withoutAFilterTheSameCallsReachTheKernel(Rt rt) {
         // The kernel's own answers: whatever these are, they are not the filter's EPERM/ENOSYS.
         Map<String, String> got = parse(run(rt, probe(REFUSED).withSeccomp(Seccomp.NONE).build()));

@@ -106,6 +106,15 @@ class SeccompProfileTest {
     }
 
     @Test
+    void nativeOnlyIsTheSameListForX86_64Alone() {
+        OciSpec.Seccomp full = profile(ContainerConfigValidationTest.base());
+        OciSpec.Seccomp nat = profile(ContainerConfigValidationTest.base().withSeccomp(Seccomp.DEFAULT_NATIVE_ONLY));
+        assertEquals(List.of("SCMP_ARCH_X86_64"), nat.architectures);
+        nat.architectures = full.architectures;
+        assertEquals(OciSpec.toJson(full), OciSpec.toJson(nat));
+    }
+
+    @Test
     void noneAndCustomAndTheBooleanShortcut() {
         assertNull(profile(ContainerConfigValidationTest.base().withSeccomp(Seccomp.NONE)));
         assertNull(profile(ContainerConfigValidationTest.base().withSeccomp(false)));

@@ -126,10 +126,11 @@ class ContainerConfigFuzzTest {
             case 27 -> b.withMaskedPaths(strings(in));
             case 28 -> b.withReadonlyPaths(strings(in));
             case 29 -> b.withRlimit(in.str(), in.i64(), in.i64());
-            case 30 -> b.withSeccomp(switch (in.u8() % 3) {
+            case 30 -> b.withSeccomp(switch (in.u8() % 4) {
                 case 0 -> Seccomp.DEFAULT;
                 case 1 -> Seccomp.NONE;
-                default -> Seccomp.custom(Defaults.seccomp());
+                case 2 -> Seccomp.custom(Defaults.seccomp());
+                default -> Seccomp.DEFAULT_NATIVE_ONLY;
             });
             case 31 -> b.withReadOnlyRootfs(in.u8() % 2 == 0);
             case 32 -> b.withOomScoreAdj((int) in.i64());
