@@ -40,7 +40,9 @@ def jmh_table(path):
 
 
 EXTRA = [("exec.json", "Exec probe latency (ExecBenchmark: `true` and `echo ok` with captured output, into one running container)"),
-         ("image.json", "Images (ImageBenchmark)")]
+         ("image.json", "Images (ImageBenchmark)"),
+         ("seccomp.json", "Seccomp profile cost at create (SeccompBenchmark: default allow-list on x86_64+x86+x32, "
+                          "the same for x86_64 only, the former deny-list, none)")]
 
 
 def main():

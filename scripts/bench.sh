@@ -51,6 +51,12 @@ image_opts=(-rf json -rff "$results/image.json")
 log "running JMH (ImageBenchmark: first unpack vs rootfs from the layer cache, overlay and copy)"
 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$jar" 'ImageBenchmark' "${image_opts[@]}"
 
+seccomp_opts=(-rf json -rff "$results/seccomp.json")
+[ "$quick" = 1 ] && seccomp_opts+=(-wi 1 -i 1 -w 2s -r 3s)
+log "running JMH (SeccompBenchmark: create with each seccomp profile, ffm and runc)"
+"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dyffm.youki.path="$(youki_path)" \
+  -jar "$jar" 'SeccompBenchmark' "${seccomp_opts[@]}" -jvmArgsAppend "-Dyffm.youki.path=$(youki_path)"
+
 log "peak RSS of one CLI invocation"
 bundle="$(ls -d /var/tmp/youki-ffm-bench/bundle-sleep-3600)"
 # crun on this hybrid host runs inside a private mount namespace (see CrunNamespace); release it afterwards
