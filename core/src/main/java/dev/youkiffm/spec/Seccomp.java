@@ -56,7 +56,7 @@ public sealed interface Seccomp {
     Set<String> OPERATORS = Set.of("SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE",
             "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ");
 
-    /** Filter flags of the OCI runtime-spec. */
+    /** Filter flags of the OCI runtime-spec. crun 1.8 and libcontainer 0.7 load them; runc 1.1 refuses any at create. */
     Set<String> FLAGS = Set.of("SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
             "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV");
 
