@@ -95,6 +95,28 @@ class LayerUnpackerFuzzTest {
         }
     }
 
+    /** The property is only as good as its detector: a write, a hardlink or a new entry outside must show. */
+    @org.junit.jupiter.api.Test
+    void escapeDetectorSeesChangesOutside() throws IOException {
+        Path root = prepareRoot();
+        try {
+            Files.writeString(sentinel.resolve("file"), "sentinel\n"); // same content, new mtime
+            org.junit.jupiter.api.Assertions.assertNotEquals(outsideBefore, outside(), "rewrite");
+            Files.setLastModifiedTime(sentinel.resolve("file"), (java.nio.file.attribute.FileTime)
+                    Files.readAttributes(sentinel.resolve("file"), "lastModifiedTime").get("lastModifiedTime"));
+            Files.createLink(root.resolve("hl"), sentinel.resolve("dir/inner"));
+            org.junit.jupiter.api.Assertions.assertNotEquals(outsideBefore, outside(), "hardlink from inside");
+            Files.delete(root.resolve("hl"));
+            Files.createFile(lower.resolve("new"));
+            org.junit.jupiter.api.Assertions.assertNotEquals(outsideBefore, outside(), "new file in the lower layer");
+            Files.delete(lower.resolve("new"));
+        } finally {
+            FuzzSupport.removeTree(root);
+            FuzzSupport.removeTree(work);
+            setUp(); // a pristine sentinel for the fuzz test
+        }
+    }
+
     /** A root that already holds a flat lower layer, with symlinks out of it (relative and absolute). */
     private static Path prepareRoot() throws IOException {
         Path root = Files.createDirectory(caseDir.resolve("root"));
