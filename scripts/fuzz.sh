@@ -4,7 +4,8 @@
 #   --parallel  run the targets at the same time (long runs; otherwise one after the other)
 # A finding is saved by Jazzer next to the target's seeds (fuzz/src/test/resources/...Inputs/<method>/crash-*):
 # commit it as a regression seed once fixed. Inputs that found new coverage go to fuzz/.cifuzz-corpus (not
-# committed). Executions per target: fuzz/target/fuzz-summary.txt; full logs: fuzz/target/fuzz-<target>.log.
+# committed). Executions per target: fuzz/target/fuzz-summary.txt; full logs: fuzz/target/fuzz-<target>.log
+# (YFFM_FUZZ_OUT=dir puts both elsewhere, e.g. for a long run beside a short one).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 find_jdk
@@ -25,12 +26,14 @@ cp_file="$YFFM_ROOT/fuzz/target/test-classpath.txt"
 mvn -B -ntp -q -pl fuzz -am test-compile dependency:build-classpath -Dyffm.native.skip=true \
   -Dmdep.includeScope=test -Dmdep.outputFile="$cp_file" >/dev/null
 classpath="$YFFM_ROOT/fuzz/target/test-classes:$YFFM_ROOT/core/target/classes:$(cat "$cp_file")"
-summary="$YFFM_ROOT/fuzz/target/fuzz-summary.txt"
+outdir="${YFFM_FUZZ_OUT:-$YFFM_ROOT/fuzz/target}"
+mkdir -p "$outdir"
+summary="$outdir/fuzz-summary.txt"
 : > "$summary"
 
 # Runs one target; prints "<target> rc=<rc> Done <n> runs in <s> second" to the summary.
 fuzz_one() {
-  local t="$1" out="$YFFM_ROOT/fuzz/target/fuzz-${1##*.}.log" rc=0 runs
+  local t="$1" out="$outdir/fuzz-${1##*.}.log" rc=0 runs
   # cwd fuzz/: Jazzer keeps its generated corpus in fuzz/.cifuzz-corpus/<class>/<method>
   (cd "$YFFM_ROOT/fuzz" && JAZZER_FUZZ=1 "$JAVA_HOME/bin/java" -Xmx1g -XX:+EnableDynamicAgentLoading \
       --enable-native-access=ALL-UNNAMED -Dyffm.repo.root="$YFFM_ROOT" \
