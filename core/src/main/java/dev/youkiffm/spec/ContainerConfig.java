@@ -847,7 +847,9 @@ public final class ContainerConfig {
                 String field = maps == uidMappings ? "userNamespace.uidMappings" : "userNamespace.gidMappings";
                 for (int i = 0; i < maps.size(); i++) {
                     IdMap m = maps.get(i);
+                    // each bounded first, so the sums below cannot overflow
                     if (m == null || m.size() <= 0 || m.containerId() < 0 || m.hostId() < 0
+                            || m.containerId() > MAX_ID || m.hostId() > MAX_ID || m.size() > MAX_ID + 1
                             || m.containerId() + m.size() - 1 > MAX_ID || m.hostId() + m.size() - 1 > MAX_ID) {
                         throw new InvalidArgumentException(field + "[" + i + "]",
                                 "need size > 0 and ids within [0, " + MAX_ID + "]: " + m);

@@ -244,4 +244,22 @@ class ContainerConfigValidationTest {
         assertEquals("none", sys.type);
         assertTrue(sys.options.contains("rbind") && sys.options.contains("ro"));
     }
+
+    @org.junit.jupiter.api.Test
+    void idMapsWhoseEndOverflowsAreRefused() {
+        // Found by ContainerConfigFuzzTest: containerID + size overflowed a long, passed the range check and wrote
+        // ids above 2^32 - 1 into config.json.
+        long big = 1L << 62;
+        for (ContainerConfig.IdMap m : java.util.List.of(new ContainerConfig.IdMap(big, 0, big),
+                new ContainerConfig.IdMap(0, big, big), new ContainerConfig.IdMap(0, 0, Long.MAX_VALUE),
+                new ContainerConfig.IdMap(4_294_967_295L, 0, 1))) {
+            dev.youkiffm.InvalidArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    dev.youkiffm.InvalidArgumentException.class,
+                    () -> base().withUserNamespace(java.util.List.of(m), java.util.List.of(m)).build(), m.toString());
+            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("userNamespace.uidMappings[0]"),
+                    e.getMessage());
+        }
+        base().withUserNamespace(java.util.List.of(new ContainerConfig.IdMap(0, 0, 4_294_967_295L)),
+                java.util.List.of(new ContainerConfig.IdMap(0, 0, 4_294_967_295L))).build();
+    }
 }
