@@ -46,7 +46,10 @@ EXTRA = [("exec.json", "Exec probe latency (ExecBenchmark: `true` and `echo ok` 
           "yffm RegistryClient vs skopeo copy)"),
          ("network.json", "CNI networks on ffm (NetworkBenchmark: create+network+start and teardown; none / bridge / "
                           "bridge+portmap)"),
-         ("cni.json", "CNI alone (CniBenchmark: one ADD or DEL into a netns, no container; the fast path's baseline)")]
+         ("cni.json", "CNI alone (CniBenchmark: one ADD or DEL into a netns, no container; the fast path's baseline)"),
+         ("seccomp.json", "Seccomp profile cost at create (SeccompBenchmark: default allow-list on x86_64+x86+x32, "
+                          "the same for x86_64 only, the former deny-list, none)")]
+
 
 
 def supervise_section(results_dir):

@@ -75,6 +75,11 @@ cni_opts=(-rf json -rff "$results/cni.json")
 [ "$quick" = 1 ] && cni_opts+=(-wi 1 -i 1 -w 2s -r 3s)
 log "running JMH (CniBenchmark: one CNI ADD / DEL without a container, bridge and bridge+portmap)"
 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$jar" 'CniBenchmark' "${cni_opts[@]}"
+seccomp_opts=(-rf json -rff "$results/seccomp.json")
+[ "$quick" = 1 ] && seccomp_opts+=(-wi 1 -i 1 -w 2s -r 3s)
+log "running JMH (SeccompBenchmark: create with each seccomp profile, ffm and runc)"
+"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dyffm.youki.path="$(youki_path)" \
+  -jar "$jar" 'SeccompBenchmark' "${seccomp_opts[@]}" -jvmArgsAppend "-Dyffm.youki.path=$(youki_path)"
 
 log "peak RSS of one CLI invocation"
 bundle="$(ls -d /var/tmp/youki-ffm-bench/bundle-sleep-3600)"

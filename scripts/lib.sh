@@ -6,11 +6,12 @@ YFFM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 YFFM_TOOLS="$YFFM_ROOT/.tools"
 # Debian packages: busybox-static (test rootfs), runc/crun (subprocess runtimes), libseccomp-dev + pkg-config
 # (libcontainer's seccomp feature), umoci/skopeo/zstd (image tests), maven, util-linux (unshare/nsenter),
-# time (GNU time, for the CLI peak-RSS benchmark), gcc (the planted library of the security tests, the yffm-runc client),
+# time (GNU time, for the CLI peak-RSS benchmark), gcc + libc6-dev (the planted library and the seccomp probe of the
+# security tests, the yffm-runc client),
 # docker-registry/apache2-utils/openssl (the registry tests), containernetworking-plugins + iptables/nftables/
 # iproute2 (the CNI network tests, which run the plugins inside a test-owned netns).
 YFFM_APT_PACKAGES=(busybox-static runc crun libseccomp-dev pkg-config umoci skopeo zstd maven util-linux procps time
-  gcc docker-registry apache2-utils openssl containernetworking-plugins iptables nftables iproute2)
+  gcc docker-registry apache2-utils openssl containernetworking-plugins iptables nftables iproute2 libc6-dev)
 
 log() { printf '[youki-ffm] %s\n' "$*" >&2; }
 die() { printf '[youki-ffm] ERROR: %s\n' "$*" >&2; exit 1; }

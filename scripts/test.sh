@@ -12,6 +12,8 @@ log "native: cargo test (header drift check, C ABI tests, real-container smoke t
 (cd native && cargo test --release --locked) || status=$?
 log "running mvn verify"
 mvn_cmd verify "$@" || status=$?
+log "fuzz: each Jazzer target for ${YFFM_FUZZ_SECONDS:-20}s (scripts/fuzz.sh)"
+bash "$YFFM_ROOT/scripts/fuzz.sh" "${YFFM_FUZZ_SECONDS:-20}" || status=$((status == 0 ? 1 : status))
 log "native fuzzing: scripts/fuzz-native.sh (each cargo-fuzz target for 20 s)"
 bash "$YFFM_ROOT/scripts/fuzz-native.sh" 20 || status=$((status == 0 ? 1 : status))
 # --- conformance: the OCI runtime-tools suite (needs the runc-cli module built by the verify above) ---------------

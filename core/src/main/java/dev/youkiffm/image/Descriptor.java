@@ -35,8 +35,12 @@ public record Descriptor(String mediaType, Digest digest, long size, Platform pl
         Platform platform = null;
         JsonNode p = n.get("platform");
         if (p != null && p.isObject() && p.hasNonNull("os") && p.hasNonNull("architecture")) {
-            platform = new Platform(p.get("os").asText(), p.get("architecture").asText(),
-                    p.hasNonNull("variant") ? p.get("variant").asText() : null);
+            try {
+                platform = new Platform(p.get("os").asText(), p.get("architecture").asText(),
+                        p.hasNonNull("variant") ? p.get("variant").asText() : null);
+            } catch (dev.youkiffm.InvalidArgumentException e) {
+                throw new ImageException(where + ": descriptor " + e.getMessage(), e);
+            }
         }
         Map<String, String> ann = new LinkedHashMap<>();
         JsonNode a = n.get("annotations");

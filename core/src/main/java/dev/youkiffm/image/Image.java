@@ -567,8 +567,8 @@ public final class Image implements AutoCloseable {
     static Platform platformOf(JsonNode config) {
         String os = config.path("os").asText("");
         String arch = config.path("architecture").asText("");
-        if (os.isEmpty() || arch.isEmpty()) {
-            return null;
+        if (os.isBlank() || arch.isBlank()) {
+            return null; // Platform refuses blank names; the caller reports the image as having no platform
         }
         return new Platform(os, arch, config.path("variant").asText(null));
     }

@@ -90,7 +90,7 @@ public record ImageConfig(List<String> entrypoint, List<String> cmd, List<String
         Long gid = null;
         String name = null;
         if (isNumber(userPart)) {
-            uid = Long.parseLong(userPart);
+            uid = id(userPart, "user in the image config");
             for (String[] p : passwd) {
                 if (p.length > 3 && p[2].equals(userPart)) {
                     name = p[0];
@@ -102,22 +102,22 @@ public record ImageConfig(List<String> entrypoint, List<String> cmd, List<String
             String[] p = passwd.stream().filter(x -> x.length > 3 && x[0].equals(userPart)).findFirst()
                     .orElseThrow(() -> new ImageException("image user '" + userPart + "' not found in /etc/passwd"));
             name = p[0];
-            uid = Long.parseLong(p[2]);
+            uid = id(p[2], "uid of '" + userPart + "' in /etc/passwd");
             gid = parseOrNull(p[3]);
         }
         if (groupPart != null && !groupPart.isEmpty()) {
             if (isNumber(groupPart)) {
-                gid = Long.parseLong(groupPart);
+                gid = id(groupPart, "group in the image config");
             } else {
                 String[] g = group.stream().filter(x -> x.length > 2 && x[0].equals(groupPart)).findFirst()
                         .orElseThrow(() -> new ImageException("image group '" + groupPart + "' not found in /etc/group"));
-                gid = Long.parseLong(g[2]);
+                gid = id(g[2], "gid of '" + groupPart + "' in /etc/group");
             }
         }
         List<Long> extra = new ArrayList<>();
         if (name != null && groupPart == null) {
             for (String[] g : group) {
-                if (g.length > 3 && List.of(g[3].split(",")).contains(name) && isNumber(g[2])) {
+                if (g.length > 3 && List.of(g[3].split(",")).contains(name) && parseOrNull(g[2]) != null) {
                     long id = Long.parseLong(g[2]);
                     if (gid == null || id != gid) {
                         extra.add(id);
@@ -141,12 +141,24 @@ public record ImageConfig(List<String> entrypoint, List<String> cmd, List<String
         }
     }
 
+    /** Largest uid/gid (the kernel's (uid_t) -1 is reserved). */
+    private static final long MAX_ID = 4_294_967_294L;
+
+    /** A uid or gid from the image: decimal digits within [0, MAX_ID], else the image is refused. */
+    private static long id(String s, String what) {
+        if (!isNumber(s) || Long.parseLong(s) > MAX_ID) {
+            throw new ImageException("malformed " + what + ": '" + s + "' (expected a number within [0, " + MAX_ID
+                    + "])");
+        }
+        return Long.parseLong(s);
+    }
+
     private static boolean isNumber(String s) {
-        return !s.isEmpty() && s.length() < 11 && s.chars().allMatch(Character::isDigit);
+        return !s.isEmpty() && s.length() < 11 && s.chars().allMatch(c -> c >= '0' && c <= '9');
     }
 
     private static Long parseOrNull(String s) {
-        return isNumber(s) ? Long.parseLong(s) : null;
+        return isNumber(s) && Long.parseLong(s) <= MAX_ID ? Long.parseLong(s) : null;
     }
 
     private static String blankToNull(String s) {

@@ -33,7 +33,7 @@ import java.util.regex.Pattern;
  * <p>Defaults (what {@code runc spec} and Docker give a container): namespaces pid, network, ipc, uts, mount; mounts
  * /proc, /dev, /dev/pts, /dev/shm, /dev/mqueue and a read-only /sys; the 14 default capabilities
  * ({@link Defaults#CAPABILITIES}); {@code noNewPrivileges}; runc's masked and read-only paths; RLIMIT_NOFILE 1024;
- * the default seccomp profile ({@link Defaults#seccomp()}); uid 0, cwd /, no terminal, a writable rootfs.
+ * the default seccomp allow-list ({@link Seccomp#DEFAULT}, resolved against the capabilities); uid 0, cwd /, no terminal, a writable rootfs.
  */
 public final class ContainerConfig {
     private static final Pattern HOSTNAME = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -172,7 +172,8 @@ public final class ContainerConfig {
         return b.noNewPrivileges;
     }
 
-    public boolean seccomp() {
+    /** The seccomp choice: {@link Seccomp#DEFAULT}, {@link Seccomp#NONE} or a custom profile. */
+    public Seccomp seccomp() {
         return b.seccomp;
     }
 
@@ -311,7 +312,7 @@ public final class ContainerConfig {
         l.cgroupsPath = b.cgroupsPath;
         l.maskedPaths = new ArrayList<>(b.maskedPaths);
         l.readonlyPaths = new ArrayList<>(b.readonlyPaths);
-        l.seccomp = b.seccomp ? Defaults.seccomp() : null;
+        l.seccomp = b.seccomp.profile(capabilities);
         s.linux = l;
         Map<String, String> ann = new LinkedHashMap<>(b.labels);
         if (b.name != null) {
@@ -444,7 +445,7 @@ public final class ContainerConfig {
         private List<String> readonlyPaths = new ArrayList<>(Defaults.READONLY_PATHS);
         private List<Rlimit> rlimits = new ArrayList<>(
                 List.of(new Rlimit("RLIMIT_NOFILE", Defaults.NOFILE, Defaults.NOFILE)));
-        private boolean seccomp = true;
+        private Seccomp seccomp = Seccomp.DEFAULT;
         private boolean readOnlyRootfs;
         private Integer oomScoreAdj;
         private String stopSignal;
@@ -704,9 +705,18 @@ public final class ContainerConfig {
             return this;
         }
 
-        /** The default seccomp profile ({@link Defaults#seccomp()}) is on unless disabled here. */
+        /** {@code true}: {@link Seccomp#DEFAULT} (the default); {@code false}: {@link Seccomp#NONE}. */
         public Builder withSeccomp(boolean on) {
-            this.seccomp = on;
+            this.seccomp = on ? Seccomp.DEFAULT : Seccomp.NONE;
+            return this;
+        }
+
+        /**
+         * {@link Seccomp#DEFAULT} (an allow-list resolved against the final capability set), {@link Seccomp#NONE},
+         * or {@link Seccomp#custom(OciSpec.Seccomp)}.
+         */
+        public Builder withSeccomp(Seccomp seccomp) {
+            this.seccomp = seccomp;
             return this;
         }
 
@@ -856,7 +866,9 @@ public final class ContainerConfig {
                 String field = maps == uidMappings ? "userNamespace.uidMappings" : "userNamespace.gidMappings";
                 for (int i = 0; i < maps.size(); i++) {
                     IdMap m = maps.get(i);
+                    // each bounded first, so the sums below cannot overflow
                     if (m == null || m.size() <= 0 || m.containerId() < 0 || m.hostId() < 0
+                            || m.containerId() > MAX_ID || m.hostId() > MAX_ID || m.size() > MAX_ID + 1
                             || m.containerId() + m.size() - 1 > MAX_ID || m.hostId() + m.size() - 1 > MAX_ID) {
                         throw new InvalidArgumentException(field + "[" + i + "]",
                                 "need size > 0 and ids within [0, " + MAX_ID + "]: " + m);
@@ -891,6 +903,12 @@ public final class ContainerConfig {
             }
             if (oomScoreAdj != null && (oomScoreAdj < -1000 || oomScoreAdj > 1000)) {
                 throw new InvalidArgumentException("oomScoreAdj", "must be within [-1000, 1000]");
+            }
+            if (seccomp == null) {
+                throw new InvalidArgumentException("seccomp", "must not be null: use Seccomp.NONE for no filter");
+            }
+            if (seccomp instanceof Seccomp.Custom custom) {
+                custom.validate();
             }
             Signal sig = null;
             if (stopSignal != null) {

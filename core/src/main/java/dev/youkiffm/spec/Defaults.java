@@ -72,33 +72,11 @@ public final class Defaults {
     }
 
     /**
-     * Syscalls the default seccomp profile refuses with EPERM: the set Docker's default profile blocks for a
-     * container without extra capabilities (kernel modules, kexec, reboot, clock setting, keyrings, mount and
-     * namespace manipulation, ptrace-style access to other processes, BPF/perf, swap, accounting). Everything else
-     * is allowed, so ordinary programs (busybox, shells, JVMs) run unchanged.
+     * The default seccomp profile ({@link Seccomp#DEFAULT}) for a process with the {@link #CAPABILITIES}: an
+     * allow-list with the effect of Docker's and containerd's default profile (see {@link DefaultSeccompProfile}).
      */
-    public static final List<String> SECCOMP_DENIED = List.of("acct", "add_key", "bpf", "clock_adjtime",
-            "clock_settime", "create_module", "delete_module", "finit_module", "get_kernel_syms", "get_mempolicy",
-            "init_module", "ioperm", "iopl", "kcmp", "kexec_file_load", "kexec_load", "keyctl", "lookup_dcookie",
-            "mbind", "mount", "move_pages", "nfsservctl", "open_by_handle_at", "perf_event_open", "pivot_root",
-            "process_vm_readv", "process_vm_writev", "ptrace", "query_module", "quotactl", "reboot", "request_key",
-            "set_mempolicy", "setns", "settimeofday", "swapoff", "swapon", "sysfs", "umount2", "unshare", "uselib",
-            "userfaultfd", "ustat");
-
-    /** EPERM, what {@link #seccomp()} returns for a denied syscall. */
-    public static final long SECCOMP_ERRNO = 1;
-
-    /** The default seccomp profile: allow by default, {@link #SECCOMP_DENIED} fail with EPERM. */
     public static OciSpec.Seccomp seccomp() {
-        OciSpec.Seccomp s = new OciSpec.Seccomp();
-        s.defaultAction = "SCMP_ACT_ALLOW";
-        s.architectures = List.of("SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32");
-        OciSpec.Syscall deny = new OciSpec.Syscall();
-        deny.names = SECCOMP_DENIED;
-        deny.action = "SCMP_ACT_ERRNO";
-        deny.errnoRet = SECCOMP_ERRNO;
-        s.syscalls = List.of(deny);
-        return s;
+        return Seccomp.DEFAULT.profile(CAPABILITIES);
     }
 
     /** rlimit names accepted by the OCI spec on Linux. */

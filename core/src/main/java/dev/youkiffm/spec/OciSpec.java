@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonAnySetter;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
@@ -45,12 +46,24 @@ public final class OciSpec {
         }
     }
 
+    /**
+     * Parses a config.json.
+     *
+     * @throws UncheckedIOException "malformed config.json" if {@code json} is not one JSON object of this shape
+     *     (trailing content after it, or a bare {@code null}, included)
+     */
     public static Spec read(String json) {
+        Spec s;
         try {
-            return MAPPER.readValue(json, Spec.class);
+            s = MAPPER.readerFor(Spec.class).with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).readValue(json);
         } catch (IOException e) {
             throw new UncheckedIOException("malformed config.json", e);
         }
+        if (s == null) {
+            throw new UncheckedIOException("malformed config.json",
+                    new IOException("a JSON object was expected, not null"));
+        }
+        return s;
     }
 
     public static String write(Spec spec) {
@@ -207,7 +220,10 @@ public final class OciSpec {
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static final class Seccomp extends Extensible {
         public String defaultAction;
+        /** The errno of {@code SCMP_ACT_ERRNO} as default action; runtimes use EPERM when absent. */
+        public Long defaultErrnoRet;
         public List<String> architectures;
+        public List<String> flags;
         public List<Syscall> syscalls;
     }
 
@@ -216,6 +232,26 @@ public final class OciSpec {
         public List<String> names;
         public String action;
         public Long errnoRet;
+        /** All must match (AND) for the rule to apply. */
+        public List<SyscallArg> args;
+    }
+
+    /** One argument comparison; for {@code SCMP_CMP_MASKED_EQ}, {@code (arg & value) == valueTwo}. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static final class SyscallArg extends Extensible {
+        public long index;
+        public long value;
+        public Long valueTwo;
+        public String op;
+
+        public SyscallArg() {}
+
+        public SyscallArg(long index, long value, Long valueTwo, String op) {
+            this.index = index;
+            this.value = value;
+            this.valueTwo = valueTwo;
+            this.op = op;
+        }
     }
 
     /** For tests and debugging: the JSON of any model object. */

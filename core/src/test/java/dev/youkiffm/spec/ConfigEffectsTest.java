@@ -90,12 +90,12 @@ class ConfigEffectsTest {
     }
 
     @Test
-    void defaultSeccompProfileRefusesMountEvenWithSysAdmin() {
+    void defaultSeccompProfileRefusesMountAndUserNamespaces() {
         check(scenarios.seccompProfile());
     }
 
     @Test
-    void withoutSeccompTheSameMountWorks() {
+    void withoutSeccompTheKernelAnswersTheSameCalls() {
         check(scenarios.seccompDisabled());
     }
 

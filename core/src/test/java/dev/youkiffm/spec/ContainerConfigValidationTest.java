@@ -151,8 +151,9 @@ class ContainerConfigValidationTest {
         assertEquals(Defaults.READONLY_PATHS, s.linux.readonlyPaths);
         assertEquals("RLIMIT_NOFILE", s.process.rlimits.get(0).type);
         assertEquals(1024L, s.process.rlimits.get(0).hard);
-        assertEquals("SCMP_ACT_ALLOW", s.linux.seccomp.defaultAction);
-        assertTrue(s.linux.seccomp.syscalls.get(0).names.contains("mount"));
+        assertEquals("SCMP_ACT_ERRNO", s.linux.seccomp.defaultAction, "an allow-list: the rest fails with EPERM");
+        assertEquals(Defaults.seccomp().syscalls.size(), s.linux.seccomp.syscalls.size());
+        assertFalse(s.linux.seccomp.syscalls.get(0).names.contains("mount"));
         assertEquals(List.of("PATH=" + Defaults.PATH), s.process.env);
         assertEquals("/", s.process.cwd);
         assertFalse(s.root.readonly);
@@ -243,5 +244,23 @@ class ContainerConfigValidationTest {
         OciSpec.Mount sys = both.mounts.stream().filter(m -> m.destination.equals("/sys")).findFirst().orElseThrow();
         assertEquals("none", sys.type);
         assertTrue(sys.options.contains("rbind") && sys.options.contains("ro"));
+    }
+
+    @org.junit.jupiter.api.Test
+    void idMapsWhoseEndOverflowsAreRefused() {
+        // Found by ContainerConfigFuzzTest: containerID + size overflowed a long, passed the range check and wrote
+        // ids above 2^32 - 1 into config.json.
+        long big = 1L << 62;
+        for (ContainerConfig.IdMap m : java.util.List.of(new ContainerConfig.IdMap(big, 0, big),
+                new ContainerConfig.IdMap(0, big, big), new ContainerConfig.IdMap(0, 0, Long.MAX_VALUE),
+                new ContainerConfig.IdMap(4_294_967_295L, 0, 1))) {
+            dev.youkiffm.InvalidArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
+                    dev.youkiffm.InvalidArgumentException.class,
+                    () -> base().withUserNamespace(java.util.List.of(m), java.util.List.of(m)).build(), m.toString());
+            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("userNamespace.uidMappings[0]"),
+                    e.getMessage());
+        }
+        base().withUserNamespace(java.util.List.of(new ContainerConfig.IdMap(0, 0, 4_294_967_295L)),
+                java.util.List.of(new ContainerConfig.IdMap(0, 0, 4_294_967_295L))).build();
     }
 }

@@ -164,20 +164,27 @@ final class EffectScenarios {
                 "proc-sys=none"), r.lines(), r.toString()), null);
     }
 
-    private static final String MOUNT = "mount -t tmpfs none /mnt 2>/dev/null && echo mounted || echo denied";
+    /**
+     * mount(2) on a path that does not exist: the kernel answers ENOENT before it checks any capability, so
+     * "permission denied" can only be the seccomp filter's. A user namespace needs no capability at all.
+     */
+    private static final String SECCOMP_PROBES = "mount -t tmpfs none /nonexistent 2>&1 | grep -o -i "
+            + "-e 'permission denied' -e 'no such file or directory'; "
+            + "unshare -U true 2>/dev/null && echo userns-created || echo userns-refused; "
+            + "linux32 true && echo linux32-ok";
 
     Scenario seccompProfile() {
-        // CAP_SYS_ADMIN would allow mount(2); the default profile still refuses it.
-        ContainerConfig cfg = sh(MOUNT).withAddedCapabilities("CAP_SYS_ADMIN").build();
-        return new Scenario("seccompProfile", cfg, r -> assertEquals("denied", r.stdout().strip(), r.toString()),
-                null);
+        // The default allow-list refuses mount(2) and user namespaces; the PER_LINUX32 persona stays allowed.
+        ContainerConfig cfg = sh(SECCOMP_PROBES).build();
+        return new Scenario("seccompProfile", cfg, r -> assertEquals(List.of("permission denied", "userns-refused",
+                "linux32-ok"), r.lines(), r.toString()), null);
     }
 
     Scenario seccompDisabled() {
-        ContainerConfig cfg = sh(MOUNT + "; grep '^Seccomp:' /proc/self/status | tr -s '\\t ' ' '")
-                .withAddedCapabilities("SYS_ADMIN").withSeccomp(false).build();
-        return new Scenario("seccompDisabled", cfg, r -> assertEquals(List.of("mounted", "Seccomp: 0"), r.lines(),
-                r.toString()), null);
+        ContainerConfig cfg = sh(SECCOMP_PROBES + "; grep '^Seccomp:' /proc/self/status | tr -s '\\t ' ' '")
+                .withSeccomp(Seccomp.NONE).build();
+        return new Scenario("seccompDisabled", cfg, r -> assertEquals(List.of("No such file or directory",
+                "userns-created", "linux32-ok", "Seccomp: 0"), r.lines(), r.toString()), null);
     }
 
     /** Prints the interfaces, then whether the network namespace is the host's (passed in as HOST_NET). */

@@ -67,7 +67,12 @@ class SpecSchemaTest {
                         .withCgroupMount(true).withCgroupsPath("/youki-ffm/web-1").withTmpfs("/big")
                         .withCapabilities(Defaults.CAPABILITY_BITS).withRlimit("RLIMIT_NOFILE", 65536, 65536)
                         .withMaskedPaths(List.of()).withReadonlyPaths(List.of()).withStopSignal("9").build(),
-                ContainerConfigValidationTest.base().withCapabilities().withEnv("EMPTY", "").build());
+                ContainerConfigValidationTest.base().withCapabilities().withEnv("EMPTY", "").build(),
+                ContainerConfigValidationTest.base().withAddedCapabilities("SYS_ADMIN", "SYS_PTRACE", "BPF")
+                        .withSeccomp(Seccomp.DEFAULT).build(),
+                ContainerConfigValidationTest.base().withSeccomp(Seccomp.NONE).build(),
+                ContainerConfigValidationTest.base().withSeccomp(Seccomp.custom(SeccompProfileTest.customProfile()))
+                        .build());
         for (ContainerConfig c : variants) {
             Set<ValidationMessage> errors = validate(c);
             assertEquals(Set.of(), errors, OciSpec.write(c.toSpec()));
@@ -107,6 +112,19 @@ class SpecSchemaTest {
         s = ContainerConfigValidationTest.base().build().toSpec();
         s.linux.seccomp.defaultAction = "SCMP_ACT_MAYBE";
         assertFalse(validate(OciSpec.write(s)).isEmpty(), "seccomp action enum not enforced");
+    }
+
+    @Test
+    void defaultSeccompProfileUsesEveryFieldTheSchemaChecks() throws Exception {
+        OciSpec.Spec s = ContainerConfigValidationTest.base().build().toSpec();
+        JsonNode seccomp = OciSpec.MAPPER.readTree(OciSpec.write(s)).path("linux").path("seccomp");
+        assertEquals("SCMP_ACT_ERRNO", seccomp.path("defaultAction").asText());
+        assertEquals(1, seccomp.path("defaultErrnoRet").asInt());
+        assertTrue(seccomp.path("syscalls").size() > 5, seccomp.toString());
+        // A wrong operator deep in an argument filter is caught too.
+        s.linux.seccomp.syscalls.stream().filter(r -> r.args != null).findFirst().orElseThrow().args.get(0).op =
+                "SCMP_CMP_SOMETIMES";
+        assertFalse(validate(OciSpec.write(s)).isEmpty(), "seccomp operator enum not enforced");
     }
 
     @Test
