@@ -6,8 +6,10 @@ YFFM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 YFFM_TOOLS="$YFFM_ROOT/.tools"
 # Debian packages: busybox-static (test rootfs), runc/crun (subprocess runtimes), libseccomp-dev + pkg-config
 # (libcontainer's seccomp feature), umoci/skopeo/zstd (image tests), maven, util-linux (unshare/nsenter),
-# time (GNU time, for the CLI peak-RSS benchmark).
-YFFM_APT_PACKAGES=(busybox-static runc crun libseccomp-dev pkg-config umoci skopeo zstd maven util-linux procps time)
+# time (GNU time, for the CLI peak-RSS benchmark); qemu-system-x86 kmod cpio (the cgroup v2 guest of
+# scripts/test-cgroupv2.sh), uidmap (newuidmap/newgidmap for rootless subordinate id ranges).
+YFFM_APT_PACKAGES=(busybox-static runc crun libseccomp-dev pkg-config umoci skopeo zstd maven util-linux procps time
+  qemu-system-x86 kmod cpio uidmap)
 
 log() { printf '[youki-ffm] %s\n' "$*" >&2; }
 die() { printf '[youki-ffm] ERROR: %s\n' "$*" >&2; exit 1; }
