@@ -280,6 +280,7 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
     }
 
     private static final String SEAL_FAILURE = "failed to seal /proc/self/exe";
+    private static final String COULD_NOT_DELETE = "could not delete";
 
     /**
      * Types a failed operation by looking at what is there (does the container exist, is the operation allowed in its
@@ -628,6 +629,21 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         }
         List<String> args = force ? List.of("delete", "--force", id) : List.of("delete", id);
         Result r = run("delete", id, args);
+        // youki 0.7 gives up removing the cgroup after a short retry budget when the processes it just killed have
+        // not finished exiting (seen on slow hosts: "could not delete" with the state dir kept); a later attempt
+        // finds the cgroup empty. Bounded by the operation deadline.
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (int attempt = 1; force && flavor == CliFlavor.YOUKI && r.exitCode() != 0 && r.error() != null
+                && r.error().contains(COULD_NOT_DELETE) && System.nanoTime() < deadline; attempt++) {
+            LOG.log(System.Logger.Level.INFO, "youki delete '" + id + "': cgroup still busy; retrying");
+            try {
+                Thread.sleep(Math.min(50L * attempt, 500));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            r = run("delete", id, args);
+        }
         if (r.exitCode() != 0) {
             throw classify("delete", id, r.error());
         }
@@ -900,6 +916,20 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         }
     }
 
+    /**
+     * youki and runc write the pid file while the process is still their own setup stage ({@code youki:[2:INIT]},
+     * {@code runc:[2:INIT]}), before it execs the requested program. A kill in that window (easily hit on a slow
+     * host) makes the CLI fail with its own status and orphans its stages, so the launch waits until the process
+     * runs the program (or is gone).
+     */
+    private boolean stillInRuntimeSetup(int pid) {
+        try {
+            return Files.readString(Path.of("/proc/" + pid + "/comm")).startsWith(flavor.cliName() + ":[");
+        } catch (IOException e) {
+            return false; // exited
+        }
+    }
+
     /** The exec'd pid once the CLI wrote it, or 0 if the CLI exited first; bounded by the operation timeout. */
     private int awaitPid(Process cli, Path pidFile) throws IOException {
         long deadline = System.nanoTime() + timeout.toNanos();
@@ -907,7 +937,7 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         while (true) {
             boolean exited = !cli.isAlive(); // checked before reading: a pid written before the exit is seen
             int pid = readPid(pidFile);
-            if (pid > 0 || exited) {
+            if (exited || pid > 0 && !stillInRuntimeSetup(pid)) {
                 return pid;
             }
             if (System.nanoTime() > deadline) {
