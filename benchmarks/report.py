@@ -43,6 +43,29 @@ EXTRA = [("exec.json", "Exec probe latency (ExecBenchmark: `true` and `echo ok` 
          ("image.json", "Images (ImageBenchmark)")]
 
 
+def cgroupv2_section(path):
+    """Ratios of the lifecycle p50 on a pure cgroup v2 kernel (scripts/bench-cgroupv2.sh, under QEMU TCG)."""
+    if not os.path.exists(path):
+        return []
+    p50 = {}
+    host = {}
+    for e in load(path):
+        p50[e.get("params", {}).get("runtime")] = e["primaryMetric"]["scorePercentiles"]["50.0"]
+        host = e.get("yffmHost", host)
+    base = p50.get("ffm")
+    out = ["## Lifecycle on cgroup v2 (ratios only)", "",
+           f"`scripts/bench-cgroupv2.sh`: `LifecycleBenchmark.lifecycle` (create + start + kill + delete) in the QEMU "
+           f"guest of the cgroup v2 test stage (kernel {host.get('kernel', '?')}, {host.get('cgroups', 'v2')}, "
+           f"{host.get('accel', 'QEMU')}), one fork, 1 × 20 s warmup, 2 × 30 s measurement. Software emulation "
+           "makes every absolute time meaningless (fork/exec is 20-100x slower than native), so only the ratio of "
+           "each runtime's p50 to FFM's is given.", "",
+           "| runtime | lifecycle p50 / ffm |", "| --- | ---: |"]
+    for rt in ["ffm", "crun", "runc"]:
+        if rt in p50 and base:
+            out.append(f"| {rt} | {p50[rt] / base:.2f} |")
+    return out + [""]
+
+
 def main():
     results_dir, out_md = sys.argv[1], sys.argv[2]
     data = load(os.path.join(results_dir, "lifecycle.json"))
@@ -129,6 +152,7 @@ def main():
         md.append("")
     md += ["## Latency (JMH SampleTime, one fork, 2 × 3 s warmup, 3 × 6 s measurement)", "", *lines, "", chart, "",
            "## Targets", "", "| target | ratio | limit | result |", "| --- | ---: | ---: | --- |", *targets, ""]
+    md += cgroupv2_section(os.path.join(results_dir, "lifecycle-cgroupv2.json"))
     for fname, title in EXTRA:
         path = os.path.join(results_dir, fname)
         if os.path.exists(path):
