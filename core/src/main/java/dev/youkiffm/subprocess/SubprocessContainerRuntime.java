@@ -24,6 +24,8 @@ import dev.youkiffm.internal.StdioPump;
 import dev.youkiffm.internal.RuntimeFiles;
 import java.util.concurrent.atomic.AtomicLong;
 import dev.youkiffm.ffm.HostChecks;
+import dev.youkiffm.rootless.Rootless;
+import dev.youkiffm.rootless.RootlessSpec;
 import dev.youkiffm.internal.ExitWatcher;
 import dev.youkiffm.internal.OciStateJson;
 import dev.youkiffm.internal.nativeaccess.Libc;
@@ -88,6 +90,8 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
     private final java.util.Set<String> created = ConcurrentHashMap.newKeySet();
     private final java.nio.file.attribute.FileTime openedAt = java.nio.file.attribute.FileTime.from(java.time.Instant.now());
     private final AtomicLong execSeq = new AtomicLong();
+    /** Not root: the CLI runs the container in a user namespace; configs needing real root are refused first. */
+    private final boolean rootless = Rootless.active();
 
     private SubprocessContainerRuntime(CliFlavor flavor, Path binary, Path root, RuntimeOptions options) {
         this.flavor = flavor;
@@ -102,7 +106,18 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         this.pump = new StdioPump("yffm-" + flavor.cliName() + "-stdio");
     }
 
-    /** Default root for {@code flavor} when {@link RuntimeOptions#root()} is null. */
+    /** A config that needs real root fails with the field named before the CLI runs; unreadable ones go to the CLI. */
+    private static void validateRootless(Path bundle) {
+        dev.youkiffm.spec.OciSpec.Spec spec;
+        try {
+            spec = dev.youkiffm.spec.OciSpec.read(Files.readString(bundle.resolve("config.json")));
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return; // the CLI reports a missing or malformed config itself
+        }
+        RootlessSpec.validate(spec);
+    }
+
+    /** Default root for {@code flavor} when {@link RuntimeOptions#root()} is null (as root). */
     public static Path defaultRoot(CliFlavor flavor) {
         return Path.of("/run/youki-ffm/" + flavor.cliName());
     }
@@ -111,7 +126,7 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
      * Opens a runtime over {@code flavor}'s CLI, or throws {@link RuntimeUnavailableException} naming what is missing.
      */
     public static SubprocessContainerRuntime open(CliFlavor flavor, RuntimeOptions options) {
-        List<String> missing = new ArrayList<>(HostChecks.missingForContainers());
+        List<String> missing = new ArrayList<>(HostChecks.missingForCli(flavor.cliName()));
         Path bin = CliBinaries.find(flavor, options.binary());
         if (bin == null) {
             missing.add(flavor.cliName() + " binary (looked at " + String.join(", ", CliBinaries.candidates(flavor,
@@ -120,7 +135,9 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         if (!missing.isEmpty()) {
             throw new RuntimeUnavailableException("the " + flavor.cliName() + " runtime is unavailable", missing);
         }
-        Path root = (options.root() == null ? defaultRoot(flavor) : options.root()).toAbsolutePath().normalize();
+        Path root = (options.root() != null ? options.root()
+                : Rootless.active() ? Rootless.defaultRoot(flavor.cliName()) : defaultRoot(flavor))
+                .toAbsolutePath().normalize();
         try {
             Files.createDirectories(root);
             Files.createDirectories(root.resolveSibling(root.getFileName() + ".cli"));
@@ -329,6 +346,9 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         Path b = ContainerIds.validateBundle(bundle);
         if (flavor.exists(root, id) || Files.exists(root.resolve(id))) {
             throw new ContainerAlreadyExistsException(id);
+        }
+        if (rootless) {
+            validateRootless(b);
         }
         StdioPlumbing pl = StdioPlumbing.forCreate(pump, root, id, options, false);
         Result r;
