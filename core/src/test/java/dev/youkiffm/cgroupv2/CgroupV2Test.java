@@ -174,9 +174,7 @@ class CgroupV2Test {
                     , st + " vs memory.peak " + read(cg.resolve("memory.peak")));
             long usec = field(cg.resolve("cpu.stat"), "usage_usec");
             assertTrue(usec > 0, "cpu.stat usage_usec");
-            ContainerStats later = rt.stats(id);
-            assertTrue(later.cpuUsageNanos() >= usec * 1000, "stats cpu " + later.cpuUsageNanos() + " ns < cpu.stat "
-                    + usec + " us read before it");
+            long statsNanos = rt.stats(id).cpuUsageNanos();
 
             rt.update(id, new ResourceUpdate(0.5, 128L, 30L));
             assertEquals(Long.toString(128L << 20), read(cg.resolve("memory.max")));
@@ -194,6 +192,9 @@ class CgroupV2Test {
             assertEquals(ContainerStatus.RUNNING, rt.state(id).status());
             rt.kill(id, Signal.SIGKILL, true);
             assertEquals(137, rt.waitFor(id, WAIT).orElseThrow());
+            // last, so that a unit error does not hide the checks above: cpu.stat counts microseconds
+            assertTrue(statsNanos >= usec * 1000, "stats cpu " + statsNanos + " ns < cpu.stat " + usec
+                    + " us read before it");
         } finally {
             delete(rt, id);
         }
