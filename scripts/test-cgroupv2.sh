@@ -59,7 +59,7 @@ guest_main() {
   fi
   mvn -B -ntp -o ${YFFM_GUEST_M2:+-Dmaven.repo.local="$YFFM_GUEST_M2"} -Dyffm.youki.path="$(youki_path)" -Dyffm.tools.dir="$YFFM_TOOLS" -pl core surefire:test \
     -Dyffm.excludedGroups=none -Dyffm.surefire.reports="$V2_REPORTS" -Dyffm.effects.scenarios="$V2_SCENARIOS" \
-    -Dtest="$(IFS=,; echo "${V2_TESTS[*]}")" -Dsurefire.failIfNoSpecifiedTests=false -Dsurefire.runOrder=alphabetical \
+    -Dtest="$(IFS=,; echo "${V2_TESTS[*]}")" -Dsurefire.failIfNoSpecifiedTests=false -DreuseForks=false \
     "$@" || status=$?
   log "guest: maven took $(($(date +%s) - t0))s"
   [ -z "$mon" ] || kill "$mon"
