@@ -124,6 +124,35 @@ def supervise_section(results_dir):
     return md
 
 
+def cgroupv2_section(path):
+    """Ratios of the lifecycle p50 on a pure cgroup v2 kernel (scripts/bench-cgroupv2.sh, under QEMU TCG)."""
+    if not os.path.exists(path):
+        return []
+    p50 = {}
+    samples = {}
+    host = {}
+    for e in load(path):
+        rt = e.get("params", {}).get("runtime")
+        p50[rt] = e["primaryMetric"]["scorePercentiles"]["50.0"]
+        hist = e["primaryMetric"].get("rawDataHistogram") or []
+        samples[rt] = sum(c for fork in hist for it in fork for (_, c) in it)
+        host = e.get("yffmHost", host)
+    base = p50.get("ffm")
+    out = ["## Lifecycle on cgroup v2 (ratios only)", "",
+           f"`scripts/bench-cgroupv2.sh`: `LifecycleBenchmark.lifecycle` (create + start + kill + delete) in the QEMU "
+           f"guest of the cgroup v2 test stage (kernel {host.get('kernel', '?')}, {host.get('cgroups', 'v2')}, "
+           f"{host.get('accel', 'QEMU')}), one fork, 1 × 20 s warmup, 2 × 30 s measurement. Software emulation "
+           "makes every absolute time meaningless (fork/exec is 20-100x slower than native), so only the ratio of "
+           "each runtime's p50 to FFM's is given. Emulation slows fork/exec (what every CLI call is) more than "
+           "in-process work, which likely inflates the CLI ratios compared with a native v2 host; the run also "
+           "shared the machine with other work.", "",
+           "| runtime | lifecycle p50 / ffm | samples |", "| --- | ---: | ---: |"]
+    for rt in ["ffm", "crun", "runc"]:
+        if rt in p50 and base:
+            out.append(f"| {rt} | {p50[rt] / base:.2f} | {samples.get(rt, 0)} |")
+    return out + [""]
+
+
 def main():
     results_dir, out_md = sys.argv[1], sys.argv[2]
     data = load(os.path.join(results_dir, "lifecycle.json"))
@@ -210,6 +239,7 @@ def main():
         md.append("")
     md += ["## Latency (JMH SampleTime, one fork, 2 × 3 s warmup, 3 × 6 s measurement)", "", *lines, "", chart, "",
            "## Targets", "", "| target | ratio | limit | result |", "| --- | ---: | ---: | --- |", *targets, ""]
+    md += cgroupv2_section(os.path.join(results_dir, "lifecycle-cgroupv2.json"))
     for fname, title in EXTRA:
         path = os.path.join(results_dir, fname)
         if os.path.exists(path):

@@ -6,7 +6,12 @@ roots=(/run/youki-ffm-test)
 work=/var/tmp/youki-ffm-test
 leaks=0
 report() { printf '[leak-check] %s\n' "$*" >&2; leaks=1; }
-cgroup_snapshot() { find /sys/fs/cgroup -mindepth 2 -maxdepth 4 -type d 2>/dev/null | sort; }
+# v1/hybrid: cgroups live below the per-controller directories (depth 2+); pure v2: directly below the root
+cgroup_snapshot() {
+  local min=2
+  [ -f /sys/fs/cgroup/cgroup.controllers ] && min=1
+  find /sys/fs/cgroup -mindepth "$min" -maxdepth 4 -type d 2>/dev/null | sort
+}
 if [ "${1:-}" = "--snapshot" ]; then cgroup_snapshot; exit 0; fi
 
 for r in "${roots[@]}"; do

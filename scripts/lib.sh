@@ -9,9 +9,11 @@ YFFM_TOOLS="$YFFM_ROOT/.tools"
 # time (GNU time, for the CLI peak-RSS benchmark), gcc + libc6-dev (the planted library and the seccomp probe of the
 # security tests, the yffm-runc client),
 # docker-registry/apache2-utils/openssl (the registry tests), containernetworking-plugins + iptables/nftables/
-# iproute2 (the CNI network tests, which run the plugins inside a test-owned netns).
+# iproute2 (the CNI network tests, which run the plugins inside a test-owned netns), qemu-system-x86 kmod cpio (the
+# cgroup v2 guest of scripts/test-cgroupv2.sh), uidmap (newuidmap/newgidmap for rootless subordinate id ranges).
 YFFM_APT_PACKAGES=(busybox-static runc crun libseccomp-dev pkg-config umoci skopeo zstd maven util-linux procps time
-  gcc docker-registry apache2-utils openssl containernetworking-plugins iptables nftables iproute2 libc6-dev)
+  gcc docker-registry apache2-utils openssl containernetworking-plugins iptables nftables iproute2 libc6-dev
+  qemu-system-x86 kmod cpio uidmap)
 
 log() { printf '[youki-ffm] %s\n' "$*" >&2; }
 die() { printf '[youki-ffm] ERROR: %s\n' "$*" >&2; exit 1; }

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Sums the Surefire XML reports of every module and prints one closing line.
 
+Usage: surefire-summary.py [ROOT] [REPORTS_DIR_NAME]  (default surefire-reports; the cgroup v2 stage has its own).
+
 Exits non-zero when a test was skipped and CI=true (a skipped real-container test is a defect), or when no test
 ran at all.
 """
@@ -10,9 +12,10 @@ import sys
 import xml.etree.ElementTree as ET
 
 root = sys.argv[1] if len(sys.argv) > 1 else "."
+reports = sys.argv[2] if len(sys.argv) > 2 else "surefire-reports"
 tests = failures = errors = skipped = 0
 skipped_names = []
-for path in glob.glob(os.path.join(root, "*", "target", "surefire-reports", "TEST-*.xml")):
+for path in glob.glob(os.path.join(root, "*", "target", reports, "TEST-*.xml")):
     suite = ET.parse(path).getroot()
     tests += int(suite.get("tests", 0))
     failures += int(suite.get("failures", 0))

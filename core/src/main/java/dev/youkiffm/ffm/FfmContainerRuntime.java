@@ -320,13 +320,21 @@ public final class FfmContainerRuntime implements ContainerRuntime {
         try {
             com.fasterxml.jackson.databind.JsonNode n = OciStateJson.MAPPER.readTree(json);
             com.fasterxml.jackson.databind.JsonNode mem = n.path("memory").path("memory");
-            return new ContainerStats(n.path("cpu").path("usage").path("usage_total").asLong(),
+            // libcgroups reports v1's cpuacct.usage (ns) but v2's cpu.stat usage_usec (us) in the same field
+            long cpu = n.path("cpu").path("usage").path("usage_total").asLong();
+            if (UNIFIED_CGROUPS) {
+                cpu *= 1000;
+            }
+            return new ContainerStats(cpu,
                     mem.path("usage").asLong(), limit(mem.path("limit").asLong()),
                     n.path("pids").path("current").asLong(), limit(n.path("pids").path("limit").asLong()));
         } catch (java.io.IOException e) {
             throw new dev.youkiffm.RuntimeFailureException("malformed stats JSON", json, e);
         }
     }
+
+    /** A pure cgroup v2 host: /sys/fs/cgroup itself is the unified hierarchy. */
+    private static final boolean UNIFIED_CGROUPS = Files.exists(Path.of("/sys/fs/cgroup/cgroup.controllers"));
 
     /** libcgroups reports "no limit" as 0 (pids) or the kernel's page-rounded maximum (memory). */
     private static long limit(long v) {

@@ -284,6 +284,11 @@ public final class ContainerConfig {
                 l.namespaces.add(new OciSpec.Namespace(ns));
             }
         }
+        if (b.cgroupMount) {
+            // the container's own cgroup as the root of its view: without a cgroup namespace a cgroup v2 mount
+            // shows the host's whole hierarchy from its root (runc spec adds it on v2 hosts for the same reason)
+            l.namespaces.add(new OciSpec.Namespace("cgroup"));
+        }
         if (!b.uidMappings.isEmpty()) {
             l.namespaces.add(new OciSpec.Namespace("user"));
             l.uidMappings = idMaps(b.uidMappings);
@@ -627,7 +632,10 @@ public final class ContainerConfig {
             return this;
         }
 
-        /** Mount the container's own cgroups read-only at /sys/fs/cgroup, as {@code runc spec} does. Off by default. */
+        /**
+         * Mount the container's own cgroups read-only at /sys/fs/cgroup, in a private cgroup namespace, as
+         * {@code runc spec} does. Off by default.
+         */
         public Builder withCgroupMount(boolean on) {
             this.cgroupMount = on;
             return this;

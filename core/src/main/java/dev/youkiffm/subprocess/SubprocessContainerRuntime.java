@@ -24,6 +24,8 @@ import dev.youkiffm.internal.StdioPump;
 import dev.youkiffm.internal.RuntimeFiles;
 import java.util.concurrent.atomic.AtomicLong;
 import dev.youkiffm.ffm.HostChecks;
+import dev.youkiffm.rootless.Rootless;
+import dev.youkiffm.rootless.RootlessSpec;
 import dev.youkiffm.internal.ExitWatcher;
 import dev.youkiffm.internal.OciStateJson;
 import dev.youkiffm.internal.nativeaccess.Libc;
@@ -90,6 +92,8 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
     private final Map<String, Integer> initPids = new ConcurrentHashMap<>();
     private final java.nio.file.attribute.FileTime openedAt = java.nio.file.attribute.FileTime.from(java.time.Instant.now());
     private final AtomicLong execSeq = new AtomicLong();
+    /** Not root: the CLI runs the container in a user namespace; configs needing real root are refused first. */
+    private final boolean rootless = Rootless.active();
 
     private SubprocessContainerRuntime(CliFlavor flavor, Path binary, Path root, RuntimeOptions options) {
         this.flavor = flavor;
@@ -104,7 +108,18 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         this.pump = new StdioPump("yffm-" + flavor.cliName() + "-stdio");
     }
 
-    /** Default root for {@code flavor} when {@link RuntimeOptions#root()} is null. */
+    /** A config that needs real root fails with the field named before the CLI runs; unreadable ones go to the CLI. */
+    private static void validateRootless(Path bundle) {
+        dev.youkiffm.spec.OciSpec.Spec spec;
+        try {
+            spec = dev.youkiffm.spec.OciSpec.read(Files.readString(bundle.resolve("config.json")));
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return; // the CLI reports a missing or malformed config itself
+        }
+        RootlessSpec.validate(spec);
+    }
+
+    /** Default root for {@code flavor} when {@link RuntimeOptions#root()} is null (as root). */
     public static Path defaultRoot(CliFlavor flavor) {
         return Path.of("/run/youki-ffm/" + flavor.cliName());
     }
@@ -113,7 +128,7 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
      * Opens a runtime over {@code flavor}'s CLI, or throws {@link RuntimeUnavailableException} naming what is missing.
      */
     public static SubprocessContainerRuntime open(CliFlavor flavor, RuntimeOptions options) {
-        List<String> missing = new ArrayList<>(HostChecks.missingForContainers());
+        List<String> missing = new ArrayList<>(HostChecks.missingForCli(flavor.cliName()));
         Path bin = CliBinaries.find(flavor, options.binary());
         if (bin == null) {
             missing.add(flavor.cliName() + " binary (looked at " + String.join(", ", CliBinaries.candidates(flavor,
@@ -122,7 +137,9 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         if (!missing.isEmpty()) {
             throw new RuntimeUnavailableException("the " + flavor.cliName() + " runtime is unavailable", missing);
         }
-        Path root = (options.root() == null ? defaultRoot(flavor) : options.root()).toAbsolutePath().normalize();
+        Path root = (options.root() != null ? options.root()
+                : Rootless.active() ? Rootless.defaultRoot(flavor.cliName()) : defaultRoot(flavor))
+                .toAbsolutePath().normalize();
         try {
             Files.createDirectories(root);
             dev.youkiffm.internal.RuntimeFiles.ensureSibling(root, ".cli"); // scratch: 0700, no symlink
@@ -308,6 +325,7 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
     }
 
     private static final String SEAL_FAILURE = "failed to seal /proc/self/exe";
+    private static final String COULD_NOT_DELETE = "could not delete";
 
     /**
      * Types a failed operation by looking at what is there (does the container exist, is the operation allowed in its
@@ -356,6 +374,9 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         Path b = ContainerIds.validateBundle(bundle);
         if (flavor.exists(root, id) || Files.exists(root.resolve(id))) {
             throw new ContainerAlreadyExistsException(id);
+        }
+        if (rootless) {
+            validateRootless(b);
         }
         StdioPlumbing pl = StdioPlumbing.forCreate(pump, root, id, options, false);
         Result r;
@@ -779,6 +800,21 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         }
         List<String> args = force ? List.of("delete", "--force", id) : List.of("delete", id);
         Result r = run("delete", id, args);
+        // youki 0.7 gives up removing the cgroup after a short retry budget when the processes it just killed have
+        // not finished exiting (seen on slow hosts: "could not delete" with the state dir kept); a later attempt
+        // finds the cgroup empty. Bounded by the operation deadline.
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (int attempt = 1; force && flavor == CliFlavor.YOUKI && r.exitCode() != 0 && r.error() != null
+                && r.error().contains(COULD_NOT_DELETE) && System.nanoTime() < deadline; attempt++) {
+            LOG.log(System.Logger.Level.INFO, "youki delete '" + id + "': cgroup still busy; retrying");
+            try {
+                Thread.sleep(Math.min(50L * attempt, 500));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            r = run("delete", id, args);
+        }
         if (r.exitCode() != 0) {
             RuntimeException e = classify("delete", id, r.error());
             if (!force || e instanceof ContainerNotFoundException) {
@@ -1141,6 +1177,20 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         }
     }
 
+    /**
+     * youki and runc write the pid file while the process is still their own setup stage ({@code youki:[2:INIT]},
+     * {@code runc:[2:INIT]}), before it execs the requested program. A kill in that window (easily hit on a slow
+     * host) makes the CLI fail with its own status and orphans its stages, so the launch waits until the process
+     * runs the program (or is gone).
+     */
+    private boolean stillInRuntimeSetup(int pid) {
+        try {
+            return Files.readString(Path.of("/proc/" + pid + "/comm")).startsWith(flavor.cliName() + ":[");
+        } catch (IOException e) {
+            return false; // exited
+        }
+    }
+
     /** The exec'd pid once the CLI wrote it, or 0 if the CLI exited first; bounded by the operation timeout. */
     private int awaitPid(Process cli, Path pidFile) throws IOException {
         long deadline = System.nanoTime() + timeout.toNanos();
@@ -1148,7 +1198,7 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         while (true) {
             boolean exited = !cli.isAlive(); // checked before reading: a pid written before the exit is seen
             int pid = readPid(pidFile);
-            if (pid > 0 || exited) {
+            if (exited || pid > 0 && !stillInRuntimeSetup(pid)) {
                 return pid;
             }
             if (System.nanoTime() > deadline) {

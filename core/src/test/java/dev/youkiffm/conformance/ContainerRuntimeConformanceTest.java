@@ -529,9 +529,12 @@ public abstract class ContainerRuntimeConformanceTest extends HostileConformance
     void updateChangesLimitsLive() throws Exception {
         String id = newId("upd");
         Path out = Files.createDirectories(work.resolve("out").resolve(id));
-        // The container itself reports its limits, read from inside through its cgroup mount.
-        String loop = "while true; do m=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes); "
-                + "p=$(cat /sys/fs/cgroup/pids/pids.max); q=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us); "
+        // The container itself reports its limits, read from inside through its cgroup mount (v2 or v1 files).
+        String loop = "while true; do if [ -f /sys/fs/cgroup/cgroup.controllers ]; then "
+                + "read m < /sys/fs/cgroup/memory.max; read p < /sys/fs/cgroup/pids.max; "
+                + "read q period < /sys/fs/cgroup/cpu.max; else "
+                + "m=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes); "
+                + "p=$(cat /sys/fs/cgroup/pids/pids.max); q=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us); fi; "
                 + "echo \"$m $p $q\" > /out/limits.tmp; mv /out/limits.tmp /out/limits; sleep 0.05; done";
         dev.youkiffm.spec.ContainerConfig cfg = dev.youkiffm.spec.ContainerConfig.builder().withRootfs(rootfs)
                 .withCommand("sh", "-c", loop).withMemoryMb(64).withPidsLimit(20).withCpuCores(1)
@@ -559,7 +562,8 @@ public abstract class ContainerRuntimeConformanceTest extends HostileConformance
 
     private static String awaitLine(Path file, String expected) throws Exception {
         String last = null;
-        for (int i = 0; i < 200; i++) {
+        long deadline = System.nanoTime() + WAIT.toNanos(); // returns as soon as it matches; emulated guests are slow
+        while (System.nanoTime() < deadline) {
             if (Files.exists(file)) {
                 last = Files.readString(file).trim();
                 if (last.equals(expected)) {

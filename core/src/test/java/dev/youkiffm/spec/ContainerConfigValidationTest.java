@@ -224,6 +224,8 @@ class ContainerConfigValidationTest {
         assertEquals(List.of("/sys/fs/cgroup", "/data", "/rw", "/scratch", "/big"),
                 extra.stream().map(m -> m.destination).toList());
         assertEquals("cgroup", extra.get(0).type);
+        assertTrue(s.linux.namespaces.stream().anyMatch(n -> n.type.equals("cgroup")), "its own cgroup namespace");
+        assertFalse(base().build().toSpec().linux.namespaces.stream().anyMatch(n -> n.type.equals("cgroup")));
         assertEquals(List.of("rbind", "ro", "nosuid", "nodev"), extra.get(1).options);
         assertEquals("/tmp", extra.get(1).source);
         assertEquals(List.of("rbind", "rw", "nosuid", "nodev"), extra.get(2).options);

@@ -93,7 +93,8 @@ final class EffectScenarios {
         // fail too). The counter lives in /dev/shm (per container), never in the shared rootfs.
         String script = """
                 ( i=0; while [ $i -lt 40 ]; do sleep 60 & i=$((i+1)); echo $i > /dev/shm/n; done ) 2>/dev/null
-                read n < /dev/shm/n; read max < /sys/fs/cgroup/pids/pids.max; read cur < /sys/fs/cgroup/pids/pids.current
+                c=/sys/fs/cgroup; [ -f $c/cgroup.controllers ] || c=$c/pids
+                read n < /dev/shm/n; read max < $c/pids.max; read cur < $c/pids.current
                 echo started=$n max=$max current=$cur
                 """;
         ContainerConfig cfg = sh(script).withPidsLimit(8).withCgroupMount(true).build();
