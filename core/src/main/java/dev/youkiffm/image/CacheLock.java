@@ -125,7 +125,7 @@ final class CacheLock {
     private FileLock lockFile(boolean shared, long deadlineNanos, String what) {
         try {
             channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
-                    StandardOpenOption.WRITE);
+                    StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS);
             long sleepMs = 1;
             while (true) {
                 FileLock l;

@@ -279,13 +279,17 @@ public final class ExecSupport {
             }
             List<Integer> kids = tree ? descendants(pid) : List.of();
             boolean hit;
+            // recorded before the signal: the exit it causes may be observed before this method returns
+            int before = killedWith;
+            killedWith = signal.number();
             try {
                 hit = Libc.pidfdSendSignal(pidfd, signal.number());
             } catch (IOException e) {
+                killedWith = before;
                 throw new RuntimeFailureException("signal exec'd process " + pid, e.getMessage(), e);
             }
-            if (hit) {
-                killedWith = signal.number();
+            if (!hit) {
+                killedWith = before;
             }
             for (int k : kids) {
                 try {
