@@ -5,10 +5,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Locates the CLIs the same way the runtime does, for prerequisite checks. */
-final class Subprocess {
+public final class Subprocess {
     private Subprocess() {}
 
-    static Path binary(String name) {
+    public static Path binary(String name) {
         String prop = System.getProperty("yffm." + name + ".path");
         if (prop != null && Files.isExecutable(Path.of(prop))) {
             return Path.of(prop);

@@ -31,6 +31,6 @@ class CrunSupervisorTest extends SupervisorTest {
 
     @Override
     protected void requirePrerequisites() {
-        Prereqs.require(Cli.find("crun") != null, "the crun CLI");
+        Prereqs.require(dev.youkiffm.conformance.Subprocess.binary("crun") != null, "the crun CLI");
     }
 }

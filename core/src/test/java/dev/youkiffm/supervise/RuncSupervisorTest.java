@@ -21,6 +21,6 @@ class RuncSupervisorTest extends SupervisorTest {
 
     @Override
     protected void requirePrerequisites() {
-        Prereqs.require(Cli.find("runc") != null, "the runc CLI");
+        Prereqs.require(dev.youkiffm.conformance.Subprocess.binary("runc") != null, "the runc CLI");
     }
 }

@@ -21,6 +21,6 @@ class YoukiSupervisorTest extends SupervisorTest {
 
     @Override
     protected void requirePrerequisites() {
-        Prereqs.require(Cli.find("youki") != null, "the youki CLI");
+        Prereqs.require(dev.youkiffm.conformance.Subprocess.binary("youki") != null, "the youki CLI");
     }
 }
