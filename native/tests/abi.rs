@@ -382,8 +382,15 @@ fn helper_lifecycle_and_death() {
         let (code, msg) = __test_helper_panic(rt, true);
         assert_eq!(code, YFFM_ERR_PANIC, "{msg}");
         assert!(msg.contains("child exit 70"), "{msg}");
-        // the helper dies: the next call gets a fresh one
+        // the helper dies: the next call gets a fresh one (a call racing the death itself gets YFFM_ERR_HELPER)
         libc::kill(pid, libc::SIGKILL);
+        for _ in 0..500 {
+            let st = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            if st.is_empty() || st.contains(") Z") {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         let mut n = 0u64;
         assert_eq!(
             yffm_start(rt, id.as_ptr(), 0, err.as_mut_ptr(), err.len()),
