@@ -103,7 +103,9 @@ public final class FfmContainerRuntime implements ContainerRuntime {
                 // ECHILD: init's
             }
             OptionalInt fromKernel = NativeRuntime.pidfdExitCode(pidfd);
-            if (fromKernel.isEmpty() && !subreaper) {
+            if (fromKernel.isPresent()) {
+                orphanExits.remove(key);
+            } else if (!subreaper) {
                 orphanExits.merge(key, 1, Integer::sum);
                 if (orphanExits.get(key) > 100) {
                     orphanExits.remove(key);
