@@ -94,4 +94,34 @@ public final class Prereqs {
         }
         return out;
     }
+
+    /** cgroup directories (any v1 controller or the v2 tree, 4 levels deep) whose name contains {@code fragment}. */
+    public static java.util.List<Path> cgroupsNamed(String fragment) {
+        java.util.List<Path> out = new java.util.ArrayList<>();
+        try (var controllers = Files.list(Path.of("/sys/fs/cgroup"))) {
+            for (Path c : controllers.filter(Files::isDirectory).toList()) {
+                try (var walk = Files.walk(c, 4)) {
+                    walk.filter(p -> p.getFileName().toString().contains(fragment)).forEach(out::add);
+                } catch (java.io.IOException | java.io.UncheckedIOException e) {
+                    // raced with removal
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return out;
+    }
+
+    /**
+     * Whether {@code pid} exists and is not a zombie: a killed process whose parent is an init that does not reap
+     * orphans (this machine's does not) stays a zombie, and is dead all the same.
+     */
+    public static boolean running(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            return stat.charAt(stat.lastIndexOf(')') + 2) != 'Z';
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
 }

@@ -73,20 +73,6 @@ public abstract class HostileConformanceCases extends ConformanceFixture {
         (hooks.has(phase) ? (ArrayNode) hooks.get(phase) : hooks.putArray(phase)).add(hook);
     }
 
-    /** cgroup directories (any v1 controller or the v2 tree, 4 levels deep) whose name contains {@code fragment}. */
-    protected static List<Path> cgroupsNamed(String fragment) throws IOException {
-        List<Path> out = new java.util.ArrayList<>();
-        try (java.util.stream.Stream<Path> controllers = Files.list(Path.of("/sys/fs/cgroup"))) {
-            for (Path c : controllers.filter(Files::isDirectory).toList()) {
-                try (java.util.stream.Stream<Path> walk = Files.walk(c, 4)) {
-                    walk.filter(p -> p.getFileName().toString().contains(fragment)).forEach(out::add);
-                } catch (IOException | java.io.UncheckedIOException e) {
-                    // raced with removal
-                }
-            }
-        }
-        return out;
-    }
 
     @Test
     void rawSpecsThatCrashedOrEscapedAreRefusedBeforeAnythingIsTouched() throws Exception {
@@ -187,7 +173,7 @@ public abstract class HostileConformanceCases extends ConformanceFixture {
         assertTrue(e.getMessage().contains("create"), e.getMessage());
         assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(30), "bounded");
         assertFalse(Files.exists(rt.root().resolve(id)), "rolled back: no state dir");
-        assertEquals(List.of(), cgroupsNamed(id), "rolled back: no cgroup");
+        assertEquals(List.of(), dev.youkiffm.Prereqs.cgroupsNamed(id), "rolled back: no cgroup");
         long hookPid = Long.parseLong(Files.readString(pidFile).trim());
         for (int i = 0; i < 100 && ProcessHandle.of(hookPid).map(ProcessHandle::isAlive).orElse(false); i++) {
             sleep(50);

@@ -66,12 +66,12 @@ class FfmCrashRecoveryTest {
             assertEquals(List.of(), FfmTestSupport.leftovers(root), "state dirs left");
             for (long pid : pids) {
                 // dead; possibly a zombie of an init that does not reap orphans (this machine's does not)
-                for (int i = 0; i < 200 && FfmTestSupport.running(pid); i++) {
+                for (int i = 0; i < 200 && dev.youkiffm.Prereqs.running(pid); i++) {
                     Thread.sleep(50);
                 }
-                assertFalse(FfmTestSupport.running(pid), "process " + pid);
+                assertFalse(dev.youkiffm.Prereqs.running(pid), "process " + pid);
             }
-            assertEquals(List.of(), FfmTestSupport.cgroupsNamed("crash-" + child.pid()), "cgroups left");
+            assertEquals(List.of(), dev.youkiffm.Prereqs.cgroupsNamed("crash-" + child.pid()), "cgroups left");
             assertTrue(Files.isDirectory(bundles) && Files.isDirectory(logs), "the child made bundles and logs");
             try (var b = Files.list(bundles); var l = Files.list(logs)) {
                 assertEquals(List.of(), b.toList(), "bundles left");

@@ -73,7 +73,7 @@ class FfmLifecycleTest {
         }
         assertEquals("hello-from-busybox", Files.readString(greeting).trim());
         assertEquals(1, rt.list().stream().filter(s -> s.id().equals(id)).count());
-        List<Path> cgroups = FfmTestSupport.cgroupsNamed(id);
+        List<Path> cgroups = dev.youkiffm.Prereqs.cgroupsNamed(id);
         assertTrue(cgroups.stream().anyMatch(p -> p.startsWith("/sys/fs/cgroup/memory")),
                 "running container has a memory cgroup: " + cgroups);
 
@@ -86,7 +86,7 @@ class FfmLifecycleTest {
         rt.delete(id, false);
         assertThrows(ContainerNotFoundException.class, () -> rt.state(id));
         assertFalse(FfmTestSupport.leftovers(rt.root()).contains(id), "container dir left in root");
-        assertEquals(List.of(), FfmTestSupport.cgroupsNamed(id), "cgroups left behind");
+        assertEquals(List.of(), dev.youkiffm.Prereqs.cgroupsNamed(id), "cgroups left behind");
         FfmTestSupport.deleteTree(out);
     }
 

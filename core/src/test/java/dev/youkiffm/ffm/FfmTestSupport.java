@@ -74,34 +74,4 @@ final class FfmTestSupport {
             throw new UncheckedIOException(e);
         }
     }
-
-    /** cgroup directories (any v1 controller or the v2 tree, 3 levels deep) whose name contains {@code fragment}. */
-    static List<Path> cgroupsNamed(String fragment) {
-        List<Path> out = new java.util.ArrayList<>();
-        try (Stream<Path> controllers = Files.list(Path.of("/sys/fs/cgroup"))) {
-            for (Path c : controllers.toList()) {
-                if (!Files.isDirectory(c)) {
-                    continue;
-                }
-                try (Stream<Path> walk = Files.walk(c, 3)) {
-                    walk.filter(p -> p.getFileName().toString().contains(fragment)).forEach(out::add);
-                } catch (IOException | UncheckedIOException e) {
-                    // raced with removal
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out;
-    }
-
-    /** Whether {@code pid} exists and is not a zombie. */
-    static boolean running(long pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-            return stat.charAt(stat.lastIndexOf(')') + 2) != 'Z';
-        } catch (IOException e) {
-            return false;
-        }
-    }
 }

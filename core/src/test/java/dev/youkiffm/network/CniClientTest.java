@@ -171,10 +171,10 @@ class CniClientTest {
         for (String f : List.of("pid", "child")) {
             long pid = Long.parseLong(Files.readString(rec.resolve(f)).trim());
             // killed: gone, or a zombie of an init that does not reap orphans (this machine's does not)
-            for (int i = 0; i < 100 && running(pid); i++) {
+            for (int i = 0; i < 100 && dev.youkiffm.Prereqs.running(pid); i++) {
                 Thread.sleep(50);
             }
-            assertFalse(running(pid), f + " " + pid + " alive");
+            assertFalse(dev.youkiffm.Prereqs.running(pid), f + " " + pid + " alive");
         }
         assertEquals(List.of("one ADD", "hang ADD", "hang DEL", "one DEL"), lines(rec.resolve("calls")));
         assertTrue(client(Duration.ofSeconds(1)).cachedAttachments(null).isEmpty());
@@ -279,14 +279,5 @@ class CniClientTest {
         assertEquals(new CniResult.Route("0.0.0.0/0", null), r.routes().get(0));
         assertEquals("d", r.dns().domain());
         assertNull(r.routes().get(0).gw());
-    }
-
-    private static boolean running(long pid) {
-        try {
-            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-            return stat.charAt(stat.lastIndexOf(')') + 2) != 'Z';
-        } catch (IOException e) {
-            return false;
-        }
     }
 }
