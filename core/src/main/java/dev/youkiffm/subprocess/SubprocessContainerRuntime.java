@@ -822,6 +822,15 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
             }
             // the CLI cannot delete it (a torn state file, a failing poststop hook): remove it ourselves
             forceRemove(id, r.error());
+        } else if (force) {
+            // crun 1.8 answers delete --force on a torn status file with success after removing only the state
+            // directory: the init keeps running in its cgroup. Whatever the CLI said, the recorded init must be gone.
+            Integer pid = initPids.get(id);
+            if (pid != null && initOf(pid, id)) {
+                LOG.log(System.Logger.Level.WARNING, flavor.cliName() + " delete --force '" + id
+                        + "' left its init " + pid + " running; killing it and its cgroups");
+                killRecordedInit(id);
+            }
         }
         initPids.remove(id);
         RuntimeFiles.deleteLogs(root, id);
@@ -841,6 +850,19 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
     private void forceRemove(String id, String why) {
         LOG.log(System.Logger.Level.WARNING, flavor.cliName() + " delete --force '" + id + "' failed ("
                 + ContainerException.capForeign(why) + "); removing it directly");
+        killRecordedInit(id);
+        RuntimeFiles.deleteTree(root.resolve(id));
+        if (Files.exists(root.resolve(id))) {
+            throw new RuntimeFailureException("delete '" + id + "': cannot remove its state directory", why);
+        }
+    }
+
+    /**
+     * Kills the init this instance recorded for {@code id} and every process in its cgroups (read from
+     * {@code /proc/<pid>/cgroup} before the kill), then removes those cgroups. No-op for a container this instance
+     * did not create.
+     */
+    private void killRecordedInit(String id) {
         Integer pid = initPids.get(id);
         List<Path> cgroups = new ArrayList<>();
         if (pid != null && initOf(pid, id)) {
@@ -878,10 +900,6 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
                     sleepQuietly(10); // processes still leaving
                 }
             }
-        }
-        RuntimeFiles.deleteTree(root.resolve(id));
-        if (Files.exists(root.resolve(id))) {
-            throw new RuntimeFailureException("delete '" + id + "': cannot remove its state directory", why);
         }
     }
 

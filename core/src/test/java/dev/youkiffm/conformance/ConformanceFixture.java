@@ -35,6 +35,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
@@ -85,6 +86,22 @@ public abstract class ConformanceFixture {
         }
     }
 
+    /** This suite's container cgroups that existed before the test (leftovers of other runs are not its own). */
+    private List<Path> cgroupsBefore = List.of();
+
+    @BeforeEach
+    void snapshotCgroups() {
+        cgroupsBefore = containerCgroups();
+    }
+
+    /** Cgroups named after one of this suite's ids, {@code <runtime>-<what>-<8 hex>}, in any hierarchy. */
+    private List<Path> containerCgroups() {
+        java.util.regex.Pattern own = java.util.regex.Pattern.compile(
+                "(.*:)?" + java.util.regex.Pattern.quote(runtimeName()) + "-[a-z0-9]+-[0-9a-f]{8}");
+        return Prereqs.cgroupsNamed(runtimeName() + "-").stream()
+                .filter(p -> own.matcher(p.getFileName().toString()).matches()).toList();
+    }
+
     @AfterEach
     void nothingLeft() throws IOException {
         List<String> dirs;
@@ -107,6 +124,14 @@ public abstract class ConformanceFixture {
             zombies = Prereqs.zombieChildren();
         }
         assertEquals(List.of(), zombies, runtimeName() + ": zombie children of the JVM");
+        // Every container's cgroups go with it, also where the CLI reported success (crun's delete --force on a torn
+        // state file): a cgroup left behind still holds a running init.
+        List<Path> left = containerCgroups().stream().filter(p -> !cgroupsBefore.contains(p)).toList();
+        for (int i = 0; i < 50 && !left.isEmpty(); i++) {
+            sleep(100);
+            left = containerCgroups().stream().filter(p -> !cgroupsBefore.contains(p)).toList();
+        }
+        assertEquals(List.of(), left, runtimeName() + ": container cgroups left behind");
     }
 
     protected static void sleep(long ms) {

@@ -216,6 +216,7 @@ public abstract class HostileConformanceCases extends ConformanceFixture {
         String torn = createStarted(List.of("sleep", "600"));
         String fine = createStarted(List.of("sleep", "600"));
         try {
+            int tornPid = rt.state(torn).pid();
             Path dir = rt.root().resolve(torn);
             Path file = Files.exists(dir.resolve("state.json")) ? dir.resolve("state.json") : dir.resolve("status");
             byte[] bytes = Files.readAllBytes(file);
@@ -230,6 +231,10 @@ public abstract class HostileConformanceCases extends ConformanceFixture {
             assertThrows(ContainerException.class, () -> rt.state(torn));
             rt.delete(torn, true);
             assertFalse(Files.exists(dir), "delete(force) removes a torn entry");
+            for (int i = 0; i < 100 && dev.youkiffm.Prereqs.running(tornPid); i++) {
+                Thread.sleep(100);
+            }
+            assertFalse(dev.youkiffm.Prereqs.running(tornPid), "delete(force) of a torn entry kills its init");
             assertEquals(ContainerStatus.RUNNING, rt.state(fine).status());
         } finally {
             rt.delete(torn, true);
