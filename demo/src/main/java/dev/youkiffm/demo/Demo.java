@@ -47,10 +47,8 @@ public final class Demo {
             long t4 = System.nanoTime();
             System.out.println("container " + id + " (init pid " + created.pid() + ") wrote:");
             Files.readAllLines(log).forEach(l -> System.out.println("  | " + l));
-            // The script ends with "exit 7" on purpose: a code other than 0 shows the runtime reports the init's own
-            // exit status exactly, as the kernel gave it (a signal would read 128+n).
-            System.out.printf("exit code %d: the script's own 'exit 7', chosen so that a non-zero code proves the "
-                    + "runtime reports the container's exact exit status (a signal would read 128+signal)%n", exit);
+            System.out.printf("exit code %d%n  (the script ends with 'exit 7' on purpose: a non-zero code shows the "
+                    + "runtime returns the init's exact exit status; a kill by signal n would read 128+n)%n", exit);
             System.out.printf("create %.2f ms, start %.2f ms, run+exit %.2f ms, delete %.2f ms%n",
                     ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3));
 
