@@ -6,8 +6,8 @@ source "$(dirname "$0")/lib.sh"
 setup_all
 cd "$YFFM_ROOT"
 log "building (tests skipped; run scripts/test.sh for those)"
-mvn_cmd -q -DskipTests -pl core -am install
-cp_file="$YFFM_ROOT/core/target/demo.classpath"
-mvn_cmd -q -pl core dependency:build-classpath -Dmdep.outputFile="$cp_file" -Dmdep.includeScope=runtime
+mvn_cmd -q -DskipTests -pl demo -am install
+cp_file="$YFFM_ROOT/demo/target/demo.classpath"
+mvn_cmd -q -pl demo dependency:build-classpath -Dmdep.outputFile="$cp_file" -Dmdep.includeScope=runtime
 exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED \
-  -cp "$YFFM_ROOT/core/target/youki-ffm-core-0.1.0.jar:$(cat "$cp_file")" dev.youkiffm.demo.Demo "$@"
+  -cp "$YFFM_ROOT/demo/target/classes:$(cat "$cp_file")" dev.youkiffm.demo.Demo "$@"

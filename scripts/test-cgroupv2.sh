@@ -92,9 +92,10 @@ host_main() {
   m2_src="${YFFM_M2_REPO:-$HOME/.m2/repository}"
   m2="$YFFM_ROOT/core/target/cgroupv2-m2"
   rm -rf "$m2" && mkdir -p "$m2" && cp -a "$m2_src/." "$m2/"
-  for j in bindings/target/youki-ffm-bindings-*.jar; do
-    v=${j#bindings/target/youki-ffm-bindings-}; v=${v%.jar}
-    cp "$j" "$m2/dev/youkiffm/youki-ffm-bindings/$v/"
+  for j in bindings/target/youki-ffm-bindings-*.jar testkit/target/youki-ffm-testkit-*.jar; do
+    case "$j" in *-sources.jar | *-javadoc.jar) continue ;; esac
+    a=${j%%/*}; v=${j#"$a"/target/youki-ffm-"$a"-}; v=${v%.jar}
+    cp "$j" "$m2/dev/youkiffm/youki-ffm-$a/$v/"
   done
   export YFFM_GUEST_M2="$m2"
   rm -rf "$YFFM_ROOT/core/target/$V2_REPORTS"

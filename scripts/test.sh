@@ -12,6 +12,7 @@ log "native: cargo test (header drift check, C ABI tests, real-container smoke t
 (cd native && cargo test --release --locked) || status=$?
 log "running mvn verify"
 mvn_cmd verify "$@" || status=$?
+bash "$YFFM_ROOT/scripts/test-consumer.sh" || status=$((status == 0 ? 1 : status))  # examples/consumer, both paths
 log "fuzz: each Jazzer target for ${YFFM_FUZZ_SECONDS:-20}s (scripts/fuzz.sh)"
 bash "$YFFM_ROOT/scripts/fuzz.sh" "${YFFM_FUZZ_SECONDS:-20}" || status=$((status == 0 ? 1 : status))
 log "native fuzzing: scripts/fuzz-native.sh (each cargo-fuzz target for 20 s)"

@@ -2,6 +2,7 @@ package dev.youkiffm.internal.nativeaccess;
 
 import dev.youkiffm.RuntimeUnavailableException;
 import dev.youkiffm.UnsafeNativeFileException;
+import dev.youkiffm.bindings.youki_ffm_h;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -89,10 +90,17 @@ public final class NativeLibrary {
                     List.of("a " + PLATFORM + " host (this is " + System.getProperty("os.name") + "/"
                             + System.getProperty("os.arch") + ")"));
         }
-        Module m = NativeLibrary.class.getModule();
-        if (!m.isNativeAccessEnabled()) {
-            LOG.log(Level.WARNING, "native access is not enabled for {0}; add --enable-native-access={1} to the "
-                    + "java command line", m, m.isNamed() ? m.getName() : "ALL-UNNAMED");
+        // Both make restricted calls: this module (System.load, libc) and the jextract bindings (downcalls).
+        List<String> denied = new ArrayList<>();
+        for (Module m : List.of(NativeLibrary.class.getModule(), youki_ffm_h.class.getModule())) {
+            String name = m.isNamed() ? m.getName() : "ALL-UNNAMED";
+            if (!m.isNativeAccessEnabled() && !denied.contains(name)) {
+                denied.add(name);
+            }
+        }
+        if (!denied.isEmpty()) {
+            LOG.log(Level.WARNING, "native access is not enabled for {0}; add --enable-native-access={0} to the "
+                    + "java command line", String.join(",", denied));
         }
         String libName = "libyouki_ffm-" + VERSION + ".so";
         String helperName = "yffm-helper-" + VERSION;
