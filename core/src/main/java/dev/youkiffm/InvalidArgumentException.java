@@ -12,6 +12,11 @@ public class InvalidArgumentException extends ContainerException {
         this.field = field;
     }
 
+    public InvalidArgumentException(String field, String message, Throwable cause) {
+        super(field + ": " + message, cause);
+        this.field = field;
+    }
+
     public String field() {
         return field;
     }

@@ -42,7 +42,7 @@ public record Digest(String algorithm, String hex) {
         try {
             return MessageDigest.getInstance(algorithm.equals("sha256") ? "SHA-256" : "SHA-512");
         } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
+            throw new AssertionError("every Java platform has SHA-256 and SHA-512", e);
         }
     }
 

@@ -2,6 +2,7 @@ package dev.youkiffm.image;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.youkiffm.internal.RuntimeFiles;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -183,11 +184,11 @@ public final class Image implements AutoCloseable {
         } catch (RuntimeException | Error e) {
             try {
                 if (created) {
-                    SecurePaths.deleteRecursively(dir);
+                    RuntimeFiles.deleteRecursively(dir);
                 } else {
                     try (var s = Files.list(dir)) {
                         for (Path c : s.toList()) {
-                            SecurePaths.deleteRecursively(c);
+                            RuntimeFiles.deleteRecursively(c);
                         }
                     }
                 }

@@ -6,6 +6,7 @@ import dev.youkiffm.image.HttpSinks.Capped;
 import dev.youkiffm.image.HttpSinks.Sink;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.System.Logger.Level;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -47,7 +48,6 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
-import java.util.logging.Logger;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509TrustManager;
@@ -77,7 +77,7 @@ import javax.net.ssl.X509TrustManager;
  */
 public final class RegistryClient implements AutoCloseable {
     static final String PARTIAL_PREFIX = "blob-partial-";
-    private static final Logger LOG = Logger.getLogger(RegistryClient.class.getName());
+    private static final System.Logger LOG = System.getLogger(RegistryClient.class.getName());
     private static final String OCI_INDEX = "application/vnd.oci.image.index.v1+json";
     private static final String DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json";
     private static final String OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
@@ -618,7 +618,7 @@ public final class RegistryClient implements AutoCloseable {
                                     + " failed after " + (retries + 1) + " attempts without progress: "
                                     + e.getMessage(), 0, e.getCause());
                         }
-                        LOG.fine(() -> "resuming blob " + d + " at " + sink.pos + ": " + e.getMessage());
+                        LOG.log(Level.DEBUG, () -> "resuming blob " + d + " at " + sink.pos + ": " + e.getMessage());
                     }
                 }
                 sink.verify();
@@ -809,7 +809,7 @@ public final class RegistryClient implements AutoCloseable {
                     try {
                         call.accept(listener);
                     } catch (RuntimeException e) {
-                        LOG.fine(() -> "pull listener failed: " + e);
+                        LOG.log(Level.DEBUG, () -> "pull listener failed: " + e);
                     }
                 });
             } catch (java.util.concurrent.RejectedExecutionException ignored) {

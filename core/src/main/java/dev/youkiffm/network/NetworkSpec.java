@@ -108,7 +108,7 @@ public final class NetworkSpec {
         try {
             return NetworkConfigList.JSON.writeValueAsString(this);
         } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
+            throw new InvalidArgumentException("network", "cannot be written as JSON: " + e.getOriginalMessage(), e);
         }
     }
 

@@ -113,7 +113,7 @@ class ImageSelectionTest {
         ImageNotFoundException e = assertThrows(ImageNotFoundException.class,
                 () -> Image.open(layout, "multi", Platform.parse("linux/s390x")));
         assertTrue(e.getMessage().contains("linux/arm64/v8"), e.getMessage());
-        SecurePaths.deleteRecursively(layout.getParent());
+        dev.youkiffm.internal.RuntimeFiles.deleteRecursively(layout.getParent());
     }
 
     @Test

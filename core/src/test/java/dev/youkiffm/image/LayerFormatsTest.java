@@ -43,7 +43,7 @@ class LayerFormatsTest {
     void tearDown() throws Exception {
         if (dir != null) {
             assertEquals(List.of(), LayerCacheTest.mountsUnder(dir), "leaked mounts");
-            SecurePaths.deleteRecursively(dir);
+            dev.youkiffm.internal.RuntimeFiles.deleteRecursively(dir);
         }
     }
 
@@ -222,7 +222,7 @@ class LayerFormatsTest {
                     assertEquals(Digest.sha256(bad).toString(), e.actual());
                 }
                 assertFalse(Files.exists(dir.resolve("rootfs")), "partial unpack left behind");
-                SecurePaths.deleteRecursively(layout);
+                dev.youkiffm.internal.RuntimeFiles.deleteRecursively(layout);
             }
         }
     }

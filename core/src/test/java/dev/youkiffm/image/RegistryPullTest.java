@@ -61,7 +61,7 @@ class RegistryPullTest {
             if (registry != null) {
                 registry.close();
                 assertFalse(registry.process.isAlive());
-                SecurePaths.deleteRecursively(dir);
+                dev.youkiffm.internal.RuntimeFiles.deleteRecursively(dir);
             }
         }
     }
@@ -98,7 +98,7 @@ class RegistryPullTest {
     private static LayerCache freshCache(String name) throws Exception {
         Path p = dir.resolve(name);
         if (Files.exists(p)) {
-            SecurePaths.deleteRecursively(p);
+            dev.youkiffm.internal.RuntimeFiles.deleteRecursively(p);
         }
         return LayerCache.open(p);
     }
