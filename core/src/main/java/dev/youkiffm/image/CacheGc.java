@@ -40,7 +40,7 @@ final class CacheGc {
                 JsonNode config = Image.JSON.readTree(Files.readAllBytes(cache.blobFile(cfg.digest())));
                 Digest chain = null;
                 for (JsonNode d : config.path("rootfs").path("diff_ids")) {
-                    chain = Image.chainId(chain, Digest.parse(d.asText()));
+                    chain = ImageBlobs.chainId(chain, Digest.parse(d.asText()));
                     keepChains.add(chain.hex());
                 }
             } catch (IOException | RuntimeException ex) {

@@ -329,7 +329,7 @@ public final class RegistryClient implements AutoCloseable {
         }
         // 2. the config
         Descriptor cfg = Descriptor.parse(manifest.get("config"), "manifest " + manifestDigest + " of " + ref);
-        Image.checkConfigType(cfg);
+        ImageBlobs.checkConfigType(cfg);
         if (cfg.size() > MAX_CONFIG) {
             throw new ImageException("config " + cfg.digest() + " of " + ref + " is too large (" + cfg.size()
                     + " bytes)");
@@ -342,12 +342,12 @@ public final class RegistryClient implements AutoCloseable {
             store(cache, cfg.digest(), configBytes);
         }
         JsonNode config = parseJson(configBytes, "config " + cfg.digest() + " of " + ref);
-        Platform actual = Image.platformOf(config);
+        Platform actual = PlatformWalk.platformOf(config);
         if (actual == null || !platform.matches(actual)) {
             throw new ImageNotFoundException("no " + platform + " image for " + ref + "; platforms there: ["
                     + actual + "]");
         }
-        Image image = Image.fromManifest(cache.store(), Image.Format.REGISTRY, ref.toString(), manifestDigest,
+        Image image = OciLayoutReader.fromManifest(cache.store(), Image.Format.REGISTRY, ref.toString(), manifestDigest,
                 manifest, cfg.digest(), config);
         // 3. the layers the cache lacks
         List<Layer> missing = new ArrayList<>();
@@ -455,7 +455,7 @@ public final class RegistryClient implements AutoCloseable {
     }
 
     private static byte[] readStored(LayerCache cache, Digest d, long cap) throws IOException {
-        try (InputStream in = cache.store().open(Image.blobPath(d))) {
+        try (InputStream in = cache.store().open(ImageBlobs.blobPath(d))) {
             VerifyingInputStream v = new VerifyingInputStream(in, "stored blob " + d, d, -1, d.algorithm());
             byte[] b = v.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, cap + 1));
             if (b.length > cap) {

@@ -459,7 +459,7 @@ class RegistryPullTest {
     void aCompleteDownloadLeftBeforeItsRenameIsVerifiedAndKept() throws Exception {
         LayerCache cache = freshCache("cache-leftover");
         Layer big = biggestLayer();
-        Files.copy(images.layout.resolve(Image.blobPath(big.digest())),
+        Files.copy(images.layout.resolve(ImageBlobs.blobPath(big.digest())),
                 cache.directory().resolve("tmp").resolve(RegistryClient.PARTIAL_PREFIX + big.digest().hex()));
         proxy.requests.clear();
         try (RegistryClient c = client(proxy.host()).withHttpVersion(HttpClient.Version.HTTP_1_1).build();

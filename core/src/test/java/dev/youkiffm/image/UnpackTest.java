@@ -119,7 +119,7 @@ class UnpackTest {
         try (Image img = Image.open(layout, "v2")) {
             cfg = img.id();
         }
-        Path blob = layout.resolve(Image.blobPath(cfg));
+        Path blob = layout.resolve(ImageBlobs.blobPath(cfg));
         String json = Files.readString(blob);
         Files.writeString(blob, json.replace("echo hi", "echo HI")); // same size, different digest
         DigestMismatchException e = assertThrows(DigestMismatchException.class, () -> Image.open(layout, "v2"));
