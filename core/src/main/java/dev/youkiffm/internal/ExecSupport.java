@@ -87,7 +87,7 @@ public final class ExecSupport {
         requireRunning(st);
         try {
             SafeDirs.ensure(dir.getParent(), dir); // R.exec beside the root: 0700, no symlink
-        } catch (java.io.UncheckedIOException e) {
+        } catch (dev.youkiffm.HostIoException e) {
             throw new RuntimeFailureException("exec into '" + id + "': cannot create " + dir, e.toString(), e);
         }
         return writeProcessJson(dir, st, spec);

@@ -1,10 +1,10 @@
 package dev.youkiffm.internal;
 
+import dev.youkiffm.HostIoException;
 import dev.youkiffm.UnsafePathException;
 import dev.youkiffm.internal.nativeaccess.Posix;
 import dev.youkiffm.internal.nativeaccess.SafeFs;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -59,7 +59,7 @@ public final class SafeDirs {
         } catch (Posix.ErrnoException e) {
             throw refused(f, e);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot open " + f, e);
+            throw new HostIoException("cannot open " + f, e);
         } finally {
             Posix.close(dirFd);
         }
@@ -81,7 +81,7 @@ public final class SafeDirs {
         } catch (Posix.ErrnoException e) {
             throw refused(d, e);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot create " + d, e);
+            throw new HostIoException("cannot create " + d, e);
         }
         try {
             SafeFs.Stat st = SafeFs.fstat(fd);
@@ -95,7 +95,7 @@ public final class SafeDirs {
             }
             return d;
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot stat " + d, e);
+            throw new HostIoException("cannot stat " + d, e);
         } finally {
             Posix.close(fd);
         }
@@ -113,7 +113,7 @@ public final class SafeDirs {
             Files.createDirectories(a); // the caller's own configuration: trusted
             cur = SafeFs.openat(SafeFs.AT_FDCWD, a.toString(), SafeFs.O_RDONLY | SafeFs.O_DIRECTORY, 0);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot open " + a, e);
+            throw new HostIoException("cannot open " + a, e);
         }
         Path at = a;
         try {
@@ -142,7 +142,7 @@ public final class SafeDirs {
             return cur;
         } catch (IOException e) {
             Posix.close(cur);
-            throw new UncheckedIOException("cannot create " + at, e);
+            throw new HostIoException("cannot create " + at, e);
         } catch (RuntimeException e) {
             Posix.close(cur);
             throw e;
@@ -167,7 +167,7 @@ public final class SafeDirs {
             case SafeFs.ELOOP -> new UnsafePathException(p, "is a symlink", e);
             case SafeFs.EXDEV -> new UnsafePathException(p, "leaves its root", e);
             case SafeFs.ENOTDIR -> new UnsafePathException(p, "not a directory", e);
-            default -> new UncheckedIOException("cannot open " + p, e);
+            default -> new HostIoException("cannot open " + p, e);
         };
     }
 }

@@ -75,7 +75,7 @@ public final class StdioPlumbing implements AutoCloseable {
             Path file = logs.apply(stream);
             try {
                 child[i] = RuntimeFiles.openLogFile(file);
-            } catch (UncheckedIOException e) {
+            } catch (dev.youkiffm.HostIoException e) {
                 throw new InvalidArgumentException(field(i), "cannot open " + file + ": " + e.getMessage());
             }
             redirects[i] = Redirect.appendTo(Path.of("/proc/self/fd/" + child[i]).toFile());

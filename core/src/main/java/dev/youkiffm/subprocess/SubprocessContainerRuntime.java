@@ -143,7 +143,7 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         try {
             Files.createDirectories(root);
             dev.youkiffm.internal.RuntimeFiles.ensureSibling(root, ".cli"); // scratch: 0700, no symlink
-        } catch (IOException | java.io.UncheckedIOException e) {
+        } catch (IOException | dev.youkiffm.HostIoException e) {
             throw new RuntimeUnavailableException("cannot create runtime root " + root,
                     List.of("writable root directory " + root), e);
         }
