@@ -3,6 +3,7 @@ package dev.youkiffm;
 /**
  * Bad input, rejected before anything touched the system. {@link #field()} names the offending field
  * (for example {@code id}, {@code mounts[2].destination}, {@code resources.memoryMb}).
+ * Immutable once thrown; safe to pass between threads.
  */
 public class InvalidArgumentException extends ContainerException {
     private final String field;

@@ -45,6 +45,7 @@ import java.nio.file.attribute.PosixFilePermissions;
  *     ...
  * } // deletes the bundle directory
  * }</pre>
+ * Thread-safe for distinct bundles; one bundle's methods must not race its own {@link #delete()}.
  */
 public final class Bundle implements AutoCloseable {
     /** The file name of the runtime configuration inside a bundle. */

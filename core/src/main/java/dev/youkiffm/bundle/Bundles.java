@@ -29,6 +29,7 @@ import java.util.stream.Stream;
  * runtime.delete("web-1", true);
  * bundles.delete("web-1");
  * }</pre>
+ * Immutable and thread-safe. Creating or deleting different ids from several threads is safe.
  */
 public final class Bundles {
     private final Path root;

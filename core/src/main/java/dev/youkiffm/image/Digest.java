@@ -6,7 +6,10 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.regex.Pattern;
 
-/** A content digest {@code algorithm:hex}; sha256 and sha512 are supported (the OCI registered algorithms). */
+/**
+ * A content digest {@code algorithm:hex}; sha256 and sha512 are supported (the OCI registered algorithms).
+ * Immutable and thread-safe.
+ */
 public record Digest(String algorithm, String hex) {
     private static final Pattern SHA256 = Pattern.compile("[a-f0-9]{64}");
     private static final Pattern SHA512 = Pattern.compile("[a-f0-9]{128}");

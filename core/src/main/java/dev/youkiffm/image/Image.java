@@ -20,6 +20,8 @@ import java.util.Objects;
  * parsed, layers while they are unpacked, and the uncompressed layer against the config's {@code diff_ids}); a
  * mismatch throws {@link DigestMismatchException}. Opening parses only index, manifest and config; layers are read by
  * {@link #unpackTo(Path)} or a {@link LayerCache}. An {@code Image} keeps an archive open until {@link #close()}.
+ * Thread-safe: layers may be read and unpacked from several threads at once (an archive is read with positional reads);
+ * {@link #close()} must not race them.
  */
 public final class Image implements AutoCloseable {
     public enum Format { OCI_LAYOUT, OCI_ARCHIVE, DOCKER_ARCHIVE, /** pulled into a {@link LayerCache} */ REGISTRY }

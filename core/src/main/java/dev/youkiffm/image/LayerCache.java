@@ -29,6 +29,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@code locks/}, {@code containers/<id>/{upper,work,rootfs,layers}}; for images pulled by {@link RegistryClient}:
  * the content store {@code blobs/<alg>/<hex>} and one record per pulled reference and platform in {@code images/},
  * the roots of {@link #collectGarbage()}.
+ * Thread-safe, and safe to share between processes through the same directory (file locks).
  */
 public final class LayerCache {
     static final String ROOTFS_LAYERS = RootfsRecovery.ROOTFS_LAYERS;

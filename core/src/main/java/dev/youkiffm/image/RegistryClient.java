@@ -74,6 +74,7 @@ import javax.net.ssl.X509TrustManager;
  * (no {@link Builder#withStallTimeout} without a byte); a whole pull has {@link Builder#withPullTimeout}. Failures
  * are typed: {@link RegistryAuthenticationException}, {@link ImageNotFoundException}, {@link DigestMismatchException},
  * {@link ManifestTooLargeException}, {@link RegistryTimeoutException}, else {@link RegistryException}.
+ * Thread-safe: one client may pull several images at once.
  */
 public final class RegistryClient implements AutoCloseable {
     static final String PARTIAL_PREFIX = "blob-partial-";

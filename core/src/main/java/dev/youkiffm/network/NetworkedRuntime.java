@@ -56,6 +56,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * recycled pid never sends a DEL into someone else's namespace; otherwise DEL runs with an empty {@code CNI_NETNS}
  * (the namespace, and the container end of its veth, died with the init). Bundles without the annotation pass
  * straight through.
+ * Thread-safe, like the runtime it wraps.
  */
 public final class NetworkedRuntime implements ContainerRuntime {
     private static final String FILES_DIR = "network";

@@ -23,6 +23,7 @@ import java.util.Map;
  * The subset of the OCI runtime-spec v1.3.0 {@code config.json} that youki-ffm generates, as mutable Jackson beans.
  * Every type keeps the fields it does not model in {@link Extensible#extra()}, so reading a config and writing it back
  * loses nothing (hooks, annotations of other tools, platform sections, ...).
+ * The beans are mutable and not thread-safe; {@link #READER} and {@link #WRITER} are immutable and thread-safe.
  */
 public final class OciSpec {
     /** The mapper behind {@link #READER} and {@link #WRITER}: omits nulls, stable field order. Never exposed. */
