@@ -8,6 +8,7 @@ import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -21,13 +22,15 @@ final class OverlayMounts {
     private static final System.Logger LOG = System.getLogger(OverlayMounts.class.getName());
     /** The mount data is one page; stay below it. */
     static final int MAX_OPTIONS = 4000;
+    private static final Duration MOUNT_TIMEOUT = Duration.ofSeconds(30);
 
     private OverlayMounts() {}
 
     /**
      * Mounts overlayfs at {@code target} with {@code lowersBottomUp} (directories below {@code layersDir}) as lower
-     * layers. The lower paths go through an {@code O_PATH} fd of {@code layersDir} ({@code /proc/self/fd/N/<rel>})
-     * so the options stay within one page for deep images without changing the process' working directory.
+     * layers. The lower paths are relative to {@code layersDir}, which keeps the options within one page for deep
+     * images: the mount runs on a short-lived thread that unshares its working directory ({@code CLONE_FS}) and
+     * changes it to {@code layersDir}, so no other thread's working directory changes.
      */
     static void mountOverlay(Path layersDir, List<Path> lowersBottomUp, Path upper, Path work, Path target)
             throws IOException {
@@ -39,21 +42,44 @@ final class OverlayMounts {
         for (int i = lowersBottomUp.size() - 1; i >= 0; i--) {
             rel.add(layersDir.relativize(lowersBottomUp.get(i)).toString());
         }
+        String opts = "lowerdir=" + String.join(":", rel) + ",upperdir=" + upper + ",workdir=" + work;
+        if (opts.length() > MAX_OPTIONS) {
+            throw new ImageException("image has too many layers (" + lowersBottomUp.size() + ") for one overlay mount");
+        }
         int dirFd = Posix.open(layersDir.toString(), SafeFs.O_PATH | SafeFs.O_DIRECTORY | SafeFs.O_CLOEXEC, 0);
+        Throwable[] failure = new Throwable[1];
+        Thread t = Thread.ofPlatform().name("yffm-overlay-mount").daemon().unstarted(() -> {
+            try { // the thread owns dirFd: closed here even if the caller stopped waiting
+                Posix.unshare(Posix.CLONE_FS);
+                Posix.fchdir(dirFd);
+                Posix.mount("overlay", target, "overlay", 0, opts);
+            } catch (Throwable e) {
+                failure[0] = e;
+            } finally {
+                Posix.close(dirFd);
+            }
+        });
         try {
-            String prefix = "/proc/self/fd/" + dirFd + "/";
-            StringBuilder opts = new StringBuilder("lowerdir=");
-            for (int i = 0; i < rel.size(); i++) {
-                opts.append(i == 0 ? "" : ":").append(prefix).append(rel.get(i));
-            }
-            opts.append(",upperdir=").append(upper).append(",workdir=").append(work);
-            if (opts.length() > MAX_OPTIONS) {
-                throw new ImageException("image has too many layers (" + lowersBottomUp.size()
-                        + ") for one overlay mount");
-            }
-            Posix.mount("overlay", target, "overlay", 0, opts.toString());
-        } finally {
+            t.start();
+        } catch (RuntimeException | Error e) {
             Posix.close(dirFd);
+            throw e;
+        }
+        try {
+            if (!t.join(MOUNT_TIMEOUT)) {
+                throw new ImageException("mounting overlayfs at " + target + " did not finish within "
+                        + MOUNT_TIMEOUT.toSeconds() + " s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ImageException("interrupted mounting overlayfs at " + target, e);
+        }
+        switch (failure[0]) {
+            case null -> { }
+            case IOException e -> throw e;
+            case RuntimeException e -> throw e;
+            case Error e -> throw e;
+            default -> throw new AssertionError(failure[0]);
         }
     }
 

@@ -73,6 +73,7 @@ public final class Posix {
     public static final int EINVAL = 22;
     public static final int ENOENT = 2;
     public static final int MNT_DETACH = 2;
+    public static final int CLONE_FS = 0x200;
     public static final int MS_RDONLY = 1;
     public static final int AT_FDCWD = -100;
     public static final int AT_SYMLINK_NOFOLLOW = 0x100;
@@ -134,6 +135,10 @@ public final class Posix {
             ADDRESS, ADDRESS, JAVA_INT), ERRNO_OPT);
     private static final MethodHandle mount$mh = downcall("mount", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS,
             ADDRESS, JAVA_LONG, ADDRESS), ERRNO_OPT);
+    private static final MethodHandle unshare$mh = downcall("unshare", FunctionDescriptor.of(JAVA_INT, JAVA_INT),
+            ERRNO_OPT);
+    private static final MethodHandle fchdir$mh = downcall("fchdir", FunctionDescriptor.of(JAVA_INT, JAVA_INT),
+            ERRNO_OPT);
     private static final MethodHandle umount2$mh = downcall("umount2", FunctionDescriptor.of(JAVA_INT, ADDRESS,
             JAVA_INT), ERRNO_OPT);
     private static final MethodHandle strerror$mh = downcall("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
@@ -650,6 +655,39 @@ public final class Posix {
                     a.allocateFrom(fstype), flags, d);
             if (rc != 0) {
                 throw error("mount", target, errno(st));
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * {@code unshare(flags)} for the calling thread. With {@link #CLONE_FS} the thread gets its own working
+     * directory, so a following {@link #fchdir} affects no other thread; such a thread should end after its task.
+     */
+    public static void unshare(int flags) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CAPTURE);
+            int rc = (int) unshare$mh.invokeExact(st, flags);
+            if (rc != 0) {
+                throw error("unshare(" + flags + ")", errno(st));
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** {@code fchdir(fd)}: the working directory of the calling thread's fs context (an O_PATH fd works). */
+    public static void fchdir(int fd) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CAPTURE);
+            int rc = (int) fchdir$mh.invokeExact(st, fd);
+            if (rc != 0) {
+                throw error("fchdir", errno(st));
             }
         } catch (IOException | RuntimeException | Error e) {
             throw e;
