@@ -24,6 +24,7 @@ public final class ContainerRuntimes {
 
     private ContainerRuntimes() {}
 
+    /** Opens the runtime {@code options} select; {@link RuntimeUnavailableException} lists what is missing. */
     public static ContainerRuntime open(RuntimeOptions options) {
         return switch (options.mode()) {
             case FFM -> FfmContainerRuntime.open(options);

@@ -31,7 +31,9 @@ import java.util.Objects;
  */
 public final class ExecSpec {
 
+    /** The default {@link #timeout()}: 60 s. */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
+    /** The default {@link #maxOutputBytes()}: 16 MiB. */
     public static final int DEFAULT_MAX_OUTPUT = 16 * 1024 * 1024;
 
     private final List<String> args;
@@ -47,7 +49,8 @@ public final class ExecSpec {
         Objects.requireNonNull(b.args, "args");
         for (String a : b.args) {
             if (a == null || a.indexOf('\0') >= 0) {
-                throw new InvalidArgumentException("args", a == null ? "null argument" : "argument contains a NUL byte");
+                throw new InvalidArgumentException("args", a == null ? "null argument"
+                        : "argument contains a NUL byte");
             }
         }
         args = List.copyOf(b.args);
@@ -103,6 +106,7 @@ public final class ExecSpec {
                 .maxOutputBytes(maxOutputBytes);
     }
 
+    /** The command and its arguments (the command is looked up in the container's PATH). */
     public List<String> args() {
         return args;
     }
@@ -112,14 +116,17 @@ public final class ExecSpec {
         return env;
     }
 
+    /** Absolute working directory inside the container, or null for the container's. */
     public String cwd() {
         return cwd;
     }
 
+    /** User id, or null for the container's. */
     public Integer uid() {
         return uid;
     }
 
+    /** Group id, or null for the container's (only with a uid). */
     public Integer gid() {
         return gid;
     }
@@ -129,34 +136,42 @@ public final class ExecSpec {
         return stdin == null ? null : stdin.clone();
     }
 
+    /** After it the process (and what it started) is killed with SIGKILL; the result says {@code timedOut}. */
     public Duration timeout() {
         return timeout;
     }
 
+    /** Per stream, what is kept; the rest is drained and dropped ({@link ExecResult#truncated()}). */
     public int maxOutputBytes() {
         return maxOutputBytes;
     }
 
+    /** A copy with {@code key} added or replaced (a replaced key keeps its place). */
     public ExecSpec withEnv(String key, String value) {
         return toBuilder().env(key, value).build();
     }
 
+    /** A copy with {@link #cwd()} {@code dir}. */
     public ExecSpec withCwd(String dir) {
         return toBuilder().cwd(dir).build();
     }
 
+    /** A copy running as {@code uid}:{@code gid}. */
     public ExecSpec withUser(int uid, int gid) {
         return toBuilder().user(uid, gid).build();
     }
 
+    /** A copy fed {@code data} on stdin (copied). */
     public ExecSpec withStdin(byte[] data) {
         return toBuilder().stdin(data).build();
     }
 
+    /** A copy with {@link #timeout()} {@code t}. */
     public ExecSpec withTimeout(Duration t) {
         return toBuilder().timeout(t).build();
     }
 
+    /** A copy with {@link #maxOutputBytes()} {@code max}. */
     public ExecSpec withMaxOutputBytes(int max) {
         return toBuilder().maxOutputBytes(max).build();
     }
@@ -210,11 +225,13 @@ public final class ExecSpec {
             return this;
         }
 
+        /** Sets {@link ExecSpec#cwd()}. */
         public Builder cwd(String dir) {
             this.cwd = dir;
             return this;
         }
 
+        /** Sets {@link ExecSpec#uid()} and {@link ExecSpec#gid()}. */
         public Builder user(int uid, int gid) {
             this.uid = uid;
             this.gid = gid;
@@ -233,16 +250,19 @@ public final class ExecSpec {
             return this;
         }
 
+        /** Sets {@link ExecSpec#stdin()} (copied at build). */
         public Builder stdin(byte[] data) {
             this.stdin = data;
             return this;
         }
 
+        /** Sets {@link ExecSpec#timeout()} (positive). */
         public Builder timeout(Duration t) {
             this.timeout = t;
             return this;
         }
 
+        /** Sets {@link ExecSpec#maxOutputBytes()} (not negative). */
         public Builder maxOutputBytes(int max) {
             this.maxOutputBytes = max;
             return this;

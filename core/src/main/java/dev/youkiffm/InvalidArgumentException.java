@@ -13,6 +13,7 @@ public class InvalidArgumentException extends ContainerException {
         this.field = field;
     }
 
+    /** As {@link #InvalidArgumentException(String, String)}, with the underlying cause. */
     public InvalidArgumentException(String field, String message, Throwable cause) {
         super(field + ": " + message, cause);
         this.field = field;

@@ -46,6 +46,7 @@ public final class RuntimeOptions {
         DIRECT
     }
 
+    /** The default {@link #operationTimeout()}: 60 s. */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
 
     private final Mode mode;
@@ -83,50 +84,62 @@ public final class RuntimeOptions {
                 .subreaper(subreaper);
     }
 
+    /** Which runtime; {@link Mode#AUTO} tries FFM, then the youki, crun and runc CLIs. */
     public Mode mode() {
         return mode;
     }
 
+    /** The state root; null means {@code /run/youki-ffm} (FFM) or the CLI's own default root. */
     public Path root() {
         return root;
     }
 
+    /** The CLI binary for subprocess modes; null means look it up (project-local youki, then PATH). */
     public Path binary() {
         return binary;
     }
 
+    /** How the FFM runtime reaches libcontainer. */
     public FfmMode ffmMode() {
         return ffmMode;
     }
 
+    /** The deadline for any single runtime operation. */
     public Duration operationTimeout() {
         return operationTimeout;
     }
 
+    /** Whether the JVM becomes a child subreaper (see the class comment). */
     public boolean subreaper() {
         return subreaper;
     }
 
+    /** A copy with {@link #mode()} {@code m}. */
     public RuntimeOptions withMode(Mode m) {
         return toBuilder().mode(m).build();
     }
 
+    /** A copy with {@link #root()} {@code r}. */
     public RuntimeOptions withRoot(Path r) {
         return toBuilder().root(r).build();
     }
 
+    /** A copy with {@link #binary()} {@code b}. */
     public RuntimeOptions withBinary(Path b) {
         return toBuilder().binary(b).build();
     }
 
+    /** A copy with {@link #ffmMode()} {@code f}. */
     public RuntimeOptions withFfmMode(FfmMode f) {
         return toBuilder().ffmMode(f).build();
     }
 
+    /** A copy with {@link #operationTimeout()} {@code d}. */
     public RuntimeOptions withOperationTimeout(Duration d) {
         return toBuilder().operationTimeout(d).build();
     }
 
+    /** A copy with {@link #subreaper()} {@code on}. */
     public RuntimeOptions withSubreaper(boolean on) {
         return toBuilder().subreaper(on).build();
     }
@@ -160,31 +173,37 @@ public final class RuntimeOptions {
 
         private Builder() {}
 
+        /** Sets {@link RuntimeOptions#mode()}. */
         public Builder mode(Mode m) {
             this.mode = m;
             return this;
         }
 
+        /** Sets {@link RuntimeOptions#root()}. */
         public Builder root(Path r) {
             this.root = r;
             return this;
         }
 
+        /** Sets {@link RuntimeOptions#binary()}. */
         public Builder binary(Path b) {
             this.binary = b;
             return this;
         }
 
+        /** Sets {@link RuntimeOptions#ffmMode()}. */
         public Builder ffmMode(FfmMode f) {
             this.ffmMode = f;
             return this;
         }
 
+        /** Sets {@link RuntimeOptions#operationTimeout()} (positive). */
         public Builder operationTimeout(Duration d) {
             this.operationTimeout = d;
             return this;
         }
 
+        /** Sets {@link RuntimeOptions#subreaper()}. */
         public Builder subreaper(boolean on) {
             this.subreaper = on;
             return this;
