@@ -1,6 +1,9 @@
 package dev.youkiffm;
 
-/** A container with this id already exists in the runtime root. */
+/**
+ * A container with this id already exists in the runtime root.
+ * Immutable once thrown; safe to pass between threads.
+ */
 public class ContainerAlreadyExistsException extends ContainerException {
     private final String id;
 

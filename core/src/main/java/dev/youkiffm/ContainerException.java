@@ -1,6 +1,9 @@
 package dev.youkiffm;
 
-/** Base of every error the library throws. Unchecked, like docker-java's. */
+/**
+ * Base of every error the library throws. Unchecked, like docker-java's.
+ * Immutable once thrown; safe to pass between threads.
+ */
 public class ContainerException extends RuntimeException {
     public ContainerException(String message) {
         super(message);

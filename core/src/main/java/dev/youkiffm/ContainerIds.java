@@ -5,6 +5,7 @@ import java.util.regex.Pattern;
 /**
  * Container id rules, checked before any runtime touches the disk. An id becomes a directory name under the
  * runtime root and a cgroup path component, so it must be one safe path segment.
+ * Thread-safe (stateless).
  */
 public final class ContainerIds {
     /** Longest id accepted. */

@@ -1,6 +1,9 @@
 package dev.youkiffm;
 
-/** No container with this id exists in the runtime root. */
+/**
+ * No container with this id exists in the runtime root.
+ * Immutable once thrown; safe to pass between threads.
+ */
 public class ContainerNotFoundException extends ContainerException {
     private final String id;
 

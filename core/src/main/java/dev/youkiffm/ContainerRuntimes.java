@@ -7,18 +7,24 @@ import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.stream.Collectors;
 
 /**
- * Opens a {@link ContainerRuntime}. {@link RuntimeOptions.Mode#AUTO} picks the FFM runtime when the native library
- * loads and otherwise falls back to the youki CLI, logging one line with the reason; an explicit mode forces one.
- * When nothing works, the {@link RuntimeUnavailableException} lists exactly what is missing (the library, the
- * binary and where it was looked for, root privileges, cgroups).
+ * Opens a {@link ContainerRuntime}. {@link RuntimeOptions.Mode#AUTO} tries, in order, the FFM runtime (the native
+ * library), then the youki, crun and runc CLIs, whichever this host has, and logs (INFO) which it chose and why the
+ * ones before it were skipped; an explicit mode forces one. When nothing works, the
+ * {@link RuntimeUnavailableException} lists exactly what is missing (the library, each binary and where it was
+ * looked for, root privileges, cgroups). Thread-safe (stateless).
  */
 public final class ContainerRuntimes {
     private static final System.Logger LOG = System.getLogger(ContainerRuntimes.class.getName());
+    /** What {@link RuntimeOptions.Mode#AUTO} tries, in order. */
+    static final List<RuntimeOptions.Mode> AUTO_ORDER = List.of(RuntimeOptions.Mode.FFM, RuntimeOptions.Mode.YOUKI,
+            RuntimeOptions.Mode.CRUN, RuntimeOptions.Mode.RUNC);
 
     private ContainerRuntimes() {}
 
+    /** Opens the runtime {@code options} select; {@link RuntimeUnavailableException} lists what is missing. */
     public static ContainerRuntime open(RuntimeOptions options) {
         return switch (options.mode()) {
             case FFM -> FfmContainerRuntime.open(options);
@@ -30,26 +36,34 @@ public final class ContainerRuntimes {
     }
 
     private static ContainerRuntime auto(RuntimeOptions options) {
-        RuntimeUnavailableException ffm;
-        try {
-            return FfmContainerRuntime.open(options);
-        } catch (RuntimeUnavailableException e) {
-            ffm = e;
-        }
-        try {
-            ContainerRuntime rt = SubprocessContainerRuntime.open(CliFlavor.YOUKI, options);
-            LOG.log(Level.INFO, "youki-ffm: FFM runtime unavailable ({0}); using the youki CLI at {1}",
-                    ffm.getMessage(), ((SubprocessContainerRuntime) rt).binary());
+        List<RuntimeUnavailableException> skipped = new ArrayList<>();
+        for (RuntimeOptions.Mode m : AUTO_ORDER) {
+            ContainerRuntime rt;
+            try {
+                rt = open(options.withMode(m));
+            } catch (RuntimeUnavailableException e) {
+                skipped.add(e);
+                continue;
+            }
+            String where = rt instanceof SubprocessContainerRuntime s ? " CLI at " + s.binary() : " runtime";
+            if (skipped.isEmpty()) {
+                LOG.log(Level.INFO, "youki-ffm: AUTO chose the {0}{1} (the first choice)", m, where);
+            } else {
+                LOG.log(Level.INFO, "youki-ffm: AUTO chose the {0}{1}; skipped: {2}", m, where, reasons(skipped));
+            }
             return rt;
-        } catch (RuntimeUnavailableException cli) {
-            LinkedHashSet<String> missing = new LinkedHashSet<>(ffm.missing());
-            missing.addAll(cli.missing());
-            RuntimeUnavailableException e = new RuntimeUnavailableException(
-                    "no container runtime can be opened (tried FFM, then the youki CLI)", new ArrayList<>(missing));
-            e.addSuppressed(ffm);
-            e.addSuppressed(cli);
-            throw e;
         }
+        LinkedHashSet<String> missing = new LinkedHashSet<>();
+        skipped.forEach(e -> missing.addAll(e.missing()));
+        RuntimeUnavailableException e = new RuntimeUnavailableException("no container runtime can be opened (tried "
+                + AUTO_ORDER.stream().map(Enum::name).collect(Collectors.joining(", ")) + ")",
+                new ArrayList<>(missing));
+        skipped.forEach(e::addSuppressed);
+        throw e;
+    }
+
+    private static String reasons(List<RuntimeUnavailableException> skipped) {
+        return skipped.stream().map(Throwable::getMessage).collect(Collectors.joining("; "));
     }
 
     /** The modes that can be opened on this host right now, for diagnostics. */

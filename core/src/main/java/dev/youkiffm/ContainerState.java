@@ -9,6 +9,8 @@ import java.util.OptionalInt;
  * The OCI state of one container (runtime-spec {@code state-schema.json}), plus the init's exit code once a
  * runtime has observed it.
  *
+ * Immutable and thread-safe.
+ *
  * @param pid the init pid, or 0 when there is none (stopped, or not yet created)
  * @param created creation time, or null when the runtime did not report one
  * @param exitCode the init's exit code (128+signal for a signal), or null while unknown

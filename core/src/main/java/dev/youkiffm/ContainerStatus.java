@@ -2,7 +2,10 @@ package dev.youkiffm;
 
 import java.util.Locale;
 
-/** OCI runtime-spec container status. */
+/**
+ * OCI runtime-spec container status.
+ * Immutable and thread-safe.
+ */
 public enum ContainerStatus {
     CREATING,
     CREATED,

@@ -6,6 +6,7 @@ import java.util.Objects;
  * Per-create options: where the container's stdio goes. {@link #DEFAULT}: stdin /dev/null, stdout and stderr to the
  * runtime's per-container log files ({@link Stdio#LOG}, removed with the container). {@link #DISCARD} sends them to
  * /dev/null.
+ * Immutable and thread-safe.
  */
 public record CreateOptions(Stdio stdin, Stdio stdout, Stdio stderr, java.time.Duration timeout) {
     public static final CreateOptions DEFAULT = new CreateOptions(Stdio.NULL, Stdio.LOG, Stdio.LOG);

@@ -5,6 +5,8 @@ import java.nio.charset.StandardCharsets;
 /**
  * The outcome of {@link ContainerRuntime#exec(String, ExecSpec)}, like testcontainers' {@code ExecResult}.
  *
+ * Immutable and thread-safe.
+ *
  * @param exitCode the process' exit status, or 128+signal when a signal killed it (137 after a timeout)
  * @param stdout what it wrote to stdout (at most {@link ExecSpec#maxOutputBytes()})
  * @param stderr what it wrote to stderr (at most {@link ExecSpec#maxOutputBytes()})

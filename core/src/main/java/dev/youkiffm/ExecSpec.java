@@ -1,6 +1,9 @@
 package dev.youkiffm;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -10,60 +13,78 @@ import java.util.Objects;
  * What to run in a running container: the arguments, plus overrides of the container's own process settings. Unset
  * fields ({@code null}) inherit the container's config.json {@code process}: its env (entries given here are added or
  * replace the same key), cwd, user, capabilities, rlimits and no_new_privileges all apply to the exec'd process too.
- * Immutable; the {@code with*} methods return copies.
+ * Immutable and thread-safe; made with {@link #of} or {@link #builder}, changed with the {@code with*} copies or
+ * {@link #toBuilder()}.
  *
- * @param args the command and its arguments (the command is looked up in the container's PATH)
- * @param env variables added to, or replacing, the container's
- * @param cwd absolute working directory inside the container, or null for the container's
- * @param uid user id, or null for the container's
- * @param gid group id, or null for the container's (only with {@code uid})
- * @param stdin bytes fed to the process' stdin, then end of file; null for /dev/null
- * @param timeout for {@link ContainerRuntime#exec(String, ExecSpec)}: after it the process (and what it started) is
- *     killed with SIGKILL and the result says {@code timedOut}
- * @param maxOutputBytes per stream, what {@link ContainerRuntime#exec(String, ExecSpec)} keeps; the rest is drained
- *     and dropped ({@link ExecResult#truncated()})
+ * <ul>
+ *   <li>{@link #args()}: the command and its arguments (the command is looked up in the container's PATH).
+ *   <li>{@link #env()}: variables added to, or replacing, the container's, in the order given.
+ *   <li>{@link #cwd()}: absolute working directory inside the container, or null for the container's.
+ *   <li>{@link #uid()}, {@link #gid()}: user and group ids, or null for the container's ({@code gid} only with
+ *       {@code uid}).
+ *   <li>{@link #stdin()}: bytes fed to the process' stdin, then end of file; null for /dev/null.
+ *   <li>{@link #timeout()}: for {@link ContainerRuntime#exec(String, ExecSpec)}: after it the process (and what it
+ *       started) is killed with SIGKILL and the result says {@code timedOut}.
+ *   <li>{@link #maxOutputBytes()}: per stream, what {@link ContainerRuntime#exec(String, ExecSpec)} keeps; the rest is
+ *       drained and dropped ({@link ExecResult#truncated()}).
+ * </ul>
  */
-public record ExecSpec(List<String> args, Map<String, String> env, String cwd, Integer uid, Integer gid, byte[] stdin,
-        Duration timeout, int maxOutputBytes) {
+public final class ExecSpec {
 
+    /** The default {@link #timeout()}: 60 s. */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
+    /** The default {@link #maxOutputBytes()}: 16 MiB. */
     public static final int DEFAULT_MAX_OUTPUT = 16 * 1024 * 1024;
 
-    public ExecSpec {
-        Objects.requireNonNull(args, "args");
-        args = List.copyOf(args);
+    private final List<String> args;
+    private final Map<String, String> env;
+    private final String cwd;
+    private final Integer uid;
+    private final Integer gid;
+    private final byte[] stdin;
+    private final Duration timeout;
+    private final int maxOutputBytes;
+
+    private ExecSpec(Builder b) {
+        Objects.requireNonNull(b.args, "args");
+        for (String a : b.args) {
+            if (a == null || a.indexOf('\0') >= 0) {
+                throw new InvalidArgumentException("args", a == null ? "null argument"
+                        : "argument contains a NUL byte");
+            }
+        }
+        args = List.copyOf(b.args);
         if (args.isEmpty()) {
             throw new InvalidArgumentException("args", "exec needs at least a command");
-        }
-        for (String a : args) {
-            if (a.indexOf('\0') >= 0) {
-                throw new InvalidArgumentException("args", "argument contains a NUL byte");
-            }
         }
         if (args.getFirst().isEmpty()) {
             throw new InvalidArgumentException("args", "the command is empty");
         }
-        env = env == null ? Map.of() : Map.copyOf(new LinkedHashMap<>(env));
-        for (var e : env.entrySet()) {
-            if (e.getKey().isEmpty() || e.getKey().indexOf('=') >= 0 || e.getKey().indexOf('\0') >= 0
-                    || e.getValue().indexOf('\0') >= 0) {
+        for (var e : b.env.entrySet()) {
+            if (e.getKey() == null || e.getValue() == null || e.getKey().isEmpty() || e.getKey().indexOf('=') >= 0
+                    || e.getKey().indexOf('\0') >= 0 || e.getValue().indexOf('\0') >= 0) {
                 throw new InvalidArgumentException("env", "invalid variable '" + e.getKey() + "'");
             }
         }
+        env = Collections.unmodifiableMap(new LinkedHashMap<>(b.env));
+        cwd = b.cwd;
         if (cwd != null && (!cwd.startsWith("/") || cwd.indexOf('\0') >= 0)) {
             throw new InvalidArgumentException("cwd", "must be an absolute path inside the container: " + cwd);
         }
+        uid = b.uid;
+        gid = b.gid;
         if (uid != null && uid < 0) {
             throw new InvalidArgumentException("uid", "negative: " + uid);
         }
         if (gid != null && (gid < 0 || uid == null)) {
             throw new InvalidArgumentException("gid", gid < 0 ? "negative: " + gid : "gid needs a uid");
         }
-        stdin = stdin == null ? null : stdin.clone();
-        Objects.requireNonNull(timeout, "timeout");
+        stdin = b.stdin == null ? null : b.stdin.clone();
+        timeout = Objects.requireNonNull(b.timeout, "timeout");
         if (timeout.isNegative() || timeout.isZero()) {
             throw new InvalidArgumentException("timeout", "must be positive: " + timeout);
         }
+        maxOutputBytes = b.maxOutputBytes;
         if (maxOutputBytes < 0) {
             throw new InvalidArgumentException("maxOutputBytes", "negative: " + maxOutputBytes);
         }
@@ -71,37 +92,185 @@ public record ExecSpec(List<String> args, Map<String, String> env, String cwd, I
 
     /** {@code args} with every other setting inherited, a {@link #DEFAULT_TIMEOUT} and {@link #DEFAULT_MAX_OUTPUT}. */
     public static ExecSpec of(String... args) {
-        return new ExecSpec(List.of(args), Map.of(), null, null, null, null, DEFAULT_TIMEOUT, DEFAULT_MAX_OUTPUT);
+        return builder(List.of(args)).build();
     }
 
+    /** A builder for {@code args}, starting from the defaults of {@link #of}. */
+    public static Builder builder(List<String> args) {
+        return new Builder(args);
+    }
+
+    /** A builder starting from this spec. */
+    public Builder toBuilder() {
+        return new Builder(args).env(env).cwd(cwd).uid(uid).gid(gid).stdin(stdin).timeout(timeout)
+                .maxOutputBytes(maxOutputBytes);
+    }
+
+    /** The command and its arguments (the command is looked up in the container's PATH). */
+    public List<String> args() {
+        return args;
+    }
+
+    /** Unmodifiable, in the order the variables were given. */
+    public Map<String, String> env() {
+        return env;
+    }
+
+    /** Absolute working directory inside the container, or null for the container's. */
+    public String cwd() {
+        return cwd;
+    }
+
+    /** User id, or null for the container's. */
+    public Integer uid() {
+        return uid;
+    }
+
+    /** Group id, or null for the container's (only with a uid). */
+    public Integer gid() {
+        return gid;
+    }
+
+    /** A copy of the stdin bytes, or null. */
+    public byte[] stdin() {
+        return stdin == null ? null : stdin.clone();
+    }
+
+    /** After it the process (and what it started) is killed with SIGKILL; the result says {@code timedOut}. */
+    public Duration timeout() {
+        return timeout;
+    }
+
+    /** Per stream, what is kept; the rest is drained and dropped ({@link ExecResult#truncated()}). */
+    public int maxOutputBytes() {
+        return maxOutputBytes;
+    }
+
+    /** A copy with {@code key} added or replaced (a replaced key keeps its place). */
     public ExecSpec withEnv(String key, String value) {
-        Map<String, String> e = new LinkedHashMap<>(env);
-        e.put(key, value);
-        return new ExecSpec(args, e, cwd, uid, gid, stdin, timeout, maxOutputBytes);
+        return toBuilder().env(key, value).build();
     }
 
+    /** A copy with {@link #cwd()} {@code dir}. */
     public ExecSpec withCwd(String dir) {
-        return new ExecSpec(args, env, dir, uid, gid, stdin, timeout, maxOutputBytes);
+        return toBuilder().cwd(dir).build();
     }
 
+    /** A copy running as {@code uid}:{@code gid}. */
     public ExecSpec withUser(int uid, int gid) {
-        return new ExecSpec(args, env, cwd, uid, gid, stdin, timeout, maxOutputBytes);
+        return toBuilder().user(uid, gid).build();
     }
 
+    /** A copy fed {@code data} on stdin (copied). */
     public ExecSpec withStdin(byte[] data) {
-        return new ExecSpec(args, env, cwd, uid, gid, data, timeout, maxOutputBytes);
+        return toBuilder().stdin(data).build();
     }
 
+    /** A copy with {@link #timeout()} {@code t}. */
     public ExecSpec withTimeout(Duration t) {
-        return new ExecSpec(args, env, cwd, uid, gid, stdin, t, maxOutputBytes);
+        return toBuilder().timeout(t).build();
     }
 
+    /** A copy with {@link #maxOutputBytes()} {@code max}. */
     public ExecSpec withMaxOutputBytes(int max) {
-        return new ExecSpec(args, env, cwd, uid, gid, stdin, timeout, max);
+        return toBuilder().maxOutputBytes(max).build();
     }
 
     @Override
-    public byte[] stdin() {
-        return stdin == null ? null : stdin.clone();
+    public boolean equals(Object o) {
+        return o instanceof ExecSpec s && args.equals(s.args) && env.equals(s.env) && Objects.equals(cwd, s.cwd)
+                && Objects.equals(uid, s.uid) && Objects.equals(gid, s.gid) && Arrays.equals(stdin, s.stdin)
+                && timeout.equals(s.timeout) && maxOutputBytes == s.maxOutputBytes;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(args, env, cwd, uid, gid, Arrays.hashCode(stdin), timeout, maxOutputBytes);
+    }
+
+    @Override
+    public String toString() {
+        return "ExecSpec[args=" + args + ", env=" + env + ", cwd=" + cwd + ", uid=" + uid + ", gid=" + gid
+                + ", stdin=" + (stdin == null ? "null" : stdin.length + " bytes") + ", timeout=" + timeout
+                + ", maxOutputBytes=" + maxOutputBytes + "]";
+    }
+
+    /** Collects an {@link ExecSpec}; {@link #build()} validates. Not thread-safe. */
+    public static final class Builder {
+        private final List<String> args;
+        private final Map<String, String> env = new LinkedHashMap<>();
+        private String cwd;
+        private Integer uid;
+        private Integer gid;
+        private byte[] stdin;
+        private Duration timeout = DEFAULT_TIMEOUT;
+        private int maxOutputBytes = DEFAULT_MAX_OUTPUT;
+
+        private Builder(List<String> args) {
+            this.args = args == null ? null : new ArrayList<>(args);
+        }
+
+        /** Adds (or replaces) one variable; the order of first addition is kept. */
+        public Builder env(String key, String value) {
+            env.put(key, value);
+            return this;
+        }
+
+        /** Replaces every variable with {@code vars}, in its iteration order; null means none. */
+        public Builder env(Map<String, String> vars) {
+            env.clear();
+            if (vars != null) {
+                env.putAll(vars);
+            }
+            return this;
+        }
+
+        /** Sets {@link ExecSpec#cwd()}. */
+        public Builder cwd(String dir) {
+            this.cwd = dir;
+            return this;
+        }
+
+        /** Sets {@link ExecSpec#uid()} and {@link ExecSpec#gid()}. */
+        public Builder user(int uid, int gid) {
+            this.uid = uid;
+            this.gid = gid;
+            return this;
+        }
+
+        /** Only the uid (the gid is the container's). */
+        public Builder uid(Integer uid) {
+            this.uid = uid;
+            return this;
+        }
+
+        /** Only with a uid. */
+        public Builder gid(Integer gid) {
+            this.gid = gid;
+            return this;
+        }
+
+        /** Sets {@link ExecSpec#stdin()} (copied at build). */
+        public Builder stdin(byte[] data) {
+            this.stdin = data;
+            return this;
+        }
+
+        /** Sets {@link ExecSpec#timeout()} (positive). */
+        public Builder timeout(Duration t) {
+            this.timeout = t;
+            return this;
+        }
+
+        /** Sets {@link ExecSpec#maxOutputBytes()} (not negative). */
+        public Builder maxOutputBytes(int max) {
+            this.maxOutputBytes = max;
+            return this;
+        }
+
+        /** The spec; {@link InvalidArgumentException} names the first invalid field. */
+        public ExecSpec build() {
+            return new ExecSpec(this);
+        }
     }
 }

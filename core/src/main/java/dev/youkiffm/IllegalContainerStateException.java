@@ -1,6 +1,9 @@
 package dev.youkiffm;
 
-/** The operation is not allowed in the container's current status (e.g. start on a running container). */
+/**
+ * The operation is not allowed in the container's current status (e.g. start on a running container).
+ * Immutable once thrown; safe to pass between threads.
+ */
 public class IllegalContainerStateException extends ContainerException {
     private final String id;
     private final String operation;

@@ -1,6 +1,9 @@
 package dev.youkiffm;
 
-/** The container id breaks {@link ContainerIds}' rules. */
+/**
+ * The container id breaks {@link ContainerIds}' rules.
+ * Immutable once thrown; safe to pass between threads.
+ */
 public class InvalidContainerIdException extends InvalidArgumentException {
     private final String id;
 

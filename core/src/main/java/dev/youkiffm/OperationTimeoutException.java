@@ -6,6 +6,7 @@ import java.time.Duration;
  * An operation did not finish within its deadline ({@link RuntimeOptions#operationTimeout()} or a per-call
  * override). The runtime stopped it (killed the worker or CLI and any hooks it ran) and rolled a create back, so
  * nothing of the call is left half-done; other containers were not affected.
+ * Immutable once thrown; safe to pass between threads.
  */
 public class OperationTimeoutException extends ContainerException {
     private final String operation;

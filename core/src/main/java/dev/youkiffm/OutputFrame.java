@@ -8,6 +8,8 @@ import java.util.Objects;
  * stream arrive in order, on the runtime's stdio thread; the last frame of a stream has {@link #end()} set and no
  * data. Frames of different streams and containers interleave.
  *
+ * Immutable and thread-safe.
+ *
  * @param source the container id, or {@code id + "/exec-" + n} for an exec'd process
  * @param stream which stream the bytes came from
  * @param data the bytes (owned by the receiver; empty for the end frame)

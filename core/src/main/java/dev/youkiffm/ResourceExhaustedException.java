@@ -4,6 +4,7 @@ package dev.youkiffm;
  * A host resource ran out during an operation: file descriptors, disk space or inodes, memory or processes.
  * Nothing of the call was left behind; the runtime keeps working and the call can be retried once the resource is
  * back.
+ * Immutable once thrown; safe to pass between threads.
  */
 public class ResourceExhaustedException extends RuntimeFailureException {
     public ResourceExhaustedException(String message, String runtimeMessage) {

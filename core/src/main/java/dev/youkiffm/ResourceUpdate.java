@@ -6,6 +6,7 @@ import dev.youkiffm.spec.OciSpec;
 /**
  * New cgroup limits for a live container ({@link ContainerRuntime#update}); null leaves a limit unchanged. CPU cores
  * become CFS quota/period (period 100 ms) plus shares, like {@code ContainerConfig.withCpuCores}.
+ * Immutable and thread-safe.
  */
 public record ResourceUpdate(Double cpuCores, Long memoryMb, Long pidsLimit) {
     public ResourceUpdate {

@@ -6,6 +6,7 @@ import java.nio.file.Path;
  * Another live runtime owns the state root. A root has one owner at a time (a lock on {@code <root>.lock}):
  * two runtimes on one root would read each other's half-written state and kill each other's containers in
  * {@link ContainerRuntime#recover()}.
+ * Immutable once thrown; safe to pass between threads.
  */
 public class RootInUseException extends ContainerException {
     private final Path root;

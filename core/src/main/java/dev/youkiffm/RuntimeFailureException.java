@@ -3,6 +3,7 @@ package dev.youkiffm;
 /**
  * The runtime (libcontainer or the CLI) failed; {@link #runtimeMessage()} is its own error text, verbatim up to
  * {@link ContainerException#MAX_FOREIGN_TEXT} characters.
+ * Immutable once thrown; safe to pass between threads.
  */
 public class RuntimeFailureException extends ContainerException {
     private final String runtimeMessage;

@@ -5,24 +5,26 @@ import java.time.Duration;
 import java.util.Objects;
 
 /**
- * How {@link ContainerRuntimes#open(RuntimeOptions)} picks and configures a runtime. Immutable; fluent
- * {@code withX} copies.
+ * How {@link ContainerRuntimes#open(RuntimeOptions)} picks and configures a runtime. Immutable and thread-safe; made
+ * with {@link #builder()} (or {@link #defaults()}), changed with the {@code withX} copies or {@link #toBuilder()}.
  *
- * @param mode which runtime: {@link Mode#AUTO} tries FFM and falls back to the youki CLI
- * @param root the state root; null means {@code /run/youki-ffm} (FFM) or the CLI's own default root
- * @param binary the CLI binary for subprocess modes; null means look it up (project-local youki, then PATH)
- * @param ffmMode how the FFM runtime reaches libcontainer
- * @param operationTimeout deadline for any single runtime operation; a CLI past it is terminated and the
- *     operation fails with {@link RuntimeFailureException}, never hangs
- * @param subreaper make the JVM a child subreaper ({@code PR_SET_CHILD_SUBREAPER}) so orphaned container inits
- *     are reparented to it and their exit codes collected with targeted {@code waitid}: the inits a CLI leaves behind
- *     (subprocess modes: without it {@code onExit} reports that the exit code is not observable), and in FFM mode the
- *     inits of a helper that died (without it their codes come from init, which must reap them). Orphans that are
- *     not container inits (a hook a CLI did not wait for) are reaped by a janitor thread. Process-wide and
- *     permanent, hence opt-in
+ * <ul>
+ *   <li>{@link #mode()}: which runtime; {@link Mode#AUTO} tries FFM, then the youki, crun and runc CLIs.
+ *   <li>{@link #root()}: the state root; null means {@code /run/youki-ffm} (FFM) or the CLI's own default root.
+ *   <li>{@link #binary()}: the CLI binary for subprocess modes; null means look it up (project-local youki, then
+ *       PATH).
+ *   <li>{@link #ffmMode()}: how the FFM runtime reaches libcontainer.
+ *   <li>{@link #operationTimeout()}: deadline for any single runtime operation; a CLI past it is terminated and the
+ *       operation fails with {@link RuntimeFailureException}, never hangs.
+ *   <li>{@link #subreaper()}: make the JVM a child subreaper ({@code PR_SET_CHILD_SUBREAPER}) so orphaned container
+ *       inits are reparented to it and their exit codes collected with targeted {@code waitid}: the inits a CLI
+ *       leaves behind (subprocess modes: without it {@code onExit} reports that the exit code is not observable), and
+ *       in FFM mode the inits of a helper that died (without it their codes come from init, which must reap them).
+ *       Orphans that are not container inits (a hook a CLI did not wait for) are reaped by a janitor thread.
+ *       Process-wide and permanent, hence opt-in.
+ * </ul>
  */
-public record RuntimeOptions(Mode mode, Path root, Path binary, FfmMode ffmMode, Duration operationTimeout,
-        boolean subreaper) {
+public final class RuntimeOptions {
 
     /** Runtime selection. */
     public enum Mode {
@@ -44,42 +46,172 @@ public record RuntimeOptions(Mode mode, Path root, Path binary, FfmMode ffmMode,
         DIRECT
     }
 
+    /** The default {@link #operationTimeout()}: 60 s. */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
 
-    public RuntimeOptions {
-        Objects.requireNonNull(mode, "mode");
-        Objects.requireNonNull(ffmMode, "ffmMode");
-        Objects.requireNonNull(operationTimeout, "operationTimeout");
+    private final Mode mode;
+    private final Path root;
+    private final Path binary;
+    private final FfmMode ffmMode;
+    private final Duration operationTimeout;
+    private final boolean subreaper;
+
+    private RuntimeOptions(Builder b) {
+        this.mode = Objects.requireNonNull(b.mode, "mode");
+        this.root = b.root;
+        this.binary = b.binary;
+        this.ffmMode = Objects.requireNonNull(b.ffmMode, "ffmMode");
+        this.operationTimeout = Objects.requireNonNull(b.operationTimeout, "operationTimeout");
         if (operationTimeout.isNegative() || operationTimeout.isZero()) {
             throw new InvalidArgumentException("operationTimeout", "must be positive");
         }
+        this.subreaper = b.subreaper;
     }
 
+    /** {@link Mode#AUTO}, default roots and binary, {@link FfmMode#HELPER}, {@link #DEFAULT_TIMEOUT}, no subreaper. */
     public static RuntimeOptions defaults() {
-        return new RuntimeOptions(Mode.AUTO, null, null, FfmMode.HELPER, DEFAULT_TIMEOUT, false);
+        return builder().build();
     }
 
+    /** A builder starting from {@link #defaults()}. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder starting from these options. */
+    public Builder toBuilder() {
+        return new Builder().mode(mode).root(root).binary(binary).ffmMode(ffmMode).operationTimeout(operationTimeout)
+                .subreaper(subreaper);
+    }
+
+    /** Which runtime; {@link Mode#AUTO} tries FFM, then the youki, crun and runc CLIs. */
+    public Mode mode() {
+        return mode;
+    }
+
+    /** The state root; null means {@code /run/youki-ffm} (FFM) or the CLI's own default root. */
+    public Path root() {
+        return root;
+    }
+
+    /** The CLI binary for subprocess modes; null means look it up (project-local youki, then PATH). */
+    public Path binary() {
+        return binary;
+    }
+
+    /** How the FFM runtime reaches libcontainer. */
+    public FfmMode ffmMode() {
+        return ffmMode;
+    }
+
+    /** The deadline for any single runtime operation. */
+    public Duration operationTimeout() {
+        return operationTimeout;
+    }
+
+    /** Whether the JVM becomes a child subreaper (see the class comment). */
+    public boolean subreaper() {
+        return subreaper;
+    }
+
+    /** A copy with {@link #mode()} {@code m}. */
     public RuntimeOptions withMode(Mode m) {
-        return new RuntimeOptions(m, root, binary, ffmMode, operationTimeout, subreaper);
+        return toBuilder().mode(m).build();
     }
 
+    /** A copy with {@link #root()} {@code r}. */
     public RuntimeOptions withRoot(Path r) {
-        return new RuntimeOptions(mode, r, binary, ffmMode, operationTimeout, subreaper);
+        return toBuilder().root(r).build();
     }
 
+    /** A copy with {@link #binary()} {@code b}. */
     public RuntimeOptions withBinary(Path b) {
-        return new RuntimeOptions(mode, root, b, ffmMode, operationTimeout, subreaper);
+        return toBuilder().binary(b).build();
     }
 
+    /** A copy with {@link #ffmMode()} {@code f}. */
     public RuntimeOptions withFfmMode(FfmMode f) {
-        return new RuntimeOptions(mode, root, binary, f, operationTimeout, subreaper);
+        return toBuilder().ffmMode(f).build();
     }
 
+    /** A copy with {@link #operationTimeout()} {@code d}. */
     public RuntimeOptions withOperationTimeout(Duration d) {
-        return new RuntimeOptions(mode, root, binary, ffmMode, d, subreaper);
+        return toBuilder().operationTimeout(d).build();
     }
 
+    /** A copy with {@link #subreaper()} {@code on}. */
     public RuntimeOptions withSubreaper(boolean on) {
-        return new RuntimeOptions(mode, root, binary, ffmMode, operationTimeout, on);
+        return toBuilder().subreaper(on).build();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof RuntimeOptions r && mode == r.mode && Objects.equals(root, r.root)
+                && Objects.equals(binary, r.binary) && ffmMode == r.ffmMode
+                && operationTimeout.equals(r.operationTimeout) && subreaper == r.subreaper;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(mode, root, binary, ffmMode, operationTimeout, subreaper);
+    }
+
+    @Override
+    public String toString() {
+        return "RuntimeOptions[mode=" + mode + ", root=" + root + ", binary=" + binary + ", ffmMode=" + ffmMode
+                + ", operationTimeout=" + operationTimeout + ", subreaper=" + subreaper + "]";
+    }
+
+    /** Collects {@link RuntimeOptions}; starts from the {@link #defaults()}. Not thread-safe. */
+    public static final class Builder {
+        private Mode mode = Mode.AUTO;
+        private Path root;
+        private Path binary;
+        private FfmMode ffmMode = FfmMode.HELPER;
+        private Duration operationTimeout = DEFAULT_TIMEOUT;
+        private boolean subreaper;
+
+        private Builder() {}
+
+        /** Sets {@link RuntimeOptions#mode()}. */
+        public Builder mode(Mode m) {
+            this.mode = m;
+            return this;
+        }
+
+        /** Sets {@link RuntimeOptions#root()}. */
+        public Builder root(Path r) {
+            this.root = r;
+            return this;
+        }
+
+        /** Sets {@link RuntimeOptions#binary()}. */
+        public Builder binary(Path b) {
+            this.binary = b;
+            return this;
+        }
+
+        /** Sets {@link RuntimeOptions#ffmMode()}. */
+        public Builder ffmMode(FfmMode f) {
+            this.ffmMode = f;
+            return this;
+        }
+
+        /** Sets {@link RuntimeOptions#operationTimeout()} (positive). */
+        public Builder operationTimeout(Duration d) {
+            this.operationTimeout = d;
+            return this;
+        }
+
+        /** Sets {@link RuntimeOptions#subreaper()}. */
+        public Builder subreaper(boolean on) {
+            this.subreaper = on;
+            return this;
+        }
+
+        /** The options; {@link InvalidArgumentException} for a non-positive timeout. */
+        public RuntimeOptions build() {
+            return new RuntimeOptions(this);
+        }
     }
 }

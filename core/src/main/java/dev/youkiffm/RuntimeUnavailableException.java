@@ -2,7 +2,10 @@ package dev.youkiffm;
 
 import java.util.List;
 
-/** No runtime can be opened; {@link #missing()} lists exactly what is missing (library, binary, root, cgroups). */
+/**
+ * No runtime can be opened; {@link #missing()} lists exactly what is missing (library, binary, root, cgroups).
+ * Immutable once thrown; safe to pass between threads.
+ */
 public class RuntimeUnavailableException extends ContainerException {
     private final List<String> missing;
 

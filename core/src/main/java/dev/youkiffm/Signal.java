@@ -2,7 +2,10 @@ package dev.youkiffm;
 
 import java.util.Locale;
 
-/** Linux signals (x86_64 numbering) accepted by {@link ContainerRuntime#kill}. */
+/**
+ * Linux signals (x86_64 numbering) accepted by {@link ContainerRuntime#kill}.
+ * Immutable and thread-safe.
+ */
 public enum Signal {
     SIGHUP(1), SIGINT(2), SIGQUIT(3), SIGILL(4), SIGTRAP(5), SIGABRT(6), SIGBUS(7), SIGFPE(8), SIGKILL(9),
     SIGUSR1(10), SIGSEGV(11), SIGUSR2(12), SIGPIPE(13), SIGALRM(14), SIGTERM(15), SIGSTKFLT(16), SIGCHLD(17),

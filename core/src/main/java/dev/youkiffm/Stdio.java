@@ -17,6 +17,7 @@ import java.util.function.Consumer;
  * writes a lot never blocks on a full pipe as long as the consumers return promptly. Consumers run on that thread:
  * they must not block (hand the bytes off if the work is slow). A consumer that throws is logged and its stream keeps
  * draining (the data is dropped).
+ * The implementations are immutable and thread-safe; a {@link #frames} consumer runs on a stdio thread (see above).
  */
 public sealed interface Stdio {
     /** /dev/null. */

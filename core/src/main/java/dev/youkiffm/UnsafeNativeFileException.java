@@ -8,6 +8,7 @@ import java.util.List;
  * the fallback directory {@code -Dyffm.native.workdir}) was refused because another user could have replaced it: the
  * file or one of its parent directories is writable by group or others, or owned by someone other than root or the
  * current user. {@link #path()} is the offending file or directory, {@link #reason()} what is wrong with it.
+ * Immutable once thrown; safe to pass between threads.
  */
 public class UnsafeNativeFileException extends RuntimeUnavailableException {
     private final transient Path path;

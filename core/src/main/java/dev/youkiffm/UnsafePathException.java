@@ -7,6 +7,7 @@ import java.nio.file.Path;
  * symlink where a directory or file of its own was expected, a directory owned by another user or writable by group
  * or others, or a path leaving its root. Nothing was written through it. {@link #path()} is the offending path,
  * {@link #reason()} says what is wrong with it.
+ * Immutable once thrown; safe to pass between threads.
  */
 public class UnsafePathException extends ContainerException {
     private final transient Path path;

@@ -8,7 +8,7 @@ import dev.youkiffm.ContainerState;
 import dev.youkiffm.CreateOptions;
 import dev.youkiffm.RuntimeOptions;
 import dev.youkiffm.bench.BenchFixture;
-import dev.youkiffm.internal.nativeaccess.Libc;
+import dev.youkiffm.internal.nativeaccess.Posix;
 import java.net.InetSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
@@ -43,7 +43,7 @@ public final class NetnsProbeCost {
             String id = "netns-probe-" + ProcessHandle.current().pid();
             ContainerState st = rt.create(id, bundle, CreateOptions.DISCARD);
             rt.start(id);
-            int pidfd = Libc.pidfdOpen(st.pid());
+            int pidfd = Posix.pidfdOpen(st.pid());
             try {
                 Thread.sleep(300); // httpd listening
                 long[] setns = new long[n];
@@ -76,7 +76,7 @@ public final class NetnsProbeCost {
                 put(doc, "setnsHopConnect", setns);
                 put(doc, "nsenterForkExec", fork);
             } finally {
-                Libc.close(pidfd);
+                Posix.close(pidfd);
                 rt.delete(id, true);
             }
         }

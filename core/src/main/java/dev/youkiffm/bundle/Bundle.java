@@ -3,13 +3,14 @@ package dev.youkiffm.bundle;
 import dev.youkiffm.ContainerAlreadyExistsException;
 import dev.youkiffm.ContainerIds;
 import dev.youkiffm.ContainerNotFoundException;
+import dev.youkiffm.HostIoException;
 import dev.youkiffm.InvalidArgumentException;
+import dev.youkiffm.internal.RuntimeFiles;
 import dev.youkiffm.internal.SafeDirs;
 import dev.youkiffm.spec.ContainerConfig;
 import dev.youkiffm.spec.OciSpec;
 import dev.youkiffm.spec.RootfsResolver;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -21,8 +22,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Comparator;
-import java.util.stream.Stream;
 
 /**
  * One OCI bundle directory, {@code <bundlesRoot>/<id>}, holding {@code config.json}. The rootfs is referenced by
@@ -46,6 +45,7 @@ import java.util.stream.Stream;
  *     ...
  * } // deletes the bundle directory
  * }</pre>
+ * Thread-safe for distinct bundles; one bundle's methods must not race its own {@link #delete()}.
  */
 public final class Bundle implements AutoCloseable {
     /** The file name of the runtime configuration inside a bundle. */
@@ -137,7 +137,7 @@ public final class Bundle implements AutoCloseable {
         } catch (FileAlreadyExistsException e) {
             throw new ContainerAlreadyExistsException(id);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot create bundle directory " + dir, e);
+            throw new HostIoException("cannot create bundle directory " + dir, e);
         }
         Bundle b = new Bundle(id, root, dir);
         try {
@@ -199,7 +199,7 @@ public final class Bundle implements AutoCloseable {
                 throw new InvalidArgumentException("id", "bundle path escapes " + realRoot + ": " + realDir);
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot resolve bundle path " + dir, e);
+            throw new HostIoException("cannot resolve bundle path " + dir, e);
         }
     }
 
@@ -223,7 +223,7 @@ public final class Bundle implements AutoCloseable {
                 d.force(true);
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + target, e);
+            throw new HostIoException("cannot write " + target, e);
         } finally {
             if (tmp != null) {
                 try {
@@ -260,7 +260,7 @@ public final class Bundle implements AutoCloseable {
         } catch (NoSuchFileException e) {
             throw new ContainerNotFoundException(id, "bundle " + dir + " has no " + CONFIG);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + configFile(), e);
+            throw new HostIoException("cannot read " + configFile(), e);
         }
     }
 
@@ -284,17 +284,13 @@ public final class Bundle implements AutoCloseable {
                 Files.deleteIfExists(dir);
                 return;
             } catch (IOException e) {
-                throw new UncheckedIOException("cannot delete bundle " + dir, e);
+                throw new HostIoException("cannot delete bundle " + dir, e);
             }
         }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (NoSuchFileException e) {
-            // raced with another delete: fine
+        try {
+            RuntimeFiles.deleteRecursively(dir);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot delete bundle " + dir, e);
+            throw new HostIoException("cannot delete bundle " + dir, e);
         }
     }
 

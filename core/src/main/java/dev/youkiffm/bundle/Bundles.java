@@ -2,12 +2,13 @@ package dev.youkiffm.bundle;
 
 import dev.youkiffm.ContainerIds;
 import dev.youkiffm.ContainerRuntime;
+import dev.youkiffm.HostIoException;
 import dev.youkiffm.InvalidArgumentException;
 import dev.youkiffm.InvalidContainerIdException;
+import dev.youkiffm.internal.RuntimeFiles;
 import dev.youkiffm.spec.ContainerConfig;
 import dev.youkiffm.spec.RootfsResolver;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -28,6 +29,7 @@ import java.util.stream.Stream;
  * runtime.delete("web-1", true);
  * bundles.delete("web-1");
  * }</pre>
+ * Immutable and thread-safe. Creating or deleting different ids from several threads is safe.
  */
 public final class Bundles {
     private final Path root;
@@ -66,8 +68,7 @@ public final class Bundles {
         if (runtimeRoot == null || !runtimeRoot.isAbsolute() || runtimeRoot.getFileName() == null) {
             throw new InvalidArgumentException("runtimeRoot", "must be an absolute path: " + runtimeRoot);
         }
-        Path r = runtimeRoot.normalize();
-        return new Bundles(r.resolveSibling(r.getFileName() + "-bundles"), null, true);
+        return new Bundles(RuntimeFiles.bundlesDir(runtimeRoot.normalize()), null, true);
     }
 
     /** {@link #besideRuntimeRoot(Path)} of {@code runtime.root()}. */
@@ -120,7 +121,7 @@ public final class Bundles {
                 }
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot list " + root, e);
+            throw new HostIoException("cannot list " + root, e);
         }
         return out;
     }

@@ -24,9 +24,9 @@ import dev.youkiffm.internal.StdioPlumbing;
 import dev.youkiffm.internal.StdioPump;
 import dev.youkiffm.internal.RuntimeFiles;
 import dev.youkiffm.internal.RootLock;
+import dev.youkiffm.internal.nativeaccess.Posix;
 import java.util.concurrent.atomic.AtomicLong;
 import dev.youkiffm.internal.OciStateJson;
-import dev.youkiffm.internal.nativeaccess.Libc;
 import dev.youkiffm.internal.nativeaccess.NativeRuntime;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -95,7 +95,7 @@ public final class FfmContainerRuntime implements ContainerRuntime {
             // A replaced helper's orphans: reparented to this JVM when it is a subreaper (reap it here), else to
             // init, which reaps it (the pidfd then knows the code) unless init does not reap.
             try {
-                int reaped = Libc.waitid(Libc.P_PIDFD, pidfd, Libc.WEXITED | Libc.WNOHANG);
+                int reaped = Posix.waitid(Posix.P_PIDFD, pidfd, Posix.WEXITED | Posix.WNOHANG);
                 if (reaped >= 0) {
                     return OptionalInt.of(reaped);
                 }
@@ -140,7 +140,7 @@ public final class FfmContainerRuntime implements ContainerRuntime {
         RootLock lock = RootLock.acquire(root);
         try {
             if (options.subreaper()) {
-                Libc.prctl(Libc.PR_SET_CHILD_SUBREAPER, 1);
+                Posix.prctl(Posix.PR_SET_CHILD_SUBREAPER, 1);
             }
             NativeRuntime nat = NativeRuntime.open(root, options.ffmMode(), options.operationTimeout());
             FfmContainerRuntime rt = new FfmContainerRuntime(root, nat, lock, options.subreaper());
@@ -245,7 +245,7 @@ public final class FfmContainerRuntime implements ContainerRuntime {
         pl.childEndsPassed();
         int killFd;
         try {
-            killFd = Libc.dup(e.pidfd());
+            killFd = Posix.dup(e.pidfd());
         } catch (IOException ex) {
             killFd = -1;
         }
@@ -401,14 +401,15 @@ public final class FfmContainerRuntime implements ContainerRuntime {
             for (Path d : dirs.filter(Files::isDirectory).toList()) {
                 String id = d.getFileName().toString();
                 if (!exits.containsKey(id) && !Files.exists(d.resolve("state.json")) && isValidId(id)) {
-                    deleteRecursively(d);
+                    dev.youkiffm.internal.RuntimeFiles.deleteRecursively(d);
                     removed.add(id);
                 }
             }
         } catch (IOException e) {
             throw new RuntimeFailureException("recover: cannot scan " + root, e.toString(), e);
         }
-        RuntimeFiles.sweepAfterRecover(this, exits.keySet(), openedAt, removed);
+        RuntimeFiles.sweepAfterRecover(root(), list().stream().map(ContainerState::id).toList(), exits.keySet(),
+                openedAt, removed);
         return removed;
     }
 
@@ -418,14 +419,6 @@ public final class FfmContainerRuntime implements ContainerRuntime {
             return true;
         } catch (InvalidArgumentException e) {
             return false;
-        }
-    }
-
-    private static void deleteRecursively(Path dir) throws IOException {
-        try (var walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
         }
     }
 

@@ -1,7 +1,9 @@
 package dev.youkiffm.image;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.youkiffm.internal.RuntimeFiles;
 import java.io.IOException;
+import java.lang.System.Logger.Level;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -9,12 +11,11 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.logging.Logger;
 import java.util.regex.Pattern;
 
 /** Mark and sweep over a layer cache; {@link LayerCache#collectGarbage()} runs it under the exclusive cache lock. */
 final class CacheGc {
-    private static final Logger LOG = Logger.getLogger(CacheGc.class.getName());
+    private static final System.Logger LOG = System.getLogger(CacheGc.class.getName());
     private static final Pattern HEX = Pattern.compile("[a-f0-9]{64}|[a-f0-9]{128}");
 
     private CacheGc() {}
@@ -39,12 +40,12 @@ final class CacheGc {
                 JsonNode config = Image.JSON.readTree(Files.readAllBytes(cache.blobFile(cfg.digest())));
                 Digest chain = null;
                 for (JsonNode d : config.path("rootfs").path("diff_ids")) {
-                    chain = Image.chainId(chain, Digest.parse(d.asText()));
+                    chain = ImageBlobs.chainId(chain, Digest.parse(d.asText()));
                     keepChains.add(chain.hex());
                 }
             } catch (IOException | RuntimeException ex) {
                 // a record whose blobs are gone keeps nothing; the next pull of it fetches them again
-                LOG.warning(() -> "image record " + e.reference() + " is incomplete: " + ex);
+                LOG.log(Level.WARNING, () -> "image record " + e.reference() + " is incomplete: " + ex);
             }
         }
         try (var s = Files.list(containersDir)) {
@@ -76,7 +77,7 @@ final class CacheGc {
                             Path doomed = tmpDir.resolve("gc-" + hex + "-" + System.nanoTime());
                             Files.move(l, doomed, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
                             bytes += size(doomed);
-                            SecurePaths.deleteRecursively(doomed);
+                            RuntimeFiles.deleteRecursively(doomed);
                             layers++;
                         }
                     }
@@ -105,7 +106,7 @@ final class CacheGc {
                 String n = t.getFileName().toString();
                 if (n.startsWith(RegistryClient.PARTIAL_PREFIX) || n.startsWith("gc-")) {
                     bytes += size(t);
-                    SecurePaths.deleteRecursively(t);
+                    RuntimeFiles.deleteRecursively(t);
                 }
             }
         } catch (IOException e) {

@@ -4,7 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** An OCI content descriptor: what a manifest or index says about a blob it references. */
+/**
+ * An OCI content descriptor: what a manifest or index says about a blob it references.
+ * Immutable and thread-safe.
+ */
 public record Descriptor(String mediaType, Digest digest, long size, Platform platform, Map<String, String> annotations) {
     public static final String REF_NAME = "org.opencontainers.image.ref.name";
 

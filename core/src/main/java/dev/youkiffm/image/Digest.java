@@ -6,7 +6,10 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.regex.Pattern;
 
-/** A content digest {@code algorithm:hex}; sha256 and sha512 are supported (the OCI registered algorithms). */
+/**
+ * A content digest {@code algorithm:hex}; sha256 and sha512 are supported (the OCI registered algorithms).
+ * Immutable and thread-safe.
+ */
 public record Digest(String algorithm, String hex) {
     private static final Pattern SHA256 = Pattern.compile("[a-f0-9]{64}");
     private static final Pattern SHA512 = Pattern.compile("[a-f0-9]{128}");
@@ -42,7 +45,7 @@ public record Digest(String algorithm, String hex) {
         try {
             return MessageDigest.getInstance(algorithm.equals("sha256") ? "SHA-256" : "SHA-512");
         } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
+            throw new AssertionError("every Java platform has SHA-256 and SHA-512", e);
         }
     }
 

@@ -3,6 +3,7 @@ package dev.youkiffm.image;
 /**
  * A blob's content does not match the digest (or size) that references it: the image is corrupt or was tampered with.
  * Nothing derived from the blob is kept (a layer being unpacked is discarded).
+ * Immutable once thrown; safe to pass between threads.
  */
 public class DigestMismatchException extends ImageException {
     private final String blob;

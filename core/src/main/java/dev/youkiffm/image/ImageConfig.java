@@ -13,6 +13,8 @@ import java.util.Map;
  * The runtime defaults of an image (the {@code config} object of the OCI image configuration): what a container
  * created from the image runs unless told otherwise. Absent lists are empty, absent strings null.
  *
+ * Immutable and thread-safe.
+ *
  * @param entrypoint {@code Entrypoint}
  * @param cmd {@code Cmd}: arguments to the entrypoint, or the command if there is none
  * @param env {@code Env}, {@code KEY=value} entries in image order

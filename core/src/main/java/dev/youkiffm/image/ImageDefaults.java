@@ -4,7 +4,10 @@ import dev.youkiffm.spec.ContainerConfig;
 import java.nio.file.Path;
 import java.util.Objects;
 
-/** Applies an image's runtime defaults to a {@link ContainerConfig.Builder}. */
+/**
+ * Applies an image's runtime defaults to a {@link ContainerConfig.Builder}.
+ * Thread-safe (stateless).
+ */
 public final class ImageDefaults {
     private ImageDefaults() {}
 

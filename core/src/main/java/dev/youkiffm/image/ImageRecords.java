@@ -3,20 +3,20 @@ package dev.youkiffm.image;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.logging.Logger;
 
 /**
  * The images pulled into a layer cache: one small JSON file per reference and platform under {@code images/}, naming
  * the manifest (and index) digests. They are the roots of garbage collection.
  */
 final class ImageRecords {
-    private static final Logger LOG = Logger.getLogger(ImageRecords.class.getName());
+    private static final System.Logger LOG = System.getLogger(ImageRecords.class.getName());
 
     private ImageRecords() {}
 
@@ -68,7 +68,7 @@ final class ImageRecords {
                         n.hasNonNull("index") ? Digest.parse(n.get("index").asText()) : null,
                         Digest.parse(n.path("manifest").asText())));
             } catch (IOException | RuntimeException e) {
-                LOG.warning(() -> "ignoring unreadable image record " + f + ": " + e);
+                LOG.log(Level.WARNING, () -> "ignoring unreadable image record " + f + ": " + e);
             }
         }
         return out;

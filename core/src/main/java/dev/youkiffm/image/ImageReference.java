@@ -13,6 +13,8 @@ import java.util.regex.Pattern;
  * {@code .}, {@code _}, {@code __} or dashes; a tag is {@code [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}}; the repository name is
  * at most 255 characters.
  *
+ * Immutable and thread-safe.
+ *
  * @param registry the registry as written, e.g. {@code docker.io}, {@code localhost:5000}
  * @param repository e.g. {@code library/busybox}
  * @param tag the tag; null only when a digest is given without one

@@ -25,6 +25,7 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>Only the filesystem comes from the image; use {@link ImageDefaults#apply} to take its entrypoint, command, env,
  * working directory and user as well.
+ * Thread-safe: bundles may be resolved from several threads at once.
  */
 public final class ImageRootfsResolver implements RootfsResolver, AutoCloseable {
     private final LayerCache cache;

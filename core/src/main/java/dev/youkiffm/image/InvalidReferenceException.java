@@ -1,6 +1,9 @@
 package dev.youkiffm.image;
 
-/** An image reference ({@code name[:tag][@digest]}) is malformed; nothing was contacted. */
+/**
+ * An image reference ({@code name[:tag][@digest]}) is malformed; nothing was contacted.
+ * Immutable once thrown; safe to pass between threads.
+ */
 public class InvalidReferenceException extends ImageException {
     private final String reference;
 

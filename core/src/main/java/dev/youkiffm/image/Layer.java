@@ -3,6 +3,8 @@ package dev.youkiffm.image;
 /**
  * One layer of a selected image, bottom first.
  *
+ * Immutable and thread-safe.
+ *
  * @param index position in the image, 0 = bottom
  * @param mediaType the descriptor's media type (docker-archive: {@code application/vnd.docker.image.rootfs.diff.tar})
  * @param digest digest of the blob as stored (compressed); null for docker-archive layers, which are identified and

@@ -1,27 +1,17 @@
 package dev.youkiffm.image;
 
-import dev.youkiffm.internal.nativeaccess.Posix;
 import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.lang.System.Logger.Level;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.ReentrantLock;
-import java.util.logging.Logger;
 
 /**
  * Unpacked layers on disk, shared by every container made from them, and the per-container root filesystems built
@@ -39,14 +29,12 @@ import java.util.logging.Logger;
  * {@code locks/}, {@code containers/<id>/{upper,work,rootfs,layers}}; for images pulled by {@link RegistryClient}:
  * the content store {@code blobs/<alg>/<hex>} and one record per pulled reference and platform in {@code images/},
  * the roots of {@link #collectGarbage()}.
+ * Thread-safe, and safe to share between processes through the same directory (file locks).
  */
 public final class LayerCache {
-    private static final String ROOTFS_LOCK = "lock";
-    private static final String ROOTFS_TARGET = "target";
-    static final String ROOTFS_LAYERS = "layers";
+    static final String ROOTFS_LAYERS = RootfsRecovery.ROOTFS_LAYERS;
     private static final java.time.Duration GC_LOCK_WAIT = java.time.Duration.ofMinutes(2);
-    private static final Logger LOG = Logger.getLogger(LayerCache.class.getName());
-    private static final ConcurrentHashMap<String, ReentrantLock> JVM_LOCKS = new ConcurrentHashMap<>();
+    private static final System.Logger LOG = System.getLogger(LayerCache.class.getName());
 
     /** How container root filesystems are built. */
     public enum Strategy {
@@ -59,7 +47,7 @@ public final class LayerCache {
     }
 
     private final Path dir;
-    private final Path layersDir;
+    private final LayerStore layers;
     private final Path tmpDir;
     private final Path locksDir;
     private final Path containersDir;
@@ -68,17 +56,15 @@ public final class LayerCache {
     private final CacheLock gcLock;
     private final boolean privileged;
     private final boolean overlay;
-    private final LayerUnpacker.Mode format;
-    private final AtomicLong unpacks = new AtomicLong();
     private final Set<Rootfs> active = ConcurrentHashMap.newKeySet();
 
     private LayerCache(Path dir, Strategy strategy) throws IOException {
         this.dir = dir.toAbsolutePath().normalize();
         this.privileged = LayerUnpacker.privileged();
-        this.format = privileged ? LayerUnpacker.Mode.OVERLAY : LayerUnpacker.Mode.OCI;
-        this.layersDir = this.dir.resolve("layers").resolve(privileged ? "overlay" : "oci");
         this.tmpDir = this.dir.resolve("tmp");
         this.locksDir = this.dir.resolve("locks");
+        this.layers = new LayerStore(this.dir.resolve("layers").resolve(privileged ? "overlay" : "oci"), tmpDir,
+                locksDir, privileged ? LayerUnpacker.Mode.OVERLAY : LayerUnpacker.Mode.OCI, privileged);
         this.containersDir = this.dir.resolve("containers");
         this.blobsDir = this.dir.resolve("blobs");
         this.imagesDir = this.dir.resolve("images");
@@ -96,24 +82,25 @@ public final class LayerCache {
         // or us and not writable by group or others; everything the cache creates below it is 0700, owned by us
         // and never reached through a symlink (dev.youkiffm.UnsafePathException otherwise).
         dev.youkiffm.internal.SafeDirs.checkTrusted(this.dir);
-        for (Path p : List.of(layersDir, tmpDir, locksDir, containersDir, blobsDir, imagesDir)) {
+        for (Path p : List.of(layers.layersDir(), tmpDir, locksDir, containersDir, blobsDir, imagesDir)) {
             dev.youkiffm.internal.SafeDirs.ensure(this.dir, p);
         }
-        pruneStaleTemp();
+        layers.pruneStaleTemp();
         recover();
         this.overlay = switch (strategy) {
             case COPY -> false;
             case OVERLAY -> {
-                String why = overlayUnusable();
+                String why = OverlayMounts.unusable(privileged, tmpDir);
                 if (why != null) {
                     throw new ImageException("overlayfs not usable in " + this.dir + ": " + why);
                 }
                 yield true;
             }
             case AUTO -> {
-                String why = overlayUnusable();
+                String why = OverlayMounts.unusable(privileged, tmpDir);
                 if (why != null) {
-                    LOG.info(() -> "layer cache " + this.dir + ": copying layers per container (" + why + ")");
+                    LOG.log(Level.INFO,
+                            () -> "layer cache " + this.dir + ": copying layers per container (" + why + ")");
                 }
                 yield why == null;
             }
@@ -144,7 +131,7 @@ public final class LayerCache {
 
     /** How many layers this instance has unpacked (cache misses); a layer found in the cache does not count. */
     public long unpackCount() {
-        return unpacks.get();
+        return layers.unpackCount();
     }
 
     /** Root filesystems created by this instance and not yet released. */
@@ -154,7 +141,7 @@ public final class LayerCache {
 
     /** Whether the layer (with everything below it) is in the cache. */
     public boolean contains(Layer layer) {
-        return Files.isDirectory(layerDir(layer));
+        return Files.isDirectory(layers.layerDir(layer));
     }
 
     /**
@@ -165,7 +152,7 @@ public final class LayerCache {
         try (CacheLock.Hold ignored = sharedLock()) {
             List<Path> out = new ArrayList<>();
             for (Layer l : image.layers()) {
-                out.add(ensureLayer(image, l, out));
+                out.add(layers.ensureLayer(image, l, out));
             }
             return out;
         }
@@ -202,7 +189,7 @@ public final class LayerCache {
     }
 
     private Rootfs createRootfs(Image image, Path cdir, Path mountPoint, boolean targetExists) {
-        List<Path> layers = ensureLayers(image);
+        List<Path> lowers = ensureLayers(image);
         Path createdTop = null;
         boolean mounted = false;
         FileChannel lock = null;
@@ -210,8 +197,7 @@ public final class LayerCache {
             Files.createDirectory(cdir);
             // The lock says "in use" until release() or this process' death; the target file tells recovery
             // where the mount is. Both exist before anything is mounted.
-            lock = FileChannel.open(cdir.resolve(ROOTFS_LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            lock = LayerLocks.open(cdir.resolve(RootfsRecovery.ROOTFS_LOCK));
             lock.lock();
             if (!targetExists) {
                 createdTop = mountPoint;
@@ -220,7 +206,8 @@ public final class LayerCache {
                     createdTop = createdTop.getParent();
                 }
             }
-            Files.writeString(cdir.resolve(ROOTFS_TARGET), mountPoint + "\n" + (createdTop == null ? "" : createdTop));
+            Files.writeString(cdir.resolve(RootfsRecovery.ROOTFS_TARGET),
+                    mountPoint + "\n" + (createdTop == null ? "" : createdTop));
             // what garbage collection must keep while this rootfs lives
             StringBuilder used = new StringBuilder();
             for (Layer l : image.layers()) {
@@ -236,21 +223,21 @@ public final class LayerCache {
                 Path work = cdir.resolve("work");
                 Files.createDirectory(upper);
                 Files.createDirectory(work);
-                if (!layers.isEmpty()) {
-                    LayerUnpacker.copyAttributes(layers.getLast(), upper, privileged);
+                if (!lowers.isEmpty()) {
+                    LayerUnpacker.copyAttributes(lowers.getLast(), upper, privileged);
                 }
-                mountOverlay(layers, upper, work, mountPoint);
+                OverlayMounts.mountOverlay(layers.layersDir(), lowers, upper, work, mountPoint);
                 mounted = true;
                 r = new Rootfs(this, mountPoint, cdir, true, createdTop, lock);
             } else {
-                TreeMerger.merge(layers, mountPoint, privileged);
+                TreeMerger.merge(lowers, mountPoint, privileged);
                 r = new Rootfs(this, mountPoint, cdir, false, createdTop, lock);
             }
             active.add(r);
             return r;
         } catch (IOException | RuntimeException e) {
             try {
-                cleanup(mountPoint, cdir, mounted, createdTop);
+                RootfsRecovery.cleanup(mountPoint, cdir, mounted, createdTop);
             } catch (RuntimeException suppressed) {
                 e.addSuppressed(suppressed);
             } finally {
@@ -284,7 +271,7 @@ public final class LayerCache {
 
     void released(Rootfs r) {
         try {
-            cleanup(r.path(), r.stateDir(), r.overlay(), r.createdTop());
+            RootfsRecovery.cleanup(r.path(), r.stateDir(), r.overlay(), r.createdTop());
         } finally {
             closeQuietly(r.lock());
             active.remove(r);
@@ -296,7 +283,7 @@ public final class LayerCache {
             try {
                 ch.close();
             } catch (IOException e) {
-                LOG.fine(() -> "closing a rootfs lock: " + e);
+                LOG.log(Level.DEBUG, () -> "closing a rootfs lock: " + e);
             }
         }
     }
@@ -340,7 +327,7 @@ public final class LayerCache {
         try (CacheLock.Hold ignored = gcLock.exclusive(System.nanoTime() + GC_LOCK_WAIT.toNanos(),
                 "the layer cache " + dir + " (pulls or rootfs creation running)")) {
             recover();
-            return CacheGc.run(this, dir, layersDir.getParent(), blobsDir, imagesDir, containersDir, tmpDir);
+            return CacheGc.run(this, dir, layers.layersDir().getParent(), blobsDir, imagesDir, containersDir, tmpDir);
         }
     }
 
@@ -371,335 +358,10 @@ public final class LayerCache {
      * never touched. Returns the mount points recovered.
      */
     public List<Path> recover() {
-        List<Path> recovered = new ArrayList<>();
-        Set<Path> mine = new java.util.HashSet<>();
+        Set<Path> mine = new HashSet<>();
         for (Rootfs r : active) {
             mine.add(r.stateDir());
         }
-        List<Path> dirs;
-        try (var s = Files.list(containersDir)) {
-            dirs = s.filter(p -> Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)).toList();
-        } catch (IOException e) {
-            throw new ImageException("cannot list " + containersDir + ": " + e.getMessage(), e);
-        }
-        for (Path cdir : dirs) {
-            if (mine.contains(cdir)) {
-                continue;
-            }
-            Path lockFile = cdir.resolve(ROOTFS_LOCK);
-            if (!Files.exists(lockFile) && !olderThan(cdir, java.time.Duration.ofMinutes(1))) {
-                continue; // another process may be between creating the directory and locking it
-            }
-            try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                FileLock l;
-                try {
-                    l = ch.tryLock();
-                } catch (java.nio.channels.OverlappingFileLockException e) {
-                    continue; // held by another LayerCache in this JVM
-                }
-                if (l == null) {
-                    continue; // held by a live process
-                }
-                Path target = cdir.resolve("rootfs");
-                Path createdTop = target;
-                Path recorded = cdir.resolve(ROOTFS_TARGET);
-                if (Files.isRegularFile(recorded)) {
-                    List<String> lines = Files.readAllLines(recorded);
-                    target = Path.of(lines.getFirst().trim());
-                    createdTop = lines.size() > 1 && !lines.get(1).isBlank() ? Path.of(lines.get(1).trim()) : null;
-                }
-                boolean mounted = mountPoints().contains(target.toString());
-                cleanup(target, cdir, mounted, createdTop);
-                recovered.add(target);
-            } catch (IOException | RuntimeException e) {
-                LOG.warning(() -> "cannot recover stale rootfs " + cdir + ": " + e);
-            }
-        }
-        return recovered;
-    }
-
-    private static boolean olderThan(Path p, java.time.Duration age) {
-        try {
-            return Files.getLastModifiedTime(p, java.nio.file.LinkOption.NOFOLLOW_LINKS).toInstant()
-                    .isBefore(java.time.Instant.now().minus(age));
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    /** Mount points of this process' mount namespace, from /proc/self/mountinfo (octal escapes decoded). */
-    private static Set<String> mountPoints() throws IOException {
-        Set<String> out = new java.util.HashSet<>();
-        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
-            String[] f = line.split(" ");
-            if (f.length > 4) {
-                out.add(unescapeMountinfo(f[4]));
-            }
-        }
-        return out;
-    }
-
-    private static String unescapeMountinfo(String s) {
-        StringBuilder b = new StringBuilder(s.length());
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c == '\\' && i + 3 < s.length()) {
-                b.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
-                i += 3;
-            } else {
-                b.append(c);
-            }
-        }
-        return b.toString();
-    }
-
-    private void cleanup(Path mountPoint, Path cdir, boolean mounted, Path createdTop) {
-        if (mounted) {
-            unmount(mountPoint);
-        }
-        try {
-            if (!mounted && Files.isDirectory(mountPoint)) {
-                // copied rootfs: remove its content (the directory itself only if we created it)
-                try (var s = Files.list(mountPoint)) {
-                    for (Path c : s.toList()) {
-                        SecurePaths.deleteRecursively(c);
-                    }
-                }
-            }
-            if (createdTop != null) {
-                // the mount point and any parents this cache created for it, bottom up, while empty
-                for (Path p = mountPoint; p != null && p.startsWith(createdTop); p = p.getParent()) {
-                    try {
-                        Files.deleteIfExists(p);
-                    } catch (java.nio.file.DirectoryNotEmptyException e) {
-                        break;
-                    }
-                }
-            }
-            SecurePaths.deleteRecursively(cdir);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot remove rootfs state " + cdir, e);
-        }
-    }
-
-    private static void unmount(Path mountPoint) {
-        int err = 0;
-        for (int attempt = 0; attempt < 50; attempt++) {
-            err = Posix.umount2(mountPoint, 0);
-            if (err != Posix.EBUSY) {
-                break;
-            }
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-        }
-        if (err == Posix.EBUSY) {
-            LOG.warning(() -> mountPoint + " still busy, detaching it lazily");
-            err = Posix.umount2(mountPoint, Posix.MNT_DETACH);
-        }
-        if (err != 0 && err != Posix.EINVAL) { // EINVAL: not mounted (any more)
-            throw new ImageException("umount " + mountPoint + ": " + Posix.strerror(err));
-        }
-    }
-
-    private void mountOverlay(List<Path> layers, Path upper, Path work, Path target) throws IOException {
-        List<String> lower = new ArrayList<>();
-        if (layers.isEmpty()) {
-            Path empty = layersDir.resolve("empty");
-            Files.createDirectories(empty);
-            lower.add("empty");
-        }
-        for (int i = layers.size() - 1; i >= 0; i--) {
-            lower.add(layersDir.relativize(layers.get(i)).toString());
-        }
-        // lowerdir paths are relative to the mount process's working directory: keeps the options short enough
-        // (one page) for deep images
-        String opts = "lowerdir=" + String.join(":", lower) + ",upperdir=" + upper + ",workdir=" + work;
-        if (opts.length() > 4000) {
-            throw new ImageException("image has too many layers (" + layers.size() + ") for one overlay mount");
-        }
-        run(layersDir, List.of("mount", "-t", "overlay", "overlay", "-o", opts, target.toString()));
-    }
-
-    /**
-     * Runs a short external command with a deadline. stdin is /dev/null and the output goes to a temp file, so the
-     * child can neither wait for input nor block on a full pipe, and the deadline always applies.
-     */
-    static String run(Path cwd, List<String> cmd, long timeoutSeconds) throws IOException {
-        Path log = Files.createTempFile("yffm-cmd-", ".log");
-        try {
-            Process p = new ProcessBuilder(cmd).directory(cwd.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-            try {
-                if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-                    p.destroyForcibly();
-                    p.waitFor(10, TimeUnit.SECONDS);
-                    throw new ImageException(String.join(" ", cmd) + ": timed out after " + timeoutSeconds + " s");
-                }
-            } catch (InterruptedException e) {
-                p.destroyForcibly();
-                Thread.currentThread().interrupt();
-                throw new ImageException("interrupted running " + cmd.getFirst(), e);
-            }
-            String out = Files.readString(log, StandardCharsets.UTF_8).trim();
-            if (p.exitValue() != 0) {
-                throw new ImageException(String.join(" ", cmd) + " failed (exit " + p.exitValue() + "): " + out);
-            }
-            return out;
-        } finally {
-            Files.deleteIfExists(log);
-        }
-    }
-
-    private static void run(Path cwd, List<String> cmd) throws IOException {
-        run(cwd, cmd, 30);
-    }
-
-    /** Null if overlayfs works here, else why not. */
-    private String overlayUnusable() {
-        if (!privileged) {
-            return "not root";
-        }
-        try {
-            if (!Files.readString(Path.of("/proc/filesystems")).contains("overlay")) {
-                return "kernel has no overlay filesystem";
-            }
-            Path probe = Files.createTempDirectory(tmpDir, "overlay-probe-");
-            try {
-                for (String d : List.of("l", "u", "w", "m")) {
-                    Files.createDirectory(probe.resolve(d));
-                }
-                Posix.mknod(probe.resolve("l").resolve("wh"), Posix.S_IFCHR, 0, 0);
-                run(probe, List.of("mount", "-t", "overlay", "overlay", "-o", "lowerdir=l,upperdir=" + probe.resolve("u")
-                        + ",workdir=" + probe.resolve("w"), probe.resolve("m").toString()));
-                boolean hidden = !Files.exists(probe.resolve("m").resolve("wh"), java.nio.file.LinkOption.NOFOLLOW_LINKS);
-                unmount(probe.resolve("m"));
-                return hidden ? null : "overlay does not honour whiteouts here";
-            } finally {
-                SecurePaths.deleteRecursively(probe);
-            }
-        } catch (IOException | RuntimeException e) {
-            return e.getMessage();
-        }
-    }
-
-    private Path layerDir(Layer l) {
-        return layersDir.resolve(l.chainId().hex());
-    }
-
-    private Path ensureLayer(Image image, Layer layer, List<Path> lowersBottomUp) {
-        Path done = layerDir(layer);
-        if (Files.isDirectory(done, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return done.resolve("fs");
-        }
-        String hex = layer.chainId().hex();
-        Path lockFile = locksDir.resolve(hex + ".lock");
-        ReentrantLock jvm = JVM_LOCKS.computeIfAbsent(lockFile.toString(), k -> new ReentrantLock());
-        jvm.lock();
-        try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
-                FileLock ignored = ch.lock()) {
-            if (Files.isDirectory(done, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                return done.resolve("fs");
-            }
-            Path tmp = Files.createTempDirectory(tmpDir, hex + "-");
-            try {
-                Path fs = tmp.resolve("fs");
-                Files.createDirectory(fs);
-                List<Path> lowersTopDown = new ArrayList<>(lowersBottomUp).reversed();
-                image.unpackLayer(layer, new LayerUnpacker(fs, format, comps -> findLower(lowersTopDown, comps),
-                        privileged));
-                Files.writeString(tmp.resolve("layer.json"), "{\"diffId\":\"" + layer.diffId() + "\",\"chainId\":\""
-                        + layer.chainId() + "\",\"whiteouts\":\"" + format.name().toLowerCase(java.util.Locale.ROOT)
-                        + "\"}\n");
-                try {
-                    Files.move(tmp, done, StandardCopyOption.ATOMIC_MOVE);
-                } catch (FileAlreadyExistsException | AtomicMoveNotSupportedException e) {
-                    throw new ImageException("cannot move unpacked layer into " + done + ": " + e, e);
-                }
-                unpacks.incrementAndGet();
-                return done.resolve("fs");
-            } catch (IOException | RuntimeException | Error e) {
-                try {
-                    SecurePaths.deleteRecursively(tmp);
-                } catch (IOException suppressed) {
-                    e.addSuppressed(suppressed);
-                }
-                throw e;
-            }
-        } catch (IOException e) {
-            throw new ImageException("cannot unpack layer " + layer.diffId() + " into " + dir + ": " + e.getMessage(), e);
-        } finally {
-            jvm.unlock();
-        }
-    }
-
-    /** The merged view of the lower layers: the topmost entry for {@code comps} not hidden by a whiteout. */
-    static Path findLower(List<Path> lowersTopDown, List<String> comps) throws IOException {
-        for (Path layer : lowersTopDown) {
-            Path p = layer;
-            boolean stop = false;
-            boolean missing = false;
-            for (int i = 0; i < comps.size(); i++) {
-                String c = comps.get(i);
-                if (SecurePaths.existsNoFollow(p.resolve(LayerUnpacker.WH_PREFIX + c))) {
-                    return null;
-                }
-                Path next = p.resolve(c);
-                if (!SecurePaths.existsNoFollow(next)) {
-                    missing = true;
-                    break;
-                }
-                if (TreeMerger.isOverlayWhiteout(next)) {
-                    return null;
-                }
-                if (i == comps.size() - 1) {
-                    return next;
-                }
-                if (!SecurePaths.isRealDirectory(next)) {
-                    return null; // a non-directory hides everything below that name
-                }
-                if (TreeMerger.isOpaque(next)) {
-                    stop = true;
-                }
-                p = next;
-            }
-            if (stop && missing) {
-                return null;
-            }
-        }
-        return null;
-    }
-
-    /** Removes temporary directories that crashed unpacks left behind (their layer lock is free). */
-    private void pruneStaleTemp() throws IOException {
-        try (var s = Files.list(tmpDir)) {
-            for (Path t : s.toList()) {
-                String n = t.getFileName().toString();
-                int dash = n.indexOf('-');
-                if (n.startsWith("overlay-probe-") || dash != 64) {
-                    continue;
-                }
-                Path lockFile = locksDir.resolve(n.substring(0, 64) + ".lock");
-                ReentrantLock jvm = JVM_LOCKS.computeIfAbsent(lockFile.toString(), k -> new ReentrantLock());
-                if (!jvm.tryLock()) {
-                    continue;
-                }
-                try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
-                        FileLock l = ch.tryLock()) {
-                    if (l != null) {
-                        SecurePaths.deleteRecursively(t);
-                    }
-                } finally {
-                    jvm.unlock();
-                }
-            }
-        }
+        return RootfsRecovery.recover(containersDir, mine);
     }
 }

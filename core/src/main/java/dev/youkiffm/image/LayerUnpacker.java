@@ -1,9 +1,11 @@
 package dev.youkiffm.image;
 
+import dev.youkiffm.internal.RuntimeFiles;
 import dev.youkiffm.internal.nativeaccess.Posix;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.lang.System.Logger.Level;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -15,7 +17,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.logging.Logger;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
@@ -25,7 +26,7 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  * above it are rejected. Whiteouts are handled per {@link Mode}.
  */
 final class LayerUnpacker {
-    private static final Logger LOG = Logger.getLogger(LayerUnpacker.class.getName());
+    private static final System.Logger LOG = System.getLogger(LayerUnpacker.class.getName());
     static final String WH_PREFIX = ".wh.";
     static final String WH_OPAQUE = ".wh..wh..opq";
     static final String OVERLAY_OPAQUE_XATTR = "trusted.overlay.opaque";
@@ -157,7 +158,7 @@ final class LayerUnpacker {
         boolean wasWhiteout = whiteoutsHere.remove(key);
         if (e.isDirectory()) {
             if (!SecurePaths.isRealDirectory(target)) {
-                SecurePaths.deleteRecursively(target);
+                RuntimeFiles.deleteRecursively(target);
                 Files.createDirectory(target);
             }
             if (wasWhiteout) {
@@ -169,12 +170,12 @@ final class LayerUnpacker {
                 }
             }
         } else {
-            SecurePaths.deleteRecursively(target);
+            RuntimeFiles.deleteRecursively(target);
             if (e.isSymbolicLink()) {
                 Files.createSymbolicLink(target, Path.of(e.getLinkName()));
             } else if (e.isCharacterDevice() || e.isBlockDevice()) {
                 if (!privileged) {
-                    LOG.fine(() -> "skipping device " + name + " (not root)");
+                    LOG.log(Level.DEBUG, () -> "skipping device " + name + " (not root)");
                     return;
                 }
                 Posix.mknod(target, (e.isCharacterDevice() ? Posix.S_IFCHR : Posix.S_IFBLK) | (e.getMode() & 07777),
@@ -187,7 +188,7 @@ final class LayerUnpacker {
                     data.transferTo(out);
                 }
             } else {
-                LOG.fine(() -> "skipping tar entry " + name + " of type " + (char) e.getLinkFlag());
+                LOG.log(Level.DEBUG, () -> "skipping tar entry " + name + " of type " + (char) e.getLinkFlag());
                 return;
             }
         }
@@ -237,14 +238,14 @@ final class LayerUnpacker {
             return; // a whiteout only hides lower layers' files, never its own layer's
         }
         switch (mode) {
-            case APPLY -> SecurePaths.deleteRecursively(dir.resolve(victim));
+            case APPLY -> RuntimeFiles.deleteRecursively(dir.resolve(victim));
             case OVERLAY -> {
                 if (!privileged) {
                     throw new ImageException("overlay whiteouts need root (mknod), cannot unpack " + name);
                 }
                 ensureDirs(parent);
                 Path t = dir.resolve(victim);
-                SecurePaths.deleteRecursively(t);
+                RuntimeFiles.deleteRecursively(t);
                 Posix.mknod(t, Posix.S_IFCHR, 0, 0);
                 whiteoutsHere.add(key);
             }
@@ -274,7 +275,7 @@ final class LayerUnpacker {
             String key = String.join("/", cc);
             boolean keep = written.contains(key) || writtenAncestors.contains(key);
             if (!keep) {
-                SecurePaths.deleteRecursively(c);
+                RuntimeFiles.deleteRecursively(c);
             } else if (SecurePaths.isRealDirectory(c)) {
                 pruneLower(c, cc);
             }
@@ -333,7 +334,7 @@ final class LayerUnpacker {
             if (SecurePaths.isRealDirectory(src)) {
                 throw new UnsafeLayerEntryException(e.getName(), "hardlink to a directory");
             }
-            SecurePaths.deleteRecursively(target);
+            RuntimeFiles.deleteRecursively(target);
             Files.createLink(target, src); // link(2): never follows a symlink at src
             return;
         }
@@ -343,7 +344,7 @@ final class LayerUnpacker {
             throw new ImageException("layer entry '" + e.getName() + "' is a hardlink to '" + e.getLinkName()
                     + "', which does not exist");
         }
-        SecurePaths.deleteRecursively(target);
+        RuntimeFiles.deleteRecursively(target);
         TreeMerger.copyNode(lower, target, privileged);
     }
 
@@ -363,7 +364,7 @@ final class LayerUnpacker {
                 if (privileged) {
                     throw ex;
                 }
-                LOG.fine(() -> "skipping xattr " + x.getKey() + " on " + target + ": " + ex.getMessage());
+                LOG.log(Level.DEBUG, () -> "skipping xattr " + x.getKey() + " on " + target + ": " + ex.getMessage());
             }
         }
         FileTime mtime = e.getLastModifiedTime();

@@ -1,6 +1,9 @@
 package dev.youkiffm.image;
 
-/** A manifest or index is larger than the pull's cap; it was not read to the end nor stored. */
+/**
+ * A manifest or index is larger than the pull's cap; it was not read to the end nor stored.
+ * Immutable once thrown; safe to pass between threads.
+ */
 public class ManifestTooLargeException extends RegistryException {
     private final long limit;
 

@@ -7,6 +7,7 @@ import java.util.Objects;
 /**
  * An OCI platform: {@code os}, {@code architecture} and optional {@code variant} (Go's GOOS/GOARCH names).
  * A null variant in a request matches any variant.
+ * Immutable and thread-safe.
  */
 public record Platform(String os, String architecture, String variant) {
     public static final Platform LINUX_AMD64 = new Platform("linux", "amd64", null);

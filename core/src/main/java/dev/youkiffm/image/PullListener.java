@@ -4,6 +4,7 @@ package dev.youkiffm.image;
  * Progress of a {@link RegistryClient#pull pull}, e.g. for a progress bar. Calls come from one thread of the pull (never
  * an HTTP or watcher thread), in order per blob; a listener that throws is ignored. Progress is reported about every
  * megabyte.
+ * A listener shared between concurrent pulls must be thread-safe.
  */
 public interface PullListener {
     PullListener NONE = new PullListener() {};

@@ -1,6 +1,9 @@
 package dev.youkiffm.image;
 
-/** The registry (or its token service) rejected the credentials, or demands some and none were given (401/403). */
+/**
+ * The registry (or its token service) rejected the credentials, or demands some and none were given (401/403).
+ * Immutable once thrown; safe to pass between threads.
+ */
 public class RegistryAuthenticationException extends RegistryException {
     public RegistryAuthenticationException(String message, int status) {
         super(message, status);

@@ -6,6 +6,7 @@ import dev.youkiffm.image.HttpSinks.Capped;
 import dev.youkiffm.image.HttpSinks.Sink;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.System.Logger.Level;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -47,7 +48,6 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
-import java.util.logging.Logger;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509TrustManager;
@@ -74,10 +74,11 @@ import javax.net.ssl.X509TrustManager;
  * (no {@link Builder#withStallTimeout} without a byte); a whole pull has {@link Builder#withPullTimeout}. Failures
  * are typed: {@link RegistryAuthenticationException}, {@link ImageNotFoundException}, {@link DigestMismatchException},
  * {@link ManifestTooLargeException}, {@link RegistryTimeoutException}, else {@link RegistryException}.
+ * Thread-safe: one client may pull several images at once.
  */
 public final class RegistryClient implements AutoCloseable {
     static final String PARTIAL_PREFIX = "blob-partial-";
-    private static final Logger LOG = Logger.getLogger(RegistryClient.class.getName());
+    private static final System.Logger LOG = System.getLogger(RegistryClient.class.getName());
     private static final String OCI_INDEX = "application/vnd.oci.image.index.v1+json";
     private static final String DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json";
     private static final String OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
@@ -329,7 +330,7 @@ public final class RegistryClient implements AutoCloseable {
         }
         // 2. the config
         Descriptor cfg = Descriptor.parse(manifest.get("config"), "manifest " + manifestDigest + " of " + ref);
-        Image.checkConfigType(cfg);
+        ImageBlobs.checkConfigType(cfg);
         if (cfg.size() > MAX_CONFIG) {
             throw new ImageException("config " + cfg.digest() + " of " + ref + " is too large (" + cfg.size()
                     + " bytes)");
@@ -342,12 +343,12 @@ public final class RegistryClient implements AutoCloseable {
             store(cache, cfg.digest(), configBytes);
         }
         JsonNode config = parseJson(configBytes, "config " + cfg.digest() + " of " + ref);
-        Platform actual = Image.platformOf(config);
+        Platform actual = PlatformWalk.platformOf(config);
         if (actual == null || !platform.matches(actual)) {
             throw new ImageNotFoundException("no " + platform + " image for " + ref + "; platforms there: ["
                     + actual + "]");
         }
-        Image image = Image.fromManifest(cache.store(), Image.Format.REGISTRY, ref.toString(), manifestDigest,
+        Image image = OciLayoutReader.fromManifest(cache.store(), Image.Format.REGISTRY, ref.toString(), manifestDigest,
                 manifest, cfg.digest(), config);
         // 3. the layers the cache lacks
         List<Layer> missing = new ArrayList<>();
@@ -455,7 +456,7 @@ public final class RegistryClient implements AutoCloseable {
     }
 
     private static byte[] readStored(LayerCache cache, Digest d, long cap) throws IOException {
-        try (InputStream in = cache.store().open(Image.blobPath(d))) {
+        try (InputStream in = cache.store().open(ImageBlobs.blobPath(d))) {
             VerifyingInputStream v = new VerifyingInputStream(in, "stored blob " + d, d, -1, d.algorithm());
             byte[] b = v.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, cap + 1));
             if (b.length > cap) {
@@ -618,7 +619,7 @@ public final class RegistryClient implements AutoCloseable {
                                     + " failed after " + (retries + 1) + " attempts without progress: "
                                     + e.getMessage(), 0, e.getCause());
                         }
-                        LOG.fine(() -> "resuming blob " + d + " at " + sink.pos + ": " + e.getMessage());
+                        LOG.log(Level.DEBUG, () -> "resuming blob " + d + " at " + sink.pos + ": " + e.getMessage());
                     }
                 }
                 sink.verify();
@@ -809,7 +810,7 @@ public final class RegistryClient implements AutoCloseable {
                     try {
                         call.accept(listener);
                     } catch (RuntimeException e) {
-                        LOG.fine(() -> "pull listener failed: " + e);
+                        LOG.log(Level.DEBUG, () -> "pull listener failed: " + e);
                     }
                 });
             } catch (java.util.concurrent.RejectedExecutionException ignored) {

@@ -15,6 +15,7 @@ import java.util.Objects;
 /**
  * A user name and password (or access token) for one registry. The secret is never part of {@link #toString()},
  * exceptions or logs; it leaves this object only as an {@code Authorization} header.
+ * Immutable and thread-safe.
  */
 public final class RegistryCredentials {
     private final String username;

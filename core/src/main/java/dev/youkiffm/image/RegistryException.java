@@ -3,6 +3,7 @@ package dev.youkiffm.image;
 /**
  * A registry refused or failed a request, or could not be reached. Messages name the registry, repository and what
  * was asked for, never credentials or tokens.
+ * Immutable once thrown; safe to pass between threads.
  */
 public class RegistryException extends ImageException {
     private final int status;

@@ -7,6 +7,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * One container's root filesystem from a {@link LayerCache}: an overlay mount over the cached layers (or a copy of
  * them). {@link #close()} / {@link #release()} unmounts it and deletes the per-container upper and work directories
  * (and the mount point, if the cache created it); idempotent.
+ * Thread-safe: {@link #close()} is idempotent and may be called from any thread.
  */
 public final class Rootfs implements AutoCloseable {
     private final LayerCache cache;

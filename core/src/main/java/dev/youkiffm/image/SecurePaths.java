@@ -103,16 +103,4 @@ final class SecurePaths {
     static boolean isRealDirectory(Path p) {
         return Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS);
     }
-
-    /** Deletes a file, symlink or whole tree without following any symlink. */
-    static void deleteRecursively(Path p) throws IOException {
-        if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-            try (var s = Files.list(p)) {
-                for (Path c : s.toList()) {
-                    deleteRecursively(c);
-                }
-            }
-        }
-        Files.deleteIfExists(p);
-    }
 }

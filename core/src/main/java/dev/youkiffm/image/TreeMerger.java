@@ -1,5 +1,6 @@
 package dev.youkiffm.image;
 
+import dev.youkiffm.internal.RuntimeFiles;
 import dev.youkiffm.internal.nativeaccess.Posix;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -44,7 +45,7 @@ final class TreeMerger {
         if (isOpaque(src)) {
             try (var s = Files.list(dst)) {
                 for (Path c : s.toList()) {
-                    SecurePaths.deleteRecursively(c);
+                    RuntimeFiles.deleteRecursively(c);
                 }
             }
         }
@@ -52,10 +53,10 @@ final class TreeMerger {
             String name = c.getFileName().toString();
             if (name.startsWith(LayerUnpacker.WH_PREFIX)) {
                 if (!name.startsWith(LayerUnpacker.WH_PREFIX + LayerUnpacker.WH_PREFIX)) {
-                    SecurePaths.deleteRecursively(dst.resolve(name.substring(LayerUnpacker.WH_PREFIX.length())));
+                    RuntimeFiles.deleteRecursively(dst.resolve(name.substring(LayerUnpacker.WH_PREFIX.length())));
                 }
             } else if (isOverlayWhiteout(c)) {
-                SecurePaths.deleteRecursively(dst.resolve(name));
+                RuntimeFiles.deleteRecursively(dst.resolve(name));
             }
         }
         for (Path c : children) {
@@ -66,13 +67,13 @@ final class TreeMerger {
             Path d = dst.resolve(name);
             if (SecurePaths.isRealDirectory(c)) {
                 if (!SecurePaths.isRealDirectory(d)) {
-                    SecurePaths.deleteRecursively(d);
+                    RuntimeFiles.deleteRecursively(d);
                     Files.createDirectory(d);
                 }
                 mergeDir(c, d);
                 LayerUnpacker.copyAttributes(c, d, privileged);
             } else {
-                SecurePaths.deleteRecursively(d);
+                RuntimeFiles.deleteRecursively(d);
                 Object key = Files.readAttributes(c, "unix:nlink,fileKey", NOFOLLOW);
                 Map<?, ?> attrs = (Map<?, ?>) key;
                 if (((Integer) attrs.get("nlink")) > 1 && !Files.isSymbolicLink(c)) {

@@ -14,7 +14,7 @@ import dev.youkiffm.IllegalContainerStateException;
 import dev.youkiffm.RuntimeFailureException;
 import dev.youkiffm.Signal;
 import dev.youkiffm.Stdio;
-import dev.youkiffm.internal.nativeaccess.Libc;
+import dev.youkiffm.internal.nativeaccess.Posix;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -87,7 +87,7 @@ public final class ExecSupport {
         requireRunning(st);
         try {
             SafeDirs.ensure(dir.getParent(), dir); // R.exec beside the root: 0700, no symlink
-        } catch (java.io.UncheckedIOException e) {
+        } catch (dev.youkiffm.HostIoException e) {
             throw new RuntimeFailureException("exec into '" + id + "': cannot create " + dir, e.toString(), e);
         }
         return writeProcessJson(dir, st, spec);
@@ -248,7 +248,7 @@ public final class ExecSupport {
         }
 
         private synchronized void closePidfd() {
-            Libc.close(pidfd);
+            Posix.close(pidfd);
             pidfd = -1;
         }
 
@@ -283,7 +283,7 @@ public final class ExecSupport {
             int before = killedWith;
             killedWith = signal.number();
             try {
-                hit = Libc.pidfdSendSignal(pidfd, signal.number());
+                hit = Posix.pidfdSendSignal(pidfd, signal.number());
             } catch (IOException e) {
                 killedWith = before;
                 throw new RuntimeFailureException("signal exec'd process " + pid, e.getMessage(), e);
@@ -293,11 +293,11 @@ public final class ExecSupport {
             }
             for (int k : kids) {
                 try {
-                    int fd = Libc.pidfdOpen(k);
+                    int fd = Posix.pidfdOpen(k);
                     try {
-                        Libc.pidfdSendSignal(fd, signal.number());
+                        Posix.pidfdSendSignal(fd, signal.number());
                     } finally {
-                        Libc.close(fd);
+                        Posix.close(fd);
                     }
                 } catch (IOException e) {
                     // already gone

@@ -1,7 +1,7 @@
 package dev.youkiffm.internal;
 
 import dev.youkiffm.ContainerException;
-import dev.youkiffm.internal.nativeaccess.Libc;
+import dev.youkiffm.internal.nativeaccess.Posix;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Map;
@@ -37,7 +37,7 @@ public final class ExitWatcher implements AutoCloseable {
     public ExitWatcher(String name, ExitSource exitStatus) {
         this.exitStatus = exitStatus;
         try {
-            this.wakeFd = Libc.eventfd(Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
+            this.wakeFd = Posix.eventfd(Posix.EFD_CLOEXEC | Posix.EFD_NONBLOCK);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -48,7 +48,7 @@ public final class ExitWatcher implements AutoCloseable {
     /** Starts watching; the watcher owns {@code pidfd} from now on and closes it after the exit. */
     public void watch(Watch w) {
         byFd.put(w.pidfd(), w);
-        Libc.eventfdSignal(wakeFd);
+        Posix.eventfdSignal(wakeFd);
     }
 
     private void run() {
@@ -61,13 +61,13 @@ public final class ExitWatcher implements AutoCloseable {
             }
             boolean[] ready;
             try {
-                ready = Libc.pollIn(fds, -1);
+                ready = Posix.pollIn(fds, -1);
             } catch (IOException e) {
                 failAll(new ContainerException("exit watcher poll failed", e));
                 return;
             }
             if (ready[0]) {
-                Libc.eventfdDrain(wakeFd);
+                Posix.eventfdDrain(wakeFd);
             }
             for (int i = 0; i < watches.length; i++) {
                 if (ready[i + 1]) {
@@ -101,14 +101,14 @@ public final class ExitWatcher implements AutoCloseable {
             w.future().completeExceptionally(e);
         } finally {
             byFd.remove(w.pidfd());
-            Libc.close(w.pidfd());
+            Posix.close(w.pidfd());
         }
     }
 
     private void failAll(ContainerException e) {
         for (Watch w : byFd.values()) {
             w.future().completeExceptionally(e);
-            Libc.close(w.pidfd());
+            Posix.close(w.pidfd());
         }
         byFd.clear();
     }
@@ -150,13 +150,13 @@ public final class ExitWatcher implements AutoCloseable {
     @Override
     public void close() {
         stopped = true;
-        Libc.eventfdSignal(wakeFd);
+        Posix.eventfdSignal(wakeFd);
         try {
             thread.join(10_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
         failAll(new ContainerException("runtime closed before the container exited (it keeps running)"));
-        Libc.close(wakeFd);
+        Posix.close(wakeFd);
     }
 }

@@ -1,6 +1,6 @@
 package dev.youkiffm.internal;
 
-import dev.youkiffm.internal.nativeaccess.Libc;
+import dev.youkiffm.internal.nativeaccess.Posix;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,7 +49,7 @@ public final class OrphanJanitor {
             for (int pid : now) {
                 if (seen.contains(pid) && !watched.contains(pid)) {
                     try {
-                        Libc.waitid(Libc.P_PID, pid, Libc.WEXITED | Libc.WNOHANG);
+                        Posix.waitid(Posix.P_PID, pid, Posix.WEXITED | Posix.WNOHANG);
                     } catch (IOException e) {
                         // reaped meanwhile
                     }

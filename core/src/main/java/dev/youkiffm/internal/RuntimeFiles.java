@@ -3,14 +3,17 @@ package dev.youkiffm.internal;
 import dev.youkiffm.ContainerIds;
 import dev.youkiffm.InvalidContainerIdException;
 import dev.youkiffm.OutputFrame;
-import dev.youkiffm.bundle.Bundles;
 import java.io.IOException;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
-import java.util.Comparator;
+import java.util.Collection;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
@@ -19,7 +22,9 @@ import java.util.stream.Stream;
  * The files a runtime keeps beside its state root {@code R} (never inside it: every directory in R is a container to
  * libcontainer and the CLIs): {@code R.logs/<id>/stdout.log|stderr.log} (default container stdio, removed by delete),
  * {@code R.supervise/<id>} (a supervisor's rotated logs, kept across restarts, removed by {@code Supervisor.remove}),
- * {@code R-bundles/<id>} ({@link Bundles}), {@code R.exec} and {@code R.cli} (per-call scratch files).
+ * {@code R-bundles/<id>} ({@code dev.youkiffm.bundle.Bundles}), {@code R.exec} and {@code R.cli} (per-call scratch
+ * files). Depends on no API type that depends on it (the bundles root is named here, and {@code Bundles} uses it).
+ * Thread-safe (stateless).
  */
 public final class RuntimeFiles {
     private static final System.Logger LOG = System.getLogger(RuntimeFiles.class.getName());
@@ -51,6 +56,11 @@ public final class RuntimeFiles {
         return SafeDirs.ensure(root.getParent(), sibling(root, suffix));
     }
 
+    /** {@code R-bundles}: where {@code Bundles.besideRuntimeRoot(R)} keeps one bundle directory per container. */
+    public static Path bundlesDir(Path root) {
+        return sibling(root, "-bundles");
+    }
+
     public static Path sibling(Path root, String suffix) {
         return root.resolveSibling(root.getFileName() + suffix);
     }
@@ -64,7 +74,7 @@ public final class RuntimeFiles {
     }
 
     /**
-     * Crash recovery, after the leftover containers were deleted: removes log directories and {@link Bundles} of every
+     * Crash recovery, after the leftover containers were deleted: removes log directories and bundles of every
      * id not in {@code keep} (the containers that still exist), and scratch files older than {@code openedAt} (a
      * previous process' half-finished calls). Returns the ids whose files were removed.
      */
@@ -84,10 +94,9 @@ public final class RuntimeFiles {
                 }
             }
         }
-        Bundles bundles = Bundles.besideRuntimeRoot(root);
-        for (String id : bundles.ids()) {
+        for (String id : validIds(bundlesDir(root))) { // never through a symlinked bundles root (validIds)
             if (!keep.contains(id)) {
-                bundles.delete(id);
+                deleteTree(bundlesDir(root).resolve(id));
                 if (!removed.contains(id)) {
                     removed.add(id);
                 }
@@ -113,14 +122,14 @@ public final class RuntimeFiles {
     }
 
     /**
-     * The end of a runtime's {@code recover()}: {@link #sweep} with {@code keep} plus every container still in the
-     * root, adding the ids swept to {@code removed} (once each).
+     * The end of a runtime's {@code recover()}: {@link #sweep} with {@code keep} plus {@code existing} (every
+     * container still in the root), adding the ids swept to {@code removed} (once each).
      */
-    public static void sweepAfterRecover(dev.youkiffm.ContainerRuntime rt, Set<String> keep, FileTime openedAt,
+    public static void sweepAfterRecover(Path root, Collection<String> existing, Set<String> keep, FileTime openedAt,
             List<String> removed) {
         Set<String> all = new java.util.HashSet<>(keep);
-        rt.list().forEach(st -> all.add(st.id()));
-        for (String id : sweep(rt.root(), all, openedAt)) {
+        all.addAll(existing);
+        for (String id : sweep(root, all, openedAt)) {
             if (!removed.contains(id)) {
                 removed.add(id);
             }
@@ -146,16 +155,47 @@ public final class RuntimeFiles {
         return out;
     }
 
+    /** {@link #deleteRecursively}, logging (not throwing) a failure: for cleanup that must not fail its caller. */
     public static void deleteTree(Path dir) {
-        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
+        try {
+            deleteRecursively(dir);
         } catch (IOException e) {
             LOG.log(System.Logger.Level.WARNING, "cannot delete " + dir, e);
         }
+    }
+
+    /**
+     * Deletes a file, a symlink or a whole tree, the library's only recursive delete. Symlinks are removed, never
+     * followed (a link planted in the tree cannot redirect the delete outside it); iterative, so a hostile deeply
+     * nested tree cannot overflow the stack; entries that vanish meanwhile are fine. Missing {@code p} is a no-op.
+     */
+    public static void deleteRecursively(Path p) throws IOException {
+        if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        Files.walkFileTree(p, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                Files.deleteIfExists(file);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+                if (e instanceof NoSuchFileException) {
+                    return FileVisitResult.CONTINUE;
+                }
+                throw e;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+                if (e != null && !(e instanceof NoSuchFileException)) {
+                    throw e;
+                }
+                Files.deleteIfExists(dir);
+                return FileVisitResult.CONTINUE;
+            }
+        });
     }
 }

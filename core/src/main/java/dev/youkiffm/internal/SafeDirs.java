@@ -1,10 +1,10 @@
 package dev.youkiffm.internal;
 
+import dev.youkiffm.HostIoException;
 import dev.youkiffm.UnsafePathException;
-import dev.youkiffm.internal.nativeaccess.Libc;
+import dev.youkiffm.internal.nativeaccess.Posix;
 import dev.youkiffm.internal.nativeaccess.SafeFs;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -26,7 +26,7 @@ public final class SafeDirs {
     /** Creates or checks {@code dir} (an absolute path under {@code anchor}) and every directory between them. */
     public static Path ensure(Path anchor, Path dir) {
         int fd = openDir(anchor, dir);
-        Libc.close(fd);
+        Posix.close(fd);
         return dir;
     }
 
@@ -52,16 +52,16 @@ public final class SafeDirs {
                 }
                 checkOwner(f, st);
             } catch (IOException | RuntimeException e) {
-                Libc.close(fd);
+                Posix.close(fd);
                 throw e;
             }
             return fd;
-        } catch (Libc.ErrnoException e) {
+        } catch (Posix.ErrnoException e) {
             throw refused(f, e);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot open " + f, e);
+            throw new HostIoException("cannot open " + f, e);
         } finally {
-            Libc.close(dirFd);
+            Posix.close(dirFd);
         }
     }
 
@@ -78,10 +78,10 @@ public final class SafeDirs {
                         java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
             }
             fd = SafeFs.openat(SafeFs.AT_FDCWD, d.toString(), SafeFs.O_RDONLY | SafeFs.O_DIRECTORY, 0);
-        } catch (Libc.ErrnoException e) {
+        } catch (Posix.ErrnoException e) {
             throw refused(d, e);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot create " + d, e);
+            throw new HostIoException("cannot create " + d, e);
         }
         try {
             SafeFs.Stat st = SafeFs.fstat(fd);
@@ -95,9 +95,9 @@ public final class SafeDirs {
             }
             return d;
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot stat " + d, e);
+            throw new HostIoException("cannot stat " + d, e);
         } finally {
-            Libc.close(fd);
+            Posix.close(fd);
         }
     }
 
@@ -113,7 +113,7 @@ public final class SafeDirs {
             Files.createDirectories(a); // the caller's own configuration: trusted
             cur = SafeFs.openat(SafeFs.AT_FDCWD, a.toString(), SafeFs.O_RDONLY | SafeFs.O_DIRECTORY, 0);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot open " + a, e);
+            throw new HostIoException("cannot open " + a, e);
         }
         Path at = a;
         try {
@@ -128,10 +128,10 @@ public final class SafeDirs {
                 try {
                     next = SafeFs.openat2(cur, c, SafeFs.O_RDONLY | SafeFs.O_DIRECTORY | SafeFs.O_NOFOLLOW, 0,
                             SafeFs.RESOLVE_STRICT);
-                } catch (Libc.ErrnoException e) {
+                } catch (Posix.ErrnoException e) {
                     throw refused(at, e);
                 }
-                Libc.close(cur);
+                Posix.close(cur);
                 cur = next;
                 SafeFs.Stat st = SafeFs.fstat(cur);
                 if (!st.isDirectory()) {
@@ -141,10 +141,10 @@ public final class SafeDirs {
             }
             return cur;
         } catch (IOException e) {
-            Libc.close(cur);
-            throw new UncheckedIOException("cannot create " + at, e);
+            Posix.close(cur);
+            throw new HostIoException("cannot create " + at, e);
         } catch (RuntimeException e) {
-            Libc.close(cur);
+            Posix.close(cur);
             throw e;
         }
     }
@@ -159,7 +159,7 @@ public final class SafeDirs {
         }
     }
 
-    private static RuntimeException refused(Path p, Libc.ErrnoException e) {
+    private static RuntimeException refused(Path p, Posix.ErrnoException e) {
         if (Files.isSymbolicLink(p)) { // O_NOFOLLOW | O_DIRECTORY on a link says ENOTDIR; name it (diagnostics only)
             return new UnsafePathException(p, "is a symlink", e);
         }
@@ -167,7 +167,7 @@ public final class SafeDirs {
             case SafeFs.ELOOP -> new UnsafePathException(p, "is a symlink", e);
             case SafeFs.EXDEV -> new UnsafePathException(p, "leaves its root", e);
             case SafeFs.ENOTDIR -> new UnsafePathException(p, "not a directory", e);
-            default -> new UncheckedIOException("cannot open " + p, e);
+            default -> new HostIoException("cannot open " + p, e);
         };
     }
 }

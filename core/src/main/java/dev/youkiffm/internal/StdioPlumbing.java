@@ -5,7 +5,7 @@ import dev.youkiffm.CreateOptions;
 import dev.youkiffm.InvalidArgumentException;
 import dev.youkiffm.OutputFrame;
 import dev.youkiffm.Stdio;
-import dev.youkiffm.internal.nativeaccess.Libc;
+import dev.youkiffm.internal.nativeaccess.Posix;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.ProcessBuilder.Redirect;
@@ -75,7 +75,7 @@ public final class StdioPlumbing implements AutoCloseable {
             Path file = logs.apply(stream);
             try {
                 child[i] = RuntimeFiles.openLogFile(file);
-            } catch (UncheckedIOException e) {
+            } catch (dev.youkiffm.HostIoException e) {
                 throw new InvalidArgumentException(field(i), "cannot open " + file + ": " + e.getMessage());
             }
             redirects[i] = Redirect.appendTo(Path.of("/proc/self/fd/" + child[i]).toFile());
@@ -94,9 +94,9 @@ public final class StdioPlumbing implements AutoCloseable {
                         }
                     }
                     if (wantFds) {
-                        int flags = input ? Libc.O_RDONLY | Libc.O_CLOEXEC
-                                : Libc.O_WRONLY | Libc.O_CREAT | Libc.O_CLOEXEC | (f.append() ? Libc.O_APPEND : Libc.O_TRUNC);
-                        child[i] = Libc.open(path.toString(), flags, 0640);
+                        int flags = input ? Posix.O_RDONLY | Posix.O_CLOEXEC
+                                : Posix.O_WRONLY | Posix.O_CREAT | Posix.O_CLOEXEC | (f.append() ? Posix.O_APPEND : Posix.O_TRUNC);
+                        child[i] = Posix.open(path.toString(), flags, 0640);
                     } else if (input) {
                         if (!Files.isReadable(path)) {
                             throw new IOException("not a readable file");
@@ -198,7 +198,7 @@ public final class StdioPlumbing implements AutoCloseable {
 
     private static int[] pipe() {
         try {
-            return Libc.pipe();
+            return Posix.pipe();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -217,7 +217,7 @@ public final class StdioPlumbing implements AutoCloseable {
     /** The runtime has its own copies now: close this JVM's copies of the child ends (so EOF can arrive). */
     public void childEndsPassed() {
         for (int i = 0; i < 3; i++) {
-            Libc.close(child[i]);
+            Posix.close(child[i]);
             child[i] = -1;
         }
     }

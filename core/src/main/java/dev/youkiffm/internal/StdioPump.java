@@ -1,6 +1,6 @@
 package dev.youkiffm.internal;
 
-import dev.youkiffm.internal.nativeaccess.Libc;
+import dev.youkiffm.internal.nativeaccess.Posix;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
@@ -79,21 +79,21 @@ public final class StdioPump implements AutoCloseable {
 
     private Registration register(Registration r) {
         try {
-            Libc.setNonBlocking(r.fd);
+            Posix.setNonBlocking(r.fd);
         } catch (IOException e) {
-            Libc.close(r.fd);
+            Posix.close(r.fd);
             throw new UncheckedIOException(e);
         }
         synchronized (this) {
             if (stopped) {
-                Libc.close(r.fd);
+                Posix.close(r.fd);
                 throw new IllegalStateException("runtime is closed");
             }
             if (thread == null) {
                 try {
-                    wakeFd = Libc.eventfd(Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
+                    wakeFd = Posix.eventfd(Posix.EFD_CLOEXEC | Posix.EFD_NONBLOCK);
                 } catch (IOException e) {
-                    Libc.close(r.fd);
+                    Posix.close(r.fd);
                     throw new UncheckedIOException(e);
                 }
                 thread = Thread.ofPlatform().daemon().name(name).unstarted(this::run);
@@ -109,7 +109,7 @@ public final class StdioPump implements AutoCloseable {
 
     private synchronized void wake() {
         if (wakeFd >= 0) {
-            Libc.eventfdSignal(wakeFd);
+            Posix.eventfdSignal(wakeFd);
         }
     }
 
@@ -126,20 +126,20 @@ public final class StdioPump implements AutoCloseable {
                 int[] fds = new int[rs.length + 1];
                 short[] ev = new short[rs.length + 1];
                 fds[0] = wakeFd;
-                ev[0] = Libc.POLLIN;
+                ev[0] = Posix.POLLIN;
                 for (int i = 0; i < rs.length; i++) {
                     fds[i + 1] = rs[i].fd;
-                    ev[i + 1] = rs[i].input == null ? Libc.POLLIN : Libc.POLLOUT;
+                    ev[i + 1] = rs[i].input == null ? Posix.POLLIN : Posix.POLLOUT;
                 }
                 short[] rev;
                 try {
-                    rev = Libc.poll(fds, ev, -1);
+                    rev = Posix.poll(fds, ev, -1);
                 } catch (IOException e) {
                     LOG.log(System.Logger.Level.ERROR, "stdio poll failed; closing every stdio pipe", e);
                     break;
                 }
                 if (rev[0] != 0) {
-                    Libc.eventfdDrain(wakeFd);
+                    Posix.eventfdDrain(wakeFd);
                 }
                 for (int i = 0; i < rs.length; i++) {
                     Registration r = rs[i];
@@ -160,7 +160,7 @@ public final class StdioPump implements AutoCloseable {
     private void serve(Registration r, short revents, MemorySegment buf) {
         try {
             if (r.input != null) {
-                if ((revents & (Libc.POLLERR | Libc.POLLNVAL)) != 0) {
+                if ((revents & (Posix.POLLERR | Posix.POLLNVAL)) != 0) {
                     finish(r);
                     return;
                 }
@@ -168,7 +168,7 @@ public final class StdioPump implements AutoCloseable {
                     int n = Math.min(CHUNK, r.input.length - r.written);
                     MemorySegment src = buf.asSlice(0, n);
                     MemorySegment.copy(r.input, r.written, src, ValueLayout.JAVA_BYTE, 0, n);
-                    long w = Libc.write(r.fd, src);
+                    long w = Posix.write(r.fd, src);
                     if (w < 0) {
                         return; // pipe full: wait for POLLOUT
                     }
@@ -178,7 +178,7 @@ public final class StdioPump implements AutoCloseable {
                 return;
             }
             for (int turn = 0; turn < READS_PER_TURN; turn++) {
-                long n = Libc.read(r.fd, buf);
+                long n = Posix.read(r.fd, buf);
                 if (n < 0) {
                     return; // drained for now
                 }
@@ -208,7 +208,7 @@ public final class StdioPump implements AutoCloseable {
 
     private void finish(Registration r) {
         if (regs.remove(r.fd, r)) {
-            Libc.close(r.fd);
+            Posix.close(r.fd);
             if (r.sink != null) {
                 try {
                     r.sink.end();
@@ -238,7 +238,7 @@ public final class StdioPump implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         synchronized (this) {
-            Libc.close(wakeFd);
+            Posix.close(wakeFd);
             wakeFd = -1;
         }
     }

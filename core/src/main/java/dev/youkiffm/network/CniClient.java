@@ -36,6 +36,7 @@ import java.util.concurrent.locks.ReentrantLock;
  *       their bridges, host-side veths, rules and leases live there.
  * </ul>
  * Thread-safe; operations on one network are serialized (the bridge bookkeeping needs it, the plugins lock anyway).
+ * Thread-safe.
  */
 public final class CniClient {
     /** Client settings. {@code hostNetns} null means the JVM's own network namespace. */

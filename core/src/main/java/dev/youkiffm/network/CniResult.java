@@ -10,6 +10,7 @@ import java.util.List;
 /**
  * A CNI ADD result (spec 1.0; 0.3.x/0.4.0 results read the same way): interfaces, IP configs, routes and DNS.
  * {@link #json()} is the plugin's object, passed on as the next plugin's {@code prevResult} and cached for DEL.
+ * Immutable and thread-safe.
  */
 public final class CniResult {
     /** An interface the plugin created; {@code sandbox} is the netns path for a container-side one, else empty. */

@@ -18,6 +18,7 @@ import java.util.stream.Stream;
  * {@code cniVersion}, {@code disableCheck} and the plugins in order. A single-plugin {@code .conf} is read as a list
  * of one. {@link #bytes()} is the exact text, which the attachment cache keeps so that DEL runs with the config ADD
  * saw.
+ * Immutable and thread-safe.
  */
 public final class NetworkConfigList {
     /** CNI network names: {@code ^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$} (the spec's rule; also safe as a file name part). */

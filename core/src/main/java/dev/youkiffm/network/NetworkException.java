@@ -6,6 +6,7 @@ import dev.youkiffm.ContainerException;
  * A CNI operation failed. {@link #kind()} says how; for a plugin's own error object ({@code {"code", "msg",
  * "details"}} on stdout with a non-zero exit) {@link #code()} is its CNI error code (1-99 reserved by the spec, 100+
  * plugin-specific), otherwise -1.
+ * Immutable once thrown; safe to pass between threads.
  */
 public class NetworkException extends ContainerException {
     /** How the operation failed. */

@@ -28,6 +28,7 @@ import java.util.regex.Pattern;
  *         .withPort(8080, 80, "tcp").withDns(List.of("10.88.0.1"), List.of("svc.local"), List.of("ndots:2"))
  *         .build();
  * }</pre>
+ * Immutable and thread-safe.
  */
 @JsonInclude(JsonInclude.Include.NON_EMPTY)
 public final class NetworkSpec {
@@ -108,7 +109,7 @@ public final class NetworkSpec {
         try {
             return NetworkConfigList.JSON.writeValueAsString(this);
         } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
+            throw new InvalidArgumentException("network", "cannot be written as JSON: " + e.getOriginalMessage(), e);
         }
     }
 

@@ -2,7 +2,10 @@ package dev.youkiffm.network;
 
 import java.time.Duration;
 
-/** A CNI plugin ran past its deadline; it and every process it started were killed. */
+/**
+ * A CNI plugin ran past its deadline; it and every process it started were killed.
+ * Immutable once thrown; safe to pass between threads.
+ */
 public class NetworkTimeoutException extends NetworkException {
     private final Duration timeout;
 

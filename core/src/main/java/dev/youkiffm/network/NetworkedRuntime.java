@@ -10,6 +10,7 @@ import dev.youkiffm.CreateOptions;
 import dev.youkiffm.ExecProcess;
 import dev.youkiffm.ExecResult;
 import dev.youkiffm.ExecSpec;
+import dev.youkiffm.HostIoException;
 import dev.youkiffm.InvalidArgumentException;
 import dev.youkiffm.OutputFrame;
 import dev.youkiffm.ResourceUpdate;
@@ -17,7 +18,6 @@ import dev.youkiffm.Signal;
 import dev.youkiffm.Stdio;
 import dev.youkiffm.spec.OciSpec;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -56,6 +56,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * recycled pid never sends a DEL into someone else's namespace; otherwise DEL runs with an empty {@code CNI_NETNS}
  * (the namespace, and the container end of its veth, died with the init). Bundles without the annotation pass
  * straight through.
+ * Thread-safe, like the runtime it wraps.
  */
 public final class NetworkedRuntime implements ContainerRuntime {
     private static final String FILES_DIR = "network";
@@ -136,7 +137,7 @@ public final class NetworkedRuntime implements ContainerRuntime {
         } catch (NoSuchFileException e) {
             return delegate.create(id, bundle, options); // the delegate reports the missing config
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + config, e);
+            throw new HostIoException("cannot read " + config, e);
         }
         String json = spec.annotations == null ? null : spec.annotations.get(NetworkSpec.ANNOTATION);
         if (json == null) {
@@ -217,7 +218,7 @@ public final class NetworkedRuntime implements ContainerRuntime {
             write(dir.resolve("hosts"), hosts(net, hostname, List.of()));
             write(dir.resolve("resolv.conf"), resolvConf(net, List.of()));
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write the network files in " + dir, e);
+            throw new HostIoException("cannot write the network files in " + dir, e);
         }
         if (spec.mounts == null) {
             spec.mounts = new ArrayList<>();
@@ -248,7 +249,7 @@ public final class NetworkedRuntime implements ContainerRuntime {
                 }
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot update the network files in " + dir, e);
+            throw new HostIoException("cannot update the network files in " + dir, e);
         }
     }
 
@@ -354,7 +355,7 @@ public final class NetworkedRuntime implements ContainerRuntime {
             AttachmentCache.writeAtomically(config, OciSpec.write(spec).getBytes(StandardCharsets.UTF_8));
             Files.setPosixFilePermissions(config, PosixFilePermissions.fromString("rw-r--r--"));
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + config, e);
+            throw new HostIoException("cannot write " + config, e);
         }
     }
 

@@ -1,22 +1,19 @@
 package dev.youkiffm.network;
 
+import dev.youkiffm.OperationTimeoutException;
+import dev.youkiffm.internal.Commands;
 import dev.youkiffm.network.NetworkException.Kind;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /**
- * Runs one executable with a deadline: stdin written and stdout/stderr drained on virtual threads (so a plugin that
- * does not read its stdin or floods its output cannot block us), output capped, and on the deadline the process and
- * every descendant killed with SIGKILL. With a host netns the executable is started through
- * {@code nsenter --net=<netns>}, which execs it in place (no extra process).
+ * Runs one CNI plugin or host tool with a deadline through {@link Commands} (stdin fed and output drained on virtual
+ * threads, output capped, the process tree killed at the deadline). With a host netns the executable is started
+ * through {@code nsenter --net=<netns>}, which execs it in place (no extra process).
  */
 final class PluginExec {
     static final int MAX_OUTPUT = 4 << 20;
@@ -70,98 +67,16 @@ final class PluginExec {
             e.put("PATH", path == null || path.isEmpty() ? DEFAULT_PATH : path + ":" + DEFAULT_PATH);
         }
         e.putAll(env);
-        long deadline = System.nanoTime() + timeout.toNanos();
-        Process p;
         try {
-            p = pb.start();
+            Commands.Result r = Commands.run(what, pb, stdin, timeout, MAX_OUTPUT);
+            return new Output(r.exitCode(), r.stdout(), r.stderr());
+        } catch (OperationTimeoutException ex) {
+            throw new NetworkTimeoutException(label, what, timeout);
         } catch (IOException ex) {
             throw new NetworkException(Kind.EXEC_FAILED, label, "cannot start " + exe, ex);
-        }
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        Thread wIn = Thread.ofVirtual().name("cni-stdin-" + label).start(() -> feed(p.getOutputStream(), stdin));
-        Thread rOut = Thread.ofVirtual().name("cni-stdout-" + label).start(() -> drain(p.getInputStream(), out));
-        Thread rErr = Thread.ofVirtual().name("cni-stderr-" + label).start(() -> drain(p.getErrorStream(), err));
-        boolean done = false;
-        try {
-            done = p.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            if (done) {
-                // A grandchild may still hold the pipes open: the readers share the same deadline.
-                done = join(rOut, deadline) && join(rErr, deadline);
-            }
         } catch (InterruptedException ex) {
             Thread.currentThread().interrupt();
-            kill(p);
             throw new NetworkException(Kind.EXEC_FAILED, label, "interrupted while running " + what, ex);
-        }
-        if (!done) {
-            kill(p);
-            wIn.interrupt();
-            throw new NetworkTimeoutException(label, what, timeout);
-        }
-        synchronized (out) {
-            synchronized (err) {
-                return new Output(p.exitValue(), out.toByteArray(), err.toByteArray());
-            }
-        }
-    }
-
-    private static boolean join(Thread t, long deadline) throws InterruptedException {
-        long left = deadline - System.nanoTime();
-        if (left > 0) {
-            t.join(Duration.ofNanos(left));
-        }
-        return !t.isAlive();
-    }
-
-    /** SIGKILL to the process and everything under it (descendants first, so none is reparented away unseen). */
-    private static void kill(Process p) {
-        List<ProcessHandle> all = new ArrayList<>(p.descendants().toList());
-        for (ProcessHandle h : all) {
-            h.destroyForcibly();
-        }
-        p.destroyForcibly();
-        try {
-            p.waitFor(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        closeQuietly(p.getInputStream());
-        closeQuietly(p.getErrorStream());
-    }
-
-    private static void feed(OutputStream os, byte[] data) {
-        try (os) {
-            if (data != null) {
-                os.write(data);
-            }
-        } catch (IOException e) {
-            // the plugin exited without reading its stdin: its exit status tells what happened
-        }
-    }
-
-    private static void drain(InputStream is, ByteArrayOutputStream sink) {
-        byte[] buf = new byte[8192];
-        try (is) {
-            int n;
-            while ((n = is.read(buf)) >= 0) {
-                synchronized (sink) {
-                    int room = MAX_OUTPUT - sink.size();
-                    if (room > 0) {
-                        sink.write(buf, 0, Math.min(room, n));
-                    }
-                }
-            }
-        } catch (IOException e) {
-            // closed after a kill
-        }
-    }
-
-    private static void closeQuietly(InputStream is) {
-        try {
-            is.close();
-        } catch (IOException e) {
-            // already closed
         }
     }
 }

@@ -12,6 +12,7 @@ import java.util.regex.Pattern;
  * ({@code CNI_NETNS}; empty on a DEL whose namespace is gone), the interface name inside it ({@code CNI_IFNAME}),
  * {@code CNI_ARGS} key/value pairs and the capability arguments that are injected into the {@code runtimeConfig} of
  * each plugin that declares the capability (for example {@code portMappings} or {@code ips}).
+ * Immutable and thread-safe.
  */
 public record RuntimeConf(String containerId, String netns, String ifName, Map<String, String> args,
         Map<String, Object> capabilityArgs) {

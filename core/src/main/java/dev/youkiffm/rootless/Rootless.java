@@ -15,6 +15,7 @@ import java.util.Optional;
  *
  * <p>Rootless mode is active when the process is not root, unless {@code -Dyffm.rootless=false} (internal switch;
  * the public knob is meant to become a {@code RuntimeOptions} mode). Nothing here needs privileges.
+ * Thread-safe (stateless).
  */
 public final class Rootless {
     /** {@code -Dyffm.rootless=auto|false}: auto (default) = rootless when not uid 0; false = refuse non-root. */

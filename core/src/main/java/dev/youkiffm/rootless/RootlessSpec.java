@@ -10,6 +10,7 @@ import java.util.Optional;
 /**
  * Turns a generated spec into one an unprivileged caller can run ({@link #adapt}, what {@code runc spec --rootless}
  * does), and refuses, before any CLI runs, a spec that needs real root ({@link #validate}), naming the field.
+ * Thread-safe (stateless).
  */
 public final class RootlessSpec {
     /** How many subordinate ids a container gets above its root (the usual 65536-id range). */

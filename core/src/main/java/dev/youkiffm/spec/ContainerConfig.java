@@ -36,9 +36,6 @@ import java.util.regex.Pattern;
  * the default seccomp allow-list ({@link Seccomp#DEFAULT}, resolved against the capabilities); uid 0, cwd /, no terminal, a writable rootfs.
  */
 public final class ContainerConfig {
-    private static final Pattern HOSTNAME = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-            + "(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*");
-    private static final long MAX_ID = 4_294_967_294L;
     /** Annotation holding {@link #name()}. */
     public static final String NAME_ANNOTATION = "dev.youkiffm.name";
     /** Annotation holding {@link #image()}. */
@@ -63,13 +60,14 @@ public final class ContainerConfig {
     /** An rlimit, e.g. {@code new Rlimit("RLIMIT_NOFILE", 1024, 1024)}. */
     public record Rlimit(String type, long soft, long hard) {}
 
-    private final Builder b;
-    private final Map<String, String> env;
-    private final String hostname;
-    private final Signal stopSignal;
-    private final List<String> capabilities;
+    final Builder b;
+    final Map<String, String> env;
+    final String hostname;
+    final Signal stopSignal;
+    final List<String> capabilities;
 
-    private ContainerConfig(Builder src, Map<String, String> env, String hostname, Signal stopSignal,
+    /** Made by {@link ConfigValidation#build} once {@code src} is valid. */
+    ContainerConfig(Builder src, Map<String, String> env, String hostname, Signal stopSignal,
             List<String> capabilities) {
         this.b = src.copy();
         this.env = Collections.unmodifiableMap(new LinkedHashMap<>(env));
@@ -225,115 +223,8 @@ public final class ContainerConfig {
             throw new InvalidArgumentException("rootfs", "the config names only image '" + b.image
                     + "' and no rootfs resolver was given: pass a RootfsResolver (dev.youkiffm.image) or withRootfs()");
         }
-        checkAbsolute("rootfs", rf);
-        OciSpec.Spec s = new OciSpec.Spec();
-        OciSpec.Process p = new OciSpec.Process();
-        p.terminal = b.terminal;
-        p.user = new OciSpec.User();
-        p.user.uid = b.uid;
-        p.user.gid = b.gid;
-        p.user.additionalGids = b.additionalGids.isEmpty() ? null : new ArrayList<>(b.additionalGids);
-        p.args = new ArrayList<>(b.command);
-        List<String> e = new ArrayList<>();
-        if (!env.containsKey("PATH")) {
-            e.addAll(Defaults.ENV_PATH);
-        }
-        env.forEach((k, v) -> e.add(k + "=" + v));
-        if (b.terminal && !env.containsKey("TERM")) {
-            e.add("TERM=xterm");
-        }
-        p.env = e;
-        p.cwd = b.cwd;
-        p.capabilities = new OciSpec.Capabilities();
-        p.capabilities.bounding = new ArrayList<>(capabilities);
-        p.capabilities.effective = new ArrayList<>(capabilities);
-        p.capabilities.permitted = new ArrayList<>(capabilities);
-        p.rlimits = new ArrayList<>();
-        for (Rlimit r : b.rlimits) {
-            OciSpec.Rlimit o = new OciSpec.Rlimit();
-            o.type = r.type();
-            o.soft = r.soft();
-            o.hard = r.hard();
-            p.rlimits.add(o);
-        }
-        p.noNewPrivileges = b.noNewPrivileges;
-        p.oomScoreAdj = b.oomScoreAdj;
-        s.process = p;
-        s.root = new OciSpec.Root();
-        s.root.path = rf.toString();
-        s.root.readonly = b.readOnlyRootfs;
-        s.hostname = hostname;
-        s.mounts = new ArrayList<>(defaultMounts());
-        for (MountSpec m : b.mounts) {
-            switch (m) {
-                case Bind bind -> s.mounts.add(new OciSpec.Mount(bind.destination(), "bind",
-                        bind.source().toString(), List.of("rbind", bind.readOnly() ? "ro" : "rw", "nosuid", "nodev")));
-                case Tmpfs t -> {
-                    List<String> opts = new ArrayList<>(List.of("nosuid", "nodev", "mode=1777"));
-                    if (t.sizeMb() > 0) {
-                        opts.add("size=" + t.sizeMb() + "m");
-                    }
-                    s.mounts.add(new OciSpec.Mount(t.destination(), "tmpfs", "tmpfs", opts));
-                }
-            }
-        }
-        OciSpec.Linux l = new OciSpec.Linux();
-        l.namespaces = new ArrayList<>();
-        for (String ns : Defaults.NAMESPACES) {
-            if (!(b.hostNetwork && ns.equals("network"))) {
-                l.namespaces.add(new OciSpec.Namespace(ns));
-            }
-        }
-        if (b.cgroupMount) {
-            // the container's own cgroup as the root of its view: without a cgroup namespace a cgroup v2 mount
-            // shows the host's whole hierarchy from its root (runc spec adds it on v2 hosts for the same reason)
-            l.namespaces.add(new OciSpec.Namespace("cgroup"));
-        }
-        if (!b.uidMappings.isEmpty()) {
-            l.namespaces.add(new OciSpec.Namespace("user"));
-            l.uidMappings = idMaps(b.uidMappings);
-            l.gidMappings = idMaps(b.gidMappings);
-        }
-        OciSpec.Resources res = new OciSpec.Resources();
-        OciSpec.DeviceRule denyAll = new OciSpec.DeviceRule();
-        denyAll.allow = false;
-        denyAll.access = "rwm";
-        res.devices = List.of(denyAll);
-        if (b.memoryMb != null) {
-            res.memory = new OciSpec.Memory();
-            res.memory.limit = b.memoryMb * 1024 * 1024;
-        }
-        if (b.cpuCores != null) {
-            res.cpu = new OciSpec.Cpu();
-            res.cpu.period = CPU_PERIOD_US;
-            res.cpu.quota = cpuQuota(b.cpuCores);
-            res.cpu.shares = cpuShares(b.cpuCores);
-        }
-        if (b.pidsLimit != null) {
-            res.pids = new OciSpec.Pids();
-            res.pids.limit = b.pidsLimit;
-        }
-        l.resources = res;
-        l.cgroupsPath = b.cgroupsPath;
-        l.maskedPaths = new ArrayList<>(b.maskedPaths);
-        l.readonlyPaths = new ArrayList<>(b.readonlyPaths);
-        l.seccomp = b.seccomp.profile(capabilities);
-        s.linux = l;
-        Map<String, String> ann = new LinkedHashMap<>(b.labels);
-        if (b.name != null) {
-            ann.put(NAME_ANNOTATION, b.name);
-        }
-        if (b.image != null) {
-            ann.put(IMAGE_ANNOTATION, b.image);
-        }
-        if (stopSignal != null) {
-            ann.put(STOP_SIGNAL_ANNOTATION, stopSignal.name());
-        }
-        if (b.network != null) {
-            ann.put(dev.youkiffm.network.NetworkSpec.ANNOTATION, b.network.toJson());
-        }
-        s.annotations = ann.isEmpty() ? null : ann;
-        return s;
+        ConfigValidation.checkAbsolute("rootfs", rf);
+        return SpecRenderer.render(this, rf);
     }
 
     /** The CFS period every CPU limit uses (100 ms). */
@@ -349,71 +240,9 @@ public final class ContainerConfig {
         return Math.max(2L, Math.round(cores * 1024));
     }
 
-    private List<OciSpec.Mount> defaultMounts() {
-        List<OciSpec.Mount> out = new ArrayList<>(Defaults.mounts());
-        if (!b.uidMappings.isEmpty() && b.hostNetwork) {
-            // sysfs can only be mounted by the user namespace that owns the network namespace; with the host's
-            // network bind the host's /sys read-only instead, as runc's rootless spec does.
-            out.removeIf(m -> m.destination.equals("/sys"));
-            out.add(new OciSpec.Mount("/sys", "none", "/sys", List.of("rbind", "nosuid", "noexec", "nodev", "ro")));
-        }
-        if (b.cgroupMount) {
-            out.add(Defaults.cgroupMount());
-        }
-        return out;
-    }
-
-    private static List<OciSpec.IdMapping> idMaps(List<IdMap> maps) {
-        List<OciSpec.IdMapping> out = new ArrayList<>();
-        for (IdMap m : maps) {
-            OciSpec.IdMapping o = new OciSpec.IdMapping();
-            o.containerId = m.containerId();
-            o.hostId = m.hostId();
-            o.size = m.size();
-            out.add(o);
-        }
-        return out;
-    }
-
     /** True if {@code h} is a valid (RFC 1123) hostname. */
     public static boolean isValidHostname(String h) {
-        return h != null && h.length() <= 253 && HOSTNAME.matcher(h).matches();
-    }
-
-    static void checkAbsolute(String field, Path p) {
-        if (p == null) {
-            throw new InvalidArgumentException(field, "must not be null");
-        }
-        if (!p.isAbsolute()) {
-            throw new InvalidArgumentException(field, "must be an absolute path: " + p);
-        }
-        for (Path part : p) {
-            if (part.toString().equals("..")) {
-                throw new InvalidArgumentException(field, "must not contain '..': " + p);
-            }
-        }
-        if (p.toString().indexOf('\0') >= 0) {
-            throw new InvalidArgumentException(field, "must not contain NUL");
-        }
-    }
-
-    static void checkContainerPath(String field, String dest) {
-        if (dest == null || !dest.startsWith("/")) {
-            throw new InvalidArgumentException(field, "must be an absolute path inside the container: " + dest);
-        }
-        for (String part : dest.split("/")) {
-            if (part.equals("..")) {
-                throw new InvalidArgumentException(field, "must not contain '..': " + dest);
-            }
-        }
-        if (dest.indexOf('\0') >= 0) {
-            throw new InvalidArgumentException(field, "must not contain NUL");
-        }
-    }
-
-    static String normalizeContainerPath(String dest) {
-        String n = Path.of(dest).normalize().toString();
-        return n.length() > 1 && n.endsWith("/") ? n.substring(0, n.length() - 1) : n;
+        return ConfigValidation.isValidHostname(h);
     }
 
     /**
@@ -422,40 +251,40 @@ public final class ContainerConfig {
      */
     public static final class Builder {
         /** One env setting, in call order: {@code raw} is a KEY=VALUE entry, else {@code key}/{@code value}. */
-        private record EnvEntry(String raw, String key, String value) {}
+        record EnvEntry(String raw, String key, String value) {}
 
-        private String name;
-        private Path rootfs;
-        private String image;
-        private List<String> command = new ArrayList<>();
-        private List<EnvEntry> env = new ArrayList<>();
-        private String cwd = "/";
-        private long uid;
-        private long gid;
-        private List<Long> additionalGids = new ArrayList<>();
-        private String hostname;
-        private boolean terminal;
-        private Map<String, String> labels = new LinkedHashMap<>();
-        private Double cpuCores;
-        private Long memoryMb;
-        private Long pidsLimit;
-        private List<MountSpec> mounts = new ArrayList<>();
-        private boolean cgroupMount;
-        private boolean hostNetwork;
-        private List<IdMap> uidMappings = new ArrayList<>();
-        private List<IdMap> gidMappings = new ArrayList<>();
-        private List<String> capabilities = new ArrayList<>(Defaults.CAPABILITIES);
-        private boolean noNewPrivileges = true;
-        private List<String> maskedPaths = new ArrayList<>(Defaults.MASKED_PATHS);
-        private List<String> readonlyPaths = new ArrayList<>(Defaults.READONLY_PATHS);
-        private List<Rlimit> rlimits = new ArrayList<>(
+        String name;
+        Path rootfs;
+        String image;
+        List<String> command = new ArrayList<>();
+        List<EnvEntry> env = new ArrayList<>();
+        String cwd = "/";
+        long uid;
+        long gid;
+        List<Long> additionalGids = new ArrayList<>();
+        String hostname;
+        boolean terminal;
+        Map<String, String> labels = new LinkedHashMap<>();
+        Double cpuCores;
+        Long memoryMb;
+        Long pidsLimit;
+        List<MountSpec> mounts = new ArrayList<>();
+        boolean cgroupMount;
+        boolean hostNetwork;
+        List<IdMap> uidMappings = new ArrayList<>();
+        List<IdMap> gidMappings = new ArrayList<>();
+        List<String> capabilities = new ArrayList<>(Defaults.CAPABILITIES);
+        boolean noNewPrivileges = true;
+        List<String> maskedPaths = new ArrayList<>(Defaults.MASKED_PATHS);
+        List<String> readonlyPaths = new ArrayList<>(Defaults.READONLY_PATHS);
+        List<Rlimit> rlimits = new ArrayList<>(
                 List.of(new Rlimit("RLIMIT_NOFILE", Defaults.NOFILE, Defaults.NOFILE)));
-        private Seccomp seccomp = Seccomp.DEFAULT;
-        private boolean readOnlyRootfs;
-        private Integer oomScoreAdj;
-        private String stopSignal;
-        private String cgroupsPath;
-        private dev.youkiffm.network.NetworkSpec network;
+        Seccomp seccomp = Seccomp.DEFAULT;
+        boolean readOnlyRootfs;
+        Integer oomScoreAdj;
+        String stopSignal;
+        String cgroupsPath;
+        dev.youkiffm.network.NetworkSpec network;
 
         private Builder() {}
 
@@ -685,8 +514,8 @@ public final class ContainerConfig {
 
         public Builder withDroppedCapabilities(String... caps) {
             for (String c : caps) {
-                String n = normalizeCapability(c);
-                capabilities.removeIf(x -> Objects.equals(normalizeCapability(x), n));
+                String n = ConfigValidation.normalizeCapability(c);
+                capabilities.removeIf(x -> Objects.equals(ConfigValidation.normalizeCapability(x), n));
             }
             return this;
         }
@@ -756,219 +585,7 @@ public final class ContainerConfig {
          * @throws InvalidArgumentException naming the first offending field
          */
         public ContainerConfig build() {
-            if (name != null && (name.isBlank() || name.indexOf('\0') >= 0)) {
-                throw new InvalidArgumentException("name", "must not be blank");
-            }
-            if (image != null && (image.isBlank() || image.chars().anyMatch(Character::isWhitespace))) {
-                throw new InvalidArgumentException("image", "not an image reference: '" + image + "'");
-            }
-            if (rootfs == null && image == null) {
-                throw new InvalidArgumentException("rootfs", "set a rootfs directory or an image reference");
-            }
-            if (rootfs != null) {
-                checkAbsolute("rootfs", rootfs);
-            }
-            if (command.isEmpty() || command.get(0) == null || command.get(0).isBlank()) {
-                throw new InvalidArgumentException("command", "must not be empty");
-            }
-            for (int i = 0; i < command.size(); i++) {
-                if (command.get(i) == null || command.get(i).indexOf('\0') >= 0) {
-                    throw new InvalidArgumentException("command[" + i + "]", "must be a non-null string without NUL");
-                }
-            }
-            Map<String, String> envMap = new LinkedHashMap<>();
-            for (int i = 0; i < env.size(); i++) {
-                EnvEntry e = env.get(i);
-                String key = e.key();
-                String value = e.value();
-                if (e.raw() != null) {
-                    int eq = e.raw().indexOf('=');
-                    if (eq <= 0) {
-                        throw new InvalidArgumentException("env[" + i + "]", "must be KEY=VALUE: '" + e.raw() + "'");
-                    }
-                    key = e.raw().substring(0, eq);
-                    value = e.raw().substring(eq + 1);
-                }
-                if (key == null || key.isEmpty() || key.indexOf('=') >= 0 || key.indexOf('\0') >= 0) {
-                    throw new InvalidArgumentException("env[" + i + "]", "invalid variable name '" + key + "'");
-                }
-                if (value == null || value.indexOf('\0') >= 0) {
-                    throw new InvalidArgumentException("env[" + i + "]", "value of " + key + " must be a string "
-                            + "without NUL");
-                }
-                envMap.put(key, value);
-            }
-            checkContainerPath("cwd", cwd);
-            if (uid < 0 || uid > MAX_ID) {
-                throw new InvalidArgumentException("user.uid", "must be within [0, " + MAX_ID + "]: " + uid);
-            }
-            if (gid < 0 || gid > MAX_ID) {
-                throw new InvalidArgumentException("user.gid", "must be within [0, " + MAX_ID + "]: " + gid);
-            }
-            for (int i = 0; i < additionalGids.size(); i++) {
-                long g = additionalGids.get(i);
-                if (g < 0 || g > MAX_ID) {
-                    throw new InvalidArgumentException("user.additionalGids[" + i + "]", "must be within [0, "
-                            + MAX_ID + "]: " + g);
-                }
-            }
-            if (hostname != null && !isValidHostname(hostname)) {
-                throw new InvalidArgumentException("hostname", "not a valid hostname: '" + hostname + "'");
-            }
-            String effectiveHostname = hostname;
-            if (effectiveHostname == null && name != null && name.length() <= 63 && isValidHostname(name)) {
-                effectiveHostname = name;
-            }
-            if (cpuCores != null && (cpuCores.isNaN() || cpuCores <= 0 || cpuCores > 1024)) {
-                throw new InvalidArgumentException("resources.cpuCores", "must be within (0, 1024] (got " + cpuCores
-                        + ")");
-            }
-            if (memoryMb != null && (memoryMb <= 0 || memoryMb > Long.MAX_VALUE / (1024 * 1024))) {
-                throw new InvalidArgumentException("resources.memoryMb", "must be > 0 (got " + memoryMb + ")");
-            }
-            if (pidsLimit != null && pidsLimit <= 0) {
-                throw new InvalidArgumentException("resources.pidsLimit", "must be > 0 (got " + pidsLimit + ")");
-            }
-            Set<String> destinations = new HashSet<>();
-            for (OciSpec.Mount m : Defaults.mounts()) {
-                destinations.add(m.destination);
-            }
-            if (cgroupMount) {
-                destinations.add(Defaults.cgroupMount().destination);
-            }
-            for (int i = 0; i < mounts.size(); i++) {
-                MountSpec m = mounts.get(i);
-                String field = "mounts[" + i + "]";
-                if (m.destination() == null) {
-                    throw new InvalidArgumentException(field + ".destination", "must not be null");
-                }
-                checkContainerPath(field + ".destination", m.destination());
-                String normalized = normalizeContainerPath(m.destination());
-                if (normalized.equals("/")) {
-                    throw new InvalidArgumentException(field + ".destination", "cannot mount over the rootfs");
-                }
-                if (!destinations.add(normalized)) {
-                    throw new InvalidArgumentException(field + ".destination", "duplicate mount destination "
-                            + m.destination());
-                }
-                switch (m) {
-                    case Bind bind -> {
-                        checkAbsolute(field + ".source", bind.source());
-                        if (!Files.exists(bind.source())) {
-                            throw new InvalidArgumentException(field + ".source", "does not exist: " + bind.source());
-                        }
-                    }
-                    case Tmpfs t -> {
-                        if (t.sizeMb() < 0) {
-                            throw new InvalidArgumentException(field + ".sizeMb", "must be > 0 (got "
-                                    + (t.sizeMb() == -1 ? 0 : t.sizeMb()) + "); use withTmpfs(destination) for the "
-                                    + "kernel default");
-                        }
-                    }
-                }
-            }
-            if (uidMappings.isEmpty() != gidMappings.isEmpty()) {
-                throw new InvalidArgumentException("userNamespace", "uid and gid mappings go together");
-            }
-            for (List<IdMap> maps : List.of(uidMappings, gidMappings)) {
-                String field = maps == uidMappings ? "userNamespace.uidMappings" : "userNamespace.gidMappings";
-                for (int i = 0; i < maps.size(); i++) {
-                    IdMap m = maps.get(i);
-                    // each bounded first, so the sums below cannot overflow
-                    if (m == null || m.size() <= 0 || m.containerId() < 0 || m.hostId() < 0
-                            || m.containerId() > MAX_ID || m.hostId() > MAX_ID || m.size() > MAX_ID + 1
-                            || m.containerId() + m.size() - 1 > MAX_ID || m.hostId() + m.size() - 1 > MAX_ID) {
-                        throw new InvalidArgumentException(field + "[" + i + "]",
-                                "need size > 0 and ids within [0, " + MAX_ID + "]: " + m);
-                    }
-                }
-            }
-            List<String> caps = new ArrayList<>();
-            for (int i = 0; i < capabilities.size(); i++) {
-                String c = normalizeCapability(capabilities.get(i));
-                if (c == null || !Defaults.ALL_CAPABILITIES.contains(c)) {
-                    throw new InvalidArgumentException("capabilities[" + i + "]", "unknown capability '"
-                            + capabilities.get(i) + "'");
-                }
-                if (!caps.contains(c)) {
-                    caps.add(c);
-                }
-            }
-            for (int i = 0; i < rlimits.size(); i++) {
-                Rlimit r = rlimits.get(i);
-                if (r.type() == null || !Defaults.RLIMITS.contains(r.type())) {
-                    throw new InvalidArgumentException("rlimits[" + i + "].type", "unknown rlimit '" + r.type() + "'");
-                }
-                if (r.soft() < 0 || r.hard() < 0 || Long.compareUnsigned(r.soft(), r.hard()) > 0) {
-                    throw new InvalidArgumentException("rlimits[" + i + "]", "need 0 <= soft <= hard: " + r);
-                }
-            }
-            for (int i = 0; i < maskedPaths.size(); i++) {
-                checkContainerPath("maskedPaths[" + i + "]", maskedPaths.get(i));
-            }
-            for (int i = 0; i < readonlyPaths.size(); i++) {
-                checkContainerPath("readonlyPaths[" + i + "]", readonlyPaths.get(i));
-            }
-            if (oomScoreAdj != null && (oomScoreAdj < -1000 || oomScoreAdj > 1000)) {
-                throw new InvalidArgumentException("oomScoreAdj", "must be within [-1000, 1000]");
-            }
-            if (seccomp == null) {
-                throw new InvalidArgumentException("seccomp", "must not be null: use Seccomp.NONE for no filter");
-            }
-            if (seccomp instanceof Seccomp.Custom custom) {
-                custom.validate();
-            }
-            Signal sig = null;
-            if (stopSignal != null) {
-                try {
-                    sig = Signal.parse(stopSignal);
-                } catch (InvalidArgumentException e) {
-                    throw new InvalidArgumentException("stopSignal", "unknown signal '" + stopSignal + "'");
-                }
-            }
-            if (cgroupsPath != null) {
-                if (cgroupsPath.isBlank() || cgroupsPath.indexOf('\0') >= 0) {
-                    throw new InvalidArgumentException("cgroupsPath", "must not be blank");
-                }
-                for (String part : cgroupsPath.split("/")) {
-                    if (part.equals("..") || part.equals(".")) {
-                        throw new InvalidArgumentException("cgroupsPath", "must not contain '" + part + "': "
-                                + cgroupsPath);
-                    }
-                }
-            }
-            if (network != null && hostNetwork) {
-                throw new InvalidArgumentException("network", "CNI networks need a private network namespace, "
-                        + "not the host's");
-            }
-            for (Map.Entry<String, String> l : labels.entrySet()) {
-                if (l.getKey() == null || l.getKey().isBlank()) {
-                    throw new InvalidArgumentException("labels", "label keys must not be blank");
-                }
-                if (l.getValue() == null) {
-                    throw new InvalidArgumentException("labels." + l.getKey(), "value must not be null");
-                }
-            }
-            long labelBytes = 0;
-            for (Map.Entry<String, String> l : labels.entrySet()) {
-                labelBytes += l.getKey().getBytes(java.nio.charset.StandardCharsets.UTF_8).length
-                        + l.getValue().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
-            }
-            if (labelBytes > dev.youkiffm.internal.RawSpecCheck.MAX_ANNOTATION_BYTES) {
-                throw new InvalidArgumentException("labels", labelBytes + " bytes in all, over the "
-                        + dev.youkiffm.internal.RawSpecCheck.MAX_ANNOTATION_BYTES + "-byte limit (they become "
-                        + "annotations, which every state file repeats)");
-            }
-            return new ContainerConfig(this, envMap, effectiveHostname, sig, caps);
+            return ConfigValidation.build(this);
         }
-    }
-
-    /** {@code net_admin} and {@code CAP_NET_ADMIN} both mean {@code CAP_NET_ADMIN}; null stays null. */
-    static String normalizeCapability(String c) {
-        if (c == null) {
-            return null;
-        }
-        String u = c.trim().toUpperCase(Locale.ROOT);
-        return u.startsWith("CAP_") ? u : "CAP_" + u;
     }
 }

@@ -5,11 +5,15 @@ import com.fasterxml.jackson.annotation.JsonAnySetter;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.ObjectWriter;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.youkiffm.ContainerException;
+import dev.youkiffm.InvalidArgumentException;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,12 +23,19 @@ import java.util.Map;
  * The subset of the OCI runtime-spec v1.3.0 {@code config.json} that youki-ffm generates, as mutable Jackson beans.
  * Every type keeps the fields it does not model in {@link Extensible#extra()}, so reading a config and writing it back
  * loses nothing (hooks, annotations of other tools, platform sections, ...).
+ * The beans are mutable and not thread-safe; {@link #READER} and {@link #WRITER} are immutable and thread-safe.
  */
 public final class OciSpec {
-    /** Shared mapper: omits nulls, stable field order. */
-    public static final ObjectMapper MAPPER = new ObjectMapper()
+    /** The mapper behind {@link #READER} and {@link #WRITER}: omits nulls, stable field order. Never exposed. */
+    static final ObjectMapper MAPPER = new ObjectMapper()
             .setSerializationInclusion(JsonInclude.Include.NON_NULL)
             .enable(SerializationFeature.INDENT_OUTPUT);
+
+    /** Reads JSON the way {@link #read} does (immutable, thread-safe); e.g. {@code READER.readTree(json)}. */
+    public static final ObjectReader READER = MAPPER.reader();
+
+    /** Writes JSON the way {@link #write} does (immutable, thread-safe). */
+    public static final ObjectWriter WRITER = MAPPER.writer();
 
     /** The ociVersion of generated configs; see {@link Spec#ociVersion}. */
     public static final String GENERATED_VERSION = "1.0.2";
@@ -49,29 +60,33 @@ public final class OciSpec {
     /**
      * Parses a config.json.
      *
-     * @throws UncheckedIOException "malformed config.json" if {@code json} is not one JSON object of this shape
-     *     (trailing content after it, or a bare {@code null}, included)
+     * @throws InvalidArgumentException (field {@code config.json}) if {@code json} is not one JSON object of this
+     *     shape (trailing content after it, or a bare {@code null}, included)
      */
     public static Spec read(String json) {
         Spec s;
         try {
             s = MAPPER.readerFor(Spec.class).with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).readValue(json);
         } catch (IOException e) {
-            throw new UncheckedIOException("malformed config.json", e);
+            throw new InvalidArgumentException("config.json", "malformed config.json: "
+                    + ContainerException.capForeign(e instanceof JsonProcessingException j ? j.getOriginalMessage()
+                    : e.getMessage()), e);
         }
         if (s == null) {
-            throw new UncheckedIOException("malformed config.json",
-                    new IOException("a JSON object was expected, not null"));
+            throw new InvalidArgumentException("config.json", "malformed config.json: a JSON object was expected, "
+                    + "not null");
         }
         return s;
     }
 
+    /**
+     * The JSON of {@code spec}.
+     *
+     * @throws InvalidArgumentException (field {@code spec}) if an {@link Extensible#extra()} value cannot be written
+     *     as JSON
+     */
     public static String write(Spec spec) {
-        try {
-            return MAPPER.writeValueAsString(spec);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return toJson(spec);
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -260,7 +275,7 @@ public final class OciSpec {
         try {
             return MAPPER.writeValueAsString(o);
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw new InvalidArgumentException("spec", "cannot be written as JSON: " + e.getMessage(), e);
         }
     }
 }

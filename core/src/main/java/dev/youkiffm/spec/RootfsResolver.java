@@ -6,6 +6,7 @@ import java.nio.file.Path;
  * Turns a {@link ContainerConfig#image() image reference} into a root filesystem directory, for configs built with
  * {@code withImage(...)} and no {@code withRootfs(...)}. The images feature ({@code dev.youkiffm.image}) provides
  * one; tests can pass a lambda.
+ * Implementations are called on the thread that creates the bundle; one shared between threads must be thread-safe.
  */
 @FunctionalInterface
 public interface RootfsResolver {

@@ -2,7 +2,6 @@ package dev.youkiffm.spec;
 
 import dev.youkiffm.InvalidArgumentException;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.Collection;
 import java.util.List;
 import java.util.Set;
@@ -81,9 +80,9 @@ public sealed interface Seccomp {
         @Override
         public OciSpec.Seccomp profile(Collection<String> capabilities) {
             try {
-                return OciSpec.MAPPER.readValue(json, OciSpec.Seccomp.class);
+                return OciSpec.READER.forType(OciSpec.Seccomp.class).readValue(json);
             } catch (IOException e) {
-                throw new UncheckedIOException(e); // cannot happen: the JSON was written by the same mapper
+                throw new AssertionError("the JSON was written by the same mapper", e);
             }
         }
 

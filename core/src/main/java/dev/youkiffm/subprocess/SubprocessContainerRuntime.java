@@ -22,13 +22,13 @@ import dev.youkiffm.internal.ExecSupport;
 import dev.youkiffm.internal.StdioPlumbing;
 import dev.youkiffm.internal.StdioPump;
 import dev.youkiffm.internal.RuntimeFiles;
+import dev.youkiffm.internal.nativeaccess.Posix;
 import java.util.concurrent.atomic.AtomicLong;
 import dev.youkiffm.ffm.HostChecks;
 import dev.youkiffm.rootless.Rootless;
 import dev.youkiffm.rootless.RootlessSpec;
 import dev.youkiffm.internal.ExitWatcher;
 import dev.youkiffm.internal.OciStateJson;
-import dev.youkiffm.internal.nativeaccess.Libc;
 import java.io.File;
 import java.io.IOException;
 import java.lang.ProcessBuilder.Redirect;
@@ -113,7 +113,7 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         dev.youkiffm.spec.OciSpec.Spec spec;
         try {
             spec = dev.youkiffm.spec.OciSpec.read(Files.readString(bundle.resolve("config.json")));
-        } catch (IOException | java.io.UncheckedIOException e) {
+        } catch (IOException | dev.youkiffm.InvalidArgumentException e) {
             return; // the CLI reports a missing or malformed config itself
         }
         RootlessSpec.validate(spec);
@@ -143,7 +143,7 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         try {
             Files.createDirectories(root);
             dev.youkiffm.internal.RuntimeFiles.ensureSibling(root, ".cli"); // scratch: 0700, no symlink
-        } catch (IOException | java.io.UncheckedIOException e) {
+        } catch (IOException | dev.youkiffm.HostIoException e) {
             throw new RuntimeUnavailableException("cannot create runtime root " + root,
                     List.of("writable root directory " + root), e);
         }
@@ -151,7 +151,7 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         try {
             if (options.subreaper()) {
                 try {
-                    Libc.prctl(Libc.PR_SET_CHILD_SUBREAPER, 1);
+                    Posix.prctl(Posix.PR_SET_CHILD_SUBREAPER, 1);
                 } catch (IOException e) {
                     throw new RuntimeUnavailableException("cannot become a child subreaper", List.of(e.getMessage()),
                             e);
@@ -284,7 +284,7 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
             int pid = (int) h.pid();
             for (int i = 0; i < 100 && parentOf(pid) == self; i++) {
                 try {
-                    if (Libc.waitid(Libc.P_PID, pid, Libc.WEXITED | Libc.WNOHANG) >= 0) {
+                    if (Posix.waitid(Posix.P_PID, pid, Posix.WEXITED | Posix.WNOHANG) >= 0) {
                         break;
                     }
                     Thread.sleep(10);
@@ -537,7 +537,7 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
                 }
                 if (parentOf(pid) == self) {
                     try {
-                        Libc.waitid(Libc.P_PID, pid, Libc.WEXITED | Libc.WNOHANG);
+                        Posix.waitid(Posix.P_PID, pid, Posix.WEXITED | Posix.WNOHANG);
                     } catch (IOException e) {
                         // reaped meanwhile
                     }
@@ -560,7 +560,7 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
         CompletableFuture<Integer> exit = new CompletableFuture<>();
         int fd;
         try {
-            fd = Libc.pidfdOpen(pid);
+            fd = Posix.pidfdOpen(pid);
         } catch (IOException e) {
             exit.completeExceptionally(new ContainerException("cannot watch init " + pid + " of '" + id + "'", e));
             exits.put(id, exit);
@@ -582,7 +582,7 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
     private static void reapBounded(int pid) {
         for (int i = 0; i < 500; i++) {
             try {
-                if (Libc.waitid(Libc.P_PID, pid, Libc.WEXITED | Libc.WNOHANG) >= 0) {
+                if (Posix.waitid(Posix.P_PID, pid, Posix.WEXITED | Posix.WNOHANG) >= 0) {
                     return;
                 }
                 Thread.sleep(10);
@@ -616,7 +616,7 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
             throw new ContainerException("no pidfd for '" + id + "'");
         }
         try {
-            int code = Libc.waitid(Libc.P_PIDFD, fd, Libc.WEXITED | Libc.WNOHANG);
+            int code = Posix.waitid(Posix.P_PIDFD, fd, Posix.WEXITED | Posix.WNOHANG);
             if (code < 0) {
                 return OptionalInt.empty();
             }
@@ -1070,7 +1070,8 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
                 }
             }
         }
-        RuntimeFiles.sweepAfterRecover(this, created, openedAt, removed);
+        RuntimeFiles.sweepAfterRecover(root(), list().stream().map(ContainerState::id).toList(), created, openedAt,
+                removed);
         return removed;
     }
 
@@ -1115,7 +1116,7 @@ public final class SubprocessContainerRuntime implements ContainerRuntime {
             }
             int pidfd;
             try {
-                pidfd = Libc.pidfdOpen(pid);
+                pidfd = Posix.pidfdOpen(pid);
             } catch (IOException e) {
                 pidfd = -1; // exited (and reaped by the CLI) already
             }

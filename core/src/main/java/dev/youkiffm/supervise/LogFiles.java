@@ -13,9 +13,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
-import java.util.Comparator;
 import java.util.function.Consumer;
-import java.util.stream.Stream;
 
 /**
  * The log files of one supervised container ({@link LogOptions}), fed from the runtime's stdio pipes: every instance
@@ -57,7 +55,7 @@ final class LogFiles {
             if (!Files.isDirectory(logRoot, LinkOption.NOFOLLOW_LINKS)) {
                 Files.createDirectories(logRoot, perms);
             }
-            deleteTree(dir);
+            RuntimeFiles.deleteRecursively(dir);
             Files.createDirectory(dir, perms);
             return new LogFiles(dir, options);
         } catch (IOException e) {
@@ -82,20 +80,9 @@ final class LogFiles {
         out.close();
         err.close();
         try {
-            deleteTree(dir);
+            RuntimeFiles.deleteRecursively(dir);
         } catch (IOException e) {
             System.getLogger(LogFiles.class.getName()).log(System.Logger.Level.WARNING, "cannot delete " + dir, e);
-        }
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (Stream<Path> w = Files.walk(dir)) {
-            for (Path p : w.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
         }
     }
 

@@ -1,6 +1,6 @@
 package dev.youkiffm.supervise;
 
-import dev.youkiffm.internal.nativeaccess.Libc;
+import dev.youkiffm.internal.nativeaccess.Posix;
 import dev.youkiffm.internal.nativeaccess.SuperviseCalls;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
@@ -36,7 +36,7 @@ final class NetnsSockets implements AutoCloseable {
     private ExecutorService hop;
 
     NetnsSockets() throws IOException {
-        selfNet = Libc.open("/proc/self/ns/net", Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
+        selfNet = Posix.open("/proc/self/ns/net", Posix.O_RDONLY | Posix.O_CLOEXEC, 0);
         hop = newHop();
         // start the thread and link the downcalls now, not inside the first probe's timeout
         hop.execute(() -> {
@@ -63,7 +63,7 @@ final class NetnsSockets implements AutoCloseable {
         }
         CompletableFuture<SocketChannel> f = new CompletableFuture<>();
         // the task owns its own copy: a caller that times out closes its fd, whose number may then be reused
-        int own = Libc.dup(pidfd);
+        int own = Posix.dup(pidfd);
         try {
             ex.execute(() -> {
                 try {
@@ -71,11 +71,11 @@ final class NetnsSockets implements AutoCloseable {
                 } catch (Throwable t) {
                     f.completeExceptionally(t);
                 } finally {
-                    Libc.close(own);
+                    Posix.close(own);
                 }
             });
         } catch (java.util.concurrent.RejectedExecutionException closed) {
-            Libc.close(own);
+            Posix.close(own);
             throw new IOException("supervisor is closed");
         }
         try {
@@ -132,6 +132,6 @@ final class NetnsSockets implements AutoCloseable {
             hop.shutdownNow();
             hop = null;
         }
-        Libc.close(selfNet);
+        Posix.close(selfNet);
     }
 }

@@ -1,6 +1,6 @@
 package dev.youkiffm.supervise;
 
-import dev.youkiffm.internal.nativeaccess.Libc;
+import dev.youkiffm.internal.nativeaccess.Posix;
 import dev.youkiffm.internal.nativeaccess.SuperviseCalls;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -103,8 +103,8 @@ final class OomMonitor implements AutoCloseable {
                     byWd.put(w.wd, w);
                 }
             } else {
-                w.controlFd = Libc.open(file.toString(), Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
-                w.eventFd = Libc.eventfd(Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
+                w.controlFd = Posix.open(file.toString(), Posix.O_RDONLY | Posix.O_CLOEXEC, 0);
+                w.eventFd = Posix.eventfd(Posix.EFD_CLOEXEC | Posix.EFD_NONBLOCK);
                 Files.writeString(file.resolveSibling("cgroup.event_control"), w.eventFd + " " + w.controlFd,
                         StandardCharsets.US_ASCII);
                 byEventFd.put(w.eventFd, w);
@@ -160,7 +160,7 @@ final class OomMonitor implements AutoCloseable {
         if (thread != null) {
             return;
         }
-        wakeFd = Libc.eventfd(Libc.EFD_CLOEXEC | Libc.EFD_NONBLOCK);
+        wakeFd = Posix.eventfd(Posix.EFD_CLOEXEC | Posix.EFD_NONBLOCK);
         inotifyFd = SuperviseCalls.inotifyInit();
         thread = Thread.ofPlatform().daemon().name("yffm-oom-monitor").unstarted(this::run);
         thread.start();
@@ -168,7 +168,7 @@ final class OomMonitor implements AutoCloseable {
 
     private synchronized void wake() {
         if (wakeFd >= 0) {
-            Libc.eventfdSignal(wakeFd);
+            Posix.eventfdSignal(wakeFd);
         }
     }
 
@@ -183,9 +183,9 @@ final class OomMonitor implements AutoCloseable {
                 for (int i = 0; i < ws.length; i++) {
                     fds[i + 2] = ws[i].eventFd;
                 }
-                boolean[] ready = Libc.pollIn(fds, -1);
+                boolean[] ready = Posix.pollIn(fds, -1);
                 if (ready[0]) {
-                    Libc.eventfdDrain(wakeFd);
+                    Posix.eventfdDrain(wakeFd);
                 }
                 if (ready[1]) {
                     for (int wd : SuperviseCalls.inotifyDrain(inotifyFd)) {
@@ -233,10 +233,10 @@ final class OomMonitor implements AutoCloseable {
     private void closeFds(Watch w) {
         if (w.eventFd >= 0) {
             byEventFd.remove(w.eventFd, w);
-            Libc.close(w.eventFd); // v1: the kernel drops the cgroup event when the eventfd is released
+            Posix.close(w.eventFd); // v1: the kernel drops the cgroup event when the eventfd is released
             w.eventFd = -1;
         }
-        Libc.close(w.controlFd);
+        Posix.close(w.controlFd);
         w.controlFd = -1;
         if (w.wd >= 0) {
             synchronized (this) {
@@ -329,9 +329,9 @@ final class OomMonitor implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         synchronized (this) {
-            Libc.close(wakeFd);
+            Posix.close(wakeFd);
             wakeFd = -1;
-            Libc.close(inotifyFd);
+            Posix.close(inotifyFd);
             inotifyFd = -1;
         }
     }

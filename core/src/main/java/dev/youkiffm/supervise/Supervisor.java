@@ -10,7 +10,7 @@ import dev.youkiffm.IllegalContainerStateException;
 import dev.youkiffm.RuntimeFailureException;
 import dev.youkiffm.Signal;
 import dev.youkiffm.internal.StopSignals;
-import dev.youkiffm.internal.nativeaccess.Libc;
+import dev.youkiffm.internal.nativeaccess.Posix;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -246,7 +246,7 @@ public final class Supervisor implements AutoCloseable {
         try {
             e.watch = oom.register(e.id, st.pid());
             try {
-                e.pidfd = Libc.pidfdOpen(st.pid());
+                e.pidfd = Posix.pidfdOpen(st.pid());
             } catch (IOException ex) {
                 e.pidfd = -1; // HTTP/TCP probes then fail with a message saying so
                 LOG.log(System.Logger.Level.WARNING, "container " + e.id + ": no pidfd for its init", ex);
@@ -314,7 +314,7 @@ public final class Supervisor implements AutoCloseable {
             oom.unregister(e.watch);
         }
         if (e.pidfd >= 0) {
-            Libc.close(e.pidfd);
+            Posix.close(e.pidfd);
             e.pidfd = -1;
         }
     }
@@ -540,7 +540,7 @@ public final class Supervisor implements AutoCloseable {
             return -1;
         }
         try {
-            return Libc.dup(fd);
+            return Posix.dup(fd);
         } catch (IOException e) {
             return -1;
         }
@@ -579,7 +579,7 @@ public final class Supervisor implements AutoCloseable {
         try {
             r = prober.run(e.id, pidfd, ps.probe);
         } finally {
-            Libc.close(pidfd);
+            Posix.close(pidfd);
         }
         timings.record(start - ps.dueNanos, r.success());
         synchronized (e) {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.youkiffm.ContainerAlreadyExistsException;
 import dev.youkiffm.ContainerNotFoundException;
+import dev.youkiffm.HostIoException;
 import dev.youkiffm.InvalidArgumentException;
 import dev.youkiffm.InvalidContainerIdException;
 import dev.youkiffm.Prereqs;
@@ -14,7 +15,6 @@ import dev.youkiffm.spec.ContainerConfig;
 import dev.youkiffm.spec.OciSpec;
 import dev.youkiffm.spec.RootfsResolver;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -175,7 +175,7 @@ class BundleTest {
         exec("mount", "-t", "tmpfs", "-o", "size=16k,mode=0700", "tmpfs", small.toString());
         try {
             String huge = "{\"pad\":\"" + "x".repeat(1 << 20) + "\"}";
-            UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> Bundle.create(small, "full", huge));
+            HostIoException e = assertThrows(HostIoException.class, () -> Bundle.create(small, "full", huge));
             assertTrue(e.getMessage().contains("config.json"), e.getMessage());
             assertEquals(List.of(), contents(small), "the half-made bundle (and its temp file) was removed");
             // The same root works again once there is room.

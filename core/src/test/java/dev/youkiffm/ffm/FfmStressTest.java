@@ -125,8 +125,8 @@ class FfmStressTest {
                     if (!Files.readString(Path.of("/proc/self/oom_score_adj")).trim().equals(oom)) {
                         stateChanges.add("oom_score_adj");
                     }
-                    if (dev.youkiffm.internal.nativeaccess.Libc.prctl(
-                            dev.youkiffm.internal.nativeaccess.Libc.PR_GET_DUMPABLE, 0) != 1) {
+                    if (dev.youkiffm.internal.nativeaccess.Posix.prctl(
+                            dev.youkiffm.internal.nativeaccess.Posix.PR_GET_DUMPABLE, 0) != 1) {
                         stateChanges.add("dumpable");
                     }
                     Thread.sleep(1);

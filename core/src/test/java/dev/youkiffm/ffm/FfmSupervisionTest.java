@@ -10,7 +10,7 @@ import dev.youkiffm.CreateOptions;
 import dev.youkiffm.RuntimeOptions.FfmMode;
 import dev.youkiffm.Signal;
 import dev.youkiffm.Stdio;
-import dev.youkiffm.internal.nativeaccess.Libc;
+import dev.youkiffm.internal.nativeaccess.Posix;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -131,14 +131,14 @@ class FfmSupervisionTest {
 
         Path cwd = Files.readSymbolicLink(Path.of("/proc/self/cwd"));
         String oom = Files.readString(Path.of("/proc/self/oom_score_adj")).trim();
-        int dumpable = Libc.prctl(Libc.PR_GET_DUMPABLE, 0);
+        int dumpable = Posix.prctl(Posix.PR_GET_DUMPABLE, 0);
         rt.create(id, bundle, CreateOptions.DEFAULT);
         rt.start(id);
         assertEquals(0, rt.waitFor(id, Duration.ofSeconds(20)).orElseThrow());
         rt.delete(id, false);
         assertEquals(cwd, Files.readSymbolicLink(Path.of("/proc/self/cwd")), "JVM cwd changed");
         assertEquals(oom, Files.readString(Path.of("/proc/self/oom_score_adj")).trim(), "JVM oom_score_adj changed");
-        assertEquals(dumpable, Libc.prctl(Libc.PR_GET_DUMPABLE, 0), "JVM dumpable flag changed");
+        assertEquals(dumpable, Posix.prctl(Posix.PR_GET_DUMPABLE, 0), "JVM dumpable flag changed");
     }
 
     static void sleepQuietly(long ms) {

@@ -66,16 +66,24 @@ final class Fixtures {
         }
     }
 
-    /** Runs a tool with a deadline (stdin /dev/null, output to a file: no pipe to block on). */
+    /** Runs a tool with a deadline; its stdout and stderr, merged. */
     static String run(String... cmd) throws IOException {
         return run(120, cmd);
     }
 
     static String run(long timeoutSeconds, String... cmd) throws IOException {
         try {
-            return LayerCache.run(Path.of("").toAbsolutePath(), java.util.List.of(cmd), timeoutSeconds);
-        } catch (ImageException e) {
+            var r = dev.youkiffm.internal.Commands.run(cmd[0], new ProcessBuilder(cmd).redirectErrorStream(true),
+                    null, java.time.Duration.ofSeconds(timeoutSeconds), 16 << 20);
+            if (r.exitCode() != 0) {
+                throw new IOException(String.join(" ", cmd) + " failed (exit " + r.exitCode() + "): " + r.stdoutText());
+            }
+            return r.stdoutText();
+        } catch (dev.youkiffm.OperationTimeoutException e) {
             throw new IOException(e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
         }
     }
 
@@ -84,7 +92,7 @@ final class Fixtures {
         try {
             Path p = work().resolve(name);
             if (Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                SecurePaths.deleteRecursively(p);
+                dev.youkiffm.internal.RuntimeFiles.deleteRecursively(p);
             }
             return Files.createDirectories(p);
         } catch (IOException e) {

@@ -54,7 +54,7 @@ class ImageContainerTest {
             if (cache != null) {
                 assertEquals(0, cache.activeRootfsCount());
                 assertEquals(List.of(), LayerCacheTest.mountsUnder(dir));
-                SecurePaths.deleteRecursively(dir);
+                dev.youkiffm.internal.RuntimeFiles.deleteRecursively(dir);
             }
         }
     }

@@ -90,7 +90,7 @@ class ImageReferenceTest {
             e = assertThrows(ImageException.class, () -> RegistryCredentials.fromDockerConfig(cfg));
             assertFalse(e.getMessage().contains("topsecret"), e.getMessage());
         } finally {
-            SecurePaths.deleteRecursively(dir);
+            dev.youkiffm.internal.RuntimeFiles.deleteRecursively(dir);
         }
     }
 

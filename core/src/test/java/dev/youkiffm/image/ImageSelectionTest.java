@@ -39,7 +39,7 @@ class ImageSelectionTest {
             assertEquals("SIGINT", c.stopSignal());
             // chain ids: base layer's is its diff id, each one above hashes the one below
             assertEquals(img.layers().get(0).diffId(), img.layers().get(0).chainId());
-            assertEquals(Image.chainId(img.layers().get(0).chainId(), img.layers().get(1).diffId()),
+            assertEquals(ImageBlobs.chainId(img.layers().get(0).chainId(), img.layers().get(1).diffId()),
                     img.layers().get(1).chainId());
         }
         try (Image img = Image.open(f.layout, "busybox:v2")) {
@@ -72,9 +72,9 @@ class ImageSelectionTest {
             }
         }
         // an arm64 twin of v2: same layers, config saying arm64/v8
-        JsonNode manifest = Image.JSON.readTree(Files.readAllBytes(layout.resolve(Image.blobPath(v2.digest()))));
+        JsonNode manifest = Image.JSON.readTree(Files.readAllBytes(layout.resolve(ImageBlobs.blobPath(v2.digest()))));
         Digest cfgDigest = Digest.parse(manifest.path("config").path("digest").asText());
-        ObjectNode cfg = (ObjectNode) Image.JSON.readTree(Files.readAllBytes(layout.resolve(Image.blobPath(cfgDigest))));
+        ObjectNode cfg = (ObjectNode) Image.JSON.readTree(Files.readAllBytes(layout.resolve(ImageBlobs.blobPath(cfgDigest))));
         cfg.put("architecture", "arm64").put("variant", "v8");
         byte[] armCfg = Image.JSON.writeValueAsBytes(cfg);
         Digest armCfgDigest = TestTars.blob(layout, armCfg);
@@ -113,7 +113,7 @@ class ImageSelectionTest {
         ImageNotFoundException e = assertThrows(ImageNotFoundException.class,
                 () -> Image.open(layout, "multi", Platform.parse("linux/s390x")));
         assertTrue(e.getMessage().contains("linux/arm64/v8"), e.getMessage());
-        SecurePaths.deleteRecursively(layout.getParent());
+        dev.youkiffm.internal.RuntimeFiles.deleteRecursively(layout.getParent());
     }
 
     @Test

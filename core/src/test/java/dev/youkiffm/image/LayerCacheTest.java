@@ -66,7 +66,7 @@ class LayerCacheTest {
             assertEquals(0, cache.activeRootfsCount());
             assertEquals(4, cache.unpackCount());
         }
-        SecurePaths.deleteRecursively(dir);
+        dev.youkiffm.internal.RuntimeFiles.deleteRecursively(dir);
     }
 
     @Test
@@ -84,7 +84,7 @@ class LayerCacheTest {
         // the docker-archive has the same diff ids: nothing new was unpacked for it
         assertEquals(4, cache.unpackCount());
         assertEquals(0, count(cache.directory().resolve("containers")));
-        SecurePaths.deleteRecursively(dir);
+        dev.youkiffm.internal.RuntimeFiles.deleteRecursively(dir);
     }
 
     @Test
@@ -118,7 +118,7 @@ class LayerCacheTest {
             assertEquals(0, again.unpackCount());
             assertEquals("changed\n", Files.readString(r.path().resolve("data/hello")));
         }
-        SecurePaths.deleteRecursively(dir);
+        dev.youkiffm.internal.RuntimeFiles.deleteRecursively(dir);
     }
 
     @Test
@@ -147,7 +147,7 @@ class LayerCacheTest {
             pool.shutdownNow();
         }
         assertEquals(List.of(), mountsUnder(dir));
-        SecurePaths.deleteRecursively(dir);
+        dev.youkiffm.internal.RuntimeFiles.deleteRecursively(dir);
     }
 
     @Test
@@ -232,6 +232,6 @@ class LayerCacheTest {
         assertEquals(0, count(cache.directory().resolve("tmp")));
         assertEquals(0, count(cache.directory().resolve("containers")));
         assertFalse(Files.exists(dir.resolve("rootfs")));
-        SecurePaths.deleteRecursively(dir);
+        dev.youkiffm.internal.RuntimeFiles.deleteRecursively(dir);
     }
 }

@@ -43,7 +43,7 @@ class LayerFormatsTest {
     void tearDown() throws Exception {
         if (dir != null) {
             assertEquals(List.of(), LayerCacheTest.mountsUnder(dir), "leaked mounts");
-            SecurePaths.deleteRecursively(dir);
+            dev.youkiffm.internal.RuntimeFiles.deleteRecursively(dir);
         }
     }
 
@@ -214,7 +214,7 @@ class LayerFormatsTest {
                 Path layout = dir.resolve("layout-" + offset);
                 Digest expected = Digest.sha256(good);
                 TestTars.layoutOf(layout, List.of(new StoredLayer(good, layer.mediaType(), layer.diffId())));
-                Files.write(layout.resolve(Image.blobPath(expected)), bad); // same name and size, other content
+                Files.write(layout.resolve(ImageBlobs.blobPath(expected)), bad); // same name and size, other content
                 try (Image img = Image.open(layout, "latest")) {
                     DigestMismatchException e = assertThrows(DigestMismatchException.class,
                             () -> img.unpackTo(dir.resolve("rootfs")), layer.mediaType() + " @" + offset);
@@ -222,7 +222,7 @@ class LayerFormatsTest {
                     assertEquals(Digest.sha256(bad).toString(), e.actual());
                 }
                 assertFalse(Files.exists(dir.resolve("rootfs")), "partial unpack left behind");
-                SecurePaths.deleteRecursively(layout);
+                dev.youkiffm.internal.RuntimeFiles.deleteRecursively(layout);
             }
         }
     }
@@ -294,7 +294,7 @@ class LayerFormatsTest {
         try (Image img = Image.open(layout, "latest")) {
             layer = img.layers().getFirst().digest();
         }
-        Path blob = layout.resolve(Image.blobPath(layer));
+        Path blob = layout.resolve(ImageBlobs.blobPath(layer));
         Files.delete(blob);
         Posix.mknod(blob, Posix.S_IFIFO | 0644, 0, 0);
         try (Image img = Image.open(layout, "latest")) {

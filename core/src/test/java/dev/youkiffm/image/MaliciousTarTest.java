@@ -42,7 +42,7 @@ class MaliciousTarTest {
     @AfterEach
     void tearDown() throws Exception {
         if (dir != null) {
-            SecurePaths.deleteRecursively(dir);
+            dev.youkiffm.internal.RuntimeFiles.deleteRecursively(dir);
         }
     }
 
@@ -84,8 +84,8 @@ class MaliciousTarTest {
             byte[] tar = new TestTars().file(name, "pwned").bytes();
             UnsafeLayerEntryException e = assertThrows(UnsafeLayerEntryException.class, () -> unpack(t, tar), name);
             assertEquals(name, e.entry());
-            SecurePaths.deleteRecursively(dir.resolve("layout"));
-            SecurePaths.deleteRecursively(dir.resolve("rootfs"));
+            dev.youkiffm.internal.RuntimeFiles.deleteRecursively(dir.resolve("layout"));
+            dev.youkiffm.internal.RuntimeFiles.deleteRecursively(dir.resolve("rootfs"));
         }
         assertOutsideUntouched();
     }
@@ -145,20 +145,20 @@ class MaliciousTarTest {
     void hardlinksCannotReachOutside(Target t) throws Exception {
         byte[] climb = new TestTars().hardlink("h", "../outside/secret").bytes();
         assertThrows(UnsafeLayerEntryException.class, () -> unpack(t, climb));
-        SecurePaths.deleteRecursively(dir.resolve("layout"));
-        SecurePaths.deleteRecursively(dir.resolve("rootfs"));
+        dev.youkiffm.internal.RuntimeFiles.deleteRecursively(dir.resolve("layout"));
+        dev.youkiffm.internal.RuntimeFiles.deleteRecursively(dir.resolve("rootfs"));
         byte[] viaSymlink = new TestTars().symlink("s", outside.toString()).hardlink("h", "s/secret").bytes();
         assertThrows(ImageException.class, () -> unpack(t, viaSymlink)); // resolves inside: no such file there
-        SecurePaths.deleteRecursively(dir.resolve("layout"));
-        SecurePaths.deleteRecursively(dir.resolve("rootfs"));
+        dev.youkiffm.internal.RuntimeFiles.deleteRecursively(dir.resolve("layout"));
+        dev.youkiffm.internal.RuntimeFiles.deleteRecursively(dir.resolve("rootfs"));
         byte[] absolute = new TestTars().hardlink("h", secret.toString()).bytes();
         assertThrows(ImageException.class, () -> unpack(t, absolute));
-        SecurePaths.deleteRecursively(dir.resolve("layout"));
-        SecurePaths.deleteRecursively(dir.resolve("rootfs"));
+        dev.youkiffm.internal.RuntimeFiles.deleteRecursively(dir.resolve("layout"));
+        dev.youkiffm.internal.RuntimeFiles.deleteRecursively(dir.resolve("rootfs"));
         byte[] viaRoot = new TestTars().symlink("slash", "/").hardlink("h", "slash" + secret).bytes();
         assertThrows(ImageException.class, () -> unpack(t, viaRoot)); // "/" is the rootfs: no secret in there
-        SecurePaths.deleteRecursively(dir.resolve("layout"));
-        SecurePaths.deleteRecursively(dir.resolve("rootfs"));
+        dev.youkiffm.internal.RuntimeFiles.deleteRecursively(dir.resolve("layout"));
+        dev.youkiffm.internal.RuntimeFiles.deleteRecursively(dir.resolve("rootfs"));
         // a symlink to the outside, then a regular file written through a hardlink name: replaced, not followed
         byte[] linkThenWrite = new TestTars().symlink("s", secret.toString()).file("t", "inside")
                 .hardlink("s", "t").bytes();

@@ -89,7 +89,7 @@ class RegistryAuthTest {
             tokens.close();
         }
         if (dir != null) {
-            SecurePaths.deleteRecursively(dir);
+            dev.youkiffm.internal.RuntimeFiles.deleteRecursively(dir);
         }
         String secretB64 = Base64.getEncoder().encodeToString((TestRegistry.USER + ":" + TestRegistry.PASSWORD)
                 .getBytes(StandardCharsets.UTF_8));
@@ -102,7 +102,7 @@ class RegistryAuthTest {
     private static LayerCache freshCache(String name) throws Exception {
         Path p = dir.resolve(name);
         if (Files.exists(p)) {
-            SecurePaths.deleteRecursively(p);
+            dev.youkiffm.internal.RuntimeFiles.deleteRecursively(p);
         }
         return LayerCache.open(p);
     }

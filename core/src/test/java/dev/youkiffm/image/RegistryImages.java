@@ -39,10 +39,10 @@ final class RegistryImages {
                     v2 = Descriptor.parse(d, "test");
                 }
             }
-            JsonNode manifest = Image.JSON.readTree(Files.readAllBytes(layout.resolve(Image.blobPath(v2.digest()))));
+            JsonNode manifest = Image.JSON.readTree(Files.readAllBytes(layout.resolve(ImageBlobs.blobPath(v2.digest()))));
             Digest cfgDigest = Digest.parse(manifest.path("config").path("digest").asText());
             ObjectNode cfg = (ObjectNode) Image.JSON.readTree(Files.readAllBytes(layout.resolve(
-                    Image.blobPath(cfgDigest))));
+                    ImageBlobs.blobPath(cfgDigest))));
             cfg.put("architecture", "arm64").put("variant", "v8");
             byte[] armCfg = Image.JSON.writeValueAsBytes(cfg);
             Digest armCfgDigest = TestTars.blob(layout, armCfg);

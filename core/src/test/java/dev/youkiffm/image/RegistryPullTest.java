@@ -61,7 +61,7 @@ class RegistryPullTest {
             if (registry != null) {
                 registry.close();
                 assertFalse(registry.process.isAlive());
-                SecurePaths.deleteRecursively(dir);
+                dev.youkiffm.internal.RuntimeFiles.deleteRecursively(dir);
             }
         }
     }
@@ -98,7 +98,7 @@ class RegistryPullTest {
     private static LayerCache freshCache(String name) throws Exception {
         Path p = dir.resolve(name);
         if (Files.exists(p)) {
-            SecurePaths.deleteRecursively(p);
+            dev.youkiffm.internal.RuntimeFiles.deleteRecursively(p);
         }
         return LayerCache.open(p);
     }
@@ -459,7 +459,7 @@ class RegistryPullTest {
     void aCompleteDownloadLeftBeforeItsRenameIsVerifiedAndKept() throws Exception {
         LayerCache cache = freshCache("cache-leftover");
         Layer big = biggestLayer();
-        Files.copy(images.layout.resolve(Image.blobPath(big.digest())),
+        Files.copy(images.layout.resolve(ImageBlobs.blobPath(big.digest())),
                 cache.directory().resolve("tmp").resolve(RegistryClient.PARTIAL_PREFIX + big.digest().hex()));
         proxy.requests.clear();
         try (RegistryClient c = client(proxy.host()).withHttpVersion(HttpClient.Version.HTTP_1_1).build();

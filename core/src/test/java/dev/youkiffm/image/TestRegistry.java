@@ -68,7 +68,7 @@ final class TestRegistry implements AutoCloseable {
     static TestRegistry start(Mode mode, Path dir, TokenServer token) throws IOException {
         requireTools();
         if (Files.exists(dir)) {
-            SecurePaths.deleteRecursively(dir);
+            dev.youkiffm.internal.RuntimeFiles.deleteRecursively(dir);
         }
         Files.createDirectories(dir.resolve("storage"));
         int port = freePort();
@@ -183,7 +183,7 @@ final class TestRegistry implements AutoCloseable {
     /** Deletes the registry's directory (after {@link #close()}). */
     void delete() {
         try {
-            SecurePaths.deleteRecursively(dir);
+            dev.youkiffm.internal.RuntimeFiles.deleteRecursively(dir);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -31,7 +31,7 @@ class UnpackTest {
             img.unpackTo(out);
         }
         assertSameTree(expected, out);
-        SecurePaths.deleteRecursively(out.getParent());
+        dev.youkiffm.internal.RuntimeFiles.deleteRecursively(out.getParent());
     }
 
     @Test
@@ -107,7 +107,7 @@ class UnpackTest {
                     () -> img.unpackTo(dir.resolve("rootfs2")));
             assertTrue(dm.expected().startsWith("size ") || dm.expected().startsWith("sha256:"), dm.getMessage());
         }
-        SecurePaths.deleteRecursively(dir);
+        dev.youkiffm.internal.RuntimeFiles.deleteRecursively(dir);
     }
 
     @Test
@@ -119,12 +119,12 @@ class UnpackTest {
         try (Image img = Image.open(layout, "v2")) {
             cfg = img.id();
         }
-        Path blob = layout.resolve(Image.blobPath(cfg));
+        Path blob = layout.resolve(ImageBlobs.blobPath(cfg));
         String json = Files.readString(blob);
         Files.writeString(blob, json.replace("echo hi", "echo HI")); // same size, different digest
         DigestMismatchException e = assertThrows(DigestMismatchException.class, () -> Image.open(layout, "v2"));
         assertEquals(cfg.toString(), e.expected());
-        SecurePaths.deleteRecursively(dir);
+        dev.youkiffm.internal.RuntimeFiles.deleteRecursively(dir);
     }
 
     @Test
@@ -145,6 +145,6 @@ class UnpackTest {
                     () -> img.unpackTo(dir.resolve("rootfs")));
             assertTrue(e.blob().contains("diff_id"), e.getMessage());
         }
-        SecurePaths.deleteRecursively(dir);
+        dev.youkiffm.internal.RuntimeFiles.deleteRecursively(dir);
     }
 }

@@ -12,8 +12,8 @@ import dev.youkiffm.ContainerRuntimes;
 import dev.youkiffm.Prereqs;
 import dev.youkiffm.RuntimeOptions;
 import dev.youkiffm.ffm.FfmContainerRuntime;
-import dev.youkiffm.internal.nativeaccess.Libc;
 import dev.youkiffm.internal.nativeaccess.NativeLibrary;
+import dev.youkiffm.internal.nativeaccess.Posix;
 import dev.youkiffm.internal.nativeaccess.SafeFs;
 import java.io.IOException;
 import java.io.InputStream;
@@ -102,13 +102,13 @@ class NativeLoadingTest {
         assertArrayEquals(realLib, Files.readAllBytes(l.library()));
         assertArrayEquals(realHelper, Files.readAllBytes(l.helper()));
         // The library's memfd is not executing: it can be opened for writing, but no byte can be written.
-        int w = Libc.open(l.library().toString(), Libc.O_WRONLY, 0);
+        int w = Posix.open(l.library().toString(), Posix.O_WRONLY, 0);
         try (Arena a = Arena.ofConfined()) {
             MemorySegment junk = a.allocateFrom("overwrite", StandardCharsets.UTF_8);
-            Libc.ErrnoException e = assertThrows(Libc.ErrnoException.class, () -> Libc.write(w, junk));
+            Posix.ErrnoException e = assertThrows(Posix.ErrnoException.class, () -> Posix.write(w, junk));
             assertEquals(1 /* EPERM: F_SEAL_WRITE */, e.errno(), e.getMessage());
         } finally {
-            Libc.close(w);
+            Posix.close(w);
         }
         assertArrayEquals(realLib, Files.readAllBytes(l.library()));
         // Nothing of ours is mapped from a file on disk.
@@ -126,10 +126,10 @@ class NativeLoadingTest {
             int pid = ((FfmContainerRuntime) rt).helperPid();
             Path exe = Path.of("/proc/" + pid + "/exe");
             assertTrue(Files.readSymbolicLink(exe).toString().startsWith("/memfd:" + HELPER), exe.toString());
-            for (int flags : new int[] {Libc.O_WRONLY, Libc.O_RDWR, Libc.O_WRONLY | Libc.O_APPEND,
-                    Libc.O_WRONLY | Libc.O_TRUNC}) {
-                Libc.ErrnoException e = assertThrows(Libc.ErrnoException.class,
-                        () -> Libc.close(Libc.open(exe.toString(), flags, 0)), "open " + exe + " flags " + flags);
+            for (int flags : new int[] {Posix.O_WRONLY, Posix.O_RDWR, Posix.O_WRONLY | Posix.O_APPEND,
+                    Posix.O_WRONLY | Posix.O_TRUNC}) {
+                Posix.ErrnoException e = assertThrows(Posix.ErrnoException.class,
+                        () -> Posix.close(Posix.open(exe.toString(), flags, 0)), "open " + exe + " flags " + flags);
                 assertTrue(e.errno() == 26 /* ETXTBSY */ || e.errno() == 1 /* EPERM */, e.getMessage());
             }
             assertArrayEquals(realHelper, Files.readAllBytes(exe));

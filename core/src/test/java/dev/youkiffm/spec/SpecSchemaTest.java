@@ -43,7 +43,7 @@ class SpecSchemaTest {
     }
 
     static Set<ValidationMessage> validate(String json) throws Exception {
-        return schema.validate(OciSpec.MAPPER.readTree(json));
+        return schema.validate(OciSpec.READER.readTree(json));
     }
 
     @Test
@@ -103,7 +103,7 @@ class SpecSchemaTest {
 
     @Test
     void schemaCatchesABrokenConfig() throws Exception {
-        JsonNode bad = OciSpec.MAPPER.readTree("{\"ociVersion\": 1, \"process\": {\"cwd\": 5}}");
+        JsonNode bad = OciSpec.READER.readTree("{\"ociVersion\": 1, \"process\": {\"cwd\": 5}}");
         assertFalse(schema.validate(bad).isEmpty(), "the validator must reject an invalid document");
         // A bad value deep inside a $ref'd definition is caught too (the defs-linux.json references resolve).
         OciSpec.Spec s = ContainerConfigValidationTest.base().build().toSpec();
@@ -117,7 +117,7 @@ class SpecSchemaTest {
     @Test
     void defaultSeccompProfileUsesEveryFieldTheSchemaChecks() throws Exception {
         OciSpec.Spec s = ContainerConfigValidationTest.base().build().toSpec();
-        JsonNode seccomp = OciSpec.MAPPER.readTree(OciSpec.write(s)).path("linux").path("seccomp");
+        JsonNode seccomp = OciSpec.READER.readTree(OciSpec.write(s)).path("linux").path("seccomp");
         assertEquals("SCMP_ACT_ERRNO", seccomp.path("defaultAction").asText());
         assertEquals(1, seccomp.path("defaultErrnoRet").asInt());
         assertTrue(seccomp.path("syscalls").size() > 5, seccomp.toString());
@@ -136,7 +136,7 @@ class SpecSchemaTest {
                  "linux":{"sysctl":{"net.ipv4.ip_forward":"1"},"resources":{"memory":{"limit":1,"swappiness":0}}},
                  "domainname":"example.com"}""";
         OciSpec.Spec s = OciSpec.read(in);
-        JsonNode out = OciSpec.MAPPER.readTree(OciSpec.write(s));
-        assertEquals(OciSpec.MAPPER.readTree(in), out);
+        JsonNode out = OciSpec.READER.readTree(OciSpec.write(s));
+        assertEquals(OciSpec.READER.readTree(in), out);
     }
 }

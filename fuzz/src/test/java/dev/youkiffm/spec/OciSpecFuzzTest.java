@@ -2,12 +2,11 @@ package dev.youkiffm.spec;
 
 import com.code_intelligence.jazzer.junit.DictionaryEntries;
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 
 /**
  * Fuzzes config.json reading and writing ({@link OciSpec#read}/{@link OciSpec#write}), the path every config a tenant
- * hands in takes. Properties: reading fails only with {@link UncheckedIOException} ("malformed config.json") and
+ * hands in takes. Properties: reading fails only with {@link dev.youkiffm.InvalidArgumentException} ("malformed config.json") and
  * never returns null; whatever was read writes back without an exception, reads again, and writing that gives the
  * same text (the round trip is stable, unknown fields included).
  */
@@ -23,7 +22,7 @@ class OciSpecFuzzTest {
         OciSpec.Spec spec;
         try {
             spec = OciSpec.read(json);
-        } catch (UncheckedIOException documented) {
+        } catch (dev.youkiffm.InvalidArgumentException documented) {
             return;
         }
         if (spec == null) {

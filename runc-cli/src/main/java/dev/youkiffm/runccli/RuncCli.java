@@ -482,8 +482,7 @@ final class RuncCli {
             if (command.isEmpty()) {
                 throw new Flags.UsageException("exec needs a command (or --process)");
             }
-            spec = new ExecSpec(command, Map.of(), null, null, null, null, ExecSpec.DEFAULT_TIMEOUT,
-                    ExecSpec.DEFAULT_MAX_OUTPUT);
+            spec = ExecSpec.builder(command).build();
         }
         for (String kv : f.all("env")) {
             int eq = kv.indexOf('=');
@@ -573,7 +572,7 @@ final class RuncCli {
         JsonNode user = p.path("user");
         Integer uid = user.has("uid") ? user.path("uid").asInt() : null;
         Integer gid = uid != null && user.has("gid") ? user.path("gid").asInt() : null;
-        return new ExecSpec(argv, env, cwd, uid, gid, null, ExecSpec.DEFAULT_TIMEOUT, ExecSpec.DEFAULT_MAX_OUTPUT);
+        return ExecSpec.builder(argv).env(env).cwd(cwd).uid(uid).gid(gid).build();
     }
 
     // version, usage, output

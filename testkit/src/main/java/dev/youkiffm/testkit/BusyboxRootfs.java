@@ -1,5 +1,7 @@
 package dev.youkiffm.testkit;
 
+import dev.youkiffm.internal.Commands;
+import dev.youkiffm.internal.RuntimeFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -7,9 +9,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Builds a minimal root filesystem from Debian's {@code busybox-static}: {@code /bin/busybox} plus one symlink per
@@ -48,7 +50,7 @@ public final class BusyboxRootfs {
             Path parent = target.toAbsolutePath().getParent();
             Files.createDirectories(parent);
             if (Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                deleteTree(target); // a half-built tree from an older, non-atomic version
+                RuntimeFiles.deleteRecursively(target); // a half-built tree from an older, non-atomic version
             }
             tmp = Files.createTempDirectory(parent, target.getFileName() + ".tmp-");
             build(tmp);
@@ -64,7 +66,7 @@ public final class BusyboxRootfs {
         } finally {
             if (tmp != null) {
                 try {
-                    deleteTree(tmp);
+                    RuntimeFiles.deleteRecursively(tmp);
                 } catch (IOException e) {
                     // best effort: a temp sibling, not the rootfs
                 }
@@ -98,29 +100,20 @@ public final class BusyboxRootfs {
         Files.writeString(root.resolve("etc/hostname"), "busybox\n", StandardCharsets.UTF_8);
     }
 
-    private static void deleteTree(Path dir) throws IOException {
-        try (var walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
-
     private static List<String> applets(Path busybox) throws IOException {
-        Process p = new ProcessBuilder(busybox.toString(), "--list").redirectErrorStream(true).start();
-        List<String> out = new ArrayList<>();
-        try (var r = p.inputReader(StandardCharsets.UTF_8)) {
-            r.lines().map(String::trim).filter(s -> !s.isEmpty()).forEach(out::add);
-        }
+        Commands.Result r;
         try {
-            if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
-                p.destroyForcibly();
-                throw new IOException("'" + busybox + " --list' failed");
-            }
+            r = Commands.run(busybox + " --list", new ProcessBuilder(busybox.toString(), "--list"), null,
+                    Duration.ofSeconds(30), 1 << 20);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted", e);
         }
+        if (r.exitCode() != 0) {
+            throw new IOException("'" + busybox + " --list' failed: " + r.stderrText());
+        }
+        List<String> out = new ArrayList<>();
+        r.stdoutText().lines().map(String::trim).filter(l -> !l.isEmpty()).forEach(out::add);
         return out;
     }
 }

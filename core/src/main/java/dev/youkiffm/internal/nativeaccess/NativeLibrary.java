@@ -125,10 +125,10 @@ public final class NativeLibrary {
             System.load(lib.procPath().toString());
         } catch (IOException | UnsatisfiedLinkError | RuntimeException e) {
             if (lib != null) {
-                Libc.close(lib.fd);
+                Posix.close(lib.fd);
             }
             if (helper != null) {
-                Libc.close(helper.fd);
+                Posix.close(helper.fd);
             }
             if (e instanceof RuntimeUnavailableException r) {
                 throw r;

@@ -22,7 +22,7 @@ import java.util.Arrays;
  * {@code openat2} (with {@code RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS}), {@code openat}, {@code mkdirat},
  * {@code fstat}, {@code fchmod}, {@code memfd_create} with {@code F_ADD_SEALS}, {@code pread}/{@code pwrite},
  * {@code unlinkat} and {@code geteuid}. x86_64 only (syscall numbers and {@code struct stat} offsets), like the
- * native library. Errors are {@link Libc.ErrnoException}s naming the call and the path.
+ * native library. Errors are {@link Posix.ErrnoException}s naming the call and the path.
  */
 public final class SafeFs {
     public static final int AT_FDCWD = -100;
@@ -129,8 +129,8 @@ public final class SafeFs {
         return (int) ERRNO.get(st, 0L);
     }
 
-    private static Libc.ErrnoException error(String call, int errno) {
-        return new Libc.ErrnoException(call + ": " + Libc.strerror(errno) + " (errno " + errno + ")", errno);
+    private static Posix.ErrnoException error(String call, int errno) {
+        return new Posix.ErrnoException(call + ": " + Posix.strerror(errno) + " (errno " + errno + ")", errno);
     }
 
     private static RuntimeException rethrow(Throwable t) {
@@ -348,7 +348,7 @@ public final class SafeFs {
             while (off < bytes.length) {
                 long w = (long) Mem.pwrite$mh.invokeExact(st, fd, buf.asSlice(off), bytes.length - off, off);
                 if (w < 0) {
-                    if (errno(st) == Libc.EINTR) {
+                    if (errno(st) == Posix.EINTR) {
                         continue;
                     }
                     throw error("pwrite", errno(st));
@@ -381,7 +381,7 @@ public final class SafeFs {
             while (off < buf.length) {
                 long r = (long) Mem.pread$mh.invokeExact(st, fd, seg.asSlice(off), buf.length - off, off);
                 if (r < 0) {
-                    if (errno(st) == Libc.EINTR) {
+                    if (errno(st) == Posix.EINTR) {
                         continue;
                     }
                     throw error("pread", errno(st));

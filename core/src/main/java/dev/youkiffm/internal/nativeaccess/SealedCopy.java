@@ -62,7 +62,7 @@ final class SealedCopy {
         int fd;
         try {
             fd = SafeFs.memfdCreate(name, SafeFs.MFD_CLOEXEC | SafeFs.MFD_ALLOW_SEALING | MFD_EXEC);
-        } catch (Libc.ErrnoException e) {
+        } catch (Posix.ErrnoException e) {
             if (e.errno() != EINVAL) {
                 throw e;
             }
@@ -78,7 +78,7 @@ final class SealedCopy {
             verify(fd, name, bytes);
             return new SealedCopy(fd, true);
         } catch (IOException | RuntimeException | Error e) {
-            Libc.close(fd);
+            Posix.close(fd);
             throw e;
         }
     }
@@ -94,7 +94,7 @@ final class SealedCopy {
             try {
                 dirFd = SafeFs.openat2(baseFd, FALLBACK_DIR, SafeFs.O_RDONLY | SafeFs.O_DIRECTORY, 0,
                         SafeFs.RESOLVE_STRICT);
-            } catch (Libc.ErrnoException e) {
+            } catch (Posix.ErrnoException e) {
                 throw new UnsafeNativeFileException("native fallback directory", dir,
                         "cannot open it without following a symlink: " + e.getMessage());
             }
@@ -111,22 +111,22 @@ final class SealedCopy {
             try {
                 SafeFs.pwriteAll(w, bytes);
                 SafeFs.fsync(w);
-                Libc.close(w); // exec refuses a file with a writable fd open (ETXTBSY)
+                Posix.close(w); // exec refuses a file with a writable fd open (ETXTBSY)
                 w = -1;
                 fd = SafeFs.openat2(dirFd, tmp, SafeFs.O_RDONLY | SafeFs.O_NOFOLLOW, 0, SafeFs.RESOLVE_STRICT);
                 fd = highFd(fd);
                 verify(fd, name, bytes);
                 return new SealedCopy(fd, false);
             } catch (IOException | RuntimeException | Error e) {
-                Libc.close(fd);
+                Posix.close(fd);
                 throw e;
             } finally {
-                Libc.close(w);
+                Posix.close(w);
                 SafeFs.unlinkat(dirFd, tmp, 0);
             }
         } finally {
-            Libc.close(dirFd);
-            Libc.close(baseFd);
+            Posix.close(dirFd);
+            Posix.close(baseFd);
         }
     }
 
@@ -139,7 +139,7 @@ final class SealedCopy {
             return fd;
         }
         int high = SafeFs.dupAtLeast(fd, 10);
-        Libc.close(fd);
+        Posix.close(fd);
         return high;
     }
 

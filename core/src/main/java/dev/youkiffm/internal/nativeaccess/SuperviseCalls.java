@@ -18,9 +18,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The libc calls the supervision layer needs beyond {@link Libc}: reading an eventfd counter (cgroup v1 OOM
+ * The libc calls the supervision layer needs beyond {@link Posix}: reading an eventfd counter (cgroup v1 OOM
  * notifications), inotify (cgroup v2 {@code memory.events}) and {@code setns} (probes that connect inside a
- * container's network namespace). Errors carry errno like {@link Libc}'s.
+ * container's network namespace). Errors carry errno like {@link Posix}'s.
  */
 public final class SuperviseCalls {
     public static final int CLONE_NEWNET = 0x40000000;
@@ -61,7 +61,7 @@ public final class SuperviseCalls {
     }
 
     private static IOException error(String call, int errno) {
-        return new Libc.ErrnoException(call + ": " + Libc.strerror(errno) + " (errno " + errno + ")", errno);
+        return new Posix.ErrnoException(call + ": " + Posix.strerror(errno) + " (errno " + errno + ")", errno);
     }
 
     /**
@@ -77,7 +77,7 @@ public final class SuperviseCalls {
                 return buf.get(JAVA_LONG, 0);
             }
             int err = errno(st);
-            if (r < 0 && (err == Libc.EAGAIN || err == Libc.EINTR)) {
+            if (r < 0 && (err == Posix.EAGAIN || err == Posix.EINTR)) {
                 return 0;
             }
             throw error("read(eventfd)", err);
@@ -137,7 +137,7 @@ public final class SuperviseCalls {
                 }
                 return true;
             } finally {
-                Libc.close(fd);
+                Posix.close(fd);
             }
         } catch (IOException | RuntimeException | Error e) {
             throw e;
@@ -198,10 +198,10 @@ public final class SuperviseCalls {
                 long r = (long) read$mh.invokeExact(st, fd, buf, 4096L);
                 if (r < 0) {
                     int err = errno(st);
-                    if (err == Libc.EAGAIN) {
+                    if (err == Posix.EAGAIN) {
                         return wds;
                     }
-                    if (err != Libc.EINTR) {
+                    if (err != Posix.EINTR) {
                         throw error("read(inotify)", err);
                     }
                     continue;

@@ -29,7 +29,7 @@ final class TrustedFiles {
         int fd;
         try {
             fd = SafeFs.openat(SafeFs.AT_FDCWD, real.toString(), SafeFs.O_RDONLY | SafeFs.O_NOFOLLOW, 0);
-        } catch (Libc.ErrnoException e) {
+        } catch (Posix.ErrnoException e) {
             throw new UnsafeNativeFileException(what, real, "cannot open it without following a symlink: "
                     + e.getMessage());
         }
@@ -41,7 +41,7 @@ final class TrustedFiles {
             check(real, st.uid(), st.perms(), what);
             return SafeFs.preadAll(fd, st.size());
         } finally {
-            Libc.close(fd);
+            Posix.close(fd);
         }
     }
 
