@@ -1,7 +1,5 @@
 package dev.youkiffm.testkit;
 
-import dev.youkiffm.internal.Commands;
-import dev.youkiffm.internal.RuntimeFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -9,9 +7,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Builds a minimal root filesystem from Debian's {@code busybox-static}: {@code /bin/busybox} plus one symlink per
@@ -50,7 +48,7 @@ public final class BusyboxRootfs {
             Path parent = target.toAbsolutePath().getParent();
             Files.createDirectories(parent);
             if (Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                RuntimeFiles.deleteRecursively(target); // a half-built tree from an older, non-atomic version
+                deleteTree(target); // a half-built tree from an older, non-atomic version
             }
             tmp = Files.createTempDirectory(parent, target.getFileName() + ".tmp-");
             build(tmp);
@@ -66,7 +64,7 @@ public final class BusyboxRootfs {
         } finally {
             if (tmp != null) {
                 try {
-                    RuntimeFiles.deleteRecursively(tmp);
+                    deleteTree(tmp);
                 } catch (IOException e) {
                     // best effort: a temp sibling, not the rootfs
                 }
@@ -100,20 +98,29 @@ public final class BusyboxRootfs {
         Files.writeString(root.resolve("etc/hostname"), "busybox\n", StandardCharsets.UTF_8);
     }
 
+    private static void deleteTree(Path dir) throws IOException {
+        try (var walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
     private static List<String> applets(Path busybox) throws IOException {
-        Commands.Result r;
+        Process p = new ProcessBuilder(busybox.toString(), "--list").redirectErrorStream(true).start();
+        List<String> out = new ArrayList<>();
+        try (var r = p.inputReader(StandardCharsets.UTF_8)) {
+            r.lines().map(String::trim).filter(s -> !s.isEmpty()).forEach(out::add);
+        }
         try {
-            r = Commands.run(busybox + " --list", new ProcessBuilder(busybox.toString(), "--list"), null,
-                    Duration.ofSeconds(30), 1 << 20);
+            if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                p.destroyForcibly();
+                throw new IOException("'" + busybox + " --list' failed");
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted", e);
         }
-        if (r.exitCode() != 0) {
-            throw new IOException("'" + busybox + " --list' failed: " + r.stderrText());
-        }
-        List<String> out = new ArrayList<>();
-        r.stdoutText().lines().map(String::trim).filter(l -> !l.isEmpty()).forEach(out::add);
         return out;
     }
 }
