@@ -19,6 +19,43 @@ public final class CgroupFiles {
 
     private CgroupFiles() {}
 
+    /**
+     * One line of {@code /proc/<pid>/cgroup} as directories: the hierarchy's mount ({@code /sys/fs/cgroup/<controllers>}
+     * for v1, the unified mount for v2) and the process' cgroup in it (checked to stay under the mount).
+     */
+    public record Membership(Path mount, Path cgroup) {
+        /** Whether the process sits in the hierarchy's root cgroup (nothing of its own to remove). */
+        public boolean atRoot() {
+            return cgroup.equals(mount);
+        }
+    }
+
+    /** The cgroups of process {@code pid} ("self" for this JVM), one per hierarchy; empty once it is gone. */
+    public static java.util.List<Membership> memberships(String pid) {
+        java.util.List<Membership> out = new java.util.ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", pid, "cgroup"))) {
+                String[] f = line.split(":", 3);
+                if (f.length != 3 || !f[2].startsWith("/")) {
+                    continue;
+                }
+                Path mount = f[1].isEmpty() ? UNIFIED_MOUNT : CGROUP_FS.resolve(f[1].replace("name=", ""));
+                Path cg = mount.resolve(f[2].substring(1)).normalize();
+                if (cg.startsWith(mount)) {
+                    out.add(new Membership(mount, cg));
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // gone, or not a readable cgroup file
+        }
+        return out;
+    }
+
+    private static final Path CGROUP_FS = Path.of("/sys/fs/cgroup");
+    /** Where the v2 hierarchy is mounted: /sys/fs/cgroup/unified on a hybrid host, else /sys/fs/cgroup itself. */
+    private static final Path UNIFIED_MOUNT = Files.isDirectory(CGROUP_FS.resolve("unified"))
+            ? CGROUP_FS.resolve("unified") : CGROUP_FS;
+
     public static ContainerStats read(int pid) {
         try {
             Map<String, String> v1 = new HashMap<>();
