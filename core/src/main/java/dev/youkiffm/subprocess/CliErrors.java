@@ -23,6 +23,8 @@ import java.util.regex.Pattern;
  *       libcontainer first and the CLI's summary last; the summary carries an anyhow chain ({@code \n\nCaused by:\n})
  *       and a "Stack backtrace:" block, which is dropped.
  * </ul>
+ *
+ * <p>Stateless, thread-safe.
  */
 public final class CliErrors {
     private CliErrors() {}

@@ -12,7 +12,6 @@ import dev.youkiffm.ExecSpec;
 import dev.youkiffm.IllegalContainerStateException;
 import dev.youkiffm.OperationTimeoutException;
 import dev.youkiffm.ResourceUpdate;
-import dev.youkiffm.RuntimeClosedException;
 import dev.youkiffm.RuntimeFailureException;
 import dev.youkiffm.RuntimeOptions;
 import dev.youkiffm.RuntimeUnavailableException;
@@ -22,7 +21,6 @@ import dev.youkiffm.internal.BaseContainerRuntime;
 import dev.youkiffm.internal.CgroupFiles;
 import dev.youkiffm.internal.ExecSupport;
 import dev.youkiffm.internal.OciStateJson;
-import dev.youkiffm.internal.OrphanJanitor;
 import dev.youkiffm.internal.RootLock;
 import dev.youkiffm.internal.RuntimeFiles;
 import dev.youkiffm.internal.StdioPlumbing;
@@ -33,12 +31,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.OptionalInt;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.stream.Stream;
 
 /**
  * {@link ContainerRuntime} that drives an OCI runtime CLI (youki, runc or crun) with argument arrays, never a shell.
@@ -75,6 +70,7 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
     private final YoukiQuirks youki;
     private final ForcedRemoval removal;
     private final CliExec execs;
+    private final CliStates states;
     /** Not root: the CLI runs the container in a user namespace; configs needing real root are refused first. */
     private final boolean rootless = Rootless.active();
 
@@ -90,6 +86,7 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
         this.youki = new YoukiQuirks(root, options.operationTimeout());
         this.removal = new ForcedRemoval(flavor.cliName(), root);
         this.execs = new CliExec(this, flavor, cli, youki, this::classify);
+        this.states = new CliStates(flavor, root, cli);
     }
 
     /** A config that needs real root fails with the field named before the CLI runs; unreadable ones go to the CLI. */
@@ -159,7 +156,7 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
 
     /** Types a failed operation by the container's current state ({@link CliErrors#classify}). */
     private ContainerException classify(String op, String id, String message) {
-        return CliErrors.classify(flavor, root, op, id, message, i -> stateNoClassify(i).status());
+        return CliErrors.classify(flavor, root, op, id, message, i -> states.state(i).status());
     }
 
     /** Runs {@code args} for {@code op} on {@code id}; a failure is typed by {@link #classify}. */
@@ -210,7 +207,7 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
         }
         pl.childEndsPassed();
         created.add(id);
-        ContainerState s = stateNoClassify(id);
+        ContainerState s = states.state(id);
         if (s.pid() > 0) {
             removal.recordInit(id, s.pid());
             if (flavor == CliFlavor.YOUKI) {
@@ -276,31 +273,7 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
 
     @Override
     protected ContainerState readState(String id) {
-        return normalize(OciStateJson.parse(runTyped("state", id, List.of("state", id)).stdout()));
-    }
-
-    /**
-     * Makes the three CLIs' state agree: youki 0.7 keeps reporting the dead init's pid for a stopped container, runc
-     * and crun report 0 (the {@link ContainerState#pid()} contract).
-     */
-    private static ContainerState normalize(ContainerState s) {
-        if (s.status() == ContainerStatus.STOPPED && s.pid() != 0) {
-            return new ContainerState(s.ociVersion(), s.id(), s.status(), 0, s.bundle(), s.annotations(), s.created(),
-                    s.exitCode());
-        }
-        return s;
-    }
-
-    /** The state without typing a failure by state (which would ask for the state again). */
-    private ContainerState stateNoClassify(String id) {
-        CliRunner.Result r = cli.run("state", id, List.of("state", id));
-        if (r.failed()) {
-            if (!flavor.exists(root, id)) {
-                throw new ContainerNotFoundException(id, r.error());
-            }
-            throw new RuntimeFailureException(flavor.cliName() + " state '" + id + "' failed", r.error());
-        }
-        return normalize(OciStateJson.parse(r.stdout()));
+        return CliStates.normalize(OciStateJson.parse(runTyped("state", id, List.of("state", id)).stdout()));
     }
 
     @Override
@@ -317,7 +290,7 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
     @Override
     protected void doPause(String id) {
         if (flavor == CliFlavor.CRUN) {
-            CrunQuirks.requireStatus("pause", id, stateNoClassify(id).status(), ContainerStatus.RUNNING);
+            CrunQuirks.requireStatus("pause", id, states.state(id).status(), ContainerStatus.RUNNING);
         }
         runTyped("pause", id, List.of("pause", id));
     }
@@ -325,7 +298,7 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
     @Override
     protected void doResume(String id) {
         if (flavor == CliFlavor.CRUN) {
-            CrunQuirks.requireStatus("resume", id, stateNoClassify(id).status(), ContainerStatus.PAUSED);
+            CrunQuirks.requireStatus("resume", id, states.state(id).status(), ContainerStatus.PAUSED);
         }
         runTyped("resume", id, List.of("resume", id));
     }
@@ -338,7 +311,7 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
     /** {@code update --resources FILE}: an OCI LinuxResources document, understood by youki, runc and crun alike. */
     @Override
     protected void doUpdate(String id, ResourceUpdate resources) {
-        if (stateNoClassify(id).status() == ContainerStatus.STOPPED) {
+        if (states.state(id).status() == ContainerStatus.STOPPED) {
             throw new IllegalContainerStateException(id, "update", "container is stopped");
         }
         Path file = null;
@@ -400,63 +373,10 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
         youki.forget(id);
     }
 
-    /**
-     * Every container in the root, each exactly as {@link #state} reports it, whichever CLI runs underneath: runc's
-     * {@code list --format json} carries every state field and is used as is (one exec); crun's lacks ociVersion and
-     * annotations, so its ids are followed by one {@code state} each; youki 0.7's {@code list} prints only a table, so
-     * the root's container directories are read and each one is asked for its {@code state}.
-     */
+    /** See {@link CliStates#list}. */
     @Override
     protected List<ContainerState> readList() {
-        List<ContainerState> raw = new ArrayList<>();
-        List<String> ids;
-        try {
-            if (flavor == CliFlavor.RUNC) {
-                for (ContainerState s : OciStateJson.parseList(listJson())) {
-                    raw.add(normalize(s));
-                }
-                // runc skips entries it cannot load (with a warning): those are asked for on their own
-                Set<String> listed = new HashSet<>();
-                raw.forEach(s -> listed.add(s.id()));
-                ids = containerDirs().stream().filter(d -> !listed.contains(d) && flavor.exists(root, d)).toList();
-            } else {
-                ids = flavor.hasJsonList()
-                        ? OciStateJson.parseList(listJson()).stream().map(ContainerState::id).toList()
-                        : containerDirs();
-            }
-        } catch (RuntimeFailureException e) {
-            // one unreadable entry fails the CLI's whole list: ask each container on its own instead
-            raw.clear();
-            ids = containerDirs();
-        }
-        for (String id : ids) {
-            try {
-                raw.add(stateNoClassify(id));
-            } catch (ContainerNotFoundException e) {
-                // deleted concurrently
-            } catch (OperationTimeoutException | RuntimeClosedException e) {
-                throw e;
-            } catch (ContainerException e) {
-                raw.add(ContainerState.unreadable(id, e.getMessage()));
-            }
-        }
-        raw.sort(java.util.Comparator.comparing(ContainerState::id));
-        return raw;
-    }
-
-    private String listJson() {
-        CliRunner.Result r = cli.runOrThrow("list", null, List.of("list", "--format", "json"),
-                f -> new RuntimeFailureException(flavor.cliName() + " list failed", f.error()));
-        return r.stdout().isBlank() ? "[]" : r.stdout();
-    }
-
-    private List<String> containerDirs() {
-        try (Stream<Path> dirs = Files.list(root)) {
-            return dirs.filter(Files::isDirectory).map(d -> d.getFileName().toString())
-                    .filter(id -> flavor.exists(root, id)).sorted().toList();
-        } catch (IOException e) {
-            throw new RuntimeFailureException("cannot list " + root, e.toString(), e);
-        }
+        return states.list();
     }
 
     @Override
@@ -483,7 +403,7 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
     protected CompletableFuture<Integer> onExitUntracked(String id) {
         ContainerState s;
         try {
-            s = stateNoClassify(id);
+            s = states.state(id);
         } catch (ContainerException e) {
             return CompletableFuture.failedFuture(e);
         }
@@ -499,7 +419,7 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
                     // child of ours cannot be recycled before we reap it.)
                     ContainerState again;
                     try {
-                        again = stateNoClassify(id);
+                        again = states.state(id);
                     } catch (ContainerException e) {
                         again = null;
                     }
