@@ -1,5 +1,6 @@
 package dev.youkiffm.supervise;
 
+import dev.youkiffm.internal.CgroupFiles;
 import dev.youkiffm.internal.StdioPump;
 import dev.youkiffm.internal.nativeaccess.Libc;
 import dev.youkiffm.internal.nativeaccess.SuperviseCalls;
@@ -7,6 +8,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -31,7 +33,6 @@ import java.util.function.BiConsumer;
  */
 final class OomMonitor implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(OomMonitor.class.getName());
-    private static final Path CGROUP = Path.of("/sys/fs/cgroup");
 
     /** One container instance's memory cgroup. */
     static final class Watch {
@@ -249,48 +250,29 @@ final class OomMonitor implements AutoCloseable {
     }
 
     /**
-     * {@code [counterFile, v2 ? marker : null]} for the memory cgroup of {@code pid}, or null if it has none. The path
-     * comes from the kernel; it is still checked to stay under {@code /sys/fs/cgroup}.
+     * {@code [counterFile, v2 ? marker : null]} for the memory cgroup of {@code pid}, or null if it has none
+     * ({@link CgroupFiles#memberships} checks the kernel's path stays under its mount).
      */
     static Path[] memoryCgroup(int pid) throws IOException {
-        String v1 = null;
-        String v2 = null;
-        for (String line : Files.readAllLines(Path.of("/proc", Integer.toString(pid), "cgroup"))) {
-            String[] f = line.split(":", 3);
-            if (f.length != 3) {
-                continue;
-            }
-            if (f[0].equals("0") && f[1].isEmpty()) {
-                v2 = f[2];
-            }
-            for (String c : f[1].split(",")) {
-                if (c.equals("memory")) {
-                    v1 = f[2];
-                }
-            }
+        List<CgroupFiles.Membership> ms = CgroupFiles.memberships(Integer.toString(pid));
+        if (ms.isEmpty()) {
+            throw new IOException("cannot read /proc/" + pid + "/cgroup");
         }
+        CgroupFiles.Membership v1 = CgroupFiles.find(ms, "memory");
         if (v1 != null) {
-            Path file = under(CGROUP.resolve("memory"), v1).resolve("memory.oom_control");
+            Path file = v1.cgroup().resolve("memory.oom_control");
             if (Files.isRegularFile(file)) {
                 return new Path[] {file, null};
             }
         }
+        CgroupFiles.Membership v2 = CgroupFiles.find(ms, null);
         if (v2 != null) {
-            Path mount = Files.exists(CGROUP.resolve("cgroup.controllers")) ? CGROUP : CGROUP.resolve("unified");
-            Path file = under(mount, v2).resolve("memory.events");
+            Path file = v2.cgroup().resolve("memory.events");
             if (Files.isRegularFile(file)) {
                 return new Path[] {file, file};
             }
         }
         return null;
-    }
-
-    private static Path under(Path mount, String rel) throws IOException {
-        Path p = mount.resolve(rel.startsWith("/") ? rel.substring(1) : rel).normalize();
-        if (!p.startsWith(mount)) {
-            throw new IOException("cgroup path escapes " + mount + ": " + rel);
-        }
-        return p;
     }
 
     /** The {@code oom_kill} counter of memory.oom_control / memory.events, or -1 if unreadable (cgroup gone). */
