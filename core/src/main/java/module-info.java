@@ -10,7 +10,8 @@ module dev.youkiffm.core {
     requires dev.youkiffm.bindings;
     // Jackson types appear in the API (CniResult.json(), NetworkConfigList.plugins()).
     requires transitive com.fasterxml.jackson.databind;
-    requires java.logging;
+    // JFR events per operation and per helper restart (dev.youkiffm.internal.jfr).
+    requires jdk.jfr;
     requires java.net.http;
     requires org.apache.commons.compress;
     // aircompressor-v3 3.3 has no module descriptor or Automatic-Module-Name: this is its file-derived name.
@@ -25,6 +26,9 @@ module dev.youkiffm.core {
     exports dev.youkiffm.spec;
     exports dev.youkiffm.subprocess;
     exports dev.youkiffm.supervise;
+
+    // JFR reads the event classes' fields and annotations.
+    exports dev.youkiffm.internal.jfr to jdk.jfr;
 
     // Jackson binds these reflectively (records, private @JsonCreator constructors, any-getters/setters).
     opens dev.youkiffm.spec to com.fasterxml.jackson.databind;

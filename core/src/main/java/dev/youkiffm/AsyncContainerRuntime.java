@@ -29,6 +29,9 @@ import java.util.function.Supplier;
  *
  * <p>Closing this facade shuts its pool down (waiting for queued operations); it does not close the wrapped
  * runtime.
+ *
+ * <p>Thread-safe, like the runtime it wraps; the futures' dependents run on the pool's threads unless the caller
+ * chains them with an executor of its own.
  */
 public final class AsyncContainerRuntime implements AutoCloseable {
     private final ContainerRuntime runtime;

@@ -18,6 +18,10 @@ import java.util.concurrent.CompletableFuture;
  * virtual threads should use {@link AsyncContainerRuntime}, which runs them on a bounded pool of platform threads.
  *
  * <p>Ids are validated by {@link ContainerIds#validate(String)} before anything touches the system.
+ *
+ * <p>Thread-safe: every implementation may be called from any number of threads at once; calls on different
+ * containers run concurrently. User callbacks (dependents of {@link #onExit}, {@link Stdio#frames} consumers) never
+ * run on the runtime's own threads.
  */
 public interface ContainerRuntime extends AutoCloseable {
 

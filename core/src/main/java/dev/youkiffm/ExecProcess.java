@@ -1,10 +1,13 @@
 package dev.youkiffm;
 
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 
 /**
  * A process started in a container by {@link ContainerRuntime#execDetached}. Its stdio goes where the call said.
  * {@link #close()} stops draining its pipes (the process keeps running unless killed).
+ *
+ * <p>Thread-safe: every method may be called from any thread.
  */
 public interface ExecProcess extends AutoCloseable {
     /** The host pid of the process. */
@@ -13,8 +16,30 @@ public interface ExecProcess extends AutoCloseable {
     /** Names this process in {@link OutputFrame#source()}: {@code <container id>/exec-<n>}. */
     String name();
 
-    /** Completes with its exit status, or 128+signal. */
+    /**
+     * Completes with its exit status, or 128+signal. Dependent actions never run on the runtime's own threads (each
+     * completion is handed to a virtual thread, like {@code ProcessHandle.onExit}).
+     */
     CompletableFuture<Integer> onExit();
+
+    /** Whether the process has not exited yet (its exit was not observed). */
+    boolean isAlive();
+
+    /**
+     * Waits at most {@code timeout} for the process to exit and returns its exit code (as {@link #onExit}).
+     *
+     * @throws OperationTimeoutException if it is still running after {@code timeout}
+     * @throws ContainerException if the wait is interrupted or the exit cannot be observed
+     */
+    int waitFor(Duration timeout);
+
+    /**
+     * The process as a {@link ProcessHandle}, taken when the process was started (so it never refers to a recycled
+     * pid): for {@code info()}, {@code descendants()} and the like. Prefer {@link #kill} to signal it.
+     *
+     * @throws ContainerException if the process had exited before its handle could be taken
+     */
+    ProcessHandle toHandle();
 
     /**
      * Sends {@code signal} to the process and, with {@code tree}, to every process it started that is still its

@@ -5,8 +5,9 @@ import java.util.Objects;
 
 /**
  * A chunk of a container's (or an exec'd process') standard output or error, as drained from its pipe. Frames of one
- * stream arrive in order, on the runtime's stdio thread; the last frame of a stream has {@link #end()} set and no
- * data. Frames of different streams and containers interleave.
+ * stream arrive in order, one at a time, on a virtual thread of that stream (never the runtime's stdio thread); the
+ * last frame of a stream has {@link #end()} set and no data. Frames of different streams and containers interleave.
+ * Immutable; the receiver owns {@link #data()}.
  *
  * Immutable and thread-safe.
  *

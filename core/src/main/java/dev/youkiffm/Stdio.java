@@ -13,11 +13,13 @@ import java.util.function.Consumer;
  * own descriptors: the choices are /dev/null, a file, the runtime's per-container log file, a pipe the runtime drains into a {@link Consumer} of
  * {@link OutputFrame}s (stdout, stderr), or a pipe the runtime fills with given bytes (stdin).
  *
- * <p>Pipes are served by one poll-based thread per runtime with non-blocking reads and writes, so a container that
- * writes a lot never blocks on a full pipe as long as the consumers return promptly. Consumers run on that thread:
- * they must not block (hand the bytes off if the work is slow). A consumer that throws is logged and its stream keeps
- * draining (the data is dropped).
- * The implementations are immutable and thread-safe; a {@link #frames} consumer runs on a stdio thread (see above).
+ * <p>Pipes are served by one poll-based thread per runtime with non-blocking reads and writes. A consumer never runs
+ * on that thread: each pipe's frames go to their own serial queue, delivered in order on a virtual thread, so a slow
+ * or blocking consumer delays no other pipe or container. Memory stays bounded: while a consumer lags by 256 KiB the
+ * runtime stops reading that pipe, and the process writing to it blocks until the consumer catches up. A consumer
+ * that throws is logged and its stream keeps draining (the data is dropped).
+ *
+ * <p>Immutable and thread-safe; a consumer is called by one thread at a time.
  */
 public sealed interface Stdio {
     /** /dev/null. */
@@ -72,7 +74,8 @@ public sealed interface Stdio {
     }
 
     /**
-     * stdout/stderr copied into {@code out} (written and flushed on the stdio thread, never closed by the runtime).
+     * stdout/stderr copied into {@code out} (written and flushed on the pipe's delivery thread, never closed by the
+     * runtime).
      * An {@link IOException} from {@code out} stops the copy; the stream keeps draining.
      */
     static Stdio stream(OutputStream out) {

@@ -1,32 +1,23 @@
 package dev.youkiffm.ffm;
 
 import dev.youkiffm.ContainerException;
-import dev.youkiffm.ContainerIds;
 import dev.youkiffm.ContainerNotFoundException;
 import dev.youkiffm.ContainerRuntime;
 import dev.youkiffm.ContainerState;
 import dev.youkiffm.ContainerStats;
-import dev.youkiffm.ContainerStatus;
 import dev.youkiffm.CreateOptions;
-import dev.youkiffm.InvalidArgumentException;
 import dev.youkiffm.RuntimeFailureException;
 import dev.youkiffm.RuntimeOptions;
 import dev.youkiffm.RuntimeUnavailableException;
 import dev.youkiffm.Signal;
-import dev.youkiffm.Stdio;
-import dev.youkiffm.ExecProcess;
-import dev.youkiffm.ExecResult;
 import dev.youkiffm.ExecSpec;
+import dev.youkiffm.internal.BaseContainerRuntime;
 import dev.youkiffm.internal.ExecSupport;
-import dev.youkiffm.internal.ExitWatcher;
 import dev.youkiffm.internal.OomKillerControl;
 import dev.youkiffm.internal.StdioPlumbing;
-import dev.youkiffm.internal.StdioPump;
-import dev.youkiffm.internal.RuntimeFiles;
 import dev.youkiffm.internal.RootLock;
-import dev.youkiffm.internal.nativeaccess.Posix;
-import java.util.concurrent.atomic.AtomicLong;
 import dev.youkiffm.internal.OciStateJson;
+import dev.youkiffm.internal.nativeaccess.Posix;
 import dev.youkiffm.internal.nativeaccess.NativeRuntime;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -34,7 +25,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -48,32 +38,27 @@ import java.util.concurrent.ConcurrentHashMap;
  * files on the calling thread and never wait on other calls. Every other call has a deadline
  * ({@link RuntimeOptions#operationTimeout()}, or {@link CreateOptions#withTimeout} for a create) and fails with
  * {@link dev.youkiffm.OperationTimeoutException} past it, with nothing left half-done. A helper that dies or stalls
- * fails the calls in flight at once and is replaced by the next call; running containers stay manageable.
+ * fails the calls in flight at once and is replaced by the next call; running containers stay manageable. Every
+ * operation is recorded as a JFR event (see the README's Observability section).
  */
-public final class FfmContainerRuntime implements ContainerRuntime {
+public final class FfmContainerRuntime extends BaseContainerRuntime {
     /** Default state root when {@link RuntimeOptions#root()} is null. */
     public static final Path DEFAULT_ROOT = Path.of("/run/youki-ffm/ffm");
 
-    private final Path root;
     private final NativeRuntime nat;
-    private final RootLock rootLock;
     private final boolean subreaper;
-    private AutoCloseable janitor;
-    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
-    private final ExitWatcher watcher;
-    private final Map<String, CompletableFuture<Integer>> exits = new ConcurrentHashMap<>();
-    private final StdioPump pump = new StdioPump("yffm-ffm-stdio");
-    private final AtomicLong execSeq = new AtomicLong();
     private final Path execDir;
-    private final java.nio.file.attribute.FileTime openedAt = java.nio.file.attribute.FileTime.from(java.time.Instant.now());
+    /** Retries per watched key whose exit only init could report. */
+    private final Map<String, Integer> orphanExits = new ConcurrentHashMap<>();
+
+    /** Watcher keys of exec'd processes; ':' cannot occur in a container id. */
+    private static final String EXEC_KEY = "exec:";
 
     private FfmContainerRuntime(Path root, NativeRuntime nat, RootLock rootLock, boolean subreaper) {
+        super("ffm", root, rootLock);
         this.subreaper = subreaper;
-        this.root = root;
         this.nat = nat;
-        this.rootLock = rootLock;
         this.execDir = root.resolveSibling(root.getFileName() + ".exec");
-        this.watcher = new ExitWatcher("yffm-exit-watcher", this::collectExit);
     }
 
     /**
@@ -82,7 +67,8 @@ public final class FfmContainerRuntime implements ContainerRuntime {
      * When the helper that parented it was replaced, the process was reparented and is reaped by init, so the
      * pidfd is asked again (the watcher retries an empty answer).
      */
-    private OptionalInt collectExit(String key, int pidfd) {
+    @Override
+    protected OptionalInt collectExit(String key, int pidfd) {
         OptionalInt code = NativeRuntime.pidfdExitCode(pidfd);
         if (code.isPresent()) {
             return code;
@@ -118,12 +104,6 @@ public final class FfmContainerRuntime implements ContainerRuntime {
         }
     }
 
-    /** Retries per watched key whose exit only init could report. */
-    private final Map<String, Integer> orphanExits = new ConcurrentHashMap<>();
-
-    /** Watcher keys of exec'd processes; ':' cannot occur in a container id. */
-    private static final String EXEC_KEY = "exec:";
-
     /** Opens the FFM runtime, or throws {@link RuntimeUnavailableException} naming exactly what is missing. */
     public static ContainerRuntime open(RuntimeOptions options) {
         Path root = (options.root() == null ? DEFAULT_ROOT : options.root()).toAbsolutePath().normalize();
@@ -145,7 +125,7 @@ public final class FfmContainerRuntime implements ContainerRuntime {
             NativeRuntime nat = NativeRuntime.open(root, options.ffmMode(), options.operationTimeout());
             FfmContainerRuntime rt = new FfmContainerRuntime(root, nat, lock, options.subreaper());
             if (options.subreaper()) {
-                rt.janitor = dev.youkiffm.internal.OrphanJanitor.register(rt.watcher::watchedPids);
+                rt.registerOrphanJanitor(rt.watcher::watchedPids);
             }
             return rt;
         } catch (IOException e) {
@@ -155,16 +135,6 @@ public final class FfmContainerRuntime implements ContainerRuntime {
             lock.close();
             throw e;
         }
-    }
-
-    @Override
-    public String name() {
-        return "ffm";
-    }
-
-    @Override
-    public Path root() {
-        return root;
     }
 
     /** The helper process' pid, 0 in direct mode. For diagnostics and leak tests. */
@@ -178,10 +148,7 @@ public final class FfmContainerRuntime implements ContainerRuntime {
     }
 
     @Override
-    public ContainerState create(String id, Path bundle, CreateOptions options) {
-        ContainerIds.validate(id);
-        Objects.requireNonNull(options, "options");
-        Path b = ContainerIds.validateBundle(bundle);
+    protected ContainerState doCreate(String id, Path b, CreateOptions options) {
         StdioPlumbing pl = StdioPlumbing.forCreate(pump, root, id, options, true);
         NativeRuntime.Created c;
         try {
@@ -200,9 +167,8 @@ public final class FfmContainerRuntime implements ContainerRuntime {
             throw e;
         }
         pl.childEndsPassed();
-        CompletableFuture<Integer> exit = new CompletableFuture<>();
-        exits.put(id, exit);
-        watcher.watch(new ExitWatcher.Watch(id, c.pidfd(), exit));
+        created.add(id);
+        watchInit(id, c.pidfd());
         try {
             OomKillerControl.apply(b, c.pid()); // libcontainer 0.7 drops disableOOMKiller
         } catch (RuntimeException e) {
@@ -217,16 +183,12 @@ public final class FfmContainerRuntime implements ContainerRuntime {
     }
 
     @Override
-    public ExecProcess execDetached(String id, ExecSpec spec, Stdio stdout, Stdio stderr) {
-        return ExecSupport.detached(pump, root, execSeq, id, spec, stdout, stderr, true, this::launch);
+    protected boolean launchWantsFds() {
+        return true;
     }
 
     @Override
-    public ExecResult exec(String id, ExecSpec spec) {
-        return ExecSupport.run(pump, execSeq, id, spec, true, this::launch);
-    }
-
-    private ExecSupport.Handle launch(String id, String name, ExecSpec spec, StdioPlumbing pl) {
+    protected ExecSupport.Handle launch(String id, String name, ExecSpec spec, StdioPlumbing pl) {
         NativeRuntime.Exec e;
         try {
             Path proc = ExecSupport.prepare(this, id, execDir, spec);
@@ -250,75 +212,58 @@ public final class FfmContainerRuntime implements ContainerRuntime {
             killFd = -1;
         }
         CompletableFuture<Integer> exit = new CompletableFuture<>();
-        watcher.watch(new ExitWatcher.Watch(EXEC_KEY + e.token(), e.pidfd(), exit));
+        watcher.watch(new dev.youkiffm.internal.ExitWatcher.Watch(EXEC_KEY + e.token(), e.pidfd(), exit));
         return new ExecSupport.Handle(name, e.pid(), killFd, exit, pl);
     }
 
     @Override
-    public void start(String id) {
-        nat.start(ContainerIds.validate(id), null);
+    protected void doStart(String id) {
+        nat.start(id, null);
     }
 
     @Override
-    public ContainerState state(String id) {
-        ContainerState s = OciStateJson.parse(nat.stateJson(ContainerIds.validate(id)));
-        CompletableFuture<Integer> exit = exits.get(id);
-        if (exit != null && s.status() == ContainerStatus.STOPPED && !exit.isDone()) {
-            // The watcher may not have run yet: collect the code now (targeted, non-blocking).
-            nat.exitStatus(id).ifPresent(exit::complete);
-        }
-        if (exit != null && exit.isDone() && !exit.isCompletedExceptionally()) {
-            s = s.withExitCode(exit.join());
-        }
-        return s;
+    protected ContainerState readState(String id) {
+        return OciStateJson.parse(nat.stateJson(id));
     }
 
     @Override
-    public void kill(String id, Signal signal, boolean all) {
-        Objects.requireNonNull(signal, "signal");
-        nat.kill(ContainerIds.validate(id), signal.number(), all, null);
+    protected void collectNow(String id, CompletableFuture<Integer> exit) {
+        nat.exitStatus(id).ifPresent(exit::complete); // targeted, non-blocking
     }
 
     @Override
-    public void delete(String id, boolean force) {
-        nat.delete(ContainerIds.validate(id), force, null);
-        RuntimeFiles.deleteLogs(root, id);
-        CompletableFuture<Integer> exit = exits.get(id);
-        if (exit != null) {
-            // Delete reaped (or killed and reaped) the init; the watcher completes the future from the pidfd. Forget
-            // it then, so the map only holds containers that still exist or are still being observed.
-            exit.whenComplete((code, err) -> exits.remove(id, exit));
-        }
+    protected void doKill(String id, Signal signal, boolean all) {
+        nat.kill(id, signal.number(), all, null);
     }
 
     @Override
-    public void pause(String id) {
-        nat.pause(ContainerIds.validate(id), null);
+    protected void doDelete(String id, boolean force) {
+        nat.delete(id, force, null);
     }
 
     @Override
-    public void resume(String id) {
-        nat.resume(ContainerIds.validate(id), null);
+    protected void doPause(String id) {
+        nat.pause(id, null);
     }
 
     @Override
-    public List<Integer> processes(String id) {
-        return OciStateJson.parsePids(nat.psJson(ContainerIds.validate(id), null));
+    protected void doResume(String id) {
+        nat.resume(id, null);
     }
 
     @Override
-    public void update(String id, dev.youkiffm.ResourceUpdate resources) {
-        Objects.requireNonNull(resources, "resources");
-        nat.update(ContainerIds.validate(id), resources.toOciJson(), null);
+    protected List<Integer> doProcesses(String id) {
+        return OciStateJson.parsePids(nat.psJson(id, null));
     }
 
     @Override
-    public ContainerStats stats(String id) {
-        ContainerState s = state(id);
-        if (s.status() == ContainerStatus.STOPPED) {
-            throw new dev.youkiffm.IllegalContainerStateException(id, "stats", "container is stopped");
-        }
-        String json = nat.statsJson(id, null);
+    protected void doUpdate(String id, dev.youkiffm.ResourceUpdate resources) {
+        nat.update(id, resources.toOciJson(), null);
+    }
+
+    @Override
+    protected ContainerStats doStats(ContainerState state) {
+        String json = nat.statsJson(state.id(), null);
         try {
             com.fasterxml.jackson.databind.JsonNode n = OciStateJson.MAPPER.readTree(json);
             com.fasterxml.jackson.databind.JsonNode mem = n.path("memory").path("memory");
@@ -344,14 +289,8 @@ public final class FfmContainerRuntime implements ContainerRuntime {
     }
 
     @Override
-    public List<ContainerState> list() {
-        List<ContainerState> raw = OciStateJson.parseList(nat.listJson());
-        List<ContainerState> out = new ArrayList<>(raw.size());
-        for (ContainerState s : raw) {
-            CompletableFuture<Integer> exit = exits.get(s.id());
-            out.add(exit != null && exit.isDone() && !exit.isCompletedExceptionally() ? s.withExitCode(exit.join()) : s);
-        }
-        return out;
+    protected List<ContainerState> readList() {
+        return OciStateJson.parseList(nat.listJson());
     }
 
     @Override
@@ -360,12 +299,7 @@ public final class FfmContainerRuntime implements ContainerRuntime {
     }
 
     @Override
-    public CompletableFuture<Integer> onExit(String id) {
-        ContainerIds.validate(id);
-        CompletableFuture<Integer> exit = exits.get(id);
-        if (exit != null) {
-            return ExitWatcher.handOff(exit);
-        }
+    protected CompletableFuture<Integer> onExitUntracked(String id) {
         try {
             state(id);
         } catch (ContainerNotFoundException e) {
@@ -384,41 +318,21 @@ public final class FfmContainerRuntime implements ContainerRuntime {
     }
 
     /**
-     * Force-deletes every container in the root this instance did not create, removes state directories that a
-     * crash left before libcontainer wrote their {@code state.json} (nothing else exists for those yet), then the logs
-     * and bundles of ids that no longer exist and scratch files of earlier processes.
+     * Besides the containers this instance did not create, removes state directories that a crash left before
+     * libcontainer wrote their {@code state.json} (nothing else exists for those yet).
      */
     @Override
-    public List<String> recover() {
-        List<String> removed = new ArrayList<>();
-        for (ContainerState s : list()) {
-            if (!exits.containsKey(s.id())) {
-                delete(s.id(), true);
-                removed.add(s.id());
-            }
-        }
+    protected void recoverMore(List<String> removed) {
         try (var dirs = Files.list(root)) {
             for (Path d : dirs.filter(Files::isDirectory).toList()) {
                 String id = d.getFileName().toString();
-                if (!exits.containsKey(id) && !Files.exists(d.resolve("state.json")) && isValidId(id)) {
-                    dev.youkiffm.internal.RuntimeFiles.deleteRecursively(d);
+                if (!created.contains(id) && !Files.exists(d.resolve("state.json")) && isValidId(id)) {
+                    dev.youkiffm.internal.RuntimeFiles.deleteTree(d);
                     removed.add(id);
                 }
             }
         } catch (IOException e) {
             throw new RuntimeFailureException("recover: cannot scan " + root, e.toString(), e);
-        }
-        RuntimeFiles.sweepAfterRecover(root(), list().stream().map(ContainerState::id).toList(), exits.keySet(),
-                openedAt, removed);
-        return removed;
-    }
-
-    private static boolean isValidId(String id) {
-        try {
-            ContainerIds.validate(id);
-            return true;
-        } catch (InvalidArgumentException e) {
-            return false;
         }
     }
 
@@ -427,29 +341,8 @@ public final class FfmContainerRuntime implements ContainerRuntime {
         return watcher.watching();
     }
 
-    /**
-     * Idempotent. Calls in flight finish or fail (each within its deadline); later calls throw
-     * {@link dev.youkiffm.RuntimeClosedException}. Containers keep running.
-     */
     @Override
-    public void close() {
-        if (!closed.compareAndSet(false, true)) {
-            return;
-        }
-        try {
-            nat.close();
-        } finally {
-            watcher.close();
-            pump.close();
-            rootLock.close();
-            if (janitor != null) {
-                try {
-                    janitor.close();
-                } catch (Exception e) {
-                    // only unregisters
-                }
-            }
-        }
+    protected void closeBackend() {
+        nat.close();
     }
-
 }

@@ -7,7 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Host prerequisites for running containers at all, named precisely when missing. */
+/** Host prerequisites for running containers at all, named precisely when missing. Stateless, thread-safe. */
 public final class HostChecks {
     private HostChecks() {}
 

@@ -5,8 +5,6 @@ import dev.youkiffm.RuntimeFailureException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.Map;
 
 /**
  * Reads a process's cgroup figures from cgroupfs, following {@code /proc/<pid>/cgroup}: the v1 memory, cpuacct and
@@ -19,32 +17,78 @@ public final class CgroupFiles {
 
     private CgroupFiles() {}
 
-    public static ContainerStats read(int pid) {
+    /**
+     * One line of {@code /proc/<pid>/cgroup} as directories: its controllers (empty for the v2 hierarchy), the
+     * hierarchy's mount ({@code /sys/fs/cgroup/<controllers>} for v1, the unified mount for v2) and the process'
+     * cgroup in it (checked to stay under the mount).
+     */
+    public record Membership(java.util.List<String> controllers, Path mount, Path cgroup) {
+        /** Whether this is the v2 (unified) hierarchy. */
+        public boolean unified() {
+            return controllers.isEmpty();
+        }
+
+        /** Whether the process sits in the hierarchy's root cgroup (nothing of its own to remove). */
+        public boolean atRoot() {
+            return cgroup.equals(mount);
+        }
+    }
+
+    /** The cgroups of process {@code pid} ("self" for this JVM), one per hierarchy; empty once it is gone. */
+    public static java.util.List<Membership> memberships(String pid) {
+        java.util.List<Membership> out = new java.util.ArrayList<>();
         try {
-            Map<String, String> v1 = new HashMap<>();
-            String v2 = null;
-            for (String line : Files.readAllLines(Path.of("/proc", Integer.toString(pid), "cgroup"))) {
+            for (String line : Files.readAllLines(Path.of("/proc", pid, "cgroup"))) {
                 String[] f = line.split(":", 3);
-                if (f.length != 3) {
+                if (f.length != 3 || !f[2].startsWith("/")) {
                     continue;
                 }
-                if (f[1].isEmpty()) {
-                    v2 = f[2];
-                }
-                for (String c : f[1].split(",")) {
-                    v1.put(c, f[2]);
+                Path mount = f[1].isEmpty() ? UNIFIED_MOUNT : CGROUP_FS.resolve(f[1].replace("name=", ""));
+                Path cg = mount.resolve(f[2].substring(1)).normalize();
+                if (cg.startsWith(mount)) {
+                    out.add(new Membership(f[1].isEmpty() ? java.util.List.of() : java.util.List.of(f[1].split(",")),
+                            mount, cg));
                 }
             }
-            if (v1.containsKey("memory")) {
-                Path mem = Path.of("/sys/fs/cgroup/memory" + v1.get("memory"));
-                Path cpu = Path.of("/sys/fs/cgroup/cpuacct" + v1.get("cpuacct"));
-                Path pids = Path.of("/sys/fs/cgroup/pids" + v1.get("pids"));
-                return new ContainerStats(num(cpu.resolve("cpuacct.usage")), num(mem.resolve("memory.usage_in_bytes")),
-                        limit(mem.resolve("memory.limit_in_bytes")), num(pids.resolve("pids.current")),
-                        limit(pids.resolve("pids.max")));
+        } catch (IOException | RuntimeException e) {
+            // gone, or not a readable cgroup file
+        }
+        return out;
+    }
+
+    /** The v1 hierarchy holding {@code controller} (or, with null, the v2 one) in {@code ms}, or null. */
+    public static Membership find(java.util.List<Membership> ms, String controller) {
+        for (Membership m : ms) {
+            if (controller == null ? m.unified() : m.controllers().contains(controller)) {
+                return m;
             }
+        }
+        return null;
+    }
+
+    private static final Path CGROUP_FS = Path.of("/sys/fs/cgroup");
+    /** Where the v2 hierarchy is mounted: /sys/fs/cgroup/unified on a hybrid host, else /sys/fs/cgroup itself. */
+    private static final Path UNIFIED_MOUNT = Files.isDirectory(CGROUP_FS.resolve("unified"))
+            ? CGROUP_FS.resolve("unified") : CGROUP_FS;
+
+    public static ContainerStats read(int pid) {
+        java.util.List<Membership> ms = memberships(Integer.toString(pid));
+        try {
+            Membership mem = find(ms, "memory");
+            if (mem != null) {
+                Membership cpu = find(ms, "cpuacct");
+                Membership pids = find(ms, "pids");
+                if (cpu == null || pids == null) {
+                    throw new RuntimeFailureException("process " + pid + " is in no cpuacct or pids cgroup", "");
+                }
+                Path m = mem.cgroup();
+                return new ContainerStats(num(cpu.cgroup().resolve("cpuacct.usage")),
+                        num(m.resolve("memory.usage_in_bytes")), limit(m.resolve("memory.limit_in_bytes")),
+                        num(pids.cgroup().resolve("pids.current")), limit(pids.cgroup().resolve("pids.max")));
+            }
+            Membership v2 = find(ms, null);
             if (v2 != null) {
-                Path g = Path.of("/sys/fs/cgroup" + v2);
+                Path g = v2.cgroup();
                 long usec = 0;
                 for (String l : Files.readAllLines(g.resolve("cpu.stat"))) {
                     if (l.startsWith("usage_usec ")) {

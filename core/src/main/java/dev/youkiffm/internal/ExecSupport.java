@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.youkiffm.ContainerException;
-import dev.youkiffm.ContainerIds;
 import dev.youkiffm.ContainerState;
 import dev.youkiffm.ContainerStatus;
 import dev.youkiffm.ExecProcess;
@@ -25,7 +24,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -37,37 +35,6 @@ public final class ExecSupport {
     static final Duration DRAIN_GRACE = Duration.ofSeconds(2);
 
     private ExecSupport() {}
-
-    /** A runtime's way of starting an exec'd process with the given stdio. */
-    public interface Launcher {
-        Handle launch(String id, String name, ExecSpec spec, StdioPlumbing plumbing);
-    }
-
-    /** {@code <id>/exec-<n>}: the exec's name in frames and messages. */
-    private static String name(String id, AtomicLong seq) {
-        return ContainerIds.validate(id) + "/exec-" + seq.incrementAndGet();
-    }
-
-    /** {@link dev.youkiffm.ContainerRuntime#execDetached} for both runtime families. */
-    public static ExecProcess detached(StdioPump pump, Path root, AtomicLong seq, String id, ExecSpec spec, Stdio stdout,
-            Stdio stderr, boolean wantFds, Launcher launcher) {
-        String name = name(id, seq);
-        Objects.requireNonNull(spec, "spec");
-        StdioPlumbing pl = StdioPlumbing.open(pump, name, stdinOf(spec), Objects.requireNonNull(stdout, "stdout"),
-                Objects.requireNonNull(stderr, "stderr"), wantFds, stream -> RuntimeFiles.logFile(root, id, stream));
-        return launcher.launch(id, name, spec, pl);
-    }
-
-    /** {@link dev.youkiffm.ContainerRuntime#exec} for both runtime families: capture, launch, {@link #await}. */
-    public static ExecResult run(StdioPump pump, AtomicLong seq, String id, ExecSpec spec, boolean wantFds,
-            Launcher launcher) {
-        String name = name(id, seq);
-        Objects.requireNonNull(spec, "spec");
-        StdioPlumbing.Capture out = new StdioPlumbing.Capture(spec.maxOutputBytes());
-        StdioPlumbing.Capture err = new StdioPlumbing.Capture(spec.maxOutputBytes());
-        StdioPlumbing pl = StdioPlumbing.open(pump, stdinOf(spec), out, err, wantFds);
-        return await(launcher.launch(id, name, spec, pl), pl, out, err, spec);
-    }
 
     /** Exec is only allowed into a running container, on every runtime (runc alone would also take a created one). */
     public static void requireRunning(ContainerState s) {
@@ -167,12 +134,12 @@ public final class ExecSupport {
             int code;
             boolean timedOut = false;
             try {
-                code = h.onExit().get(spec.timeout().toNanos(), TimeUnit.NANOSECONDS);
+                code = h.exit.get(spec.timeout().toNanos(), TimeUnit.NANOSECONDS);
             } catch (TimeoutException e) {
                 timedOut = true;
                 h.kill(Signal.SIGKILL, true);
                 try {
-                    code = h.onExit().get(30, TimeUnit.SECONDS);
+                    code = h.exit.get(30, TimeUnit.SECONDS);
                 } catch (TimeoutException e2) {
                     throw new RuntimeFailureException("exec '" + h.name() + "' did not exit 30 s after SIGKILL", "");
                 }
@@ -236,6 +203,8 @@ public final class ExecSupport {
         private final CompletableFuture<Integer> exit;
         private final StdioPlumbing plumbing;
         private volatile int killedWith;
+        /** Taken at launch, while the process is alive: the JDK's handle remembers its start time. */
+        private final ProcessHandle handle;
 
         /** Takes ownership of {@code pidfd}. */
         public Handle(String name, int pid, int pidfd, CompletableFuture<Integer> exit, StdioPlumbing plumbing) {
@@ -244,7 +213,41 @@ public final class ExecSupport {
             this.pidfd = pidfd;
             this.exit = exit;
             this.plumbing = plumbing;
+            this.handle = ProcessHandle.of(pid).orElse(null);
             exit.whenComplete((c, t) -> closePidfd());
+        }
+
+        @Override
+        public boolean isAlive() {
+            return !exit.isDone();
+        }
+
+        @Override
+        public int waitFor(Duration timeout) {
+            java.util.Objects.requireNonNull(timeout, "timeout");
+            try {
+                return exit.get(Math.max(0, timeout.toNanos()), TimeUnit.NANOSECONDS);
+            } catch (TimeoutException e) {
+                throw new dev.youkiffm.OperationTimeoutException("waitFor exec '" + name + "'", timeout,
+                        "the process is still running");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ContainerException("interrupted while waiting for exec '" + name + "'", e);
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof ContainerException ce) {
+                    throw ce;
+                }
+                throw new ContainerException("exec '" + name + "': its exit cannot be observed", e.getCause());
+            }
+        }
+
+        @Override
+        public ProcessHandle toHandle() {
+            if (handle == null) {
+                throw new ContainerException("exec '" + name + "' (pid " + pid + ") had exited before its handle "
+                        + "could be taken");
+            }
+            return handle;
         }
 
         private synchronized void closePidfd() {
@@ -264,7 +267,7 @@ public final class ExecSupport {
 
         @Override
         public CompletableFuture<Integer> onExit() {
-            return exit.copy();
+            return ExitWatcher.handOff(exit);
         }
 
         /** The signal number of the last {@link #kill} that reached the process, 0 if none. */

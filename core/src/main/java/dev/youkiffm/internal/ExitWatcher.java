@@ -113,17 +113,12 @@ public final class ExitWatcher implements AutoCloseable {
         byFd.clear();
     }
 
-    /** Where callers' dependent actions run: a virtual thread each, so a slow one delays no other. */
-    private static final java.util.concurrent.Executor CALLBACKS = java.util.concurrent.Executors
-            .newThreadPerTaskExecutor(Thread.ofVirtual().name("yffm-callback-", 0).factory());
-
     /**
-     * The future handed to callers for an internal one: it completes on its own virtual thread, so callers'
-     * dependent actions never run on this watcher's thread (as {@code ProcessHandle.onExit} hands off to its
-     * executor) and never wait behind other work (the common pool may be busy with the caller's own tasks).
+     * The future handed to callers for an internal one: dependents never run on this watcher's thread
+     * ({@link UserCallbacks#handOff}).
      */
     public static CompletableFuture<Integer> handOff(CompletableFuture<Integer> internal) {
-        return internal.whenCompleteAsync((v, e) -> { }, CALLBACKS);
+        return UserCallbacks.handOff(internal);
     }
 
     /** Pids of the processes being watched (read through their pidfds); they are reaped here, not by janitors. */

@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -115,18 +114,8 @@ public final class StdioPlumbing implements AutoCloseable {
                 }
                 int[] pipe = pipe();
                 child[i] = pipe[1];
-                Consumer<OutputFrame> c = fr.consumer();
-                StdioPump.Registration r = pump.drain(pipe[0], new StdioPump.Sink() {
-                    @Override
-                    public void data(byte[] bytes) {
-                        c.accept(new OutputFrame(source, stream, bytes, false));
-                    }
-
-                    @Override
-                    public void end() {
-                        c.accept(new OutputFrame(source, stream, new byte[0], true));
-                    }
-                });
+                // delivered on a virtual thread per pipe, in order, with back-pressure (never on the pump thread)
+                StdioPump.Registration r = pump.drain(pipe[0], new FrameQueue(fr.consumer(), source, stream));
                 regs.add(r);
                 outputs.add(r.done());
             }

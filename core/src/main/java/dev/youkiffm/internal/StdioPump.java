@@ -22,11 +22,19 @@ public final class StdioPump implements AutoCloseable {
     /** Reads per fd per wake-up, so one noisy container cannot starve the others. */
     private static final int READS_PER_TURN = 16;
 
-    /** Receives a stream's bytes, then its end. Called on the pump thread only. */
+    /** Receives a stream's bytes, then its end. Called on the pump thread only: must not block. */
     public interface Sink {
         void data(byte[] bytes);
 
         void end();
+
+        /** True while the sink takes no more data: the pump stops reading the pipe until it is woken. */
+        default boolean full() {
+            return false;
+        }
+
+        /** Called once at registration with what wakes the pump when the sink stops being full. */
+        default void onResume(Runnable wakePump) {}
     }
 
     /** One registered pipe end. */
@@ -69,6 +77,7 @@ public final class StdioPump implements AutoCloseable {
 
     /** Drains {@code readFd} (the pump owns it from now on) into {@code sink}. */
     public Registration drain(int readFd, Sink sink) {
+        sink.onResume(this::wake);
         return register(new Registration(readFd, sink, null));
     }
 
@@ -128,7 +137,8 @@ public final class StdioPump implements AutoCloseable {
                 fds[0] = wakeFd;
                 ev[0] = Posix.POLLIN;
                 for (int i = 0; i < rs.length; i++) {
-                    fds[i + 1] = rs[i].fd;
+                    // a full sink's pipe is left out (poll ignores a negative fd) until the sink wakes the pump
+                    fds[i + 1] = rs[i].sink != null && rs[i].sink.full() ? -1 : rs[i].fd;
                     ev[i + 1] = rs[i].input == null ? Posix.POLLIN : Posix.POLLOUT;
                 }
                 short[] rev;
@@ -177,7 +187,7 @@ public final class StdioPump implements AutoCloseable {
                 finish(r);
                 return;
             }
-            for (int turn = 0; turn < READS_PER_TURN; turn++) {
+            for (int turn = 0; turn < READS_PER_TURN && !r.sink.full(); turn++) {
                 long n = Posix.read(r.fd, buf);
                 if (n < 0) {
                     return; // drained for now

@@ -1,7 +1,13 @@
 package dev.youkiffm.subprocess;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.youkiffm.ContainerException;
+import dev.youkiffm.ContainerNotFoundException;
+import dev.youkiffm.ContainerStatus;
+import dev.youkiffm.IllegalContainerStateException;
+import dev.youkiffm.RuntimeFailureException;
 import dev.youkiffm.internal.OciStateJson;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Pattern;
@@ -17,6 +23,8 @@ import java.util.regex.Pattern;
  *       libcontainer first and the CLI's summary last; the summary carries an anyhow chain ({@code \n\nCaused by:\n})
  *       and a "Stack backtrace:" block, which is dropped.
  * </ul>
+ *
+ * <p>Stateless, thread-safe.
  */
 public final class CliErrors {
     private CliErrors() {}
@@ -60,6 +68,47 @@ public final class CliErrors {
             return Kind.WRONG_STATE;
         }
         return Kind.OTHER;
+    }
+
+    /**
+     * Types a failed operation by looking at what is there (does the container exist, is the operation allowed in its
+     * status) rather than by each CLI's wording, so youki, runc and crun throw the same types for the same situation
+     * even where their texts say nothing about state (crun's second start fails with "cannot open .../exec.fifo", its
+     * kill of a stopped container with "No such process"). The text ({@link #kind}) is the fallback when the status
+     * itself cannot be read. The CLI's message is kept verbatim in the exception.
+     *
+     * @param status reads the container's current status (throws when it cannot)
+     */
+    static ContainerException classify(CliFlavor flavor, Path root, String op, String id, String message,
+            java.util.function.Function<String, ContainerStatus> status) {
+        if (!flavor.exists(root, id)) {
+            return new ContainerNotFoundException(id, message);
+        }
+        ContainerStatus now;
+        try {
+            now = status.apply(id);
+        } catch (ContainerNotFoundException e) {
+            return new ContainerNotFoundException(id, message);
+        } catch (ContainerException e) {
+            return switch (kind(message)) {
+                case NOT_FOUND -> new ContainerNotFoundException(id, message);
+                case WRONG_STATE -> new IllegalContainerStateException(id, op, message);
+                default -> new RuntimeFailureException(flavor.cliName() + " " + op + " '" + id + "' failed", message);
+            };
+        }
+        boolean allowed = switch (op) {
+            case "start" -> now == ContainerStatus.CREATED;
+            case "kill" -> now == ContainerStatus.CREATED || now == ContainerStatus.RUNNING
+                    || now == ContainerStatus.PAUSED;
+            case "delete" -> now == ContainerStatus.STOPPED || now == ContainerStatus.CREATED;
+            case "pause" -> now == ContainerStatus.RUNNING;
+            case "resume" -> now == ContainerStatus.PAUSED;
+            default -> true;
+        };
+        if (!allowed) {
+            return new IllegalContainerStateException(id, op, "container is " + now.ociName() + " (" + message + ")");
+        }
+        return new RuntimeFailureException(flavor.cliName() + " " + op + " '" + id + "' failed", message);
     }
 
     /** The last error message in {@code logLines}, or null if there is none. */

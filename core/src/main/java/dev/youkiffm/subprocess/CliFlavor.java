@@ -4,7 +4,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 
-/** The OCI runtime CLIs this runtime drives; they share the runc command grammar. */
+/** The OCI runtime CLIs this runtime drives; they share the runc command grammar. Immutable. */
 public enum CliFlavor {
     YOUKI, RUNC, CRUN;
 

@@ -26,6 +26,8 @@ import java.util.stream.Stream;
  * crun until the runtime is reopened (a bundle or root on a filesystem mounted later is not found).
  *
  * <p>On hosts that are not hybrid no namespace is needed and {@link #prefix()} is empty.
+ *
+ * <p>Thread-safe.
  */
 public final class CrunNamespace implements AutoCloseable {
     public static final Path DIR = Path.of("/run/youki-ffm/crun-ns");

@@ -1,19 +1,23 @@
 package dev.youkiffm.supervise;
 
+import dev.youkiffm.internal.CgroupFiles;
+import dev.youkiffm.internal.StdioPump;
 import dev.youkiffm.internal.nativeaccess.Posix;
 import dev.youkiffm.internal.nativeaccess.SuperviseCalls;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiConsumer;
 
 /**
- * Watches the memory cgroups of supervised containers for OOM kills, with one platform thread for all of them.
+ * Watches the memory cgroups of supervised containers for OOM kills. Its descriptors are served by a
+ * {@link StdioPump} (the library's one poll loop: one platform thread, non-blocking reads, only that thread closes a
+ * registered fd), which hands their bytes to this class:
  *
  * <ul>
  *   <li>cgroup v1: an eventfd registered through {@code cgroup.event_control} on {@code memory.oom_control} (the
@@ -29,7 +33,6 @@ import java.util.function.BiConsumer;
  */
 final class OomMonitor implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(OomMonitor.class.getName());
-    private static final Path CGROUP = Path.of("/sys/fs/cgroup");
 
     /** One container instance's memory cgroup. */
     static final class Watch {
@@ -39,7 +42,7 @@ final class OomMonitor implements AutoCloseable {
         final long baseline;
         private long reported;
         private long lastSeen;
-        private int eventFd = -1;
+        private StdioPump.Registration eventReg; // v1: the eventfd's registration with the pump
         private int controlFd = -1;
         private int wd = -1;
         private volatile boolean closed;
@@ -60,15 +63,14 @@ final class OomMonitor implements AutoCloseable {
     }
 
     private final BiConsumer<String, Long> onOom;
-    private final Map<Integer, Watch> byEventFd = new ConcurrentHashMap<>();
+    private final StdioPump pump = new StdioPump("yffm-oom-monitor");
     private final Map<Integer, Watch> byWd = new ConcurrentHashMap<>();
-    private final List<Watch> toClose = new ArrayList<>();
-    private int wakeFd = -1;
-    private int inotifyFd = -1;
-    private Thread thread;
-    private volatile boolean stopped;
+    /** v1 watches with a registered eventfd. */
+    private final Set<Watch> v1 = ConcurrentHashMap.newKeySet();
+    private int inotifyFd = -1; // guarded by this; registered with the pump, which closes it
+    private boolean stopped; // guarded by this
 
-    /** {@code onOom(id, newKills)} runs on the monitor thread or an exit handler: it must hand off, not block. */
+    /** {@code onOom(id, newKills)} runs on the pump thread or an exit handler: it must hand off, not block. */
     OomMonitor(BiConsumer<String, Long> onOom) {
         this.onOom = onOom;
     }
@@ -79,7 +81,7 @@ final class OomMonitor implements AutoCloseable {
      */
     Watch register(String id, int pid) {
         Path file;
-        boolean v2;
+        boolean isV2;
         try {
             Path[] found = memoryCgroup(pid);
             if (found == null) {
@@ -88,28 +90,45 @@ final class OomMonitor implements AutoCloseable {
                 return new Watch(id, null, false, 0);
             }
             file = found[0];
-            v2 = found[1] != null;
+            isV2 = found[1] != null;
         } catch (IOException e) {
             LOG.log(System.Logger.Level.WARNING, "container " + id + ": cannot read the cgroup of pid " + pid, e);
             return new Watch(id, null, false, 0);
         }
         long base = readKills(file);
-        Watch w = new Watch(id, file, v2, Math.max(0, base));
+        Watch w = new Watch(id, file, isV2, Math.max(0, base));
         try {
-            start();
-            if (v2) {
+            if (isV2) {
                 synchronized (this) {
-                    w.wd = SuperviseCalls.inotifyAddWatch(inotifyFd, file.toString(), SuperviseCalls.IN_MODIFY);
+                    w.wd = SuperviseCalls.inotifyAddWatch(inotify(), file.toString(), SuperviseCalls.IN_MODIFY);
                     byWd.put(w.wd, w);
                 }
             } else {
                 w.controlFd = Posix.open(file.toString(), Posix.O_RDONLY | Posix.O_CLOEXEC, 0);
-                w.eventFd = Posix.eventfd(Posix.EFD_CLOEXEC | Posix.EFD_NONBLOCK);
-                Files.writeString(file.resolveSibling("cgroup.event_control"), w.eventFd + " " + w.controlFd,
-                        StandardCharsets.US_ASCII);
-                byEventFd.put(w.eventFd, w);
+                int eventFd = Posix.eventfd(Posix.EFD_CLOEXEC | Posix.EFD_NONBLOCK);
+                try {
+                    Files.writeString(file.resolveSibling("cgroup.event_control"), eventFd + " " + w.controlFd,
+                            StandardCharsets.US_ASCII);
+                } catch (IOException | RuntimeException e) {
+                    Posix.close(eventFd);
+                    throw e;
+                }
+                synchronized (this) {
+                    if (stopped) {
+                        Posix.close(eventFd);
+                        throw new IllegalStateException("supervisor is closed");
+                    }
+                    // the kernel signals the eventfd at an OOM and when the cgroup is removed; the counter decides
+                    w.eventReg = pump.drain(eventFd, onReadable(() -> {
+                        if (!Files.exists(w.counterFile)) {
+                            unregister(w); // the cgroup was removed: that is what the eventfd said
+                        } else {
+                            check(w);
+                        }
+                    }));
+                    v1.add(w);
+                }
             }
-            wake();
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "container " + id + ": cannot watch " + file
                     + " for OOM events; kills are still counted at exit", e);
@@ -118,10 +137,66 @@ final class OomMonitor implements AutoCloseable {
         return w;
     }
 
+    /** The inotify fd for every v2 watch, made and registered with the pump on first use. Caller holds the lock. */
+    private int inotify() throws IOException {
+        if (stopped) {
+            throw new IllegalStateException("supervisor is closed");
+        }
+        if (inotifyFd < 0) {
+            inotifyFd = SuperviseCalls.inotifyInit();
+            pump.drain(inotifyFd, new StdioPump.Sink() {
+                @Override
+                public void data(byte[] events) {
+                    for (int wd : watchDescriptors(events)) {
+                        Watch w = byWd.get(wd);
+                        if (w != null && !w.closed) {
+                            check(w);
+                        }
+                    }
+                }
+
+                @Override
+                public void end() {}
+            });
+        }
+        return inotifyFd;
+    }
+
+    /** A sink that runs {@code onEvent} whenever the fd had something to read (the bytes themselves do not matter). */
+    private static StdioPump.Sink onReadable(Runnable onEvent) {
+        return new StdioPump.Sink() {
+            @Override
+            public void data(byte[] bytes) {
+                onEvent.run();
+            }
+
+            @Override
+            public void end() {}
+        };
+    }
+
+    /** The watch descriptors of the {@code struct inotify_event}s in {@code buf} (wd, mask, cookie, len, name[len]). */
+    static int[] watchDescriptors(byte[] buf) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(buf).order(java.nio.ByteOrder.nativeOrder());
+        java.util.List<Integer> out = new java.util.ArrayList<>();
+        while (b.remaining() >= 16) {
+            int wd = b.getInt();
+            b.getInt(); // mask
+            b.getInt(); // cookie
+            int len = b.getInt();
+            if (len < 0 || len > b.remaining()) {
+                break;
+            }
+            b.position(b.position() + len);
+            out.add(wd);
+        }
+        return out.stream().mapToInt(Integer::intValue).toArray();
+    }
+
     /**
-     * Reads the kill counter now and reports kills not reported yet through {@code onOom}. Called by the monitor
-     * thread on a notification, and by the exit handler before it decides {@code oomKilled} (so an OOM event always
-     * precedes the exit it caused).
+     * Reads the kill counter now and reports kills not reported yet through {@code onOom}. Called on a notification,
+     * and by the exit handler before it decides {@code oomKilled} (so an OOM event always precedes the exit it
+     * caused).
      */
     void check(Watch w) {
         if (w.counterFile == null) {
@@ -141,100 +216,21 @@ final class OomMonitor implements AutoCloseable {
         }
     }
 
-    /** Stops watching (the fds are closed by the monitor thread). */
+    /** Stops watching (a v1 eventfd is closed by the pump's thread, which the kernel takes as unregistering). */
     void unregister(Watch w) {
         if (w.closed) {
             return;
         }
         w.closed = true;
-        synchronized (this) {
-            toClose.add(w);
-        }
-        wake();
-    }
-
-    private synchronized void start() throws IOException {
-        if (stopped) {
-            throw new IllegalStateException("supervisor is closed");
-        }
-        if (thread != null) {
-            return;
-        }
-        wakeFd = Posix.eventfd(Posix.EFD_CLOEXEC | Posix.EFD_NONBLOCK);
-        inotifyFd = SuperviseCalls.inotifyInit();
-        thread = Thread.ofPlatform().daemon().name("yffm-oom-monitor").unstarted(this::run);
-        thread.start();
-    }
-
-    private synchronized void wake() {
-        if (wakeFd >= 0) {
-            Posix.eventfdSignal(wakeFd);
-        }
-    }
-
-    private void run() {
-        try {
-            while (!stopped) {
-                closePending();
-                Watch[] ws = byEventFd.values().toArray(Watch[]::new);
-                int[] fds = new int[ws.length + 2];
-                fds[0] = wakeFd;
-                fds[1] = inotifyFd;
-                for (int i = 0; i < ws.length; i++) {
-                    fds[i + 2] = ws[i].eventFd;
-                }
-                boolean[] ready = Posix.pollIn(fds, -1);
-                if (ready[0]) {
-                    Posix.eventfdDrain(wakeFd);
-                }
-                if (ready[1]) {
-                    for (int wd : SuperviseCalls.inotifyDrain(inotifyFd)) {
-                        Watch w = byWd.get(wd);
-                        if (w != null && !w.closed) {
-                            check(w);
-                        }
-                    }
-                }
-                for (int i = 0; i < ws.length; i++) {
-                    if (ready[i + 2] && !ws[i].closed) {
-                        SuperviseCalls.eventfdRead(ws[i].eventFd);
-                        if (!Files.exists(ws[i].counterFile)) {
-                            unregister(ws[i]); // the cgroup was removed: that is what the eventfd said
-                        } else {
-                            check(ws[i]);
-                        }
-                    }
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "OOM monitor failed; OOM kills are still counted at exit", e);
-        } finally {
-            for (Watch w : byEventFd.values()) {
-                unregister(w);
-            }
-            for (Watch w : byWd.values()) {
-                unregister(w);
-            }
-            closePending();
-        }
-    }
-
-    private void closePending() {
-        List<Watch> ws;
-        synchronized (this) {
-            ws = new ArrayList<>(toClose);
-            toClose.clear();
-        }
-        for (Watch w : ws) {
-            closeFds(w);
-        }
+        closeFds(w);
     }
 
     private void closeFds(Watch w) {
-        if (w.eventFd >= 0) {
-            byEventFd.remove(w.eventFd, w);
-            Posix.close(w.eventFd); // v1: the kernel drops the cgroup event when the eventfd is released
-            w.eventFd = -1;
+        StdioPump.Registration r = w.eventReg;
+        if (r != null) {
+            v1.remove(w);
+            r.cancel(pump);
+            w.eventReg = null;
         }
         Posix.close(w.controlFd);
         w.controlFd = -1;
@@ -250,52 +246,33 @@ final class OomMonitor implements AutoCloseable {
 
     /** Number of watches with open descriptors (leak tests). */
     int active() {
-        return byEventFd.size() + byWd.size();
+        return v1.size() + byWd.size();
     }
 
     /**
-     * {@code [counterFile, v2 ? marker : null]} for the memory cgroup of {@code pid}, or null if it has none. The path
-     * comes from the kernel; it is still checked to stay under {@code /sys/fs/cgroup}.
+     * {@code [counterFile, v2 ? marker : null]} for the memory cgroup of {@code pid}, or null if it has none
+     * ({@link CgroupFiles#memberships} checks the kernel's path stays under its mount).
      */
     static Path[] memoryCgroup(int pid) throws IOException {
-        String v1 = null;
-        String v2 = null;
-        for (String line : Files.readAllLines(Path.of("/proc", Integer.toString(pid), "cgroup"))) {
-            String[] f = line.split(":", 3);
-            if (f.length != 3) {
-                continue;
-            }
-            if (f[0].equals("0") && f[1].isEmpty()) {
-                v2 = f[2];
-            }
-            for (String c : f[1].split(",")) {
-                if (c.equals("memory")) {
-                    v1 = f[2];
-                }
-            }
+        List<CgroupFiles.Membership> ms = CgroupFiles.memberships(Integer.toString(pid));
+        if (ms.isEmpty()) {
+            throw new IOException("cannot read /proc/" + pid + "/cgroup");
         }
+        CgroupFiles.Membership v1 = CgroupFiles.find(ms, "memory");
         if (v1 != null) {
-            Path file = under(CGROUP.resolve("memory"), v1).resolve("memory.oom_control");
+            Path file = v1.cgroup().resolve("memory.oom_control");
             if (Files.isRegularFile(file)) {
                 return new Path[] {file, null};
             }
         }
+        CgroupFiles.Membership v2 = CgroupFiles.find(ms, null);
         if (v2 != null) {
-            Path mount = Files.exists(CGROUP.resolve("cgroup.controllers")) ? CGROUP : CGROUP.resolve("unified");
-            Path file = under(mount, v2).resolve("memory.events");
+            Path file = v2.cgroup().resolve("memory.events");
             if (Files.isRegularFile(file)) {
                 return new Path[] {file, file};
             }
         }
         return null;
-    }
-
-    private static Path under(Path mount, String rel) throws IOException {
-        Path p = mount.resolve(rel.startsWith("/") ? rel.substring(1) : rel).normalize();
-        if (!p.startsWith(mount)) {
-            throw new IOException("cgroup path escapes " + mount + ": " + rel);
-        }
-        return p;
     }
 
     /** The {@code oom_kill} counter of memory.oom_control / memory.events, or -1 if unreadable (cgroup gone). */
@@ -312,27 +289,21 @@ final class OomMonitor implements AutoCloseable {
         }
     }
 
+    /** Stops the pump thread; it closes every registered descriptor. */
     @Override
     public void close() {
-        Thread t;
         synchronized (this) {
             stopped = true;
-            t = thread;
         }
-        if (t == null) {
-            return;
+        for (Watch w : v1) {
+            unregister(w);
         }
-        wake();
-        try {
-            t.join(5_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        for (Watch w : byWd.values()) {
+            unregister(w);
         }
+        pump.close();
         synchronized (this) {
-            Posix.close(wakeFd);
-            wakeFd = -1;
-            Posix.close(inotifyFd);
-            inotifyFd = -1;
+            inotifyFd = -1; // closed by the pump
         }
     }
 }

@@ -75,6 +75,31 @@ public abstract class ContainerRuntimeConformanceTest extends HostileConformance
     }
 
     @Test
+    void stopSendsTheConfiguredStopSignal() throws Exception {
+        String id = newId("stopsig");
+        Path b = bundle(id, List.of("sh", "-c", "trap 'exit 42' USR1; trap '' TERM; echo ready; "
+                + "while true; do sleep 0.1; done"), List.of());
+        Path log = work.resolve("logs").resolve(id + ".out");
+        com.fasterxml.jackson.databind.ObjectMapper m = new com.fasterxml.jackson.databind.ObjectMapper();
+        var cfg = (com.fasterxml.jackson.databind.node.ObjectNode) m.readTree(b.resolve("config.json").toFile());
+        cfg.putObject("annotations").put(dev.youkiffm.spec.ContainerConfig.STOP_SIGNAL_ANNOTATION, "SIGUSR1");
+        m.writeValue(b.resolve("config.json").toFile(), cfg);
+        rt.create(id, b, CreateOptions.DEFAULT.withStdout(Stdio.file(log)));
+        try {
+            rt.start(id);
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (!Files.exists(log) || !Files.readString(log).contains("ready")) {
+                assertTrue(System.nanoTime() < deadline, "the traps were never set");
+                Thread.sleep(20);
+            }
+            // SIGTERM is ignored: only the configured SIGUSR1 makes it exit 42 (SIGKILL after the grace gives 137)
+            assertEquals(42, rt.stop(id, Duration.ofSeconds(10)));
+        } finally {
+            rt.delete(id, true);
+        }
+    }
+
+    @Test
     void stateFields() {
         String id = newId("state");
         Path b = bundle(id, List.of("sleep", "600"), List.of());

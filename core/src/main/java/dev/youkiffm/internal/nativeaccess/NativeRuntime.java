@@ -34,6 +34,11 @@ public final class NativeRuntime implements AutoCloseable {
     private final Duration defaultTimeout;
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private boolean closed;
+    /** The helper generation last seen ({@code yffm_helper_starts}) and its pid: a change is a restart. */
+    private long knownStarts;
+    private int knownPid;
+    /** The last helper failure a call reported (for the restart event's reason). */
+    private volatile String lastHelperFailure;
 
     /** Result of {@code yffm_create}: the init pid and a pidfd owned by the caller. */
     public record Created(int pid, int pidfd) {}
@@ -58,7 +63,10 @@ public final class NativeRuntime implements AutoCloseable {
                 throw NativeErrors.toException(st, "open runtime", null, err.getString(0));
             }
             MemorySegment h = out.get(ADDRESS, 0).reinterpret(0, arena, NativeRuntime::free);
-            return new NativeRuntime(arena, h, timeout);
+            NativeRuntime rt = new NativeRuntime(arena, h, timeout);
+            rt.knownStarts = rt.rawHelperStarts(call);
+            rt.knownPid = rt.rawHelperPid(call);
+            return rt;
         } catch (RuntimeException | Error e) {
             arena.close();
             throw e;
@@ -218,26 +226,61 @@ public final class NativeRuntime implements AutoCloseable {
 
     /** The helper process' pid (0 in direct mode). */
     public int helperPid() {
-        return call(a -> {
-            MemorySegment pid = a.allocate(JAVA_INT);
-            int st = yffm_helper_pid(handle, pid);
-            if (st != NativeErrors.OK) {
-                throw NativeErrors.toException(st, "helper pid", null, "");
-            }
-            return pid.get(JAVA_INT, 0);
-        });
+        return call(this::rawHelperPid);
     }
 
     /** How many helper processes this runtime started: 1, plus one per dead or stalled helper replaced. */
     public long helperStarts() {
-        return call(a -> {
-            MemorySegment n = a.allocate(JAVA_LONG);
-            int st = yffm_helper_starts(handle, n);
-            if (st != NativeErrors.OK) {
-                throw NativeErrors.toException(st, "helper starts", null, "");
+        return call(this::rawHelperStarts);
+    }
+
+    private int rawHelperPid(Arena a) {
+        MemorySegment pid = a.allocate(JAVA_INT);
+        int st = yffm_helper_pid(handle, pid);
+        if (st != NativeErrors.OK) {
+            throw NativeErrors.toException(st, "helper pid", null, "");
+        }
+        return pid.get(JAVA_INT, 0);
+    }
+
+    private long rawHelperStarts(Arena a) {
+        MemorySegment n = a.allocate(JAVA_LONG);
+        int st = yffm_helper_starts(handle, n);
+        if (st != NativeErrors.OK) {
+            throw NativeErrors.toException(st, "helper starts", null, "");
+        }
+        return n.get(JAVA_LONG, 0);
+    }
+
+    /**
+     * After a call: when the library replaced its helper (it died or stalled) during the call, emits one
+     * {@code dev.youkiffm.HelperRestart} JFR event with the failure last seen and the old and new pids. One counter
+     * read per call (0 and unchanged in direct mode).
+     */
+    private void noteHelperRestart(Arena a) {
+        long starts = rawHelperStarts(a);
+        if (starts == knownStarts) {
+            return;
+        }
+        int oldPid;
+        int newPid = rawHelperPid(a);
+        synchronized (this) {
+            if (starts <= knownStarts) {
+                return;
             }
-            return n.get(JAVA_LONG, 0);
-        });
+            knownStarts = starts;
+            oldPid = knownPid;
+            knownPid = newPid;
+        }
+        var e = new dev.youkiffm.internal.jfr.RuntimeEvents.HelperRestart();
+        if (e.shouldCommit()) {
+            String why = lastHelperFailure;
+            e.reason = why != null ? why : "the helper was found dead or stalled";
+            e.oldPid = oldPid;
+            e.newPid = newPid;
+            e.commit();
+        }
+        lastHelperFailure = null;
     }
 
     /**
@@ -291,7 +334,11 @@ public final class NativeRuntime implements AutoCloseable {
                 throw new RuntimeClosedException("ffm");
             }
             try (Arena a = Arena.ofConfined()) {
-                return c.run(a);
+                try {
+                    return c.run(a);
+                } finally {
+                    noteHelperRestart(a);
+                }
             }
         } finally {
             lock.readLock().unlock();
@@ -305,9 +352,18 @@ public final class NativeRuntime implements AutoCloseable {
     }
 
     private void check(int status, String op, String id, MemorySegment err, Duration timeout) {
+        noteFailure(status, op, err);
         if (status != NativeErrors.OK) {
             throw NativeErrors.toException(status, op, id, err.getString(0),
                     timeout == null ? defaultTimeout : timeout);
+        }
+    }
+
+    /** Remembers a helper failure or stall as the reason of the restart the next call makes. */
+    private void noteFailure(int status, String op, MemorySegment err) {
+        if (status == NativeErrors.HELPER || status == NativeErrors.TIMEOUT) {
+            lastHelperFailure = (status == NativeErrors.HELPER ? "helper failed during " : "helper stalled during ")
+                    + op + ": " + err.getString(0);
         }
     }
 

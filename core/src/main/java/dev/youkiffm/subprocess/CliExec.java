@@ -1,0 +1,150 @@
+package dev.youkiffm.subprocess;
+
+import dev.youkiffm.ContainerException;
+import dev.youkiffm.ContainerRuntime;
+import dev.youkiffm.ExecSpec;
+import dev.youkiffm.RuntimeFailureException;
+import dev.youkiffm.internal.ExecSupport;
+import dev.youkiffm.internal.StdioPlumbing;
+import dev.youkiffm.internal.nativeaccess.Posix;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code <cli> exec --process FILE --pid-file FILE <id>} in the foreground: the CLI parents and waits for the
+ * process, so its exit status is the CLI's. A launch returns once the pid file names the process (or the CLI failed).
+ * A kill goes to that pid through a pidfd, never to the CLI, which then exits on its own. Thread-safe.
+ */
+final class CliExec {
+    private final ContainerRuntime rt;
+    private final CliFlavor flavor;
+    private final CliRunner runner;
+    private final YoukiQuirks youki;
+    private final ErrorTyping errors;
+
+    /** How a failed exec is typed (the runtime's classification by current state). */
+    interface ErrorTyping {
+        ContainerException classify(String op, String id, String message);
+    }
+
+    CliExec(ContainerRuntime rt, CliFlavor flavor, CliRunner runner, YoukiQuirks youki, ErrorTyping errors) {
+        this.rt = rt;
+        this.flavor = flavor;
+        this.runner = runner;
+        this.youki = youki;
+        this.errors = errors;
+    }
+
+    ExecSupport.Handle launch(String id, String name, ExecSpec spec, StdioPlumbing pl) {
+        Path proc = null;
+        Path pidFile = null;
+        Path log = null;
+        Process cli = null;
+        try {
+            proc = ExecSupport.prepare(rt, id, runner.scratch(), spec);
+            pidFile = runner.scratch().resolve(proc.getFileName().toString().replace(".json", ".pid"));
+            log = Files.createTempFile(runner.scratch(), "exec-", ".log");
+            cli = runner.start(runner.command(log, List.of("exec", "--process", proc.toString(), "--pid-file",
+                    pidFile.toString(), id)), pl.redirect(0), pl.redirect(1), pl.redirect(2));
+            pl.childEndsPassed();
+            int pid = awaitPid(cli, pidFile);
+            if (pid <= 0) {
+                String error = CliErrors.lastError(Files.readAllLines(log, StandardCharsets.UTF_8));
+                throw errors.classify("exec", id, error != null ? error
+                        : flavor.cliName() + " exec exited with " + cli.exitValue() + " before starting the process");
+            }
+            int pidfd;
+            try {
+                pidfd = Posix.pidfdOpen(pid);
+            } catch (IOException e) {
+                pidfd = -1; // exited (and reaped by the CLI) already
+            }
+            Process c = cli;
+            Path logFile = log;
+            CompletableFuture<Integer> exit = new CompletableFuture<>();
+            ExecSupport.Handle h = new ExecSupport.Handle(name, pid, pidfd, exit, pl);
+            c.onExit().whenComplete((p, t) -> {
+                int code = c.exitValue();
+                CliRunner.deleteQuietly(logFile);
+                if (flavor == CliFlavor.YOUKI) {
+                    code = YoukiQuirks.execExitCode(code, h.killedWith());
+                    youki.pruneTenantSockets(id);
+                }
+                exit.complete(code);
+            });
+            log = null;
+            return h;
+        } catch (IOException e) {
+            pl.abort();
+            if (cli != null) {
+                CliRunner.terminate(cli);
+            }
+            throw new RuntimeFailureException("cannot run " + flavor.cliName() + " exec", e.toString(), e);
+        } catch (RuntimeException e) {
+            pl.abort();
+            if (cli != null && cli.isAlive()) {
+                CliRunner.terminate(cli);
+            }
+            throw e;
+        } finally {
+            CliRunner.deleteQuietly(proc);
+            CliRunner.deleteQuietly(pidFile);
+            CliRunner.deleteQuietly(log);
+        }
+    }
+
+    /** The pid in {@code pidFile}, or 0 if it is missing, empty or not (yet) a whole number. */
+    private static int readPid(Path pidFile) throws IOException {
+        try {
+            String s = Files.readString(pidFile, StandardCharsets.UTF_8).trim();
+            return s.isEmpty() ? 0 : Integer.parseInt(s);
+        } catch (java.nio.file.NoSuchFileException | NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    /**
+     * youki and runc write the pid file while the process is still their own setup stage ({@code youki:[2:INIT]},
+     * {@code runc:[2:INIT]}), before it execs the requested program. A kill in that window (easily hit on a slow
+     * host) makes the CLI fail with its own status and orphans its stages, so the launch waits until the process
+     * runs the program (or is gone).
+     */
+    private boolean stillInRuntimeSetup(int pid) {
+        try {
+            return Files.readString(Path.of("/proc/" + pid + "/comm")).startsWith(flavor.cliName() + ":[");
+        } catch (IOException e) {
+            return false; // exited
+        }
+    }
+
+    /** The exec'd pid once the CLI wrote it, or 0 if the CLI exited first; bounded by the operation timeout. */
+    private int awaitPid(Process cli, Path pidFile) throws IOException {
+        long deadline = System.nanoTime() + runner.timeout().toNanos();
+        long sleepMicros = 200;
+        while (true) {
+            boolean exited = !cli.isAlive(); // checked before reading: a pid written before the exit is seen
+            int pid = readPid(pidFile);
+            if (exited || pid > 0 && !stillInRuntimeSetup(pid)) {
+                return pid;
+            }
+            if (System.nanoTime() > deadline) {
+                CliRunner.terminate(cli);
+                throw new RuntimeFailureException(flavor.cliName() + " exec exceeded its deadline of "
+                        + runner.timeout() + " before starting the process, and was terminated", "");
+            }
+            try {
+                TimeUnit.MICROSECONDS.sleep(sleepMicros);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                CliRunner.terminate(cli);
+                throw new ContainerException("exec interrupted", e);
+            }
+            sleepMicros = Math.min(sleepMicros * 2, 5_000);
+        }
+    }
+}
