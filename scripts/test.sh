@@ -19,14 +19,14 @@ log "native fuzzing: scripts/fuzz-native.sh (each cargo-fuzz target for 20 s)"
 bash "$YFFM_ROOT/scripts/fuzz-native.sh" 20 || status=$((status == 0 ? 1 : status))
 # --- conformance: the OCI runtime-tools suite (needs the runc-cli module built by the verify above) ---------------
 # Every validation program on ffm through runc-cli's yffm-runc, a fixed subset on the youki/runc/crun CLIs; fails on
-# a regression against conformance/baseline/ffm.tsv or a dead FFM helper. See README "The OCI conformance suite".
+# a regression against conformance/baseline/ffm.tsv or a dead FFM helper. See docs/testing.md "The OCI conformance suite".
 log "conformance: scripts/test-runtime-tools.sh"
 bash "$YFFM_ROOT/scripts/test-runtime-tools.sh" || status=$((status == 0 ? 1 : status))
 # ------------------------------------------------------------------------------------------------------------------
 bash "$YFFM_ROOT/scripts/leak-check.sh" || status=$((status == 0 ? 1 : status))
 python3 "$YFFM_ROOT/scripts/surefire-summary.py" "$YFFM_ROOT" || status=$((status == 0 ? 1 : status))
 
-# ---- stage 2: the cgroup v2 code paths and rootless mode, in a QEMU guest booted pure v2 (README "Second stage";
+# ---- stage 2: the cgroup v2 code paths and rootless mode, in a QEMU guest booted pure v2 (docs/testing.md "cgroup v2 stage";
 # YFFM_SKIP_CGROUPV2=1 skips it, which CI=true refuses)
 if [ "${YFFM_SKIP_CGROUPV2:-0}" = 1 ] && [ "${CI:-}" != true ]; then
   log "stage 2 (cgroup v2) skipped: YFFM_SKIP_CGROUPV2=1"

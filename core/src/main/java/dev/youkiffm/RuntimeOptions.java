@@ -10,12 +10,12 @@ import java.util.Objects;
  *
  * <ul>
  *   <li>{@link #mode()}: which runtime; {@link Mode#AUTO} tries FFM, then the youki, crun and runc CLIs.
- *   <li>{@link #root()}: the state root; null means {@code /run/youki-ffm} (FFM) or the CLI's own default root.
+ *   <li>{@link #root()}: the state root; null means {@code /run/youki-ffm/ffm} (FFM) or {@code /run/youki-ffm/<cli>}.
  *   <li>{@link #binary()}: the CLI binary for subprocess modes; null means look it up (project-local youki, then
  *       PATH).
  *   <li>{@link #ffmMode()}: how the FFM runtime reaches libcontainer.
- *   <li>{@link #operationTimeout()}: deadline for any single runtime operation; a CLI past it is terminated and the
- *       operation fails with {@link RuntimeFailureException}, never hangs.
+ *   <li>{@link #operationTimeout()}: deadline for any single runtime operation; past it the work is killed (a CLI,
+ *       or the helper's worker with its hooks) and the call fails with {@link OperationTimeoutException}, never hangs.
  *   <li>{@link #subreaper()}: make the JVM a child subreaper ({@code PR_SET_CHILD_SUBREAPER}) so orphaned container
  *       inits are reparented to it and their exit codes collected with targeted {@code waitid}: the inits a CLI
  *       leaves behind (subprocess modes: without it {@code onExit} reports that the exit code is not observable), and
@@ -41,7 +41,7 @@ public final class RuntimeOptions {
         HELPER,
         /**
          * libcontainer runs on the calling JVM thread (serialized, cwd/dumpable/oom_score_adj restored). Exposed
-         * for measurement only: it can deadlock in a busy JVM. See README "Design".
+         * for measurement only: it can deadlock in a busy JVM. See docs/design.md.
          */
         DIRECT
     }
@@ -89,7 +89,7 @@ public final class RuntimeOptions {
         return mode;
     }
 
-    /** The state root; null means {@code /run/youki-ffm} (FFM) or the CLI's own default root. */
+    /** The state root; null means {@code /run/youki-ffm/ffm} (FFM) or {@code /run/youki-ffm/<cli>}. */
     public Path root() {
         return root;
     }

@@ -16,7 +16,7 @@ import java.util.function.IntConsumer;
 /**
  * Entry point. {@code --daemon --socket S --lock L --mode M --root R} serves the yffm-runc client (see
  * {@link Daemon}); {@code --direct <runc arguments>} runs one command line in this JVM (a JVM per call: simple, and
- * what the latency comparison in the README measures against).
+ * what the latency comparison in docs/runc-cli.md measures against).
  */
 public final class Main {
     private Main() {}
