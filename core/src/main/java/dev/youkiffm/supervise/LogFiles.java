@@ -99,7 +99,7 @@ final class LogFiles {
         return s.substring(0, end) + "Z";
     }
 
-    /** Splits one stream of one instance into lines and appends records; runs on the pipe's own delivery thread (a virtual thread, one pipe at a time). */
+    /** Splits one stream of one instance into lines and appends records; runs on the pipe's delivery thread. */
     private final class Splitter implements Consumer<OutputFrame> {
         private final RotatingLog log;
         private final byte[] tag;

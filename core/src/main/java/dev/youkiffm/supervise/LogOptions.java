@@ -18,7 +18,7 @@ import dev.youkiffm.InvalidArgumentException;
  * Rotation: when a write would take the current file past {@code maxBytes}, the file is renamed to
  * {@code <name>.<offset>} (the stream offset of its first byte, 20 digits) and a new one begun; beyond
  * {@code maxFiles} files (the current one included) the oldest is deleted. Rotation happens at line boundaries only
- * (a line longer than {@code maxBytes} gets a file to itself), and lines are written by the runtime's stdio thread
+ * (a line longer than {@code maxBytes} gets a file to itself), and lines are written by the pipe's delivery thread
  * before it reads more from the pipe, so a fast writer is slowed, never dropped.
  */
 public record LogOptions(Format format, long maxBytes, int maxFiles, int maxLineBytes) {

@@ -16,7 +16,7 @@ import java.util.stream.Stream;
  * One size-rotated log file: {@code <name>} being written, {@code <name>.<offset>} rotated ones, where offset (20
  * digits) is the stream offset of the file's first byte. Offsets count every byte ever written, so a reader's offset
  * stays valid across rotations. Records are appended whole (a record never spans two files unless it alone exceeds
- * the size limit). Written by the stdio thread; read by any thread.
+ * the size limit). Written by its pipe's delivery thread; read by any thread.
  */
 final class RotatingLog {
     private static final System.Logger LOG = System.getLogger(RotatingLog.class.getName());
