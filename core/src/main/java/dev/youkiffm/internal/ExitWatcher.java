@@ -3,7 +3,6 @@ package dev.youkiffm.internal;
 import dev.youkiffm.ContainerException;
 import dev.youkiffm.internal.nativeaccess.Posix;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
@@ -39,7 +38,7 @@ public final class ExitWatcher implements AutoCloseable {
         try {
             this.wakeFd = Posix.eventfd(Posix.EFD_CLOEXEC | Posix.EFD_NONBLOCK);
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw HostErrors.typed("exit watcher: eventfd", e);
         }
         this.thread = Thread.ofPlatform().daemon().name(name).unstarted(this::run);
         thread.start();

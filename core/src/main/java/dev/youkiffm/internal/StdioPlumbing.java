@@ -7,7 +7,6 @@ import dev.youkiffm.OutputFrame;
 import dev.youkiffm.Stdio;
 import dev.youkiffm.internal.nativeaccess.Posix;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.ProcessBuilder.Redirect;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -189,7 +188,7 @@ public final class StdioPlumbing implements AutoCloseable {
         try {
             return Posix.pipe();
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw HostErrors.typed("stdio: pipe", e);
         }
     }
 

@@ -2,7 +2,6 @@ package dev.youkiffm.internal;
 
 import dev.youkiffm.internal.nativeaccess.Posix;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -91,19 +90,19 @@ public final class StdioPump implements AutoCloseable {
             Posix.setNonBlocking(r.fd);
         } catch (IOException e) {
             Posix.close(r.fd);
-            throw new UncheckedIOException(e);
+            throw HostErrors.typed("stdio: make fd " + r.fd + " non-blocking", e);
         }
         synchronized (this) {
             if (stopped) {
                 Posix.close(r.fd);
-                throw new IllegalStateException("runtime is closed");
+                throw new dev.youkiffm.RuntimeClosedException(name);
             }
             if (thread == null) {
                 try {
                     wakeFd = Posix.eventfd(Posix.EFD_CLOEXEC | Posix.EFD_NONBLOCK);
                 } catch (IOException e) {
                     Posix.close(r.fd);
-                    throw new UncheckedIOException(e);
+                    throw HostErrors.typed("stdio: eventfd", e);
                 }
                 thread = Thread.ofPlatform().daemon().name(name).unstarted(this::run);
                 regs.put(r.fd, r);

@@ -12,7 +12,6 @@ import dev.youkiffm.Signal;
 import dev.youkiffm.internal.StopSignals;
 import dev.youkiffm.internal.nativeaccess.Posix;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -99,7 +98,7 @@ public final class Supervisor implements AutoCloseable {
         try {
             return new Supervisor(rt, options);
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw dev.youkiffm.internal.HostErrors.typed("supervisor", e);
         }
     }
 
@@ -211,7 +210,7 @@ public final class Supervisor implements AutoCloseable {
         Path b = ContainerIds.validateBundle(bundle);
         Objects.requireNonNull(spec, "spec");
         if (closed) {
-            throw new IllegalStateException("supervisor is closed");
+            throw new dev.youkiffm.RuntimeClosedException("supervisor");
         }
         // reserve the id first: opening the logs empties <logRoot>/<id>, which must never be a live container's
         if (reserved.putIfAbsent(id, Boolean.TRUE) != null || entries.containsKey(id)) {
