@@ -89,6 +89,20 @@ ensure_cargo() {
   esac
 }
 
+# The youki CLI version: the libcontainer version native/Cargo.toml pins (same on-disk state format as the FFM
+# runtime's), 0.7.0 when the crate or its pin is not there.
+youki_version() {
+  local v=""
+  [ -f "$YFFM_ROOT/native/Cargo.toml" ] \
+    && v="$(sed -n 's/^libcontainer = { version = "=\([0-9.]*\)".*/\1/p' "$YFFM_ROOT/native/Cargo.toml")"
+  echo "${v:-0.7.0}"
+}
+
+# The youki CLI's features (scripts/install-youki.sh says why; its .features stamp records them).
+# youki_cargo_features adds serde's "alloc" (no effect on youki), which native's builds have (native/Cargo.toml).
+YFFM_YOUKI_FEATURES="v1,v2,seccomp"
+youki_cargo_features() { echo "$YFFM_YOUKI_FEATURES,serde/alloc"; }
+
 # The youki CLI for the subprocess runtime, pinned to the libcontainer version in native/Cargo.toml.
 ensure_youki() {
   bash "$YFFM_ROOT/scripts/install-youki.sh" >/dev/null || die "installing the youki CLI failed"
