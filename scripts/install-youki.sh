@@ -46,7 +46,9 @@ run_step "youki CLI $version" "built with $features" \
   cargo install youki --version "=$version" --locked --no-default-features --features "$(youki_cargo_features)" \
   --root "$prefix" --force "${shared[@]}"
 echo "$features" > "$stamp"
-[ ! -f "$repo/native/Cargo.toml" ] || bash "$repo/scripts/align-native-lock.sh" --check >/dev/null \
-  || log "WARNING: the native build will compile libcontainer and its dependencies again (see above)"
+if [ -f "$repo/native/Cargo.toml" ] && ! check="$(bash "$repo/scripts/align-native-lock.sh" --check 2>&1)"; then
+  printf '%s\n' "$check" >&2
+  log "WARNING: the native build will compile libcontainer and its dependencies again"
+fi
 grep -Eq "version:? $version\b" <<<"$("$bin" --version 2>&1)" || die "$bin --version does not report $version"
 echo "$bin"
