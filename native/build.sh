@@ -8,9 +8,11 @@ if [ "$#" -ne 2 ] || [ -z "$1" ] || [ -z "$2" ]; then
   echo "usage: $0 OUTDIR VERSION" >&2
   exit 2
 fi
-outdir="$1"
+mkdir -p "$1"
+outdir="$(cd "$1" && pwd)"
 version="$2"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/../scripts/lib.sh"
 
 cargo_bin="$(command -v cargo || true)"
 if [ -z "$cargo_bin" ] && [ -x "$HOME/.cargo/bin/cargo" ]; then
@@ -23,11 +25,10 @@ if [ -z "$cargo_bin" ]; then
   exit 1
 fi
 
-echo "native/build.sh: $("$cargo_bin" --version) building youki_ffm (release)" >&2
-(cd "$here" && "$cargo_bin" build --release --locked)
+# One line on stderr; cargo's output goes to target/logs/ and is printed only if the build fails.
+cd "$here"
+run_step "native library" built "$cargo_bin" build --release --locked
 
 target_dir="${CARGO_TARGET_DIR:-$here/target}"
-mkdir -p "$outdir"
 install -m 0755 "$target_dir/release/libyouki_ffm.so" "$outdir/libyouki_ffm-$version.so"
 install -m 0755 "$target_dir/release/yffm-helper" "$outdir/yffm-helper-$version"
-echo "native/build.sh: wrote $outdir/libyouki_ffm-$version.so and $outdir/yffm-helper-$version" >&2

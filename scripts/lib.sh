@@ -18,6 +18,25 @@ YFFM_APT_PACKAGES=(busybox-static runc crun libseccomp-dev pkg-config umoci skop
 log() { printf '[youki-ffm] %s\n' "$*" >&2; }
 die() { printf '[youki-ffm] ERROR: %s\n' "$*" >&2; exit 1; }
 
+# Full output of the setup and build steps (cargo, apt) goes here, one file per step; a step prints one line.
+YFFM_LOG_DIR="${YFFM_LOG_DIR:-$YFFM_ROOT/target/logs}"
+
+# run_step LABEL VERB CMD...: runs CMD with its output in $YFFM_LOG_DIR/<label>.log and prints one line
+# ("LABEL: VERB in N s"). On failure prints the whole log, then where it is, and returns CMD's status.
+run_step() {
+  local label="$1" verb="$2" start=$SECONDS rc=0 logf
+  shift 2
+  mkdir -p "$YFFM_LOG_DIR"
+  logf="$YFFM_LOG_DIR/$(tr -c 'A-Za-z0-9.\n-' '-' <<<"$label").log"
+  "$@" >"$logf" 2>&1 </dev/null || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    cat "$logf" >&2
+    log "$label: FAILED (exit $rc) after $((SECONDS - start)) s; the output above is in $logf"
+    return "$rc"
+  fi
+  log "$label: $verb in $((SECONDS - start)) s"
+}
+
 # java_major BIN -> prints the feature version of a java binary
 java_major() {
   "$1" -XshowSettings:properties -version 2>&1 | awk -F' = ' '/java.specification.version/ {print $2; exit}' | cut -d. -f1
@@ -51,9 +70,9 @@ ensure_apt() {
   done
   if [ "${#missing[@]}" -gt 0 ]; then
     command -v apt-get >/dev/null || die "apt-get not found; install: ${missing[*]}"
-    log "installing Debian packages: ${missing[*]}"
-    apt-get update -qq || die "apt-get update failed"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null || die "apt-get install ${missing[*]} failed"
+    run_step "apt-get update" done apt-get update || die "apt-get update failed"
+    run_step "Debian packages" "installed ${missing[*]}" env DEBIAN_FRONTEND=noninteractive \
+      apt-get -o DPkg::Lock::Timeout=300 install -y "${missing[@]}" || die "apt-get install ${missing[*]} failed"
   fi
 }
 
@@ -69,6 +88,20 @@ ensure_cargo() {
     *) die "rustc $v is too old: libcontainer 0.7 needs >= 1.85" ;;
   esac
 }
+
+# The youki CLI version: the libcontainer version native/Cargo.toml pins (same on-disk state format as the FFM
+# runtime's), 0.7.0 when the crate or its pin is not there.
+youki_version() {
+  local v=""
+  [ -f "$YFFM_ROOT/native/Cargo.toml" ] \
+    && v="$(sed -n 's/^libcontainer = { version = "=\([0-9.]*\)".*/\1/p' "$YFFM_ROOT/native/Cargo.toml")"
+  echo "${v:-0.7.0}"
+}
+
+# The youki CLI's features (scripts/install-youki.sh says why; its .features stamp records them).
+# youki_cargo_features adds serde's "alloc" (no effect on youki), which native's builds have (native/Cargo.toml).
+YFFM_YOUKI_FEATURES="v1,v2,seccomp"
+youki_cargo_features() { echo "$YFFM_YOUKI_FEATURES,serde/alloc"; }
 
 # The youki CLI for the subprocess runtime, pinned to the libcontainer version in native/Cargo.toml.
 ensure_youki() {
@@ -88,5 +121,9 @@ setup_all() {
 }
 
 mvn_cmd() {
-  mvn -B -ntp -Dyffm.youki.path="$(youki_path)" -Dyffm.tools.dir="$YFFM_TOOLS" "$@"
+  # Maven's own guava calls sun.misc.Unsafe: on JDK >= 23 that prints four warnings per run unless allowed
+  local opts="${MAVEN_OPTS:-}"
+  [ "$(java_major "${JAVA_HOME:+$JAVA_HOME/bin/}java")" -ge 23 ] 2>/dev/null \
+    && opts="${opts:+$opts }--sun-misc-unsafe-memory-access=allow"
+  MAVEN_OPTS="$opts" mvn -B -ntp -Dyffm.youki.path="$(youki_path)" -Dyffm.tools.dir="$YFFM_TOOLS" "$@"
 }
