@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Sets everything up on a bare machine (Debian packages, pinned youki CLI, native library) and runs a demo that
-# starts a real container through FFM and prints its output and timings.
+# Sets everything up on a bare machine (Debian packages, Rust, the native library) and runs a demo that starts a
+# real container through FFM and prints its output and timings. The demo uses FFM only, so the youki CLI (the
+# subprocess fallback, built by scripts/test.sh) is not built here.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-setup_all
+ensure_root
+ensure_apt
+find_jdk
+ensure_cargo
 cd "$YFFM_ROOT"
 log "building (tests skipped; run scripts/test.sh for those)"
 mvn_cmd -q -DskipTests -pl demo -am install
