@@ -51,7 +51,7 @@ EXTRA = [("exec.json", "Exec probe latency (ExecBenchmark: `true` and `echo ok` 
                               "instance; the `round:lifecycles` rows)"),
          ("head-of-line.json", "Head-of-line (HeadOfLineBenchmark: state() of another container and SIGKILL-to-onExit "
                                "delay, idle / beside 4 churning threads / beside a create whose hook sleeps 20 s)"),
-         ("lifecycle-wave2.json", "Lifecycle after the wave-2 core (LifecycleBenchmark create/state/lifecycle, ffm, "
+         ("lifecycle-wave2.json", "Lifecycle on the per-call-worker core (LifecycleBenchmark create/state/lifecycle, ffm, "
                                   "youki, crun; rerun of the idle figures)"),
          ("seccomp.json", "Seccomp profile cost at create (SeccompBenchmark: default allow-list on x86_64+x86+x32, "
                           "the same for x86_64 only, the former deny-list, none)")]
