@@ -11,6 +11,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -21,7 +22,7 @@ import org.junit.jupiter.api.Test;
  * only looks them up, it does not run them while opening) plus the util-linux tools crun's set-up needs.
  */
 class ContainerRuntimesAutoTest {
-    private static final Path BASE = Path.of("/run/youki-ffm-test/tidy-auto");
+    private static final Path BASE = Path.of("/run/youki-ffm-test/auto-choice");
     private static final List<String> HOST_TOOLS = List.of("mount", "umount", "unshare", "nsenter");
 
     @BeforeAll
@@ -29,6 +30,12 @@ class ContainerRuntimesAutoTest {
         Prereqs.requireContainers();
         RuntimeFiles.deleteRecursively(BASE);
         Files.createDirectories(BASE);
+    }
+
+    /** The children's roots, fake binaries and locks: nothing of this test stays under the test roots. */
+    @AfterAll
+    static void removeAll() throws Exception {
+        RuntimeFiles.deleteRecursively(BASE);
     }
 
     @Test
