@@ -1,11 +1,13 @@
 package dev.youkiffm.subprocess;
 
+import dev.youkiffm.OperationTimeoutException;
 import dev.youkiffm.RuntimeUnavailableException;
+import dev.youkiffm.internal.Commands;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
@@ -154,24 +156,28 @@ public final class CrunNamespace implements AutoCloseable {
                 List.of("a private mount namespace for crun on this cgroup-v1 hybrid host (" + e.getMessage() + ")"), e);
     }
 
+    /** Longest a mount tool may take; they exit at once unless the host is in trouble. */
+    private static final Duration TOOL_TIMEOUT = Duration.ofSeconds(30);
+    /** Most output kept from a tool for the error message. */
+    private static final int MAX_OUTPUT = 4096;
+
+    /**
+     * Runs a mount tool with the library's deadline runner.
+     *
+     * @throws IOException it cannot be started, was interrupted, or exited non-zero
+     * @throws OperationTimeoutException it ran past {@link #TOOL_TIMEOUT}; it and its descendants were killed
+     */
     private static void run(List<String> cmd) throws IOException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(
-                new java.io.File("/dev/null"))).start();
-        String out;
-        try (var in = p.getInputStream()) {
-            out = new String(in.readAllBytes()); // small; the tools exit at once
-        }
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        Commands.Result r;
         try {
-            if (!p.waitFor(30, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new IOException(String.join(" ", cmd) + " timed out");
-            }
+            r = Commands.run(String.join(" ", cmd), pb, null, TOOL_TIMEOUT, MAX_OUTPUT);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted", e);
         }
-        if (p.exitValue() != 0) {
-            throw new IOException(String.join(" ", cmd) + " failed (" + p.exitValue() + "): " + out.trim());
+        if (r.exitCode() != 0) {
+            throw new IOException(String.join(" ", cmd) + " failed (" + r.exitCode() + "): " + r.stdoutText());
         }
     }
 
