@@ -239,12 +239,12 @@ public final class Bundle implements AutoCloseable {
         return id;
     }
 
-    /** The bundle directory: what {@code ContainerRuntime.create(id, bundle, ...)} takes. */
+    /** {@return the bundle directory: what {@code ContainerRuntime.create(id, bundle, ...)} takes} */
     public Path dir() {
         return dir;
     }
 
-    /** The bundles root this bundle lives in. */
+    /** {@return the bundles root this bundle lives in} */
     public Path bundlesRoot() {
         return root;
     }
@@ -253,7 +253,7 @@ public final class Bundle implements AutoCloseable {
         return dir.resolve(CONFIG);
     }
 
-    /** The bundle's config.json, parsed (unknown fields kept). */
+    /** {@return the bundle's config.json, parsed (unknown fields kept)} */
     public OciSpec.Spec spec() {
         try {
             return OciSpec.read(Files.readString(configFile()));

@@ -76,7 +76,7 @@ public final class Bundles {
         return besideRuntimeRoot(runtime.root());
     }
 
-    /** A copy that resolves image-only configs with {@code r}. */
+    /** {@return a copy that resolves image-only configs with {@code r}} */
     public Bundles withRootfsResolver(RootfsResolver r) {
         return new Bundles(root, r, libraryRoot);
     }
@@ -90,7 +90,7 @@ public final class Bundles {
         return Bundle.create(root, id, config, resolver, libraryRoot);
     }
 
-    /** The bundle of {@code id}, if its directory exists. */
+    /** {@return the bundle of {@code id}, if its directory exists} */
     public Optional<Bundle> find(String id) {
         ContainerIds.validate(id);
         Path dir = Bundle.resolveInside(root, id);

@@ -15,7 +15,7 @@ public record Descriptor(String mediaType, Digest digest, long size, Platform pl
         annotations = Map.copyOf(annotations);
     }
 
-    /** The {@code org.opencontainers.image.ref.name} annotation, or null. */
+    /** {@return the {@code org.opencontainers.image.ref.name} annotation, or null} */
     public String refName() {
         return annotations.get(REF_NAME);
     }

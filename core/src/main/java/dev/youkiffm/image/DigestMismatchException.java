@@ -17,17 +17,17 @@ public class DigestMismatchException extends ImageException {
         this.actual = actual;
     }
 
-    /** What was read: a path in the layout or archive, or the descriptor's digest. */
+    /** {@return what was read: a path in the layout or archive, or the descriptor's digest} */
     public String blob() {
         return blob;
     }
 
-    /** The expected digest (or {@code size N}). */
+    /** {@return the expected digest (or {@code size N})} */
     public String expected() {
         return expected;
     }
 
-    /** What the content actually hashed to (or its actual size). */
+    /** {@return what the content actually hashed to (or its actual size)} */
     public String actual() {
         return actual;
     }

@@ -51,12 +51,14 @@ public final class Image implements AutoCloseable {
         this.layerPaths = List.copyOf(layerPaths);
     }
 
-    /** The only image in {@code path} for this host's platform. */
+    /** {@return the only image in {@code path} for this host's platform} */
     public static Image open(Path path) {
         return open(path, null, Platform.host());
     }
 
-    /** The image named {@code reference} (null: the only one) for this host's platform (linux/amd64 on x86_64). */
+    /**
+     * {@return the image named {@code reference} (null: the only one) for this host's platform (linux/amd64 on x86_64)}
+     */
     public static Image open(Path path, String reference) {
         return open(path, reference, Platform.host());
     }
@@ -108,7 +110,7 @@ public final class Image implements AutoCloseable {
         return format;
     }
 
-    /** The name the image was selected by (ref.name annotation or repo tag), or null if it has none. */
+    /** {@return the name the image was selected by (ref.name annotation or repo tag), or null if it has none} */
     public String reference() {
         return reference;
     }
@@ -123,7 +125,7 @@ public final class Image implements AutoCloseable {
         return configDigest;
     }
 
-    /** The platform from the image config. */
+    /** {@return the platform from the image config} */
     public Platform platform() {
         return platform;
     }

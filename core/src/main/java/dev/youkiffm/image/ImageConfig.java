@@ -37,14 +37,14 @@ public record ImageConfig(List<String> entrypoint, List<String> cmd, List<String
         stopSignal = blankToNull(stopSignal);
     }
 
-    /** The process the image runs by default: {@code entrypoint + cmd}. */
+    /** {@return the process the image runs by default: {@code entrypoint + cmd}} */
     public List<String> command() {
         List<String> c = new ArrayList<>(entrypoint);
         c.addAll(cmd);
         return List.copyOf(c);
     }
 
-    /** The command with {@code args} replacing {@code Cmd} (like {@code docker run image args...}). */
+    /** {@return the command with {@code args} replacing {@code Cmd} (like {@code docker run image args...})} */
     public List<String> command(List<String> args) {
         if (args == null || args.isEmpty()) {
             return command();

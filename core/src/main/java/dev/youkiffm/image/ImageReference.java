@@ -108,17 +108,17 @@ public record ImageReference(String registry, String repository, String tag, Dig
         return registry.equals(DOCKER_HUB) ? "registry-1.docker.io" : registry;
     }
 
-    /** What the manifest endpoint is asked for: the digest if pinned, else the tag. */
+    /** {@return what the manifest endpoint is asked for: the digest if pinned, else the tag} */
     public String manifestReference() {
         return digest != null ? digest.toString() : tag;
     }
 
-    /** The same repository pinned to {@code d}. */
+    /** {@return the same repository pinned to {@code d}} */
     public ImageReference withDigest(Digest d) {
         return new ImageReference(registry, repository, tag, d);
     }
 
-    /** {@code registry/repository} */
+    /** {@return {@code registry/repository}} */
     public String name() {
         return registry + "/" + repository;
     }

@@ -55,7 +55,7 @@ public final class ImageRootfsResolver implements RootfsResolver, AutoCloseable 
         }
     }
 
-    /** The root filesystems made by {@link #resolve} and not released yet. */
+    /** {@return the root filesystems made by {@link #resolve} and not released yet} */
     public List<Rootfs> active() {
         return List.copyOf(made.values());
     }

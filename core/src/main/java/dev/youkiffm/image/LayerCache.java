@@ -124,12 +124,14 @@ public final class LayerCache {
         return dir;
     }
 
-    /** Whether {@link #createRootfs} mounts overlayfs (else it copies). */
+    /** {@return whether {@link #createRootfs} mounts overlayfs (else it copies)} */
     public boolean usesOverlay() {
         return overlay;
     }
 
-    /** How many layers this instance has unpacked (cache misses); a layer found in the cache does not count. */
+    /**
+     * {@return how many layers this instance has unpacked (cache misses); a layer found in the cache does not count}
+     */
     public long unpackCount() {
         return layers.unpackCount();
     }
@@ -139,7 +141,7 @@ public final class LayerCache {
         return active.size();
     }
 
-    /** Whether the layer (with everything below it) is in the cache. */
+    /** {@return whether the layer (with everything below it) is in the cache} */
     public boolean contains(Layer layer) {
         return Files.isDirectory(layers.layerDir(layer));
     }
@@ -164,7 +166,7 @@ public final class LayerCache {
                 + " (garbage collection running)");
     }
 
-    /** A root filesystem for one container under {@code containers/<id>/rootfs}. */
+    /** {@return a root filesystem for one container under {@code containers/<id>/rootfs}} */
     public Rootfs createRootfs(Image image) {
         return createRootfs(image, null);
     }
@@ -345,7 +347,7 @@ public final class LayerCache {
         }
     }
 
-    /** The references of the images pulled into this cache (canonical, with platform), sorted. */
+    /** {@return the references of the images pulled into this cache (canonical, with platform), sorted} */
     public List<String> pulledImages() {
         return ImageRecords.list(imagesDir);
     }

@@ -34,7 +34,7 @@ public record Platform(String os, String architecture, String variant) {
         return new Platform(p[0], p[1], p.length == 3 ? p[2] : null);
     }
 
-    /** The platform of this JVM's host, in OCI terms (linux/amd64 on x86_64). */
+    /** {@return the platform of this JVM's host, in OCI terms (linux/amd64 on x86_64)} */
     public static Platform host() {
         String arch = switch (System.getProperty("os.arch").toLowerCase(Locale.ROOT)) {
             case "amd64", "x86_64" -> "amd64";
@@ -48,7 +48,7 @@ public record Platform(String os, String architecture, String variant) {
         return new Platform("linux", arch, null);
     }
 
-    /** Whether an image for {@code candidate} satisfies a request for this platform. */
+    /** {@return whether an image for {@code candidate} satisfies a request for this platform} */
     public boolean matches(Platform candidate) {
         if (candidate == null || !os.equals(candidate.os) || !architecture.equals(candidate.architecture)) {
             return false;

@@ -131,7 +131,7 @@ public final class RegistryClient implements AutoCloseable {
         return new Builder();
     }
 
-    /** A client with the defaults: anonymous, HTTPS with the JVM's trust store, HTTP/2 where offered. */
+    /** {@return a client with the defaults: anonymous, HTTPS with the JVM's trust store, HTTP/2 where offered} */
     public static RegistryClient create() {
         return builder().build();
     }
@@ -157,7 +157,7 @@ public final class RegistryClient implements AutoCloseable {
             return this;
         }
 
-        /** The {@code auths} of a Docker {@code config.json}; credentials given in code take precedence. */
+        /** {@return the {@code auths} of a Docker {@code config.json}; credentials given in code take precedence} */
         public Builder withDockerConfig(Path configJson) {
             RegistryCredentials.fromDockerConfig(configJson).forEach(credentials::putIfAbsent);
             return this;

@@ -112,7 +112,7 @@ public final class RegistryCredentials {
         return out;
     }
 
-    /** The default Docker config: {@code $DOCKER_CONFIG/config.json} or {@code ~/.docker/config.json}. */
+    /** {@return the default Docker config: {@code $DOCKER_CONFIG/config.json} or {@code ~/.docker/config.json}} */
     public static Path defaultDockerConfig() {
         String dc = System.getenv("DOCKER_CONFIG");
         return dc != null && !dc.isEmpty() ? Path.of(dc, "config.json")

@@ -18,7 +18,7 @@ public class RegistryException extends ImageException {
         this.status = status;
     }
 
-    /** The HTTP status of the failed response; 0 if there was none (connection, TLS, timeout). */
+    /** {@return the HTTP status of the failed response; 0 if there was none (connection, TLS, timeout)} */
     public int status() {
         return status;
     }

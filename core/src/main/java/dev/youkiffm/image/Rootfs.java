@@ -30,12 +30,12 @@ public final class Rootfs implements AutoCloseable {
         this.createdTop = createdTop;
     }
 
-    /** The root filesystem directory, ready to be a bundle's {@code root.path}. */
+    /** {@return the root filesystem directory, ready to be a bundle's {@code root.path}} */
     public Path path() {
         return path;
     }
 
-    /** Whether this is an overlay mount (else a private copy). */
+    /** {@return whether this is an overlay mount (else a private copy)} */
     public boolean overlay() {
         return overlay;
     }

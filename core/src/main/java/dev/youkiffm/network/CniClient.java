@@ -246,18 +246,23 @@ public final class CniClient {
         }
     }
 
-    /** The cached attachment of {@code containerId}'s {@code ifName}, if any. */
+    /** {@return the cached attachment of {@code containerId}'s {@code ifName}, if any} */
     public Optional<Attachment> cached(String containerId, String ifName) {
         return cache.read(containerId, ifName).map(CniClient::attachment);
     }
 
-    /** Every cached attachment; unreadable entries are skipped (and reported through {@code errors} if not null). */
+    /**
+     * {@return every cached attachment; unreadable entries are skipped (and reported through {@code errors} if not
+     * null)}
+     */
     public List<Attachment> cachedAttachments(List<NetworkException> errors) {
         List<NetworkException> bad = errors != null ? errors : new ArrayList<>();
         return cache.all(bad).stream().map(CniClient::attachment).toList();
     }
 
-    /** The cached attachments of {@code containerId}, by interface name (reads only that container's entries). */
+    /**
+     * {@return the cached attachments of {@code containerId}, by interface name (reads only that container's entries)}
+     */
     public List<Attachment> attachmentsOf(String containerId) {
         List<NetworkException> bad = new ArrayList<>();
         List<Attachment> out = cache.ofContainer(containerId, bad).stream().map(CniClient::attachment).toList();

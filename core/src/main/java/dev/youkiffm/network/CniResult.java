@@ -18,7 +18,7 @@ public final class CniResult {
 
     /** An address ({@code 10.22.0.5/24}) with its gateway (or null) and index into {@link #interfaces()} (or -1). */
     public record IpConfig(String address, String gateway, int interfaceIndex) {
-        /** The address without its prefix length. */
+        /** {@return the address without its prefix length} */
         public String ip() {
             int slash = address.indexOf('/');
             return slash < 0 ? address : address.substring(0, slash);
@@ -152,7 +152,7 @@ public final class CniResult {
         return b.length > 200 ? s + "..." : s;
     }
 
-    /** The result object as the plugin printed it (a copy). */
+    /** {@return the result object as the plugin printed it (a copy)} */
     public ObjectNode json() {
         return json.deepCopy();
     }
@@ -177,7 +177,9 @@ public final class CniResult {
         return dns;
     }
 
-    /** The IP configs on the interface called {@code ifName} inside the container (or every one when unsure). */
+    /**
+     * {@return the IP configs on the interface called {@code ifName} inside the container (or every one when unsure)}
+     */
     public List<IpConfig> ipsOf(String ifName) {
         List<IpConfig> out = new ArrayList<>();
         for (IpConfig ip : ips) {

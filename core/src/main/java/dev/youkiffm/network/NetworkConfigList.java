@@ -163,17 +163,17 @@ public final class NetworkConfigList {
         return disableCheck;
     }
 
-    /** The plugin configs in order (copies). */
+    /** {@return the plugin configs in order (copies)} */
     public List<ObjectNode> plugins() {
         return plugins.stream().map(ObjectNode::deepCopy).toList();
     }
 
-    /** The plugin {@code type} of each plugin, in order. */
+    /** {@return the plugin {@code type} of each plugin, in order} */
     public List<String> types() {
         return plugins.stream().map(p -> p.get("type").asText()).toList();
     }
 
-    /** The config text as read. */
+    /** {@return the config text as read} */
     public byte[] bytes() {
         return bytes.clone();
     }

@@ -68,17 +68,17 @@ public class NetworkException extends ContainerException {
         return kind;
     }
 
-    /** The plugin's CNI error code, or -1 when it gave none. */
+    /** {@return the plugin's CNI error code, or -1 when it gave none} */
     public int code() {
         return code;
     }
 
-    /** The plugin type that failed, or null when the failure was not a plugin's. */
+    /** {@return the plugin type that failed, or null when the failure was not a plugin's} */
     public String plugin() {
         return plugin;
     }
 
-    /** The plugin's {@code details} text, or null. */
+    /** {@return the plugin's {@code details} text, or null} */
     public String details() {
         return details;
     }

@@ -84,7 +84,7 @@ public final class NetworkedRuntime implements ContainerRuntime {
         return new NetworkedRuntime(delegate, cni, confDir);
     }
 
-    /** {@code <root>-cni}: the attachment cache beside a runtime root (0700, files 0600). */
+    /** {@return {@code <root>-cni}: the attachment cache beside a runtime root (0700, files 0600)} */
     public static Path defaultCacheDir(Path runtimeRoot) {
         return runtimeRoot.resolveSibling(runtimeRoot.getFileName() + "-cni");
     }
@@ -97,7 +97,7 @@ public final class NetworkedRuntime implements ContainerRuntime {
         return cni;
     }
 
-    /** The attachments of container {@code id} (from the cache), with their results. */
+    /** {@return the attachments of container {@code id} (from the cache), with their results} */
     public List<CniClient.Attachment> attachments(String id) {
         return cni.attachmentsOf(id);
     }

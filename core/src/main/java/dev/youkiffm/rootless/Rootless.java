@@ -31,7 +31,7 @@ public final class Rootless {
 
     private Rootless() {}
 
-    /** True when this process should run containers rootless (not root, and not switched off). */
+    /** {@return true when this process should run containers rootless (not root, and not switched off)} */
     public static boolean active() {
         return !"false".equalsIgnoreCase(System.getProperty(PROPERTY, "auto")) && uid() != 0;
     }
@@ -52,7 +52,7 @@ public final class Rootless {
         }
     }
 
-    /** {@code $XDG_RUNTIME_DIR/youki-ffm/<cli>}: per-user state, as runc/crun/youki use for rootless roots. */
+    /** {@return {@code $XDG_RUNTIME_DIR/youki-ffm/<cli>}: per-user state, as runc/crun/youki use for rootless roots} */
     public static Path defaultRoot(String cliName) {
         String xdg = System.getenv("XDG_RUNTIME_DIR");
         if (xdg == null || xdg.isBlank() || !Path.of(xdg).isAbsolute()) {
@@ -62,12 +62,15 @@ public final class Rootless {
         return Path.of(xdg, "youki-ffm", cliName);
     }
 
-    /** True when newuidmap and newgidmap (Debian package uidmap) are installed, so subordinate ranges can be mapped. */
+    /**
+     * {@return true when newuidmap and newgidmap (Debian package uidmap) are installed, so subordinate ranges can be
+     * mapped}
+     */
     public static boolean hasIdMapHelpers() {
         return Files.isExecutable(Path.of("/usr/bin/newuidmap")) && Files.isExecutable(Path.of("/usr/bin/newgidmap"));
     }
 
-    /** The caller's ranges in /etc/subuid ({@code uids}) or /etc/subgid, by user name or numeric id. */
+    /** {@return the caller's ranges in /etc/subuid ({@code uids}) or /etc/subgid, by user name or numeric id} */
     public static List<IdRange> subordinateIds(boolean uids) {
         Path file = Path.of(uids ? "/etc/subuid" : "/etc/subgid");
         String name = System.getProperty("user.name");
@@ -90,7 +93,10 @@ public final class Rootless {
         return out;
     }
 
-    /** True when host ids {@code [from, from+size)} may be mapped by this caller (its own id, or a subordinate range). */
+    /**
+     * {@return true when host ids {@code [from, from+size)} may be mapped by this caller (its own id, or a subordinate
+     * range)}
+     */
     public static boolean mayMap(boolean uids, long from, long size) {
         long own = uids ? uid() : gid();
         if (from == own && size == 1) {
@@ -128,7 +134,7 @@ public final class Rootless {
         return Optional.empty();
     }
 
-    /** The controllers enabled for children of {@code cgroup} (its cgroup.subtree_control). */
+    /** {@return the controllers enabled for children of {@code cgroup} (its cgroup.subtree_control)} */
     public static List<String> enabledControllers(Path cgroup) {
         try {
             String s = Files.readString(cgroup.resolve("cgroup.subtree_control")).trim();

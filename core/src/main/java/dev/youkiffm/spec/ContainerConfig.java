@@ -80,7 +80,7 @@ public final class ContainerConfig {
         return new Builder();
     }
 
-    /** A builder holding this config's settings, to derive a variant. */
+    /** {@return a builder holding this config's settings, to derive a variant} */
     public Builder toBuilder() {
         return b.copy();
     }
@@ -89,12 +89,12 @@ public final class ContainerConfig {
         return b.name;
     }
 
-    /** The rootfs directory, or null when the config names only an {@link #image()}. */
+    /** {@return the rootfs directory, or null when the config names only an {@link #image()}} */
     public Path rootfs() {
         return b.rootfs;
     }
 
-    /** The image reference, or null. */
+    /** {@return the image reference, or null} */
     public String image() {
         return b.image;
     }
@@ -103,7 +103,7 @@ public final class ContainerConfig {
         return List.copyOf(b.command);
     }
 
-    /** The environment as given (without the default PATH), in first-set order; later values win. */
+    /** {@return the environment as given (without the default PATH), in first-set order; later values win} */
     public Map<String, String> env() {
         return env;
     }
@@ -124,7 +124,7 @@ public final class ContainerConfig {
         return List.copyOf(b.additionalGids);
     }
 
-    /** The hostname (explicit, or the {@link #name()} when that is a valid hostname), or null. */
+    /** {@return the hostname (explicit, or the {@link #name()} when that is a valid hostname), or null} */
     public String hostname() {
         return hostname;
     }
@@ -170,7 +170,7 @@ public final class ContainerConfig {
         return b.noNewPrivileges;
     }
 
-    /** The seccomp choice: {@link Seccomp#DEFAULT}, {@link Seccomp#NONE} or a custom profile. */
+    /** {@return the seccomp choice: {@link Seccomp#DEFAULT}, {@link Seccomp#NONE} or a custom profile} */
     public Seccomp seccomp() {
         return b.seccomp;
     }
@@ -187,12 +187,17 @@ public final class ContainerConfig {
         return b.cgroupsPath;
     }
 
-    /** The network section (CNI networks, ports, DNS), or null; see {@link dev.youkiffm.network.NetworkedRuntime}. */
+    /**
+     * {@return the network section (CNI networks, ports, DNS), or null; see {@link
+     * dev.youkiffm.network.NetworkedRuntime}}
+     */
     public dev.youkiffm.network.NetworkSpec network() {
         return b.network;
     }
 
-    /** The OCI spec with this config's own rootfs; fails naming {@code rootfs} if the config has only an image. */
+    /**
+     * {@return the OCI spec with this config's own rootfs; fails naming {@code rootfs} if the config has only an image}
+     */
     public OciSpec.Spec toSpec() {
         return toSpec((Path) null);
     }
@@ -216,7 +221,7 @@ public final class ContainerConfig {
         return toSpec(resolved);
     }
 
-    /** The OCI spec with {@code resolvedRootfs} (absolute) as root, or this config's rootfs when null. */
+    /** {@return the OCI spec with {@code resolvedRootfs} (absolute) as root, or this config's rootfs when null} */
     public OciSpec.Spec toSpec(Path resolvedRootfs) {
         Path rf = resolvedRootfs != null ? resolvedRootfs : b.rootfs;
         if (rf == null) {
@@ -240,7 +245,7 @@ public final class ContainerConfig {
         return Math.max(2L, Math.round(cores * 1024));
     }
 
-    /** True if {@code h} is a valid (RFC 1123) hostname. */
+    /** {@return true if {@code h} is a valid (RFC 1123) hostname} */
     public static boolean isValidHostname(String h) {
         return ConfigValidation.isValidHostname(h);
     }
@@ -324,25 +329,27 @@ public final class ContainerConfig {
             return c;
         }
 
-        /** A human name, kept as the {@value #NAME_ANNOTATION} annotation and the default hostname. */
+        /** {@return a human name, kept as the {@value #NAME_ANNOTATION} annotation and the default hostname} */
         public Builder withName(String n) {
             this.name = n;
             return this;
         }
 
-        /** The root filesystem directory (absolute). */
+        /** {@return the root filesystem directory (absolute)} */
         public Builder withRootfs(Path p) {
             this.rootfs = p;
             return this;
         }
 
-        /** An image reference; without a rootfs, a {@link RootfsResolver} turns it into one at bundle creation. */
+        /**
+         * {@return an image reference; without a rootfs, a {@link RootfsResolver} turns it into one at bundle creation}
+         */
         public Builder withImage(String ref) {
             this.image = ref;
             return this;
         }
 
-        /** The process to run: {@code command[0]} is the executable, the rest its arguments. */
+        /** {@return the process to run: {@code command[0]} is the executable, the rest its arguments} */
         public Builder withCommand(String... argv) {
             return withCommand(argv == null ? List.of() : java.util.Arrays.asList(argv));
         }
@@ -367,7 +374,7 @@ public final class ContainerConfig {
             return this;
         }
 
-        /** {@code KEY=VALUE} entries; an entry without {@code =} is rejected by {@link #build()}. */
+        /** {@return {@code KEY=VALUE} entries; an entry without {@code =} is rejected by {@link #build()}} */
         public Builder withEnv(List<String> entries) {
             for (String e : entries) {
                 env.add(new EnvEntry(e == null ? "" : e, null, null));
@@ -380,7 +387,7 @@ public final class ContainerConfig {
             return this;
         }
 
-        /** The working directory (absolute, inside the container). */
+        /** {@return the working directory (absolute, inside the container)} */
         public Builder withCwd(String dir) {
             this.cwd = dir;
             return this;
@@ -406,7 +413,7 @@ public final class ContainerConfig {
             return this;
         }
 
-        /** A label, written as an OCI annotation. */
+        /** {@return a label, written as an OCI annotation} */
         public Builder withLabel(String key, String value) {
             labels.put(key, value);
             return this;
@@ -446,7 +453,7 @@ public final class ContainerConfig {
             return this;
         }
 
-        /** An emptyDir: a fresh tmpfs of at most {@code sizeMb} MiB at {@code destination}. */
+        /** {@return an emptyDir: a fresh tmpfs of at most {@code sizeMb} MiB at {@code destination}} */
         public Builder withTmpfs(String destination, long sizeMb) {
             if (sizeMb == 0) {
                 sizeMb = -1; // rejected by build(): use withTmpfs(destination) for the kernel default
@@ -455,7 +462,7 @@ public final class ContainerConfig {
             return this;
         }
 
-        /** An emptyDir with the kernel's default size limit (half of RAM). */
+        /** {@return an emptyDir with the kernel's default size limit (half of RAM)} */
         public Builder withTmpfs(String destination) {
             mounts.add(new Tmpfs(destination, 0));
             return this;
@@ -542,7 +549,7 @@ public final class ContainerConfig {
             return this;
         }
 
-        /** {@code true}: {@link Seccomp#DEFAULT} (the default); {@code false}: {@link Seccomp#NONE}. */
+        /** {@return {@code true}: {@link Seccomp#DEFAULT} (the default); {@code false}: {@link Seccomp#NONE}} */
         public Builder withSeccomp(boolean on) {
             this.seccomp = on ? Seccomp.DEFAULT : Seccomp.NONE;
             return this;
@@ -567,13 +574,13 @@ public final class ContainerConfig {
             return this;
         }
 
-        /** The signal {@code stop()} should send first ({@code TERM}, {@code SIGQUIT}, {@code 15}, ...). */
+        /** {@return the signal {@code stop()} should send first ({@code TERM}, {@code SIGQUIT}, {@code 15}, ...)} */
         public Builder withStopSignal(String signal) {
             this.stopSignal = signal;
             return this;
         }
 
-        /** The cgroup path (runtime-specific default when unset), e.g. {@code /orchestrator/web-1}. */
+        /** {@return the cgroup path (runtime-specific default when unset), e.g. {@code /orchestrator/web-1}} */
         public Builder withCgroupsPath(String path) {
             this.cgroupsPath = path;
             return this;

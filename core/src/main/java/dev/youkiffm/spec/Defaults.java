@@ -65,7 +65,7 @@ public final class Defaults {
                 new OciSpec.Mount("/sys", "sysfs", "sysfs", List.of("nosuid", "noexec", "nodev", "ro")));
     }
 
-    /** {@code runc spec}'s read-only view of the container's own cgroups at /sys/fs/cgroup (opt-in here). */
+    /** {@return {@code runc spec}'s read-only view of the container's own cgroups at /sys/fs/cgroup (opt-in here)} */
     public static OciSpec.Mount cgroupMount() {
         return new OciSpec.Mount("/sys/fs/cgroup", "cgroup", "cgroup",
                 List.of("nosuid", "noexec", "nodev", "relatime", "ro"));

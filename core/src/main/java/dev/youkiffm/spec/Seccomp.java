@@ -44,7 +44,7 @@ public sealed interface Seccomp {
         return new Custom(OciSpec.toJson(profile));
     }
 
-    /** The profile config.json gets for a process with bounding set {@code capabilities}, or null for none. */
+    /** {@return the profile config.json gets for a process with bounding set {@code capabilities}, or null for none} */
     OciSpec.Seccomp profile(Collection<String> capabilities);
 
     /** Actions the OCI runtime-spec defines and runc 1.1, crun 1.8 and youki 0.7 all load. */

@@ -111,7 +111,7 @@ public final class CliErrors {
         return new RuntimeFailureException(flavor.cliName() + " " + op + " '" + id + "' failed", message);
     }
 
-    /** The last error message in {@code logLines}, or null if there is none. */
+    /** {@return the last error message in {@code logLines}, or null if there is none} */
     public static String lastError(List<String> logLines) {
         String found = null;
         for (String line : logLines) {

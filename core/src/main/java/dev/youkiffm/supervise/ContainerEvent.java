@@ -8,7 +8,7 @@ import java.util.Objects;
  * published in the order they happened; events of different containers interleave.
  */
 public sealed interface ContainerEvent {
-    /** The container id. */
+    /** {@return the container id} */
     String id();
 
     /** When the supervisor observed it. */

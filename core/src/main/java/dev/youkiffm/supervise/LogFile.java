@@ -36,17 +36,17 @@ public final class LogFile {
      */
     public record Lines(List<String> lines, long nextOffset, long skippedBytes) {}
 
-    /** The files of this log, oldest first (the last one is being written). */
+    /** {@return the files of this log, oldest first (the last one is being written)} */
     public List<Path> files() {
         return log.segments().stream().map(RotatingLog.Segment::path).toList();
     }
 
-    /** The offset just after the last complete line written so far. */
+    /** {@return the offset just after the last complete line written so far} */
     public long endOffset() {
         return log.end();
     }
 
-    /** The last {@code n} complete lines (fewer if the log holds fewer) and the offset to follow from. */
+    /** {@return the last {@code n} complete lines (fewer if the log holds fewer) and the offset to follow from} */
     public Lines tail(int n) throws IOException {
         if (n < 0) {
             throw new IllegalArgumentException("n < 0");

@@ -91,7 +91,7 @@ public final class Supervisor implements AutoCloseable {
         this.logRoot = LogFiles.supervisorLogRoot(rt.root());
     }
 
-    /** A supervisor for containers of {@code rt} (which it does not close). */
+    /** {@return a supervisor for containers of {@code rt} (which it does not close)} */
     public static Supervisor create(ContainerRuntime rt, SupervisorOptions options) {
         Objects.requireNonNull(rt, "rt");
         Objects.requireNonNull(options, "options");
@@ -112,7 +112,7 @@ public final class Supervisor implements AutoCloseable {
         return rt;
     }
 
-    /** The event stream of every container this supervisor runs. */
+    /** {@return the event stream of every container this supervisor runs} */
     public EventHub events() {
         return events;
     }
@@ -507,7 +507,7 @@ public final class Supervisor implements AutoCloseable {
         }
     }
 
-    /** The supervised view of {@code id}. */
+    /** {@return the supervised view of {@code id}} */
     public SupervisedStatus status(String id) {
         Entry e = entry(id);
         synchronized (e) {
@@ -529,7 +529,7 @@ public final class Supervisor implements AutoCloseable {
         return entry(id).logs.reader(stream);
     }
 
-    /** The directory holding the container's log files. */
+    /** {@return the directory holding the container's log files} */
     public Path logDir(String id) {
         return entry(id).logs.dir();
     }
