@@ -32,6 +32,7 @@ import java.util.stream.Stream;
  * <p>Thread-safe.
  */
 public final class CrunNamespace implements AutoCloseable {
+    /** Where the namespace files live (a private bind mount of itself). */
     public static final Path DIR = Path.of("/run/youki-ffm/crun-ns");
     /** The long-lived namespace {@link #main} hands to scripts (benchmarks); never swept. */
     public static final Path SHARED = DIR.resolve("mnt");
@@ -46,7 +47,11 @@ public final class CrunNamespace implements AutoCloseable {
         this.prefix = file == null ? List.of() : List.of("nsenter", "--mount=" + file);
     }
 
-    /** True when the host has the hybrid layout crun refuses. */
+    /**
+     * True when the host has the hybrid layout crun refuses.
+     *
+     * @return true on a cgroup-v1 hybrid host
+     */
     public static boolean hostIsHybrid() {
         try (Stream<String> lines = Files.lines(Path.of("/proc/self/mountinfo"))) {
             return lines.anyMatch(l -> l.contains(" " + UNIFIED + " ") && l.contains(" - cgroup2 "));
@@ -55,7 +60,11 @@ public final class CrunNamespace implements AutoCloseable {
         }
     }
 
-    /** A fresh namespace for one runtime instance (or a no-op on non-hybrid hosts). */
+    /**
+     * A fresh namespace for one runtime instance (or a no-op on non-hybrid hosts).
+     *
+     * @return the namespace, closed with the runtime
+     */
     public static synchronized CrunNamespace open() {
         if (!hostIsHybrid()) {
             return new CrunNamespace(null);
@@ -67,12 +76,20 @@ public final class CrunNamespace implements AutoCloseable {
         return new CrunNamespace(f);
     }
 
-    /** The command prefix for crun: {@code [nsenter, --mount=FILE]} on hybrid hosts, empty otherwise. */
+    /**
+     * The command prefix for crun: {@code [nsenter, --mount=FILE]} on hybrid hosts, empty otherwise.
+     *
+     * @return the prefix, unmodifiable
+     */
     public List<String> prefix() {
         return prefix;
     }
 
-    /** The nsfs file, or null when no namespace is needed. */
+    /**
+     * The nsfs file, or null when no namespace is needed.
+     *
+     * @return the file, or null
+     */
     public Path file() {
         return file;
     }
@@ -184,6 +201,8 @@ public final class CrunNamespace implements AutoCloseable {
     /**
      * Prints the path of a long-lived shared namespace file ({@link #SHARED}, created if needed), or nothing on a
      * non-hybrid host. For scripts that call crun themselves (scripts/bench.sh); remove it with {@code umount}.
+     *
+     * @param args ignored
      */
     public static void main(String[] args) {
         if (!hostIsHybrid()) {

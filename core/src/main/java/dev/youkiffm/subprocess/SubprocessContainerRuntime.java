@@ -100,13 +100,22 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
         RootlessSpec.validate(spec);
     }
 
-    /** Default root for {@code flavor} when {@link RuntimeOptions#root()} is null (as root). */
+    /**
+     * Default root for {@code flavor} when {@link RuntimeOptions#root()} is null (as root).
+     *
+     * @param flavor the CLI
+     * @return {@code /run/youki-ffm/<cli>}
+     */
     public static Path defaultRoot(CliFlavor flavor) {
         return Path.of("/run/youki-ffm/" + flavor.cliName());
     }
 
     /**
      * Opens a runtime over {@code flavor}'s CLI, or throws {@link RuntimeUnavailableException} naming what is missing.
+     *
+     * @param flavor the CLI to drive
+     * @param options the root, binary, timeout and subreaper choice
+     * @return the open runtime
      */
     public static SubprocessContainerRuntime open(CliFlavor flavor, RuntimeOptions options) {
         List<String> missing = new ArrayList<>(HostChecks.missingForCli(flavor.cliName()));
@@ -149,7 +158,11 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
         }
     }
 
-    /** The CLI this runtime drives. */
+    /**
+     * The CLI this runtime drives.
+     *
+     * @return the binary's path
+     */
     public Path binary() {
         return binary;
     }
