@@ -14,12 +14,15 @@ import java.time.Instant;
  * @param startedAt when the current (or last) run started
  * @param lastTermination how the last run ended, or null
  * @param lastError the last failure to re-create the container (a broken bundle, ...), or null
+ * @param id the container id
  */
 public record SupervisedStatus(String id, Phase phase, int pid, int restartCount, boolean started, boolean ready,
         boolean live, Instant startedAt, Termination lastTermination, String lastError) {
+    /** Where a supervised container is in its life. */
     public enum Phase {
         /** The user process runs. */
         RUNNING,
+        /** Frozen by {@link Supervisor#pause}. */
         PAUSED,
         /** Exited; the restart policy does not restart it. */
         EXITED,

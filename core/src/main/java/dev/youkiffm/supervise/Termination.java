@@ -11,6 +11,7 @@ import java.time.Instant;
  *     {@code StartupProbeFailed} or {@code Stopped} (by {@link Supervisor#stop})
  * @param startedAt when the user process was started
  * @param finishedAt when the exit was observed
+ * @param oomKilled whether the kernel's OOM killer killed the init
  */
 public record Termination(int exitCode, int signal, boolean oomKilled, String reason, Instant startedAt,
         Instant finishedAt) {
