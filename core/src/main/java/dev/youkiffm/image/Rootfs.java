@@ -53,10 +53,15 @@ public final class Rootfs implements AutoCloseable {
         return createdTop;
     }
 
+    /** {@return whether {@link #release()} (or close) ran} */
     public boolean isReleased() {
         return released.get();
     }
 
+    /**
+     * Unmounts the root filesystem and deletes its per-container state (and the mount point if the cache created it).
+     * Idempotent.
+     */
     public void release() {
         if (released.compareAndSet(false, true)) {
             cache.released(this);
