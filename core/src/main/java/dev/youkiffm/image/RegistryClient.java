@@ -165,9 +165,10 @@ public final class RegistryClient implements AutoCloseable {
         }
 
         /**
-         * {@return the {@code auths} of a Docker {@code config.json}; credentials given in code take precedence}
+         * Adds the {@code auths} of a Docker {@code config.json}; credentials given in code take precedence.
          *
          * @param configJson a Docker {@code config.json}
+         * @return this builder
          */
         public Builder withDockerConfig(Path configJson) {
             RegistryCredentials.fromDockerConfig(configJson).forEach(credentials::putIfAbsent);
