@@ -14,7 +14,7 @@ module dev.youkiffm.core {
     requires jdk.jfr;
     requires java.net.http;
     requires org.apache.commons.compress;
-    // File-derived automatic name: aircompressor-v3 (3.3, and 3.14, the latest) has no module-info or Automatic-Module-Name.
+    // File-derived automatic name: aircompressor-v3 (3.3, and 3.14, the latest) declares no module name.
     requires aircompressor.v3;
 
     exports dev.youkiffm;

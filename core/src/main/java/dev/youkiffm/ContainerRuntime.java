@@ -123,7 +123,6 @@ public interface ContainerRuntime extends AutoCloseable {
      *
      * @param id the container
      * @param resources the limits to change; those left unset keep their value
-     * @throws IllegalContainerStateException if the container is stopped
      */
     void update(String id, ResourceUpdate resources);
 

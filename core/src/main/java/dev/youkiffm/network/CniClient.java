@@ -49,7 +49,8 @@ public final class CniClient {
      */
     public record Options(List<Path> pluginDirs, Path cacheDir, Path hostNetns, Duration timeout) {
         /**
-         * Copies {@code pluginDirs} and checks every value; a bad one is {@link NetworkException.Kind#INVALID_CONFIG}.
+         * Copies {@code pluginDirs} and checks the values: a bad directory, netns or timeout is
+         * {@link NetworkException.Kind#INVALID_CONFIG}.
          */
         public Options {
             pluginDirs = List.copyOf(pluginDirs);

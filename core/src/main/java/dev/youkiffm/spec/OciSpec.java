@@ -272,7 +272,10 @@ public final class OciSpec {
     /** One namespace of the container ({@code linux.namespaces[]}). */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static final class Namespace extends Extensible {
-        /** The kind: {@code pid}, {@code network}, {@code mount}, {@code ipc}, {@code uts}, {@code user} or {@code cgroup}. */
+        /**
+         * The kind: {@code pid}, {@code network}, {@code mount}, {@code ipc}, {@code uts}, {@code user} or
+         * {@code cgroup}.
+         */
         public String type;
         /** An existing namespace to join ({@code /proc/<pid>/ns/...}), or null for a new one. */
         public String path;
