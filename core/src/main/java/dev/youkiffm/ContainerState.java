@@ -11,15 +11,15 @@ import java.util.OptionalInt;
  *
  * Immutable and thread-safe.
  *
- * @param pid the init pid, or 0 when there is none (stopped, or not yet created)
- * @param created creation time, or null when the runtime did not report one
- * @param exitCode the init's exit code (128+signal for a signal), or null while unknown
- * @param error for {@link ContainerStatus#UNKNOWN}: why the state could not be read; null otherwise
  * @param ociVersion the OCI version the runtime reports
  * @param id the container id
  * @param status the lifecycle status
+ * @param pid the init pid, or 0 when there is none (stopped, or not yet created)
  * @param bundle the bundle directory, or null when unknown
  * @param annotations the config's annotations (copied; null means none)
+ * @param created creation time, or null when the runtime did not report one
+ * @param exitCode the init's exit code (128+signal for a signal), or null while unknown
+ * @param error for {@link ContainerStatus#UNKNOWN}: why the state could not be read; null otherwise
  */
 public record ContainerState(
         String ociVersion,

@@ -301,13 +301,13 @@ public final class RegistryClient implements AutoCloseable {
      * The outcome of a pull: the image (opened on the cache's content store; its layers are unpacked by
      * {@link LayerCache#createRootfs} or {@link LayerCache#ensureLayers}) and what it took.
      *
+     * @param image the pulled image
      * @param reference the reference pinned to the manifest (or index) digest it resolved to
      * @param manifestDigest the digest of the platform's image manifest
      * @param blobsDownloaded blobs fetched from the registry (manifests and config included)
      * @param bytesDownloaded bytes of those blobs
      * @param layersReused layers not downloaded because the cache had them stored or unpacked
      * @param httpVersion protocol of the last registry response, or null if nothing was requested
-     * @param image the pulled image
      */
     public record Pull(Image image, ImageReference reference, Digest manifestDigest, int blobsDownloaded,
             long bytesDownloaded, int layersReused, HttpClient.Version httpVersion) implements AutoCloseable {

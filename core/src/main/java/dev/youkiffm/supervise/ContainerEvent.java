@@ -65,12 +65,12 @@ public sealed interface ContainerEvent {
     /**
      * The init process exited.
      *
+     * @param id the container id
+     * @param time when the exit was observed
      * @param exitCode the exit status, or 128+signal
      * @param signal the signal that killed it, or 0 (the runtimes report 128+n, so an init that itself exits with
      *     129..159 reads as killed by signal n here; see {@link Termination})
      * @param oomKilled the kernel's OOM killer killed the init (SIGKILL while the cgroup's OOM kill count grew)
-     * @param id the container id
-     * @param time when the exit was observed
      * @param termination the run's full record, as {@link SupervisedStatus#lastTermination()} shows it
      */
     record Exited(String id, Instant time, int exitCode, int signal, boolean oomKilled, Termination termination)

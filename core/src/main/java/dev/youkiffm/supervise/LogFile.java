@@ -32,9 +32,9 @@ public final class LogFile {
     /**
      * Lines (without their newline) and the offset just after the last one.
      *
-     * @param skippedBytes bytes between the requested offset and the first line returned that were rotated away
      * @param lines the lines read
      * @param nextOffset the offset to read or follow from next
+     * @param skippedBytes bytes between the requested offset and the first line returned that were rotated away
      */
     public record Lines(List<String> lines, long nextOffset, long skippedBytes) {}
 

@@ -11,9 +11,9 @@ import java.util.Objects;
  * first restart happens at once, each later one waits {@code initialBackoff} (10 s) doubled per restart up to
  * {@code maxBackoff} (5 min); a run that lasted at least {@code resetAfter} (10 min) resets the sequence.
  *
+ * @param mode when to restart
  * @param maxRestarts for {@link Mode#ON_FAILURE}: most restarts (counted since the supervisor started the
  *     container); ignored otherwise
- * @param mode when to restart
  * @param initialBackoff wait before the second restart, doubled for each later one
  * @param maxBackoff the longest wait
  * @param resetAfter a run at least this long resets the backoff

@@ -5,6 +5,7 @@ import java.time.Instant;
 /**
  * A supervised container as the supervisor sees it (Kubernetes' {@code containerStatus}).
  *
+ * @param id the container id
  * @param phase where the container is in its supervised life
  * @param pid the current init pid (0 when none)
  * @param restartCount restarts done by the restart policy
@@ -14,7 +15,6 @@ import java.time.Instant;
  * @param startedAt when the current (or last) run started
  * @param lastTermination how the last run ended, or null
  * @param lastError the last failure to re-create the container (a broken bundle, ...), or null
- * @param id the container id
  */
 public record SupervisedStatus(String id, Phase phase, int pid, int restartCount, boolean started, boolean ready,
         boolean live, Instant startedAt, Termination lastTermination, String lastError) {
