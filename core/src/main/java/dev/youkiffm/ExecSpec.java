@@ -121,37 +121,24 @@ public final class ExecSpec {
     }
 
     /**
-     * Unmodifiable, in the order the variables were given.
-     *
-     * @return the variables added to the container's, unmodifiable, in the order they were given
+     * {@return the variables set on top of the container's (a same-named one replaces it), unmodifiable, in the
+     * order they were given}
      */
     public Map<String, String> env() {
         return env;
     }
 
-    /**
-     * Absolute working directory inside the container, or null for the container's.
-     *
-     * @return the absolute working directory inside the container, or null for the container's
-     */
+    /** {@return the absolute working directory inside the container, or null for the container's} */
     public String cwd() {
         return cwd;
     }
 
-    /**
-     * User id, or null for the container's.
-     *
-     * @return the user id, or null for the container's
-     */
+    /** {@return the user id, or null for the container's} */
     public Integer uid() {
         return uid;
     }
 
-    /**
-     * Group id, or null for the container's (only with a uid).
-     *
-     * @return the group id, or null for the container's (only with a uid)
-     */
+    /** {@return the group id, or null for the container's (only with a uid)} */
     public Integer gid() {
         return gid;
     }
@@ -162,10 +149,8 @@ public final class ExecSpec {
     }
 
     /**
-     * After it the process (and what it started) is killed with SIGKILL; the result says {@code timedOut}.
-     *
-     * @return the deadline after which the process (and what it started) is killed with SIGKILL; the result says {@code
-     * timedOut}
+     * {@return the deadline after which the process (and what it started) is killed with SIGKILL; the result then
+     * says {@code timedOut}}
      */
     public Duration timeout() {
         return timeout;

@@ -27,7 +27,7 @@ public record ImageConfig(List<String> entrypoint, List<String> cmd, List<String
         Map<String, String> labels, String stopSignal) {
     public static final ImageConfig EMPTY = new ImageConfig(List.of(), List.of(), List.of(), null, null, Map.of(), null);
 
-    /** Copies the lists and map (null becomes empty) and turns blank strings into null. */
+    /** Copies the lists and the map (none may be null) and turns blank strings into null. */
     public ImageConfig {
         entrypoint = List.copyOf(entrypoint);
         cmd = List.copyOf(cmd);

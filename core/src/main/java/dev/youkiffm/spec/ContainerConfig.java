@@ -135,7 +135,7 @@ public final class ContainerConfig {
         return env;
     }
 
-    /** {@return the working directory inside the container, or null for {@code /}} */
+    /** {@return the working directory inside the container ({@code /} unless set)} */
     public String cwd() {
         return b.cwd;
     }

@@ -11,11 +11,7 @@ public sealed interface ContainerEvent {
     /** {@return the container id} */
     String id();
 
-    /**
-     * When the supervisor observed it.
-     *
-     * @return when the supervisor observed it
-     */
+    /** {@return when the supervisor observed it} */
     Instant time();
 
     /**
