@@ -342,15 +342,8 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
         }
         List<String> args = force ? List.of("delete", "--force", id) : List.of("delete", id);
         CliRunner.Result r = cli.run("delete", id, args);
-        long deadline = System.nanoTime() + cli.timeout().toNanos();
-        for (int attempt = 1; force && flavor == CliFlavor.YOUKI && YoukiQuirks.cgroupBusy(r)
-                && System.nanoTime() < deadline; attempt++) {
-            LOG.log(System.Logger.Level.INFO, "youki delete '" + id + "': cgroup still busy; retrying");
-            CliExitMonitor.sleepQuietly(Math.min(50L * attempt, 500));
-            if (Thread.currentThread().isInterrupted()) {
-                break;
-            }
-            r = cli.run("delete", id, args);
+        if (force && flavor == CliFlavor.YOUKI) {
+            r = YoukiQuirks.retryBusyDelete(cli, id, args, r);
         }
         if (r.failed()) {
             RuntimeException e = classify("delete", id, r.error());
