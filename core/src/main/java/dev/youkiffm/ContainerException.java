@@ -5,10 +5,21 @@ package dev.youkiffm;
  * Immutable once thrown; safe to pass between threads.
  */
 public class ContainerException extends RuntimeException {
+    /**
+     * An error with no underlying cause.
+     *
+     * @param message what failed
+     */
     public ContainerException(String message) {
         super(message);
     }
 
+    /**
+     * An error caused by {@code cause}.
+     *
+     * @param message what failed
+     * @param cause the underlying failure
+     */
     public ContainerException(String message, Throwable cause) {
         super(message, cause);
     }
@@ -16,7 +27,11 @@ public class ContainerException extends RuntimeException {
     /** Most characters of foreign text (a runtime's or hook's words, a file's content) a message carries. */
     public static final int MAX_FOREIGN_TEXT = 4096;
 
-    /** {@code s} cut to {@link #MAX_FOREIGN_TEXT} characters, saying how much was cut. */
+    /**
+     * {@return {@code s} cut to {@link #MAX_FOREIGN_TEXT} characters, saying how much was cut}
+     *
+     * @param s foreign text, or null (returned as is)
+     */
     public static String capForeign(String s) {
         if (s == null || s.length() <= MAX_FOREIGN_TEXT) {
             return s;

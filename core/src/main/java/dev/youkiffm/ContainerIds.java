@@ -18,6 +18,8 @@ public final class ContainerIds {
     /**
      * Returns {@code id} if valid.
      *
+     * @param id the id to check
+     * @return {@code id}, unchanged
      * @throws InvalidContainerIdException naming the rule that failed
      */
     public static String validate(String id) {
@@ -42,6 +44,9 @@ public final class ContainerIds {
      * {@code bundle}) when it is null, not a directory or has no {@code config.json}, and checks the raw config
      * (see {@code RawSpecCheck}: process args, NUL bytes, {@code cgroupsPath}, annotation size), naming the bad
      * field. Every runtime calls this before touching anything.
+     *
+     * @param bundle the bundle directory to check
+     * @return {@code bundle}, unchanged
      */
     public static java.nio.file.Path validateBundle(java.nio.file.Path bundle) {
         if (bundle == null) {

@@ -24,7 +24,12 @@ public final class ContainerRuntimes {
 
     private ContainerRuntimes() {}
 
-    /** Opens the runtime {@code options} select; {@link RuntimeUnavailableException} lists what is missing. */
+    /**
+     * Opens the runtime {@code options} select; {@link RuntimeUnavailableException} lists what is missing.
+     *
+     * @param options the mode, root, binary and timeouts to open with
+     * @return the open runtime; close it to release its helpers and root lock
+     */
     public static ContainerRuntime open(RuntimeOptions options) {
         return switch (options.mode()) {
             case FFM -> FfmContainerRuntime.open(options);
@@ -66,7 +71,11 @@ public final class ContainerRuntimes {
         return skipped.stream().map(Throwable::getMessage).collect(Collectors.joining("; "));
     }
 
-    /** The modes that can be opened on this host right now, for diagnostics. */
+    /**
+     * {@return the modes that can be opened on this host right now, for diagnostics}
+     *
+     * @param options the options to try each mode with
+     */
     public static List<RuntimeOptions.Mode> available(RuntimeOptions options) {
         List<RuntimeOptions.Mode> out = new ArrayList<>();
         for (RuntimeOptions.Mode m : RuntimeOptions.Mode.values()) {

@@ -7,10 +7,15 @@ import java.util.Locale;
  * Immutable and thread-safe.
  */
 public enum ContainerStatus {
+    /** Being created: the runtime is setting the container up. */
     CREATING,
+    /** Created: the init exists and waits for {@code start}. */
     CREATED,
+    /** Running the user process. */
     RUNNING,
+    /** Frozen by {@code pause}. */
     PAUSED,
+    /** The init has exited. */
     STOPPED,
     /**
      * The container's state could not be read (a torn, oversized or garbage state file): {@link
@@ -18,7 +23,13 @@ public enum ContainerStatus {
      */
     UNKNOWN;
 
-    /** Parses the OCI string form ({@code "created"}, ...); case-insensitive. */
+    /**
+     * Parses the OCI string form ({@code "created"}, ...); case-insensitive.
+     *
+     * @param s the OCI string form, e.g. {@code created}
+     * @return the status
+     * @throws RuntimeFailureException if the runtime reported a status OCI does not define
+     */
     public static ContainerStatus parse(String s) {
         try {
             return valueOf(s.trim().toUpperCase(Locale.ROOT));
@@ -27,7 +38,7 @@ public enum ContainerStatus {
         }
     }
 
-    /** The OCI string form. */
+    /** {@return the OCI string form} */
     public String ociName() {
         return name().toLowerCase(Locale.ROOT);
     }

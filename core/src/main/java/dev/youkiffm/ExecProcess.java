@@ -10,24 +10,32 @@ import java.util.concurrent.CompletableFuture;
  * <p>Thread-safe: every method may be called from any thread.
  */
 public interface ExecProcess extends AutoCloseable {
-    /** The host pid of the process. */
+    /** {@return the host pid of the process} */
     int pid();
 
-    /** Names this process in {@link OutputFrame#source()}: {@code <container id>/exec-<n>}. */
+    /**
+     * Names this process in {@link OutputFrame#source()}: {@code <container id>/exec-<n>}.
+     *
+     * @return {@code <container id>/exec-<n>}
+     */
     String name();
 
     /**
      * Completes with its exit status, or 128+signal. Dependent actions never run on the runtime's own threads (each
      * completion is handed to a virtual thread, like {@code ProcessHandle.onExit}).
+     *
+     * @return the exit future
      */
     CompletableFuture<Integer> onExit();
 
-    /** Whether the process has not exited yet (its exit was not observed). */
+    /** {@return whether the process has not exited yet (its exit was not observed)} */
     boolean isAlive();
 
     /**
      * Waits at most {@code timeout} for the process to exit and returns its exit code (as {@link #onExit}).
      *
+     * @param timeout the longest wait
+     * @return the exit code
      * @throws OperationTimeoutException if it is still running after {@code timeout}
      * @throws ContainerException if the wait is interrupted or the exit cannot be observed
      */
@@ -38,6 +46,7 @@ public interface ExecProcess extends AutoCloseable {
      * pid): for {@code info()}, {@code descendants()} and the like. Prefer {@link #kill} to signal it.
      *
      * @throws ContainerException if the process had exited before its handle could be taken
+     * @return the process handle
      */
     ProcessHandle toHandle();
 
@@ -45,6 +54,10 @@ public interface ExecProcess extends AutoCloseable {
      * Sends {@code signal} to the process and, with {@code tree}, to every process it started that is still its
      * descendant. Signals go through pidfds, so a recycled pid is never hit. Returns false if the process had already
      * exited.
+     *
+     * @param signal the signal to send
+     * @param tree whether its descendants get it too
+     * @return false if the process had already exited
      */
     boolean kill(Signal signal, boolean tree);
 

@@ -14,25 +14,30 @@ import java.nio.charset.StandardCharsets;
  * @param truncated true if either stream produced more than {@link ExecSpec#maxOutputBytes()}
  */
 public record ExecResult(int exitCode, byte[] stdout, byte[] stderr, boolean timedOut, boolean truncated) {
+    /** Copies both output arrays. */
     public ExecResult {
         stdout = stdout.clone();
         stderr = stderr.clone();
     }
 
+    /** {@return a copy of what the process wrote to stdout} */
     @Override
     public byte[] stdout() {
         return stdout.clone();
     }
 
+    /** {@return a copy of what the process wrote to stderr} */
     @Override
     public byte[] stderr() {
         return stderr.clone();
     }
 
+    /** {@return stdout decoded as UTF-8} */
     public String stdoutText() {
         return new String(stdout, StandardCharsets.UTF_8);
     }
 
+    /** {@return stderr decoded as UTF-8} */
     public String stderrText() {
         return new String(stderr, StandardCharsets.UTF_8);
     }

@@ -90,88 +90,129 @@ public final class ExecSpec {
         }
     }
 
-    /** {@code args} with every other setting inherited, a {@link #DEFAULT_TIMEOUT} and {@link #DEFAULT_MAX_OUTPUT}. */
+    /**
+     * {@return {@code args} with every other setting inherited, a {@link #DEFAULT_TIMEOUT} and {@link
+     * #DEFAULT_MAX_OUTPUT}}
+     *
+     * @param args the command and its arguments (not empty)
+     */
     public static ExecSpec of(String... args) {
         return builder(List.of(args)).build();
     }
 
-    /** A builder for {@code args}, starting from the defaults of {@link #of}. */
+    /**
+     * {@return a builder for {@code args}, starting from the defaults of {@link #of}}
+     *
+     * @param args the command and its arguments (not empty)
+     */
     public static Builder builder(List<String> args) {
         return new Builder(args);
     }
 
-    /** A builder starting from this spec. */
+    /** {@return a builder starting from this spec} */
     public Builder toBuilder() {
         return new Builder(args).env(env).cwd(cwd).uid(uid).gid(gid).stdin(stdin).timeout(timeout)
                 .maxOutputBytes(maxOutputBytes);
     }
 
-    /** The command and its arguments (the command is looked up in the container's PATH). */
+    /** {@return the command and its arguments (the command is looked up in the container's PATH)} */
     public List<String> args() {
         return args;
     }
 
-    /** Unmodifiable, in the order the variables were given. */
+    /**
+     * {@return the variables set on top of the container's (a same-named one replaces it), unmodifiable, in the
+     * order they were given}
+     */
     public Map<String, String> env() {
         return env;
     }
 
-    /** Absolute working directory inside the container, or null for the container's. */
+    /** {@return the absolute working directory inside the container, or null for the container's} */
     public String cwd() {
         return cwd;
     }
 
-    /** User id, or null for the container's. */
+    /** {@return the user id, or null for the container's} */
     public Integer uid() {
         return uid;
     }
 
-    /** Group id, or null for the container's (only with a uid). */
+    /** {@return the group id, or null for the container's (only with a uid)} */
     public Integer gid() {
         return gid;
     }
 
-    /** A copy of the stdin bytes, or null. */
+    /** {@return a copy of the stdin bytes, or null} */
     public byte[] stdin() {
         return stdin == null ? null : stdin.clone();
     }
 
-    /** After it the process (and what it started) is killed with SIGKILL; the result says {@code timedOut}. */
+    /**
+     * {@return the deadline after which the process (and what it started) is killed with SIGKILL; the result then
+     * says {@code timedOut}}
+     */
     public Duration timeout() {
         return timeout;
     }
 
-    /** Per stream, what is kept; the rest is drained and dropped ({@link ExecResult#truncated()}). */
+    /** {@return per stream, what is kept; the rest is drained and dropped ({@link ExecResult#truncated()})} */
     public int maxOutputBytes() {
         return maxOutputBytes;
     }
 
-    /** A copy with {@code key} added or replaced (a replaced key keeps its place). */
+    /**
+     * {@return a copy with {@code key} added or replaced (a replaced key keeps its place)}
+     *
+     * @param key the variable's name
+     * @param value its value
+     */
     public ExecSpec withEnv(String key, String value) {
         return toBuilder().env(key, value).build();
     }
 
-    /** A copy with {@link #cwd()} {@code dir}. */
+    /**
+     * {@return a copy with {@link #cwd()} {@code dir}}
+     *
+     * @param dir an absolute path inside the container
+     */
     public ExecSpec withCwd(String dir) {
         return toBuilder().cwd(dir).build();
     }
 
-    /** A copy running as {@code uid}:{@code gid}. */
+    /**
+     * {@return a copy running as {@code uid}:{@code gid}}
+     *
+     * @param uid the user id
+     * @param gid the group id
+     */
     public ExecSpec withUser(int uid, int gid) {
         return toBuilder().user(uid, gid).build();
     }
 
-    /** A copy fed {@code data} on stdin (copied). */
+    /**
+     * {@return a copy fed {@code data} on stdin (copied)}
+     *
+     * @param data the bytes, or null for none
+     */
     public ExecSpec withStdin(byte[] data) {
         return toBuilder().stdin(data).build();
     }
 
-    /** A copy with {@link #timeout()} {@code t}. */
+    /**
+     * {@return a copy with {@link #timeout()} {@code t}}
+     *
+     * @param t the deadline (positive)
+     */
     public ExecSpec withTimeout(Duration t) {
         return toBuilder().timeout(t).build();
     }
 
-    /** A copy with {@link #maxOutputBytes()} {@code max}. */
+    /**
+     * {@return a copy with {@link #maxOutputBytes()} {@code max}}
+     *
+     * @param max bytes kept per stream (not negative)
+     */
     public ExecSpec withMaxOutputBytes(int max) {
         return toBuilder().maxOutputBytes(max).build();
     }
@@ -210,13 +251,24 @@ public final class ExecSpec {
             this.args = args == null ? null : new ArrayList<>(args);
         }
 
-        /** Adds (or replaces) one variable; the order of first addition is kept. */
+        /**
+         * Adds (or replaces) one variable; the order of first addition is kept.
+         *
+         * @param key the variable's name
+         * @param value its value
+         * @return this builder
+         */
         public Builder env(String key, String value) {
             env.put(key, value);
             return this;
         }
 
-        /** Replaces every variable with {@code vars}, in its iteration order; null means none. */
+        /**
+         * Replaces every variable with {@code vars}, in its iteration order; null means none.
+         *
+         * @param vars the variables, or null
+         * @return this builder
+         */
         public Builder env(Map<String, String> vars) {
             env.clear();
             if (vars != null) {
@@ -225,50 +277,86 @@ public final class ExecSpec {
             return this;
         }
 
-        /** Sets {@link ExecSpec#cwd()}. */
+        /**
+         * Sets {@link ExecSpec#cwd()}.
+         *
+         * @param dir an absolute path inside the container, or null
+         * @return this builder
+         */
         public Builder cwd(String dir) {
             this.cwd = dir;
             return this;
         }
 
-        /** Sets {@link ExecSpec#uid()} and {@link ExecSpec#gid()}. */
+        /**
+         * Sets {@link ExecSpec#uid()} and {@link ExecSpec#gid()}.
+         *
+         * @param uid the user id
+         * @param gid the group id
+         * @return this builder
+         */
         public Builder user(int uid, int gid) {
             this.uid = uid;
             this.gid = gid;
             return this;
         }
 
-        /** Only the uid (the gid is the container's). */
+        /**
+         * Only the uid (the gid is the container's).
+         *
+         * @param uid the user id, or null
+         * @return this builder
+         */
         public Builder uid(Integer uid) {
             this.uid = uid;
             return this;
         }
 
-        /** Only with a uid. */
+        /**
+         * Only with a uid.
+         *
+         * @param gid the group id, or null
+         * @return this builder
+         */
         public Builder gid(Integer gid) {
             this.gid = gid;
             return this;
         }
 
-        /** Sets {@link ExecSpec#stdin()} (copied at build). */
+        /**
+         * Sets {@link ExecSpec#stdin()} (copied at build).
+         *
+         * @param data the bytes, or null for none
+         * @return this builder
+         */
         public Builder stdin(byte[] data) {
             this.stdin = data;
             return this;
         }
 
-        /** Sets {@link ExecSpec#timeout()} (positive). */
+        /**
+         * Sets {@link ExecSpec#timeout()} (positive).
+         *
+         * @param t the deadline (positive)
+         * @return this builder
+         */
         public Builder timeout(Duration t) {
             this.timeout = t;
             return this;
         }
 
-        /** Sets {@link ExecSpec#maxOutputBytes()} (not negative). */
+        /**
+         * Sets {@link ExecSpec#maxOutputBytes()} (not negative).
+         *
+         * @param max bytes kept per stream (not negative)
+         * @return this builder
+         */
         public Builder maxOutputBytes(int max) {
             this.maxOutputBytes = max;
             return this;
         }
 
-        /** The spec; {@link InvalidArgumentException} names the first invalid field. */
+        /** {@return the spec; {@link InvalidArgumentException} names the first invalid field} */
         public ExecSpec build() {
             return new ExecSpec(this);
         }

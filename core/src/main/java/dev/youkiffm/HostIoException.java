@@ -8,6 +8,12 @@ import java.io.IOException;
  * Immutable.
  */
 public class HostIoException extends ContainerException {
+    /**
+     * A host file operation failed; the cause's message is appended to {@code message}.
+     *
+     * @param message what the library was doing
+     * @param cause the I/O error, or null
+     */
     public HostIoException(String message, IOException cause) {
         super(message + (cause == null || cause.getMessage() == null ? "" : ": " + cause.getMessage()), cause);
     }

@@ -9,9 +9,18 @@ import java.time.Duration;
  * Immutable once thrown; safe to pass between threads.
  */
 public class OperationTimeoutException extends ContainerException {
+    /** The operation that timed out. */
     private final String operation;
+    /** The deadline that passed. */
     private final Duration timeout;
 
+    /**
+     * {@code operation} ran past {@code timeout}.
+     *
+     * @param operation the operation, e.g. {@code create}
+     * @param timeout the deadline that passed
+     * @param detail what was done about it (appended, capped), or null
+     */
     public OperationTimeoutException(String operation, Duration timeout, String detail) {
         super(operation + " did not finish within " + timeout.toMillis() + " ms"
                 + (detail == null || detail.isEmpty() ? "" : ": " + ContainerException.capForeign(detail)));
@@ -19,12 +28,12 @@ public class OperationTimeoutException extends ContainerException {
         this.timeout = timeout;
     }
 
-    /** The operation, e.g. {@code create}. */
+    /** {@return the operation, e.g. {@code create}} */
     public String operation() {
         return operation;
     }
 
-    /** The deadline that passed. */
+    /** {@return the deadline that passed} */
     public Duration timeout() {
         return timeout;
     }

@@ -17,18 +17,22 @@ import java.util.Objects;
  * @param end true once the stream reached end of file (every writer closed it)
  */
 public record OutputFrame(String source, Stream stream, byte[] data, boolean end) {
+    /** The standard stream a frame came from. */
     public enum Stream {
+        /** Standard output. */
         STDOUT,
+        /** Standard error. */
         STDERR
     }
 
+    /** Checks that {@code source}, {@code stream} and {@code data} are non-null. */
     public OutputFrame {
         Objects.requireNonNull(source, "source");
         Objects.requireNonNull(stream, "stream");
         Objects.requireNonNull(data, "data");
     }
 
-    /** The data decoded as UTF-8 (a multi-byte character may be split across frames). */
+    /** {@return the data decoded as UTF-8 (a multi-byte character may be split across frames)} */
     public String text() {
         return new String(data, StandardCharsets.UTF_8);
     }

@@ -7,6 +7,12 @@ package dev.youkiffm;
  * Immutable once thrown; safe to pass between threads.
  */
 public class ResourceExhaustedException extends RuntimeFailureException {
+    /**
+     * A host resource ran out.
+     *
+     * @param message what failed
+     * @param runtimeMessage the runtime's own error text (naming the resource)
+     */
     public ResourceExhaustedException(String message, String runtimeMessage) {
         super(message, runtimeMessage);
     }

@@ -7,8 +7,13 @@ import dev.youkiffm.spec.OciSpec;
  * New cgroup limits for a live container ({@link ContainerRuntime#update}); null leaves a limit unchanged. CPU cores
  * become CFS quota/period (period 100 ms) plus shares, like {@code ContainerConfig.withCpuCores}.
  * Immutable and thread-safe.
+ *
+ * @param cpuCores CPU cores, more than 0 and at most 1024, or null to leave as is
+ * @param memoryMb memory limit in MiB (positive), or null to leave as is
+ * @param pidsLimit most tasks in the cgroup (positive), or null to leave as is
  */
 public record ResourceUpdate(Double cpuCores, Long memoryMb, Long pidsLimit) {
+    /** Checks the values; at least one must be set ({@link InvalidArgumentException} otherwise). */
     public ResourceUpdate {
         if (cpuCores == null && memoryMb == null && pidsLimit == null) {
             throw new InvalidArgumentException("resources", "nothing to update");
@@ -24,23 +29,46 @@ public record ResourceUpdate(Double cpuCores, Long memoryMb, Long pidsLimit) {
         }
     }
 
+    /**
+     * {@return an update of the memory limit only}
+     *
+     * @param mb memory limit in MiB
+     */
     public static ResourceUpdate memoryMb(long mb) {
         return new ResourceUpdate(null, mb, null);
     }
 
+    /**
+     * {@return a copy that also sets the CPU cores}
+     *
+     * @param cores CPU cores, more than 0 and at most 1024
+     */
     public ResourceUpdate withCpuCores(double cores) {
         return new ResourceUpdate(cores, memoryMb, pidsLimit);
     }
 
+    /**
+     * {@return a copy that also sets the memory limit}
+     *
+     * @param mb memory limit in MiB
+     */
     public ResourceUpdate withMemoryMb(long mb) {
         return new ResourceUpdate(cpuCores, mb, pidsLimit);
     }
 
+    /**
+     * {@return a copy that also sets the pids limit}
+     *
+     * @param limit most tasks in the cgroup
+     */
     public ResourceUpdate withPidsLimit(long limit) {
         return new ResourceUpdate(cpuCores, memoryMb, limit);
     }
 
-    /** The OCI {@code LinuxResources} JSON every runtime applies ({@code update --resources FILE} for the CLIs). */
+    /**
+     * {@return the OCI {@code LinuxResources} JSON every runtime applies ({@code update --resources FILE} for the
+     * CLIs)}
+     */
     public String toOciJson() {
         OciSpec.Resources r = new OciSpec.Resources();
         if (memoryMb != null) {

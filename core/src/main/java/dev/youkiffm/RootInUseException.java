@@ -9,9 +9,18 @@ import java.nio.file.Path;
  * Immutable once thrown; safe to pass between threads.
  */
 public class RootInUseException extends ContainerException {
+    /** The state root. */
     private final Path root;
+    /** Pid of the holder, or 0. */
     private final long holderPid;
 
+    /**
+     * {@code root} is locked by another runtime.
+     *
+     * @param root the state root
+     * @param holderPid pid of the process holding it, or 0 when unknown
+     * @param detail appended to the message, or null
+     */
     public RootInUseException(Path root, long holderPid, String detail) {
         super("state root " + root + " is in use by " + (holderPid > 0 ? "process " + holderPid : "another runtime")
                 + (detail == null || detail.isEmpty() ? "" : " (" + detail + ")"));
@@ -19,11 +28,16 @@ public class RootInUseException extends ContainerException {
         this.holderPid = holderPid;
     }
 
+    /** {@return the state root} */
     public Path root() {
         return root;
     }
 
-    /** Pid of the process holding the root, or 0 when it could not be read. */
+    /**
+     * Pid of the process holding the root, or 0 when it could not be read.
+     *
+     * @return the holder's pid, or 0
+     */
     public long holderPid() {
         return holderPid;
     }

@@ -6,8 +6,15 @@ package dev.youkiffm;
  * Immutable once thrown; safe to pass between threads.
  */
 public class RuntimeFailureException extends ContainerException {
+    /** The runtime's own error text, capped. */
     private final String runtimeMessage;
 
+    /**
+     * The runtime failed; its text is capped and appended to {@code message} unless already in it.
+     *
+     * @param message what the library was doing
+     * @param runtimeMessage the runtime's own error text, or null
+     */
     public RuntimeFailureException(String message, String runtimeMessage) {
         this(message, ContainerException.capForeign(runtimeMessage), true);
     }
@@ -17,11 +24,19 @@ public class RuntimeFailureException extends ContainerException {
         this.runtimeMessage = capped;
     }
 
+    /**
+     * As {@link #RuntimeFailureException(String, String)}, with the underlying cause.
+     *
+     * @param message what the library was doing
+     * @param runtimeMessage the runtime's own error text, or null
+     * @param cause the underlying failure
+     */
     public RuntimeFailureException(String message, String runtimeMessage, Throwable cause) {
         this(message, runtimeMessage);
         initCause(cause);
     }
 
+    /** {@return the runtime's own error text, capped at {@link ContainerException#MAX_FOREIGN_TEXT} characters} */
     public String runtimeMessage() {
         return runtimeMessage;
     }

@@ -28,7 +28,20 @@ public final class RuntimeOptions {
 
     /** Runtime selection. */
     public enum Mode {
-        AUTO, FFM, YOUKI, RUNC, CRUN
+        /**
+         * Which runtime to open: {@code AUTO} tries FFM, then the youki, crun and runc CLIs; the others open only their
+         * own.
+         */
+        /** FFM if it opens on this host, else the first of the youki, crun and runc CLIs found. */
+        AUTO,
+        /** In-process libcontainer through the native library. */
+        FFM,
+        /** The youki CLI. */
+        YOUKI,
+        /** The runc CLI. */
+        RUNC,
+        /** The crun CLI. */
+        CRUN
     }
 
     /** How the FFM runtime reaches libcontainer. */
@@ -68,78 +81,106 @@ public final class RuntimeOptions {
         this.subreaper = b.subreaper;
     }
 
-    /** {@link Mode#AUTO}, default roots and binary, {@link FfmMode#HELPER}, {@link #DEFAULT_TIMEOUT}, no subreaper. */
+    /**
+     * {@link Mode#AUTO}, default roots and binary, {@link FfmMode#HELPER}, {@link #DEFAULT_TIMEOUT}, no subreaper.
+     *
+     * @return {@link Mode#AUTO} with every default
+     */
     public static RuntimeOptions defaults() {
         return builder().build();
     }
 
-    /** A builder starting from {@link #defaults()}. */
+    /** {@return a builder starting from {@link #defaults()}} */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** A builder starting from these options. */
+    /** {@return a builder starting from these options} */
     public Builder toBuilder() {
         return new Builder().mode(mode).root(root).binary(binary).ffmMode(ffmMode).operationTimeout(operationTimeout)
                 .subreaper(subreaper);
     }
 
-    /** Which runtime; {@link Mode#AUTO} tries FFM, then the youki, crun and runc CLIs. */
+    /** {@return which runtime; {@link Mode#AUTO} tries FFM, then the youki, crun and runc CLIs} */
     public Mode mode() {
         return mode;
     }
 
-    /** The state root; null means {@code /run/youki-ffm/ffm} (FFM) or {@code /run/youki-ffm/<cli>}. */
+    /** {@return the state root; null means {@code /run/youki-ffm/ffm} (FFM) or {@code /run/youki-ffm/<cli>}} */
     public Path root() {
         return root;
     }
 
-    /** The CLI binary for subprocess modes; null means look it up (project-local youki, then PATH). */
+    /** {@return the CLI binary for subprocess modes; null means look it up (project-local youki, then PATH)} */
     public Path binary() {
         return binary;
     }
 
-    /** How the FFM runtime reaches libcontainer. */
+    /** {@return how the FFM runtime reaches libcontainer} */
     public FfmMode ffmMode() {
         return ffmMode;
     }
 
-    /** The deadline for any single runtime operation. */
+    /** {@return the deadline for any single runtime operation} */
     public Duration operationTimeout() {
         return operationTimeout;
     }
 
-    /** Whether the JVM becomes a child subreaper (see the class comment). */
+    /** {@return whether the JVM becomes a child subreaper (see the class comment)} */
     public boolean subreaper() {
         return subreaper;
     }
 
-    /** A copy with {@link #mode()} {@code m}. */
+    /**
+     * {@return a copy with {@link #mode()} {@code m}}
+     *
+     * @param m the mode
+     */
     public RuntimeOptions withMode(Mode m) {
         return toBuilder().mode(m).build();
     }
 
-    /** A copy with {@link #root()} {@code r}. */
+    /**
+     * {@return a copy with {@link #root()} {@code r}}
+     *
+     * @param r the state root, or null for the default
+     */
     public RuntimeOptions withRoot(Path r) {
         return toBuilder().root(r).build();
     }
 
-    /** A copy with {@link #binary()} {@code b}. */
+    /**
+     * {@return a copy with {@link #binary()} {@code b}}
+     *
+     * @param b the CLI binary, or null to look it up
+     */
     public RuntimeOptions withBinary(Path b) {
         return toBuilder().binary(b).build();
     }
 
-    /** A copy with {@link #ffmMode()} {@code f}. */
+    /**
+     * {@return a copy with {@link #ffmMode()} {@code f}}
+     *
+     * @param f the FFM mode
+     */
     public RuntimeOptions withFfmMode(FfmMode f) {
         return toBuilder().ffmMode(f).build();
     }
 
-    /** A copy with {@link #operationTimeout()} {@code d}. */
+    /**
+     * {@return a copy with {@link #operationTimeout()} {@code d}}
+     *
+     * @param d the deadline (positive)
+     */
     public RuntimeOptions withOperationTimeout(Duration d) {
         return toBuilder().operationTimeout(d).build();
     }
 
-    /** A copy with {@link #subreaper()} {@code on}. */
+    /**
+     * {@return a copy with {@link #subreaper()} {@code on}}
+     *
+     * @param on whether to become a child subreaper
+     */
     public RuntimeOptions withSubreaper(boolean on) {
         return toBuilder().subreaper(on).build();
     }
@@ -173,43 +214,73 @@ public final class RuntimeOptions {
 
         private Builder() {}
 
-        /** Sets {@link RuntimeOptions#mode()}. */
+        /**
+         * Sets {@link RuntimeOptions#mode()}.
+         *
+         * @param m the mode
+         * @return this builder
+         */
         public Builder mode(Mode m) {
             this.mode = m;
             return this;
         }
 
-        /** Sets {@link RuntimeOptions#root()}. */
+        /**
+         * Sets {@link RuntimeOptions#root()}.
+         *
+         * @param r the state root, or null for the default
+         * @return this builder
+         */
         public Builder root(Path r) {
             this.root = r;
             return this;
         }
 
-        /** Sets {@link RuntimeOptions#binary()}. */
+        /**
+         * Sets {@link RuntimeOptions#binary()}.
+         *
+         * @param b the CLI binary, or null to look it up
+         * @return this builder
+         */
         public Builder binary(Path b) {
             this.binary = b;
             return this;
         }
 
-        /** Sets {@link RuntimeOptions#ffmMode()}. */
+        /**
+         * Sets {@link RuntimeOptions#ffmMode()}.
+         *
+         * @param f the FFM mode
+         * @return this builder
+         */
         public Builder ffmMode(FfmMode f) {
             this.ffmMode = f;
             return this;
         }
 
-        /** Sets {@link RuntimeOptions#operationTimeout()} (positive). */
+        /**
+         * Sets {@link RuntimeOptions#operationTimeout()} (positive).
+         *
+         * @param d the deadline (positive)
+         * @return this builder
+         */
         public Builder operationTimeout(Duration d) {
             this.operationTimeout = d;
             return this;
         }
 
-        /** Sets {@link RuntimeOptions#subreaper()}. */
+        /**
+         * Sets {@link RuntimeOptions#subreaper()}.
+         *
+         * @param on whether to become a child subreaper
+         * @return this builder
+         */
         public Builder subreaper(boolean on) {
             this.subreaper = on;
             return this;
         }
 
-        /** The options; {@link InvalidArgumentException} for a non-positive timeout. */
+        /** {@return the options; {@link InvalidArgumentException} for a non-positive timeout} */
         public RuntimeOptions build() {
             return new RuntimeOptions(this);
         }

@@ -25,8 +25,14 @@ public sealed interface Stdio {
     /** /dev/null. */
     record Null() implements Stdio {}
 
-    /** A file, created if needed (mode 0640); appended to when {@code append}, truncated otherwise. */
+    /**
+     * A file, created if needed (mode 0640); appended to when {@code append}, truncated otherwise.
+     *
+     * @param path the file
+     * @param append whether to append rather than truncate
+     */
     record File(Path path, boolean append) implements Stdio {
+        /** Checks that {@code path} is non-null. */
         public File {
             Objects.requireNonNull(path, "path");
         }
@@ -39,36 +45,58 @@ public sealed interface Stdio {
      */
     record Log() implements Stdio {}
 
-    /** stdout or stderr: a pipe drained into {@code consumer}. */
+    /**
+     * stdout or stderr: a pipe drained into {@code consumer}.
+     *
+     * @param consumer receives every frame of the stream, end frame included
+     */
     record Frames(Consumer<OutputFrame> consumer) implements Stdio {
+        /** Checks that {@code consumer} is non-null. */
         public Frames {
             Objects.requireNonNull(consumer, "consumer");
         }
     }
 
-    /** stdin: a pipe the runtime writes {@code data} to and then closes (the process reads end of file after it). */
+    /**
+     * stdin: a pipe the runtime writes {@code data} to and then closes (the process reads end of file after it).
+     *
+     * @param data the bytes written to stdin (copied)
+     */
     record Input(byte[] data) implements Stdio {
+        /** Copies {@code data}. */
         public Input {
             Objects.requireNonNull(data, "data");
             data = data.clone();
         }
 
+        /** {@return a copy of the bytes} */
         @Override
         public byte[] data() {
             return data.clone();
         }
     }
 
+    /** See {@link Null}. */
     Stdio NULL = new Null();
 
     /** See {@link Log}. */
     Stdio LOG = new Log();
 
+    /**
+     * {@return a {@link File} appended to}
+     *
+     * @param path the file, created if needed
+     */
     static Stdio file(Path path) {
         return new File(path, true);
     }
 
-    /** stdout/stderr drained into {@code consumer} (see the class comment for its threading rules). */
+    /**
+     * stdout/stderr drained into {@code consumer} (see the class comment for its threading rules).
+     *
+     * @param consumer receives every frame, end frame included
+     * @return a {@link Frames}
+     */
     static Stdio frames(Consumer<OutputFrame> consumer) {
         return new Frames(consumer);
     }
@@ -77,6 +105,9 @@ public sealed interface Stdio {
      * stdout/stderr copied into {@code out} (written and flushed on the pipe's delivery thread, never closed by the
      * runtime).
      * An {@link IOException} from {@code out} stops the copy; the stream keeps draining.
+     *
+     * @param out the stream to copy into
+     * @return a {@link Frames} writing to {@code out}
      */
     static Stdio stream(OutputStream out) {
         Objects.requireNonNull(out, "out");
@@ -92,12 +123,22 @@ public sealed interface Stdio {
         });
     }
 
-    /** stdin fed from {@code data}. */
+    /**
+     * stdin fed from {@code data}.
+     *
+     * @param data the bytes (copied)
+     * @return an {@link Input}
+     */
     static Stdio input(byte[] data) {
         return new Input(data);
     }
 
-    /** stdin fed from {@code text} in UTF-8. */
+    /**
+     * stdin fed from {@code text} in UTF-8.
+     *
+     * @param text the text
+     * @return an {@link Input}
+     */
     static Stdio input(String text) {
         return new Input(text.getBytes(StandardCharsets.UTF_8));
     }

@@ -12,8 +12,16 @@ import java.util.List;
  */
 public class UnsafeNativeFileException extends RuntimeUnavailableException {
     private final transient Path path;
+    /** What is wrong with the path. */
     private final String reason;
 
+    /**
+     * {@code path} was refused as {@code what}.
+     *
+     * @param what the override, e.g. {@code native library}
+     * @param path the offending file or directory
+     * @param reason what is wrong with it
+     */
     public UnsafeNativeFileException(String what, Path path, String reason) {
         super("refusing " + what + " " + path + ": " + reason,
                 List.of(what + " that only root or the current user can write (" + path + ": " + reason + ")"));
@@ -21,10 +29,12 @@ public class UnsafeNativeFileException extends RuntimeUnavailableException {
         this.reason = reason;
     }
 
+    /** {@return the offending file or directory (not serialized)} */
     public Path path() {
         return path;
     }
 
+    /** {@return what is wrong with the path} */
     public String reason() {
         return reason;
     }

@@ -11,23 +11,39 @@ import java.nio.file.Path;
  */
 public class UnsafePathException extends ContainerException {
     private final transient Path path;
+    /** What is wrong with the path. */
     private final String reason;
 
+    /**
+     * {@code path} was refused.
+     *
+     * @param path the offending path
+     * @param reason what is wrong with it
+     */
     public UnsafePathException(Path path, String reason) {
         super("refusing unsafe path " + path + ": " + reason);
         this.path = path;
         this.reason = reason;
     }
 
+    /**
+     * As {@link #UnsafePathException(Path, String)}, with the underlying cause.
+     *
+     * @param path the offending path
+     * @param reason what is wrong with it
+     * @param cause the check that failed
+     */
     public UnsafePathException(Path path, String reason, Throwable cause) {
         this(path, reason);
         initCause(cause);
     }
 
+    /** {@return the offending path (not serialized)} */
     public Path path() {
         return path;
     }
 
+    /** {@return what is wrong with the path} */
     public String reason() {
         return reason;
     }

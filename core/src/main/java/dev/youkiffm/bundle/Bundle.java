@@ -64,6 +64,10 @@ public final class Bundle implements AutoCloseable {
     /**
      * Writes the bundle for {@code config}, whose rootfs must be set.
      *
+     * @param bundlesRoot the directory bundles live in
+     * @param id the container id, also the bundle directory's name
+     * @param config the container's config
+     * @return the written bundle
      * @throws InvalidArgumentException for a bad id or bundles root, or {@code rootfs} for an image-only config
      * @throws ContainerAlreadyExistsException if the bundle directory (or anything else by that name) exists
      */
@@ -71,7 +75,15 @@ public final class Bundle implements AutoCloseable {
         return create(bundlesRoot, id, config, (RootfsResolver) null);
     }
 
-    /** Writes the bundle for {@code config}; an image-only config gets its rootfs from {@code resolver}. */
+    /**
+     * Writes the bundle for {@code config}; an image-only config gets its rootfs from {@code resolver}.
+     *
+     * @param bundlesRoot the directory bundles live in
+     * @param id the container id, also the bundle directory's name
+     * @param config the container's config
+     * @param resolver turns an image-only config into a rootfs, or null
+     * @return the written bundle
+     */
     public static Bundle create(Path bundlesRoot, String id, ContainerConfig config, RootfsResolver resolver) {
         return create(bundlesRoot, id, config, resolver, false);
     }
@@ -85,7 +97,15 @@ public final class Bundle implements AutoCloseable {
         return write(bundlesRoot, id, render(id, spec), libraryRoot);
     }
 
-    /** Writes the bundle for {@code config} with {@code rootfs} (e.g. built from the config's image) as root. */
+    /**
+     * Writes the bundle for {@code config} with {@code rootfs} (e.g. built from the config's image) as root.
+     *
+     * @param bundlesRoot the directory bundles live in
+     * @param id the container id, also the bundle directory's name
+     * @param config the container's config
+     * @param rootfs the root filesystem directory
+     * @return the written bundle
+     */
     public static Bundle create(Path bundlesRoot, String id, ContainerConfig config, Path rootfs) {
         ContainerIds.validate(id);
         resolveInside(bundlesRoot, id);
@@ -96,6 +116,11 @@ public final class Bundle implements AutoCloseable {
      * Writes a bundle for an already-built spec. When the spec has a private UTS namespace and no hostname, the
      * hostname defaults to the id (if that is a valid hostname), so the container never shows the host's name.
      * {@code spec} itself is not modified.
+     *
+     * @param bundlesRoot the directory bundles live in
+     * @param id the container id, also the bundle directory's name
+     * @param spec the OCI spec to write (not modified)
+     * @return the written bundle
      */
     public static Bundle create(Path bundlesRoot, String id, OciSpec.Spec spec) {
         ContainerIds.validate(id);
@@ -112,7 +137,14 @@ public final class Bundle implements AutoCloseable {
         return OciSpec.write(spec);
     }
 
-    /** Writes a bundle with an already-rendered {@code config.json}. */
+    /**
+     * Writes a bundle with an already-rendered {@code config.json}.
+     *
+     * @param bundlesRoot the directory bundles live in
+     * @param id the container id, also the bundle directory's name
+     * @param configJson the config.json text, written as is
+     * @return the written bundle
+     */
     public static Bundle create(Path bundlesRoot, String id, String configJson) {
         return write(bundlesRoot, id, configJson, false);
     }
@@ -157,6 +189,9 @@ public final class Bundle implements AutoCloseable {
     /**
      * The existing bundle {@code <bundlesRoot>/<id>} (for example after a restart, to delete it).
      *
+     * @param bundlesRoot the directory bundles live in
+     * @param id the container id
+     * @return the bundle
      * @throws ContainerNotFoundException if there is no bundle directory by that id
      */
     public static Bundle open(Path bundlesRoot, String id) {
@@ -235,25 +270,27 @@ public final class Bundle implements AutoCloseable {
         }
     }
 
+    /** {@return the container id, also the bundle directory's name} */
     public String id() {
         return id;
     }
 
-    /** The bundle directory: what {@code ContainerRuntime.create(id, bundle, ...)} takes. */
+    /** {@return the bundle directory: what {@code ContainerRuntime.create(id, bundle, ...)} takes} */
     public Path dir() {
         return dir;
     }
 
-    /** The bundles root this bundle lives in. */
+    /** {@return the bundles root this bundle lives in} */
     public Path bundlesRoot() {
         return root;
     }
 
+    /** {@return the bundle's {@code config.json}} */
     public Path configFile() {
         return dir.resolve(CONFIG);
     }
 
-    /** The bundle's config.json, parsed (unknown fields kept). */
+    /** {@return the bundle's config.json, parsed (unknown fields kept)} */
     public OciSpec.Spec spec() {
         try {
             return OciSpec.read(Files.readString(configFile()));
@@ -264,7 +301,11 @@ public final class Bundle implements AutoCloseable {
         }
     }
 
-    /** Atomically replaces config.json (for example after editing {@link #spec()}). */
+    /**
+     * Atomically replaces config.json (for example after editing {@link #spec()}).
+     *
+     * @param spec the new config
+     */
     public void writeSpec(OciSpec.Spec spec) {
         checkInside(root, dir);
         writeAtomically(configFile(), OciSpec.write(spec));

@@ -55,7 +55,12 @@ public final class Bundles {
         this.libraryRoot = libraryRoot;
     }
 
-    /** Bundles under {@code root} (absolute; created on first use). */
+    /**
+     * Bundles under {@code root} (absolute; created on first use).
+     *
+     * @param root an absolute directory
+     * @return the bundles under it
+     */
     public static Bundles at(Path root) {
         return new Bundles(root, null);
     }
@@ -63,6 +68,9 @@ public final class Bundles {
     /**
      * Bundles beside a runtime's state root: {@code <root>-bundles} (e.g. {@code /run/youki-ffm-bundles} for
      * {@code /run/youki-ffm}). Never inside the state root, which holds exactly one directory per container.
+     *
+     * @param runtimeRoot an absolute runtime state root
+     * @return the bundles beside it
      */
     public static Bundles besideRuntimeRoot(Path runtimeRoot) {
         if (runtimeRoot == null || !runtimeRoot.isAbsolute() || runtimeRoot.getFileName() == null) {
@@ -71,26 +79,47 @@ public final class Bundles {
         return new Bundles(RuntimeFiles.bundlesDir(runtimeRoot.normalize()), null, true);
     }
 
-    /** {@link #besideRuntimeRoot(Path)} of {@code runtime.root()}. */
+    /**
+     * {@link #besideRuntimeRoot(Path)} of {@code runtime.root()}.
+     *
+     * @param runtime the runtime
+     * @return the bundles beside its root
+     */
     public static Bundles forRuntime(ContainerRuntime runtime) {
         return besideRuntimeRoot(runtime.root());
     }
 
-    /** A copy that resolves image-only configs with {@code r}. */
+    /**
+     * {@return a copy that resolves image-only configs with {@code r}}
+     *
+     * @param r the resolver, or null for none
+     */
     public Bundles withRootfsResolver(RootfsResolver r) {
         return new Bundles(root, r, libraryRoot);
     }
 
+    /** {@return the directory the bundles live in} */
     public Path root() {
         return root;
     }
 
-    /** Creates {@code <root>/<id>} for {@code config}; see {@link Bundle#create(Path, String, ContainerConfig, RootfsResolver)}. */
+    /**
+     * Creates {@code <root>/<id>} for {@code config}; see {@link Bundle#create(Path, String, ContainerConfig,
+     * RootfsResolver)}.
+     *
+     * @param id the container id
+     * @param config the container's config
+     * @return the written bundle
+     */
     public Bundle create(String id, ContainerConfig config) {
         return Bundle.create(root, id, config, resolver, libraryRoot);
     }
 
-    /** The bundle of {@code id}, if its directory exists. */
+    /**
+     * {@return the bundle of {@code id}, if its directory exists}
+     *
+     * @param id the container id
+     */
     public Optional<Bundle> find(String id) {
         ContainerIds.validate(id);
         Path dir = Bundle.resolveInside(root, id);
@@ -101,7 +130,11 @@ public final class Bundles {
                 : Optional.empty();
     }
 
-    /** Ids of the bundle directories under the root (ignoring anything that is not a valid id or a directory). */
+    /**
+     * Ids of the bundle directories under the root (ignoring anything that is not a valid id or a directory).
+     *
+     * @return the ids, sorted; empty when the root does not exist
+     */
     public List<String> ids() {
         if (!rootUsable()) {
             return List.of();
@@ -131,7 +164,11 @@ public final class Bundles {
         return libraryRoot ? Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS) : Files.isDirectory(root);
     }
 
-    /** Deletes the bundle of {@code id} if it exists. Idempotent. */
+    /**
+     * Deletes the bundle of {@code id} if it exists. Idempotent.
+     *
+     * @param id the container id
+     */
     public void delete(String id) {
         find(id).ifPresent(Bundle::delete);
     }

@@ -104,7 +104,12 @@ public final class FfmContainerRuntime extends BaseContainerRuntime {
         }
     }
 
-    /** Opens the FFM runtime, or throws {@link RuntimeUnavailableException} naming exactly what is missing. */
+    /**
+     * Opens the FFM runtime, or throws {@link RuntimeUnavailableException} naming exactly what is missing.
+     *
+     * @param options the root, FFM mode, timeout and subreaper choice
+     * @return the open runtime
+     */
     public static ContainerRuntime open(RuntimeOptions options) {
         Path root = (options.root() == null ? DEFAULT_ROOT : options.root()).toAbsolutePath().normalize();
         List<String> missing = new ArrayList<>(HostChecks.missingForContainers());
@@ -137,12 +142,20 @@ public final class FfmContainerRuntime extends BaseContainerRuntime {
         }
     }
 
-    /** The helper process' pid, 0 in direct mode. For diagnostics and leak tests. */
+    /**
+     * The helper process' pid, 0 in direct mode. For diagnostics and leak tests.
+     *
+     * @return the helper's pid, or 0
+     */
     public int helperPid() {
         return nat.helperPid();
     }
 
-    /** How many helper processes this runtime started: 1, plus one per dead or stalled helper it replaced. */
+    /**
+     * How many helper processes this runtime started: 1, plus one per dead or stalled helper it replaced.
+     *
+     * @return the number of helpers started
+     */
     public long helperStarts() {
         return nat.helperStarts();
     }
@@ -309,7 +322,12 @@ public final class FfmContainerRuntime extends BaseContainerRuntime {
                 + "' is not observable: it was not created by this runtime instance"));
     }
 
-    /** Exit code if this runtime has collected it. */
+    /**
+     * Exit code if this runtime has collected it.
+     *
+     * @param id the container
+     * @return its init's exit code, or empty while unknown
+     */
     public OptionalInt exitCode(String id) {
         CompletableFuture<Integer> exit = exits.get(id);
         return exit != null && exit.isDone() && !exit.isCompletedExceptionally() && exit.join() != null
@@ -336,7 +354,11 @@ public final class FfmContainerRuntime extends BaseContainerRuntime {
         }
     }
 
-    /** Number of inits whose exit is still being watched (diagnostics, leak tests). */
+    /**
+     * Number of inits whose exit is still being watched (diagnostics, leak tests).
+     *
+     * @return the number of watched inits
+     */
     public int watching() {
         return watcher.watching();
     }

@@ -11,7 +11,11 @@ import java.util.List;
 public final class HostChecks {
     private HostChecks() {}
 
-    /** For the FFM runtime, which needs root. */
+    /**
+     * For the FFM runtime, which needs root.
+     *
+     * @return what is missing, each named; empty when the FFM runtime can run
+     */
     public static List<String> missingForContainers() {
         List<String> missing = new ArrayList<>();
         if (!isRoot()) {
@@ -25,6 +29,9 @@ public final class HostChecks {
     /**
      * For a CLI runtime ({@code youki}, {@code runc}, {@code crun}): as root the cgroup checks; otherwise what
      * rootless mode lacks ({@link Rootless#missing()}), or that it is switched off.
+     *
+     * @param cli {@code youki}, {@code runc} or {@code crun}
+     * @return what is missing, each named; empty when the CLI can run
      */
     public static List<String> missingForCli(String cli) {
         if (isRoot()) {
@@ -62,6 +69,7 @@ public final class HostChecks {
         return missing;
     }
 
+    /** {@return whether this process runs as uid 0} */
     public static boolean isRoot() {
         try {
             return ((Number) Files.getAttribute(Path.of("/proc/self"), "unix:uid")).intValue() == 0;

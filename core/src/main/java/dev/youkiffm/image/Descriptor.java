@@ -7,15 +7,22 @@ import java.util.Map;
 /**
  * An OCI content descriptor: what a manifest or index says about a blob it references.
  * Immutable and thread-safe.
+ *
+ * @param mediaType the blob's media type (empty when absent)
+ * @param digest the blob's digest
+ * @param size the blob's size in bytes
+ * @param platform the platform an index entry is for, or null
+ * @param annotations the descriptor's annotations (copied)
  */
 public record Descriptor(String mediaType, Digest digest, long size, Platform platform, Map<String, String> annotations) {
     public static final String REF_NAME = "org.opencontainers.image.ref.name";
 
+    /** Copies {@code annotations}. */
     public Descriptor {
         annotations = Map.copyOf(annotations);
     }
 
-    /** The {@code org.opencontainers.image.ref.name} annotation, or null. */
+    /** {@return the {@code org.opencontainers.image.ref.name} annotation, or null} */
     public String refName() {
         return annotations.get(REF_NAME);
     }

@@ -6,10 +6,20 @@ package dev.youkiffm.image;
  * Immutable once thrown; safe to pass between threads.
  */
 public class DigestMismatchException extends ImageException {
+    /** What was read. */
     private final String blob;
+    /** The expected digest or size. */
     private final String expected;
+    /** What the content hashed to, or its size. */
     private final String actual;
 
+    /**
+     * {@code blob} did not verify.
+     *
+     * @param blob a path in the layout or archive, or the descriptor's digest
+     * @param expected the expected digest (or {@code size N})
+     * @param actual what the content hashed to (or its size)
+     */
     public DigestMismatchException(String blob, String expected, String actual) {
         super("blob " + blob + " failed verification: expected " + expected + ", got " + actual);
         this.blob = blob;
@@ -17,17 +27,17 @@ public class DigestMismatchException extends ImageException {
         this.actual = actual;
     }
 
-    /** What was read: a path in the layout or archive, or the descriptor's digest. */
+    /** {@return what was read: a path in the layout or archive, or the descriptor's digest} */
     public String blob() {
         return blob;
     }
 
-    /** The expected digest (or {@code size N}). */
+    /** {@return the expected digest (or {@code size N})} */
     public String expected() {
         return expected;
     }
 
-    /** What the content actually hashed to (or its actual size). */
+    /** {@return what the content actually hashed to (or its actual size)} */
     public String actual() {
         return actual;
     }

@@ -24,7 +24,17 @@ import java.util.Objects;
  * {@link #close()} must not race them.
  */
 public final class Image implements AutoCloseable {
-    public enum Format { OCI_LAYOUT, OCI_ARCHIVE, DOCKER_ARCHIVE, /** pulled into a {@link LayerCache} */ REGISTRY }
+    /** Where an image was read from. */
+    public enum Format {
+        /** An OCI image layout directory. */
+        OCI_LAYOUT,
+        /** A tar of an OCI image layout. */
+        OCI_ARCHIVE,
+        /** A {@code docker save} tar. */
+        DOCKER_ARCHIVE,
+        /** Pulled into a {@link LayerCache}. */
+        REGISTRY
+    }
 
     static final ObjectMapper JSON = new ObjectMapper();
 
@@ -51,12 +61,21 @@ public final class Image implements AutoCloseable {
         this.layerPaths = List.copyOf(layerPaths);
     }
 
-    /** The only image in {@code path} for this host's platform. */
+    /**
+     * {@return the only image in {@code path} for this host's platform}
+     *
+     * @param path an OCI image layout directory, an oci-archive tar or a docker-archive tar
+     */
     public static Image open(Path path) {
         return open(path, null, Platform.host());
     }
 
-    /** The image named {@code reference} (null: the only one) for this host's platform (linux/amd64 on x86_64). */
+    /**
+     * {@return the image named {@code reference} (null: the only one) for this host's platform (linux/amd64 on x86_64)}
+     *
+     * @param path an OCI image layout directory, an oci-archive tar or a docker-archive tar
+     * @param reference the image's name, or null for the only one
+     */
     public static Image open(Path path, String reference) {
         return open(path, reference, Platform.host());
     }
@@ -73,6 +92,7 @@ public final class Image implements AutoCloseable {
      *     chosen image's config must agree
      * @throws ImageNotFoundException if nothing matches (the message lists what there is)
      * @throws DigestMismatchException if an index, manifest or config blob is corrupt
+     * @return the selected image; close it to release an archive
      */
     public static Image open(Path path, String reference, Platform platform) {
         Objects.requireNonNull(path, "path");
@@ -104,36 +124,53 @@ public final class Image implements AutoCloseable {
         }
     }
 
+    /** {@return where the image was read from} */
     public Format format() {
         return format;
     }
 
-    /** The name the image was selected by (ref.name annotation or repo tag), or null if it has none. */
+    /** {@return the name the image was selected by (ref.name annotation or repo tag), or null if it has none} */
     public String reference() {
         return reference;
     }
 
-    /** Digest of the image manifest; null for docker-archive (which has none). */
+    /**
+     * Digest of the image manifest; null for docker-archive (which has none).
+     *
+     * @return the manifest's digest, or null
+     */
     public Digest manifestDigest() {
         return manifestDigest;
     }
 
-    /** Digest of the image config: the image id. */
+    /**
+     * Digest of the image config: the image id.
+     *
+     * @return the config's digest
+     */
     public Digest id() {
         return configDigest;
     }
 
-    /** The platform from the image config. */
+    /** {@return the platform from the image config} */
     public Platform platform() {
         return platform;
     }
 
-    /** Runtime defaults: entrypoint, cmd, env, working dir, user, labels, stop signal. */
+    /**
+     * Runtime defaults: entrypoint, cmd, env, working dir, user, labels, stop signal.
+     *
+     * @return the image's config
+     */
     public ImageConfig config() {
         return config;
     }
 
-    /** Layers, bottom first. */
+    /**
+     * Layers, bottom first.
+     *
+     * @return the layers, unmodifiable
+     */
     public List<Layer> layers() {
         return layers;
     }
@@ -145,6 +182,7 @@ public final class Image implements AutoCloseable {
      * layer, an {@link UnsafeLayerEntryException}, an I/O error) everything written is removed again, and
      * {@code dir} too if this call created it.
      *
+     * @param dir the target directory, absent or empty
      * @throws ImageException if {@code dir} exists and is not an empty directory
      */
     public void unpackTo(Path dir) {

@@ -27,6 +27,7 @@ public record ImageConfig(List<String> entrypoint, List<String> cmd, List<String
         Map<String, String> labels, String stopSignal) {
     public static final ImageConfig EMPTY = new ImageConfig(List.of(), List.of(), List.of(), null, null, Map.of(), null);
 
+    /** Copies the lists and the map (none may be null) and turns blank strings into null. */
     public ImageConfig {
         entrypoint = List.copyOf(entrypoint);
         cmd = List.copyOf(cmd);
@@ -37,14 +38,18 @@ public record ImageConfig(List<String> entrypoint, List<String> cmd, List<String
         stopSignal = blankToNull(stopSignal);
     }
 
-    /** The process the image runs by default: {@code entrypoint + cmd}. */
+    /** {@return the process the image runs by default: {@code entrypoint + cmd}} */
     public List<String> command() {
         List<String> c = new ArrayList<>(entrypoint);
         c.addAll(cmd);
         return List.copyOf(c);
     }
 
-    /** The command with {@code args} replacing {@code Cmd} (like {@code docker run image args...}). */
+    /**
+     * {@return the command with {@code args} replacing {@code Cmd} (like {@code docker run image args...})}
+     *
+     * @param args the arguments replacing {@code Cmd}
+     */
     public List<String> command(List<String> args) {
         if (args == null || args.isEmpty()) {
             return command();
@@ -54,7 +59,11 @@ public record ImageConfig(List<String> entrypoint, List<String> cmd, List<String
         return List.copyOf(c);
     }
 
-    /** {@link #env()} as an ordered map (a later duplicate wins). */
+    /**
+     * {@link #env()} as an ordered map (a later duplicate wins).
+     *
+     * @return the variables by name, in order
+     */
     public Map<String, String> envMap() {
         Map<String, String> m = new LinkedHashMap<>();
         for (String e : env) {
@@ -68,8 +77,15 @@ public record ImageConfig(List<String> entrypoint, List<String> cmd, List<String
         return m;
     }
 
-    /** A resolved user: numeric ids, as the runtime spec wants them. */
+    /**
+     * A resolved user: numeric ids, as the runtime spec wants them.
+     *
+     * @param uid the user id
+     * @param gid the primary group id
+     * @param additionalGids supplementary group ids (copied)
+     */
     public record UserIds(long uid, long gid, List<Long> additionalGids) {
+        /** Copies {@code additionalGids}. */
         public UserIds {
             additionalGids = List.copyOf(additionalGids);
         }
@@ -80,6 +96,9 @@ public record ImageConfig(List<String> entrypoint, List<String> cmd, List<String
      * {@code rootfs}, never following symlinks out of it), like runc: numeric parts are taken as they are, a named
      * user or group must exist, the group defaults to the user's primary group, and without an explicit group the
      * user's supplementary groups from {@code /etc/group} are added.
+     *
+     * @param rootfs the image's unpacked root filesystem
+     * @return the numeric ids
      */
     public UserIds resolveUser(Path rootfs) {
         String u = user == null ? "0" : user;

@@ -18,6 +18,9 @@ public final class ImageDefaults {
      * your own {@code with...} calls, which then override the image's values.
      *
      * @param rootfs the container's root filesystem made from {@code image} (e.g. {@link Rootfs#path()})
+     * @param b the builder to fill
+     * @param image the image whose config supplies the defaults
+     * @return {@code b}
      */
     public static ContainerConfig.Builder apply(ContainerConfig.Builder b, Image image, Path rootfs) {
         Objects.requireNonNull(b, "builder");

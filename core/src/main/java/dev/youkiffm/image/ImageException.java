@@ -7,10 +7,21 @@ import dev.youkiffm.ContainerException;
  * Immutable once thrown; safe to pass between threads.
  */
 public class ImageException extends ContainerException {
+    /**
+     * An image failure with no underlying cause.
+     *
+     * @param message what failed
+     */
     public ImageException(String message) {
         super(message);
     }
 
+    /**
+     * An image failure caused by {@code cause}.
+     *
+     * @param message what failed
+     * @param cause the underlying failure
+     */
     public ImageException(String message, Throwable cause) {
         super(message, cause);
     }

@@ -5,6 +5,11 @@ package dev.youkiffm.image;
  * Immutable once thrown; safe to pass between threads.
  */
 public class ImageNotFoundException extends ImageException {
+    /**
+     * No image matches.
+     *
+     * @param message what was asked for and what exists
+     */
     public ImageNotFoundException(String message) {
         super(message);
     }

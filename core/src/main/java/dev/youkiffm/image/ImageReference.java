@@ -28,6 +28,7 @@ public record ImageReference(String registry, String repository, String tag, Dig
             "(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*"
                     + "|\\[[0-9a-fA-F:.]+\\])(?::[0-9]{1,5})?");
 
+    /** Checks registry and repository are non-null; with neither tag nor digest the tag is {@code latest}. */
     public ImageReference {
         Objects.requireNonNull(registry, "registry");
         Objects.requireNonNull(repository, "repository");
@@ -39,6 +40,8 @@ public record ImageReference(String registry, String repository, String tag, Dig
     /**
      * Parses {@code name[:tag][@digest]}.
      *
+     * @param ref the reference, e.g. {@code busybox}, {@code ghcr.io/org/app:v1} or {@code repo@sha256:...}
+     * @return the reference, normalized ({@code docker.io/library/} for bare Docker Hub names)
      * @throws InvalidReferenceException if it does not follow the grammar
      */
     public static ImageReference parse(String ref) {
@@ -103,22 +106,30 @@ public record ImageReference(String registry, String repository, String tag, Dig
         return new ImageReference(registry, repo, tag, digest);
     }
 
-    /** Host (and port) the distribution API is served on: {@code registry-1.docker.io} for Docker Hub. */
+    /**
+     * Host (and port) the distribution API is served on: {@code registry-1.docker.io} for Docker Hub.
+     *
+     * @return the host
+     */
     public String apiHost() {
         return registry.equals(DOCKER_HUB) ? "registry-1.docker.io" : registry;
     }
 
-    /** What the manifest endpoint is asked for: the digest if pinned, else the tag. */
+    /** {@return what the manifest endpoint is asked for: the digest if pinned, else the tag} */
     public String manifestReference() {
         return digest != null ? digest.toString() : tag;
     }
 
-    /** The same repository pinned to {@code d}. */
+    /**
+     * {@return the same repository pinned to {@code d}}
+     *
+     * @param d the manifest (or index) digest
+     */
     public ImageReference withDigest(Digest d) {
         return new ImageReference(registry, repository, tag, d);
     }
 
-    /** {@code registry/repository} */
+    /** {@return {@code registry/repository}} */
     public String name() {
         return registry + "/" + repository;
     }

@@ -37,7 +37,13 @@ public final class ImageRootfsResolver implements RootfsResolver, AutoCloseable 
         this.source = Objects.requireNonNull(source, "source").toAbsolutePath().normalize();
     }
 
-    /** Resolves references against the images in {@code source} (an OCI layout directory or an archive). */
+    /**
+     * Resolves references against the images in {@code source} (an OCI layout directory or an archive).
+     *
+     * @param cache the cache root filesystems are made in
+     * @param source an OCI layout directory or an archive
+     * @return the resolver; closing it releases what it made
+     */
     public static ImageRootfsResolver of(LayerCache cache, Path source) {
         return new ImageRootfsResolver(cache, source);
     }
@@ -55,12 +61,17 @@ public final class ImageRootfsResolver implements RootfsResolver, AutoCloseable 
         }
     }
 
-    /** The root filesystems made by {@link #resolve} and not released yet. */
+    /** {@return the root filesystems made by {@link #resolve} and not released yet} */
     public List<Rootfs> active() {
         return List.copyOf(made.values());
     }
 
-    /** Unmounts and removes one root filesystem returned by {@link #resolve}; false if it is not one of ours. */
+    /**
+     * Unmounts and removes one root filesystem returned by {@link #resolve}; false if it is not one of ours.
+     *
+     * @param rootfs a path {@link #resolve} returned
+     * @return true if it was one of ours and is now released
+     */
     public boolean release(Path rootfs) {
         Rootfs r = made.remove(rootfs.toAbsolutePath().normalize());
         if (r == null) {

@@ -107,11 +107,24 @@ public final class LayerCache {
         };
     }
 
-    /** Opens (creating if needed) a cache in {@code dir} with {@link Strategy#AUTO}. */
+    /**
+     * Opens (creating if needed) a cache in {@code dir} with {@link Strategy#AUTO}.
+     *
+     * @param dir the cache directory
+     * @return the cache
+     */
     public static LayerCache open(Path dir) {
         return open(dir, Strategy.AUTO);
     }
 
+    /**
+     * Opens (creating if needed) a cache in {@code dir}.
+     *
+     * @param dir the cache directory
+     * @param strategy overlay, copy, or whichever works here
+     * @return the cache
+     * @throws ImageException if the directory cannot be created or prepared
+     */
     public static LayerCache open(Path dir, Strategy strategy) {
         try {
             return new LayerCache(Objects.requireNonNull(dir, "dir"), Objects.requireNonNull(strategy, "strategy"));
@@ -120,26 +133,37 @@ public final class LayerCache {
         }
     }
 
+    /** {@return the cache directory} */
     public Path directory() {
         return dir;
     }
 
-    /** Whether {@link #createRootfs} mounts overlayfs (else it copies). */
+    /** {@return whether {@link #createRootfs} mounts overlayfs (else it copies)} */
     public boolean usesOverlay() {
         return overlay;
     }
 
-    /** How many layers this instance has unpacked (cache misses); a layer found in the cache does not count. */
+    /**
+     * {@return how many layers this instance has unpacked (cache misses); a layer found in the cache does not count}
+     */
     public long unpackCount() {
         return layers.unpackCount();
     }
 
-    /** Root filesystems created by this instance and not yet released. */
+    /**
+     * Root filesystems created by this instance and not yet released.
+     *
+     * @return the count
+     */
     public int activeRootfsCount() {
         return active.size();
     }
 
-    /** Whether the layer (with everything below it) is in the cache. */
+    /**
+     * {@return whether the layer (with everything below it) is in the cache}
+     *
+     * @param layer a layer of an open image
+     */
     public boolean contains(Layer layer) {
         return Files.isDirectory(layers.layerDir(layer));
     }
@@ -147,6 +171,9 @@ public final class LayerCache {
     /**
      * Unpacks whatever layers of {@code image} are not cached yet (bottom first) and returns the cached layer
      * directories, bottom first.
+     *
+     * @param image the image
+     * @return the layer directories
      */
     public List<Path> ensureLayers(Image image) {
         try (CacheLock.Hold ignored = sharedLock()) {
@@ -164,7 +191,11 @@ public final class LayerCache {
                 + " (garbage collection running)");
     }
 
-    /** A root filesystem for one container under {@code containers/<id>/rootfs}. */
+    /**
+     * {@return a root filesystem for one container under {@code containers/<id>/rootfs}}
+     *
+     * @param image the image
+     */
     public Rootfs createRootfs(Image image) {
         return createRootfs(image, null);
     }
@@ -173,6 +204,10 @@ public final class LayerCache {
      * A root filesystem for one container at {@code target} (created if missing; must be empty), e.g. a bundle's
      * {@code rootfs} directory. {@link Rootfs#close()} unmounts it and deletes the per-container state, and
      * {@code target} too if this call created it.
+     *
+     * @param image the image
+     * @param target the mount point, or null for one inside the cache
+     * @return the root filesystem; release it when its container is gone
      */
     public Rootfs createRootfs(Image image, Path target) {
         Objects.requireNonNull(image, "image");
@@ -322,6 +357,8 @@ public final class LayerCache {
      * <p>Safe while other threads and processes use the cache: it waits (up to two minutes, then
      * {@link RegistryTimeoutException}) until no pull and no rootfs creation is running anywhere, and those wait for
      * it in turn.
+     *
+     * @return what was removed
      */
     public GcResult collectGarbage() {
         try (CacheLock.Hold ignored = gcLock.exclusive(System.nanoTime() + GC_LOCK_WAIT.toNanos(),
@@ -331,12 +368,21 @@ public final class LayerCache {
         }
     }
 
-    /** What {@link #collectGarbage()} removed. */
+    /**
+     * What {@link #collectGarbage()} removed.
+     *
+     * @param layersRemoved unpacked layers removed
+     * @param blobsRemoved blobs removed from the content store
+     * @param bytesFreed bytes freed on disk
+     */
     public record GcResult(int layersRemoved, int blobsRemoved, long bytesFreed) {}
 
     /**
      * Forgets the pulled images recorded under {@code reference} (any platform), so that the next
      * {@link #collectGarbage()} may remove their layers and blobs. Returns how many records were removed.
+     *
+     * @param reference the image reference
+     * @return the number of records removed
      */
     public int forgetImage(String reference) {
         ImageReference ref = ImageReference.parse(reference);
@@ -345,7 +391,7 @@ public final class LayerCache {
         }
     }
 
-    /** The references of the images pulled into this cache (canonical, with platform), sorted. */
+    /** {@return the references of the images pulled into this cache (canonical, with platform), sorted} */
     public List<String> pulledImages() {
         return ImageRecords.list(imagesDir);
     }
@@ -356,6 +402,8 @@ public final class LayerCache {
      * is still mounted, and its upper/work state is deleted; a mount point outside the cache (a bundle's
      * {@code rootfs}) is left as an empty directory for its owner. Rootfs of live processes, this one included, are
      * never touched. Returns the mount points recovered.
+     *
+     * @return the mount points recovered
      */
     public List<Path> recover() {
         Set<Path> mine = new HashSet<>();

@@ -8,11 +8,16 @@ import java.util.Objects;
  * An OCI platform: {@code os}, {@code architecture} and optional {@code variant} (Go's GOOS/GOARCH names).
  * A null variant in a request matches any variant.
  * Immutable and thread-safe.
+ *
+ * @param os e.g. {@code linux}
+ * @param architecture e.g. {@code amd64}
+ * @param variant e.g. {@code v8}, or null (blank becomes null)
  */
 public record Platform(String os, String architecture, String variant) {
     public static final Platform LINUX_AMD64 = new Platform("linux", "amd64", null);
     public static final Platform LINUX_ARM64 = new Platform("linux", "arm64", null);
 
+    /** Checks {@code os} and {@code architecture} are not blank. */
     public Platform {
         if (os == null || os.isBlank()) {
             throw new InvalidArgumentException("platform.os", "must not be empty");
@@ -25,7 +30,12 @@ public record Platform(String os, String architecture, String variant) {
         }
     }
 
-    /** Parses {@code os/arch[/variant]}, e.g. {@code linux/arm64/v8}. */
+    /**
+     * Parses {@code os/arch[/variant]}, e.g. {@code linux/arm64/v8}.
+     *
+     * @param s {@code os/arch[/variant]}
+     * @return the platform
+     */
     public static Platform parse(String s) {
         String[] p = Objects.requireNonNull(s, "platform").split("/");
         if (p.length < 2 || p.length > 3) {
@@ -34,7 +44,7 @@ public record Platform(String os, String architecture, String variant) {
         return new Platform(p[0], p[1], p.length == 3 ? p[2] : null);
     }
 
-    /** The platform of this JVM's host, in OCI terms (linux/amd64 on x86_64). */
+    /** {@return the platform of this JVM's host, in OCI terms (linux/amd64 on x86_64)} */
     public static Platform host() {
         String arch = switch (System.getProperty("os.arch").toLowerCase(Locale.ROOT)) {
             case "amd64", "x86_64" -> "amd64";
@@ -48,7 +58,11 @@ public record Platform(String os, String architecture, String variant) {
         return new Platform("linux", arch, null);
     }
 
-    /** Whether an image for {@code candidate} satisfies a request for this platform. */
+    /**
+     * {@return whether an image for {@code candidate} satisfies a request for this platform}
+     *
+     * @param candidate an image's platform, or null
+     */
     public boolean matches(Platform candidate) {
         if (candidate == null || !os.equals(candidate.os) || !architecture.equals(candidate.architecture)) {
             return false;

@@ -5,6 +5,12 @@ package dev.youkiffm.image;
  * Immutable once thrown; safe to pass between threads.
  */
 public class RegistryAuthenticationException extends RegistryException {
+    /**
+     * The registry refused the request for its credentials.
+     *
+     * @param message what was asked for (never the credentials)
+     * @param status the HTTP status, 401 or 403
+     */
     public RegistryAuthenticationException(String message, int status) {
         super(message, status);
     }

@@ -127,11 +127,12 @@ public final class RegistryClient implements AutoCloseable {
         this.http = hb.build();
     }
 
+    /** {@return a builder with the defaults} */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** A client with the defaults: anonymous, HTTPS with the JVM's trust store, HTTP/2 where offered. */
+    /** {@return a client with the defaults: anonymous, HTTPS with the JVM's trust store, HTTP/2 where offered} */
     public static RegistryClient create() {
         return builder().build();
     }
@@ -151,19 +152,35 @@ public final class RegistryClient implements AutoCloseable {
 
         private Builder() {}
 
-        /** Credentials for {@code registry} (as in a reference: {@code docker.io}, {@code host:port}). */
+        /**
+         * Credentials for {@code registry} (as in a reference: {@code docker.io}, {@code host:port}).
+         *
+         * @param registry the registry, as in a reference
+         * @param c the credentials
+         * @return this builder
+         */
         public Builder withCredentials(String registry, RegistryCredentials c) {
             credentials.put(RegistryCredentials.registryKey(registry), Objects.requireNonNull(c, "credentials"));
             return this;
         }
 
-        /** The {@code auths} of a Docker {@code config.json}; credentials given in code take precedence. */
+        /**
+         * Adds the {@code auths} of a Docker {@code config.json}; credentials given in code take precedence.
+         *
+         * @param configJson a Docker {@code config.json}
+         * @return this builder
+         */
         public Builder withDockerConfig(Path configJson) {
             RegistryCredentials.fromDockerConfig(configJson).forEach(credentials::putIfAbsent);
             return this;
         }
 
-        /** PEM certificates trusted for TLS besides the JVM's own (a private registry's CA). */
+        /**
+         * PEM certificates trusted for TLS besides the JVM's own (a private registry's CA).
+         *
+         * @param pem a PEM file of CA certificates
+         * @return this builder
+         */
         public Builder withCaCertificates(Path pem) {
             this.caCertificates = Objects.requireNonNull(pem, "pem");
             return this;
@@ -172,37 +189,65 @@ public final class RegistryClient implements AutoCloseable {
         /**
          * Talks plain HTTP to {@code registry} ({@code host:port}), Docker's "insecure registry": no TLS at all, so
          * credentials and content cross the network in the clear (digests are still verified). Explicit only.
+         *
+         * @param registry {@code host:port}
+         * @return this builder
          */
         public Builder withInsecureRegistry(String registry) {
             plainHttp.add(RegistryCredentials.registryKey(registry));
             return this;
         }
 
-        /** HTTP/2 (the default; negotiated by ALPN, HTTP/1.1 where not offered) or HTTP/1.1 only. */
+        /**
+         * HTTP/2 (the default; negotiated by ALPN, HTTP/1.1 where not offered) or HTTP/1.1 only.
+         *
+         * @param v the HTTP version
+         * @return this builder
+         */
         public Builder withHttpVersion(HttpClient.Version v) {
             this.version = Objects.requireNonNull(v, "version");
             return this;
         }
 
-        /** Connecting, and each response's headers (default 30 s). */
+        /**
+         * Connecting, and each response's headers (default 30 s).
+         *
+         * @param d the timeout
+         * @return this builder
+         */
         public Builder withRequestTimeout(Duration d) {
             this.requestTimeout = positive(d, "requestTimeout");
             return this;
         }
 
-        /** Longest pause in a response body before the download is cut and resumed (default 30 s). */
+        /**
+         * Longest pause in a response body before the download is cut and resumed (default 30 s).
+         *
+         * @param d the longest pause
+         * @return this builder
+         */
         public Builder withStallTimeout(Duration d) {
             this.stallTimeout = positive(d, "stallTimeout");
             return this;
         }
 
-        /** Deadline of a whole pull, lock waits included (default 30 min). */
+        /**
+         * Deadline of a whole pull, lock waits included (default 30 min).
+         *
+         * @param d the deadline
+         * @return this builder
+         */
         public Builder withPullTimeout(Duration d) {
             this.pullTimeout = positive(d, "pullTimeout");
             return this;
         }
 
-        /** Blobs downloaded at once per pull (default 3, like Docker). */
+        /**
+         * Blobs downloaded at once per pull (default 3, like Docker).
+         *
+         * @param n concurrent downloads (at least 1)
+         * @return this builder
+         */
         public Builder withMaxConcurrentDownloads(int n) {
             if (n < 1 || n > 64) {
                 throw new InvalidArgumentException("maxConcurrentDownloads", "must be 1..64, got " + n);
@@ -211,7 +256,12 @@ public final class RegistryClient implements AutoCloseable {
             return this;
         }
 
-        /** Attempts to resume a blob download that keeps failing without progress (default 3). */
+        /**
+         * Attempts to resume a blob download that keeps failing without progress (default 3).
+         *
+         * @param n attempts (at least 0)
+         * @return this builder
+         */
         public Builder withRetries(int n) {
             if (n < 0 || n > 100) {
                 throw new InvalidArgumentException("retries", "must be 0..100, got " + n);
@@ -220,7 +270,12 @@ public final class RegistryClient implements AutoCloseable {
             return this;
         }
 
-        /** Largest manifest or index accepted (default 4 MiB, as distribution's registry). */
+        /**
+         * Largest manifest or index accepted (default 4 MiB, as distribution's registry).
+         *
+         * @param bytes the cap in bytes
+         * @return this builder
+         */
         public Builder withMaxManifestSize(long bytes) {
             if (bytes < 256) {
                 throw new InvalidArgumentException("maxManifestSize", "must be at least 256 bytes, got " + bytes);
@@ -229,6 +284,7 @@ public final class RegistryClient implements AutoCloseable {
             return this;
         }
 
+        /** {@return the client} */
         public RegistryClient build() {
             return new RegistryClient(this);
         }
@@ -245,6 +301,7 @@ public final class RegistryClient implements AutoCloseable {
      * The outcome of a pull: the image (opened on the cache's content store; its layers are unpacked by
      * {@link LayerCache#createRootfs} or {@link LayerCache#ensureLayers}) and what it took.
      *
+     * @param image the pulled image
      * @param reference the reference pinned to the manifest (or index) digest it resolved to
      * @param manifestDigest the digest of the platform's image manifest
      * @param blobsDownloaded blobs fetched from the registry (manifests and config included)
@@ -260,7 +317,13 @@ public final class RegistryClient implements AutoCloseable {
         }
     }
 
-    /** {@link #pull(String, Platform, LayerCache, PullListener)} for this host's platform, without a listener. */
+    /**
+     * {@link #pull(String, Platform, LayerCache, PullListener)} for this host's platform, without a listener.
+     *
+     * @param reference the image reference
+     * @param cache the cache to store blobs and layers in
+     * @return the pulled image and what it took
+     */
     public Pull pull(String reference, LayerCache cache) {
         return pull(reference, Platform.host(), cache, PullListener.NONE);
     }
@@ -269,6 +332,11 @@ public final class RegistryClient implements AutoCloseable {
      * Pulls {@code reference} for {@code platform} into {@code cache} and records it there (a root for
      * {@link LayerCache#collectGarbage()}).
      *
+     * @param reference the image reference
+     * @param platform the wanted platform
+     * @param cache the cache to store blobs and layers in
+     * @param listener gets progress calls
+     * @return the pulled image and what it took
      * @throws InvalidReferenceException if the reference is malformed (before any request)
      * @throws ImageNotFoundException if the registry has no such repository, tag or digest, or no image for the
      *     platform (the message lists the platforms there are)
@@ -1121,7 +1189,11 @@ public final class RegistryClient implements AutoCloseable {
                 System.nanoTime() + TimeUnit.SECONDS.toNanos(expiresIn - margin)));
     }
 
-    /** Token requests made so far (each pull within a token's lifetime reuses it). */
+    /**
+     * Token requests made so far (each pull within a token's lifetime reuses it).
+     *
+     * @return the count
+     */
     public long tokenRequests() {
         return tokenRequests.get();
     }

@@ -26,6 +26,12 @@ public final class RegistryCredentials {
         this.secret = secret;
     }
 
+    /**
+     * {@return credentials for basic or token authentication}
+     *
+     * @param username the user name (no {@code :})
+     * @param password the password or token
+     */
     public static RegistryCredentials of(String username, String password) {
         Objects.requireNonNull(username, "username");
         Objects.requireNonNull(password, "password");
@@ -35,6 +41,7 @@ public final class RegistryCredentials {
         return new RegistryCredentials(username, password);
     }
 
+    /** {@return the user name} */
     public String username() {
         return username;
     }
@@ -64,6 +71,8 @@ public final class RegistryCredentials {
      * {@code auth} or {@code username}/{@code password}. Credential helpers ({@code credsStore}, {@code credHelpers})
      * are not run. Returns registry → credentials; a missing file gives an empty map.
      *
+     * @param configJson the {@code config.json} file
+     * @return registry to credentials
      * @throws ImageException if the file is not valid JSON or an entry is malformed (the message names the registry,
      *     never the secret)
      */
@@ -112,7 +121,7 @@ public final class RegistryCredentials {
         return out;
     }
 
-    /** The default Docker config: {@code $DOCKER_CONFIG/config.json} or {@code ~/.docker/config.json}. */
+    /** {@return the default Docker config: {@code $DOCKER_CONFIG/config.json} or {@code ~/.docker/config.json}} */
     public static Path defaultDockerConfig() {
         String dc = System.getenv("DOCKER_CONFIG");
         return dc != null && !dc.isEmpty() ? Path.of(dc, "config.json")

@@ -5,6 +5,12 @@ package dev.youkiffm.image;
  * Immutable once thrown; safe to pass between threads.
  */
 public class RegistryTimeoutException extends RegistryException {
+    /**
+     * A deadline passed.
+     *
+     * @param message what timed out
+     * @param cause the underlying timeout
+     */
     public RegistryTimeoutException(String message, Throwable cause) {
         super(message, 0, cause);
     }

@@ -30,12 +30,12 @@ public final class Rootfs implements AutoCloseable {
         this.createdTop = createdTop;
     }
 
-    /** The root filesystem directory, ready to be a bundle's {@code root.path}. */
+    /** {@return the root filesystem directory, ready to be a bundle's {@code root.path}} */
     public Path path() {
         return path;
     }
 
-    /** Whether this is an overlay mount (else a private copy). */
+    /** {@return whether this is an overlay mount (else a private copy)} */
     public boolean overlay() {
         return overlay;
     }
@@ -53,10 +53,15 @@ public final class Rootfs implements AutoCloseable {
         return createdTop;
     }
 
+    /** {@return whether {@link #release()} (or close) ran} */
     public boolean isReleased() {
         return released.get();
     }
 
+    /**
+     * Unmounts the root filesystem and deletes its per-container state (and the mount point if the cache created it).
+     * Idempotent.
+     */
     public void release() {
         if (released.compareAndSet(false, true)) {
             cache.released(this);

@@ -6,13 +6,21 @@ package dev.youkiffm.image;
  * Immutable once thrown; safe to pass between threads.
  */
 public class UnsafeLayerEntryException extends ImageException {
+    /** The refused entry's name. */
     private final String entry;
 
+    /**
+     * Layer entry {@code entry} was refused.
+     *
+     * @param entry the entry's name in the tar
+     * @param reason why
+     */
     public UnsafeLayerEntryException(String entry, String reason) {
         super("unsafe layer entry '" + entry + "': " + reason);
         this.entry = entry;
     }
 
+    /** {@return the refused entry's name in the tar} */
     public String entry() {
         return entry;
     }

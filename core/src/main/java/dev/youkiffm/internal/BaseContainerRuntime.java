@@ -41,12 +41,15 @@ import java.util.function.Supplier;
  */
 public abstract class BaseContainerRuntime implements ContainerRuntime {
     private final String kind;
+    /** The runtime's state root, absolute. */
     protected final Path root;
     /** Exit futures of the inits this instance watches, by container id. */
     protected final Map<String, CompletableFuture<Integer>> exits = new ConcurrentHashMap<>();
     /** Ids this instance created and has not deleted: {@link #recover()} leaves them alone. */
     protected final Set<String> created = ConcurrentHashMap.newKeySet();
+    /** Drains the stdio pipes of containers and execs. */
     protected final StdioPump pump;
+    /** Watches init and exec pidfds and completes their exit futures. */
     protected final ExitWatcher watcher;
     private final AtomicLong execSeq = new AtomicLong();
     private final FileTime openedAt = FileTime.from(Instant.now());
@@ -66,66 +69,171 @@ public abstract class BaseContainerRuntime implements ContainerRuntime {
         this.pump = new StdioPump("yffm-" + kind + "-stdio");
     }
 
-    /** Subreaper mode: reap the orphans of {@code watched}'s complement through the JVM's janitor until close. */
+    /**
+     * Subreaper mode: reap the orphans of {@code watched}'s complement through the JVM's janitor until close.
+     *
+     * @param watched the pids whose exits are collected elsewhere
+     */
     protected final void registerOrphanJanitor(Supplier<Set<Integer>> watched) {
         janitor = OrphanJanitor.register(watched);
     }
 
     // --- what each runtime implements ------------------------------------------------------------------------------
 
-    /** Where the watcher gets the exit code of a watched process (key: a container id or an exec key). */
+    /**
+     * Where the watcher gets the exit code of a watched process (key: a container id or an exec key).
+     *
+     * @param key the container id or exec key
+     * @param pidfd the process's pidfd (readable: it exited)
+     * @return the exit code, or empty while it is not yet reaped
+     */
     protected abstract OptionalInt collectExit(String key, int pidfd);
 
-    /** {@link #state(String)} without the exit code; the id is valid. */
+    /**
+     * {@link #state(String)} without the exit code; the id is valid.
+     *
+     * @param id the container
+     * @return its state
+     */
     protected abstract ContainerState readState(String id);
 
-    /** Every container in the root, without exit codes. */
+    /**
+     * Every container in the root, without exit codes.
+     *
+     * @return their states
+     */
     protected abstract List<ContainerState> readList();
 
+    /**
+     * {@link #create}; the id is valid.
+     *
+     * @param id the new container's id
+     * @param bundle the bundle directory
+     * @param options stdio and deadline
+     * @return the state right after creation
+     */
     protected abstract ContainerState doCreate(String id, Path bundle, CreateOptions options);
 
+    /**
+     * {@link #start}; the id is valid.
+     *
+     * @param id the container
+     */
     protected abstract void doStart(String id);
 
+    /**
+     * {@link #kill}; the id is valid.
+     *
+     * @param id the container
+     * @param signal the signal
+     * @param all whether every process gets it
+     */
     protected abstract void doKill(String id, Signal signal, boolean all);
 
-    /** Deletes the container; the base then forgets it (its private {@code forget}). */
+    /**
+     * Deletes the container; the base then forgets it (its private {@code forget}).
+     *
+     * @param id the container (valid)
+     * @param force as for {@link #delete}
+     */
     protected abstract void doDelete(String id, boolean force);
 
+    /**
+     * {@link #pause}; the id is valid.
+     *
+     * @param id the container
+     */
     protected abstract void doPause(String id);
 
+    /**
+     * {@link #resume}; the id is valid.
+     *
+     * @param id the container
+     */
     protected abstract void doResume(String id);
 
+    /**
+     * {@link #processes}; the id is valid.
+     *
+     * @param id the container
+     * @return the sorted host pids
+     */
     protected abstract List<Integer> doProcesses(String id);
 
+    /**
+     * {@link #update}; the id is valid, {@code resources} non-null.
+     *
+     * @param id the container
+     * @param resources the limits to change
+     */
     protected abstract void doUpdate(String id, ResourceUpdate resources);
 
-    /** Stats of a container that is not stopped ({@code state} is its current state). */
+    /**
+     * Stats of a container that is not stopped ({@code state} is its current state).
+     *
+     * @param state the container's current state
+     * @return the figures
+     */
     protected abstract ContainerStats doStats(ContainerState state);
 
-    /** Starts an exec'd process with the given plumbing. */
+    /**
+     * Starts an exec'd process with the given plumbing.
+     *
+     * @param id the container
+     * @param name the exec's name, {@code <id>/exec-<n>}
+     * @param spec the process
+     * @param plumbing its stdio
+     * @return the started process
+     */
     protected abstract ExecSupport.Handle launch(String id, String name, ExecSpec spec, StdioPlumbing plumbing);
 
-    /** Whether {@link #launch} needs fds for files too (a native caller) or takes Redirects (a CLI). */
+    /**
+     * Whether {@link #launch} needs fds for files too (a native caller) or takes Redirects (a CLI).
+     *
+     * @return true for fds, false for Redirects
+     */
     protected abstract boolean launchWantsFds();
 
-    /** {@link #onExit} of an id this instance does not watch. */
+    /**
+     * {@link #onExit} of an id this instance does not watch.
+     *
+     * @param id the container
+     * @return its exit future, or a failed one
+     */
     protected abstract CompletableFuture<Integer> onExitUntracked(String id);
 
     /** Releases what the subclass holds; the base closes the watcher, pump, root lock and janitor afterwards. */
     protected abstract void closeBackend();
 
-    /** A stopped container whose exit future is not complete yet: collect the code now if it can be done at once. */
+    /**
+     * A stopped container whose exit future is not complete yet: collect the code now if it can be done at once.
+     *
+     * @param id the container
+     * @param exit its exit future
+     */
     protected void collectNow(String id, CompletableFuture<Integer> exit) {}
 
-    /** After a delete: forget what the subclass keeps per container. */
+    /**
+     * After a delete: forget what the subclass keeps per container.
+     *
+     * @param id the deleted container
+     */
     protected void forgetMore(String id) {}
 
-    /** {@link #recover()}: removes a container this instance did not create (default: force-delete). */
+    /**
+     * {@link #recover()}: removes a container this instance did not create (default: force-delete).
+     *
+     * @param s the leftover's state
+     */
     protected void removeLeftover(ContainerState s) {
         delete(s.id(), true);
     }
 
-    /** {@link #recover()}: runtime-specific leftovers, after the containers are gone and before the file sweep. */
+    /**
+     * {@link #recover()}: runtime-specific leftovers, after the containers are gone and before the file sweep.
+     *
+     * @param removed the ids removed so far; add to it
+     */
     protected void recoverMore(List<String> removed) {}
 
     // --- the verbs ---------------------------------------------------------------------------------------------------
@@ -147,6 +255,7 @@ public abstract class BaseContainerRuntime implements ContainerRuntime {
         }
     }
 
+    /** {@return whether {@link #close()} ran} */
     protected final boolean isClosed() {
         return closed.get();
     }
@@ -212,7 +321,12 @@ public abstract class BaseContainerRuntime implements ContainerRuntime {
         });
     }
 
-    /** {@code s} with its exit code once this instance knows it. */
+    /**
+     * {@code s} with its exit code once this instance knows it.
+     *
+     * @param s a state read from the runtime
+     * @return {@code s}, or a copy with the exit code
+     */
     protected final ContainerState withExit(ContainerState s) {
         CompletableFuture<Integer> exit = exits.get(s.id());
         if (exit == null) {
@@ -318,6 +432,10 @@ public abstract class BaseContainerRuntime implements ContainerRuntime {
     /**
      * Starts watching the init of {@code id} through {@code pidfd} (the watcher owns it from now on); its exit future
      * is what {@link #onExit} hands out.
+     *
+     * @param id the container
+     * @param pidfd the init's pidfd
+     * @return the exit future
      */
     protected final CompletableFuture<Integer> watchInit(String id, int pidfd) {
         CompletableFuture<Integer> exit = new CompletableFuture<>();
@@ -355,7 +473,12 @@ public abstract class BaseContainerRuntime implements ContainerRuntime {
         });
     }
 
-    /** Whether {@code id} is a valid container id (names found on disk are checked before use). */
+    /**
+     * Whether {@code id} is a valid container id (names found on disk are checked before use).
+     *
+     * @param id a name found on disk
+     * @return whether it is a valid id
+     */
     protected static boolean isValidId(String id) {
         try {
             ContainerIds.validate(id);

@@ -39,8 +39,19 @@ import java.util.concurrent.locks.ReentrantLock;
  * Thread-safe.
  */
 public final class CniClient {
-    /** Client settings. {@code hostNetns} null means the JVM's own network namespace. */
+    /**
+     * Client settings. {@code hostNetns} null means the JVM's own network namespace.
+     *
+     * @param pluginDirs absolute directories searched for plugin executables, in order (the CNI_PATH)
+     * @param cacheDir where attachments are cached for DEL and CHECK
+     * @param hostNetns the network namespace plugins run in, or null for the JVM's own
+     * @param timeout the deadline of each plugin exec (positive)
+     */
     public record Options(List<Path> pluginDirs, Path cacheDir, Path hostNetns, Duration timeout) {
+        /**
+         * Copies {@code pluginDirs} and checks the values: a bad directory, netns or timeout is
+         * {@link NetworkException.Kind#INVALID_CONFIG}.
+         */
         public Options {
             pluginDirs = List.copyOf(pluginDirs);
             if (pluginDirs.isEmpty()) {
@@ -60,30 +71,65 @@ public final class CniClient {
             }
         }
 
-        /** Debian's plugin dir, {@code /usr/lib/cni}, then {@code /opt/cni/bin}; 30 s per plugin. */
+        /**
+         * Debian's plugin dir, {@code /usr/lib/cni}, then {@code /opt/cni/bin}; 30 s per plugin.
+         *
+         * @param cacheDir where attachments are cached
+         * @return the options
+         */
         public static Options defaults(Path cacheDir) {
             return new Options(List.of(Path.of("/usr/lib/cni"), Path.of("/opt/cni/bin")), cacheDir, null,
                     Duration.ofSeconds(30));
         }
 
+        /**
+         * {@return a copy searching {@code dirs} for plugins}
+         *
+         * @param dirs absolute plugin directories, in order
+         */
         public Options withPluginDirs(List<Path> dirs) {
             return new Options(dirs, cacheDir, hostNetns, timeout);
         }
 
+        /**
+         * {@return a copy running plugins in network namespace {@code ns}}
+         *
+         * @param ns an absolute netns path, or null for the JVM's own
+         */
         public Options withHostNetns(Path ns) {
             return new Options(pluginDirs, cacheDir, ns, timeout);
         }
 
+        /**
+         * {@return a copy with plugin deadline {@code t}}
+         *
+         * @param t the deadline (positive)
+         */
         public Options withTimeout(Duration t) {
             return new Options(pluginDirs, cacheDir, hostNetns, t);
         }
     }
 
-    /** A cached attachment: what ADD ran with and, when it finished, its result (else null). */
+    /**
+     * A cached attachment: what ADD ran with and, when it finished, its result (else null).
+     *
+     * @param containerId the container id
+     * @param ifName the interface name inside the container
+     * @param networkName the network's name
+     * @param netns the netns path ADD ran with
+     * @param config the network config list ADD ran
+     * @param runtimeConf the runtime values ADD ran with
+     * @param result the ADD result, or null when ADD did not finish
+     */
     public record Attachment(String containerId, String ifName, String networkName, String netns,
             NetworkConfigList config, RuntimeConf runtimeConf, CniResult result) {}
 
-    /** A plugin's VERSION answer. */
+    /**
+     * A plugin's VERSION answer.
+     *
+     * @param cniVersion the version the plugin reports
+     * @param supportedVersions the spec versions it supports
+     */
     public record VersionInfo(String cniVersion, List<String> supportedVersions) {}
 
     private static final Duration IP_TIMEOUT = Duration.ofSeconds(10);
@@ -95,6 +141,11 @@ public final class CniClient {
     /** Taken after a network's lock by every ADD/DEL of a list with portmap: its chains are shared by networks. */
     private final ReentrantLock portmapLock = new ReentrantLock();
 
+    /**
+     * A client with {@code options}; no plugin runs until the first operation.
+     *
+     * @param options plugin directories, cache, host netns and deadline
+     */
     public CniClient(Options options) {
         this.options = options;
         this.exec = new PluginExec(options.hostNetns());
@@ -102,6 +153,7 @@ public final class CniClient {
         this.cniPath = String.join(":", options.pluginDirs().stream().map(Path::toString).toList());
     }
 
+    /** {@return the client's settings} */
     public Options options() {
         return options;
     }
@@ -111,6 +163,9 @@ public final class CniClient {
      * returns the last result. On any failure the attachment is rolled back (DEL in reverse) before the error is
      * thrown.
      *
+     * @param list the network config list
+     * @param rt the container id, netns, interface name and arguments
+     * @return the last plugin's result
      * @throws NetworkException typed by {@link NetworkException#kind()}; a plugin that is missing fails before
      *     anything runs
      */
@@ -154,6 +209,9 @@ public final class CniClient {
      * entry (and a bridge this client created that has no ports left). {@code list} null means the cached config.
      * Every plugin runs even if an earlier one failed; the first error is thrown afterwards and the cache entry stays
      * for a retry. A DEL with nothing cached and no list is a no-op.
+     *
+     * @param list the network config list, or null for the cached one
+     * @param rt the container id, netns (may be empty) and interface name
      */
     public void delNetworkList(NetworkConfigList list, RuntimeConf rt) {
         Optional<AttachmentCache.Entry> cached = cache.read(rt.containerId(), rt.ifName());
@@ -169,7 +227,12 @@ public final class CniClient {
         }
     }
 
-    /** DEL of a cached attachment with its cached config and runtime values; {@code netns} replaces the cached one. */
+    /**
+     * DEL of a cached attachment with its cached config and runtime values; {@code netns} replaces the cached one.
+     *
+     * @param a the cached attachment
+     * @param netns the netns path to use instead, or empty if it is gone
+     */
     public void delCached(Attachment a, String netns) {
         delNetworkList(null, a.runtimeConf().withNetns(netns));
     }
@@ -204,6 +267,8 @@ public final class CniClient {
      * CHECK (spec 0.4.0+): runs each plugin with the cached result as prevResult. A list with {@code disableCheck}
      * passes without running anything.
      *
+     * @param list the network config list
+     * @param rt the container id, netns and interface name
      * @throws NetworkException {@link Kind#INVALID_CONFIG} for a version below 0.4.0 or no cached result
      */
     public void checkNetworkList(NetworkConfigList list, RuntimeConf rt) {
@@ -223,7 +288,12 @@ public final class CniClient {
         }
     }
 
-    /** VERSION of the plugin {@code type}. */
+    /**
+     * VERSION of the plugin {@code type}.
+     *
+     * @param type the plugin type (its executable's name)
+     * @return its answer
+     */
     public VersionInfo version(String type) {
         Path exe = resolve(type);
         PluginExec.Output out = exec.run(type, "VERSION", exe, List.of(), Map.of("CNI_COMMAND", "VERSION",
@@ -246,18 +316,32 @@ public final class CniClient {
         }
     }
 
-    /** The cached attachment of {@code containerId}'s {@code ifName}, if any. */
+    /**
+     * {@return the cached attachment of {@code containerId}'s {@code ifName}, if any}
+     *
+     * @param containerId the container id
+     * @param ifName the interface name inside the container
+     */
     public Optional<Attachment> cached(String containerId, String ifName) {
         return cache.read(containerId, ifName).map(CniClient::attachment);
     }
 
-    /** Every cached attachment; unreadable entries are skipped (and reported through {@code errors} if not null). */
+    /**
+     * {@return every cached attachment; unreadable entries are skipped (and reported through {@code errors} if not
+     * null)}
+     *
+     * @param errors collects the errors of unreadable entries, or null
+     */
     public List<Attachment> cachedAttachments(List<NetworkException> errors) {
         List<NetworkException> bad = errors != null ? errors : new ArrayList<>();
         return cache.all(bad).stream().map(CniClient::attachment).toList();
     }
 
-    /** The cached attachments of {@code containerId}, by interface name (reads only that container's entries). */
+    /**
+     * {@return the cached attachments of {@code containerId}, by interface name (reads only that container's entries)}
+     *
+     * @param containerId the container id
+     */
     public List<Attachment> attachmentsOf(String containerId) {
         List<NetworkException> bad = new ArrayList<>();
         List<Attachment> out = cache.ofContainer(containerId, bad).stream().map(CniClient::attachment).toList();

@@ -13,21 +13,48 @@ import java.util.List;
  * Immutable and thread-safe.
  */
 public final class CniResult {
-    /** An interface the plugin created; {@code sandbox} is the netns path for a container-side one, else empty. */
+    /**
+     * An interface the plugin created; {@code sandbox} is the netns path for a container-side one, else empty.
+     *
+     * @param name the interface's name
+     * @param mac its MAC address, or empty
+     * @param sandbox the netns path for a container-side interface, else empty
+     */
     public record Interface(String name, String mac, String sandbox) {}
 
-    /** An address ({@code 10.22.0.5/24}) with its gateway (or null) and index into {@link #interfaces()} (or -1). */
+    /**
+     * An address ({@code 10.22.0.5/24}) with its gateway (or null) and index into {@link #interfaces()} (or -1).
+     *
+     * @param address the address with its prefix length
+     * @param gateway the gateway, or null
+     * @param interfaceIndex index into {@link #interfaces()}, or -1
+     */
     public record IpConfig(String address, String gateway, int interfaceIndex) {
-        /** The address without its prefix length. */
+        /** {@return the address without its prefix length} */
         public String ip() {
             int slash = address.indexOf('/');
             return slash < 0 ? address : address.substring(0, slash);
         }
     }
 
+    /**
+     * A route the plugin set up.
+     *
+     * @param dst the destination, in CIDR form
+     * @param gw the gateway, or null for the default
+     */
     public record Route(String dst, String gw) {}
 
+    /**
+     * DNS settings the plugin reported.
+     *
+     * @param nameservers name server addresses
+     * @param domain the local domain, or null
+     * @param search search domains
+     * @param options resolver options
+     */
     public record Dns(List<String> nameservers, String domain, List<String> search, List<String> options) {
+        /** {@return whether the plugin reported no DNS settings at all} */
         public boolean isEmpty() {
             return nameservers.isEmpty() && domain == null && search.isEmpty() && options.isEmpty();
         }
@@ -53,6 +80,9 @@ public final class CniResult {
     /**
      * Parses a plugin's stdout.
      *
+     * @param stdout the plugin's stdout
+     * @param plugin the plugin's name, for the error
+     * @return the result
      * @throws NetworkException {@link Kind#MALFORMED_RESULT} naming {@code plugin} if it is not a CNI result
      */
     public static CniResult parse(byte[] stdout, String plugin) {
@@ -152,32 +182,41 @@ public final class CniResult {
         return b.length > 200 ? s + "..." : s;
     }
 
-    /** The result object as the plugin printed it (a copy). */
+    /** {@return the result object as the plugin printed it (a copy)} */
     public ObjectNode json() {
         return json.deepCopy();
     }
 
+    /** {@return the result's {@code cniVersion}} */
     public String cniVersion() {
         return cniVersion;
     }
 
+    /** {@return the interfaces the plugins created, in result order} */
     public List<Interface> interfaces() {
         return interfaces;
     }
 
+    /** {@return the IP configs, in result order} */
     public List<IpConfig> ips() {
         return ips;
     }
 
+    /** {@return the routes} */
     public List<Route> routes() {
         return routes;
     }
 
+    /** {@return the DNS settings (empty when none were reported)} */
     public Dns dns() {
         return dns;
     }
 
-    /** The IP configs on the interface called {@code ifName} inside the container (or every one when unsure). */
+    /**
+     * {@return the IP configs on the interface called {@code ifName} inside the container (or every one when unsure)}
+     *
+     * @param ifName the interface name inside the container
+     */
     public List<IpConfig> ipsOf(String ifName) {
         List<IpConfig> out = new ArrayList<>();
         for (IpConfig ip : ips) {

@@ -42,7 +42,12 @@ public final class NetworkConfigList {
         this.bytes = bytes;
     }
 
-    /** Parses a {@code .conflist} (with {@code plugins}) or a single {@code .conf} (with {@code type}). */
+    /**
+     * Parses a {@code .conflist} (with {@code plugins}) or a single {@code .conf} (with {@code type}).
+     *
+     * @param bytes the file's content (at most 1 MiB)
+     * @return the validated list
+     */
     public static NetworkConfigList parse(byte[] bytes) {
         if (bytes.length > MAX_BYTES) {
             throw invalid("network config is larger than " + MAX_BYTES + " bytes");
@@ -91,11 +96,21 @@ public final class NetworkConfigList {
         return new NetworkConfigList(name, version, disableCheck, List.copyOf(plugins), bytes.clone());
     }
 
+    /**
+     * {@return the list parsed from {@code json}, as {@link #parse(byte[])}}
+     *
+     * @param json the file's content
+     */
     public static NetworkConfigList parse(String json) {
         return parse(json.getBytes(StandardCharsets.UTF_8));
     }
 
-    /** Reads one config file. */
+    /**
+     * Reads one config file.
+     *
+     * @param file a {@code .conflist}, {@code .conf} or {@code .json} file
+     * @return the validated list
+     */
     public static NetworkConfigList load(Path file) {
         try {
             if (Files.size(file) > MAX_BYTES) {
@@ -111,6 +126,9 @@ public final class NetworkConfigList {
      * The network called {@code name} in {@code dir}, as libcni's {@code LoadConfList}: the {@code .conflist} files
      * in name order first, then {@code .conf}/{@code .json} files.
      *
+     * @param dir the config directory
+     * @param name the network's name
+     * @return the network's list
      * @throws NetworkException {@link Kind#INVALID_CONFIG} if no file in the directory defines that network
      */
     public static NetworkConfigList find(Path dir, String name) {
@@ -151,29 +169,32 @@ public final class NetworkConfigList {
         return v != null && v.isTextual() ? v.asText() : null;
     }
 
+    /** {@return the network's name} */
     public String name() {
         return name;
     }
 
+    /** {@return the list's {@code cniVersion}} */
     public String cniVersion() {
         return cniVersion;
     }
 
+    /** {@return whether CHECK is switched off for this list} */
     public boolean disableCheck() {
         return disableCheck;
     }
 
-    /** The plugin configs in order (copies). */
+    /** {@return the plugin configs in order (copies)} */
     public List<ObjectNode> plugins() {
         return plugins.stream().map(ObjectNode::deepCopy).toList();
     }
 
-    /** The plugin {@code type} of each plugin, in order. */
+    /** {@return the plugin {@code type} of each plugin, in order} */
     public List<String> types() {
         return plugins.stream().map(p -> p.get("type").asText()).toList();
     }
 
-    /** The config text as read. */
+    /** {@return the config text as read} */
     public byte[] bytes() {
         return bytes.clone();
     }

@@ -27,11 +27,24 @@ public class NetworkException extends ContainerException {
         CACHE
     }
 
+    /** How it failed. */
     private final Kind kind;
+    /** The plugin's CNI error code, or -1. */
     private final int code;
+    /** The plugin's type, or null. */
     private final String plugin;
+    /** The plugin's error details, or null. */
     private final String details;
 
+    /**
+     * A failure with a plugin's error object (or none: {@code code} -1).
+     *
+     * @param kind how it failed
+     * @param plugin the plugin's type, or null
+     * @param code the plugin's CNI error code, or -1
+     * @param message what failed
+     * @param details the plugin's details, or null
+     */
     public NetworkException(Kind kind, String plugin, int code, String message, String details) {
         super(message(kind, plugin, code, message, details));
         this.kind = kind;
@@ -40,6 +53,14 @@ public class NetworkException extends ContainerException {
         this.details = details;
     }
 
+    /**
+     * A failure caused by {@code cause}; {@link #code()} is -1.
+     *
+     * @param kind how it failed
+     * @param plugin the plugin's type, or null
+     * @param message what failed
+     * @param cause the underlying failure
+     */
     public NetworkException(Kind kind, String plugin, String message, Throwable cause) {
         super(message(kind, plugin, -1, message, null), cause);
         this.kind = kind;
@@ -64,21 +85,22 @@ public class NetworkException extends ContainerException {
         return sb.toString();
     }
 
+    /** {@return how the operation failed} */
     public Kind kind() {
         return kind;
     }
 
-    /** The plugin's CNI error code, or -1 when it gave none. */
+    /** {@return the plugin's CNI error code, or -1 when it gave none} */
     public int code() {
         return code;
     }
 
-    /** The plugin type that failed, or null when the failure was not a plugin's. */
+    /** {@return the plugin type that failed, or null when the failure was not a plugin's} */
     public String plugin() {
         return plugin;
     }
 
-    /** The plugin's {@code details} text, or null. */
+    /** {@return the plugin's {@code details} text, or null} */
     public String details() {
         return details;
     }

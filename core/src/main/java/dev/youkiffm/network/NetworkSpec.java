@@ -40,24 +40,46 @@ public final class NetworkSpec {
             + "(\\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\\.?");
     private static final Pattern OPTION = Pattern.compile("[A-Za-z0-9_\\-]+(:[0-9]+)?");
 
-    /** One CNI network: its name, the interface inside the container, and static IPs (CIDR) or none. */
+    /**
+     * One CNI network: its name, the interface inside the container, and static IPs (CIDR) or none.
+     *
+     * @param network the CNI network's name
+     * @param ifName the interface name inside the container
+     * @param ips static IPs in CIDR form (copied; null means none)
+     */
     public record Attachment(String network, String ifName, List<String> ips) {
+        /** Copies {@code ips}; null becomes empty. */
         public Attachment {
             ips = ips == null ? List.of() : List.copyOf(ips);
         }
     }
 
-    /** A host port forwarded to a container port; {@code hostIp} null or empty means every host address. */
+    /**
+     * A host port forwarded to a container port; {@code hostIp} null or empty means every host address.
+     *
+     * @param hostIp the host address, or null or empty for all
+     * @param hostPort the host port
+     * @param containerPort the container port
+     * @param protocol {@code tcp} or {@code udp}
+     */
     public record PortMapping(String hostIp, int hostPort, int containerPort, String protocol) {}
 
-    /** resolv.conf content; all empty means "from the CNI result, else the host's". */
+    /**
+     * resolv.conf content; all empty means "from the CNI result, else the host's".
+     *
+     * @param nameservers name server addresses (copied; null means none)
+     * @param search search domains (copied; null means none)
+     * @param options resolver options (copied; null means none)
+     */
     public record Dns(List<String> nameservers, List<String> search, List<String> options) {
+        /** Copies the lists; null becomes empty. */
         public Dns {
             nameservers = nameservers == null ? List.of() : List.copyOf(nameservers);
             search = search == null ? List.of() : List.copyOf(search);
             options = options == null ? List.of() : List.copyOf(options);
         }
 
+        /** {@return whether every list is empty} */
         @com.fasterxml.jackson.annotation.JsonIgnore
         public boolean isEmpty() {
             return nameservers.isEmpty() && search.isEmpty() && options.isEmpty();
@@ -80,31 +102,40 @@ public final class NetworkSpec {
                 new LinkedHashMap<>(extraHosts));
     }
 
+    /** {@return an empty builder} */
     public static Builder builder() {
         return new Builder();
     }
 
+    /** {@return the networks to attach, in order} */
     @JsonProperty("networks")
     public List<Attachment> networks() {
         return networks;
     }
 
+    /** {@return the port mappings} */
     @JsonProperty("ports")
     public List<PortMapping> ports() {
         return ports;
     }
 
+    /** {@return the resolv.conf settings} */
     @JsonProperty("dns")
     public Dns dns() {
         return dns;
     }
 
-    /** Extra {@code hosts} lines: hostname to IP. */
+    /**
+     * Extra {@code hosts} lines: hostname to IP.
+     *
+     * @return the hostname to IP map, in insertion order
+     */
     @JsonProperty("extraHosts")
     public Map<String, String> extraHosts() {
         return extraHosts;
     }
 
+    /** {@return the spec as the JSON the {@link #ANNOTATION} holds} */
     public String toJson() {
         try {
             return NetworkConfigList.JSON.writeValueAsString(this);
@@ -116,6 +147,8 @@ public final class NetworkSpec {
     /**
      * Parses and validates the annotation value.
      *
+     * @param json the annotation's value
+     * @return the validated spec
      * @throws InvalidArgumentException {@code network...} for anything malformed
      */
     public static NetworkSpec fromJson(String json) {
@@ -256,18 +289,36 @@ public final class NetworkSpec {
 
         private Builder() {}
 
-        /** Attaches network {@code name} as {@code eth<n>} (n = the number of networks added before). */
+        /**
+         * Attaches network {@code name} as {@code eth<n>} (n = the number of networks added before).
+         *
+         * @param name the network's name
+         * @return this builder
+         */
         public Builder withNetwork(String name) {
             return withNetwork(name, "eth" + networks.size(), List.of());
         }
 
-        /** Attaches network {@code name} as {@code ifName} with static IPs (CIDR, e.g. {@code 10.88.0.10/16}). */
+        /**
+         * Attaches network {@code name} as {@code ifName} with static IPs (CIDR, e.g. {@code 10.88.0.10/16}).
+         *
+         * @param name the network's name
+         * @param ifName the interface name inside the container
+         * @param staticIps static IPs in CIDR form, or empty
+         * @return this builder
+         */
         public Builder withNetwork(String name, String ifName, List<String> staticIps) {
             networks.add(new Attachment(name, ifName, staticIps));
             return this;
         }
 
-        /** Adds a static IP (CIDR) to the already added network {@code name}. */
+        /**
+         * Adds a static IP (CIDR) to the already added network {@code name}.
+         *
+         * @param name a network added before
+         * @param cidr the IP, e.g. {@code 10.88.0.10/16}
+         * @return this builder
+         */
         public Builder withStaticIp(String name, String cidr) {
             for (int i = 0; i < networks.size(); i++) {
                 Attachment a = networks.get(i);
@@ -281,27 +332,63 @@ public final class NetworkSpec {
             throw new InvalidArgumentException("network.networks", "add network " + name + " before its static IP");
         }
 
-        /** Maps {@code hostPort} on every host address to {@code containerPort}; protocol tcp or udp. */
+        /**
+         * Maps {@code hostPort} on every host address to {@code containerPort}; protocol tcp or udp.
+         *
+         * @param hostPort the host port
+         * @param containerPort the container port
+         * @param protocol {@code tcp} or {@code udp}
+         * @return this builder
+         */
         public Builder withPort(int hostPort, int containerPort, String protocol) {
             return withPort(null, hostPort, containerPort, protocol);
         }
 
+        /**
+         * Maps {@code hostPort} on {@code hostIp} to {@code containerPort}.
+         *
+         * @param hostIp the host address, or null for all
+         * @param hostPort the host port
+         * @param containerPort the container port
+         * @param protocol {@code tcp} or {@code udp} (lower-cased)
+         * @return this builder
+         */
         public Builder withPort(String hostIp, int hostPort, int containerPort, String protocol) {
             ports.add(new PortMapping(hostIp, hostPort, containerPort,
                     protocol == null ? null : protocol.toLowerCase(Locale.ROOT)));
             return this;
         }
 
+        /**
+         * Sets the resolv.conf content.
+         *
+         * @param nameservers name server addresses, or null
+         * @param search search domains, or null
+         * @param options resolver options, or null
+         * @return this builder
+         */
         public Builder withDns(List<String> nameservers, List<String> search, List<String> options) {
             this.dns = new Dns(nameservers, search, options);
             return this;
         }
 
+        /**
+         * Adds (or replaces) a {@code hosts} line.
+         *
+         * @param hostname the hostname
+         * @param ip its address
+         * @return this builder
+         */
         public Builder withExtraHost(String hostname, String ip) {
             extraHosts.put(hostname, ip);
             return this;
         }
 
+        /**
+         * {@return the spec}
+         *
+         * @throws dev.youkiffm.InvalidArgumentException naming the first invalid field
+         */
         public NetworkSpec build() {
             NetworkSpec s = new NetworkSpec(networks, ports, dns, extraHosts);
             s.validate();

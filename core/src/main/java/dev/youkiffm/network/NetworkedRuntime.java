@@ -76,6 +76,11 @@ public final class NetworkedRuntime implements ContainerRuntime {
      * Wraps {@code delegate}. {@code confDir} holds the networks' {@code .conflist} files; {@code cni}'s cache dir
      * should be {@link #defaultCacheDir} of the delegate's root (or any private directory not shared with another
      * root).
+     *
+     * @param delegate the runtime that runs the containers
+     * @param cni the CNI client
+     * @param confDir an absolute directory of network config files
+     * @return the wrapper
      */
     public static NetworkedRuntime wrap(ContainerRuntime delegate, CniClient cni, Path confDir) {
         if (confDir == null || !confDir.isAbsolute()) {
@@ -84,20 +89,30 @@ public final class NetworkedRuntime implements ContainerRuntime {
         return new NetworkedRuntime(delegate, cni, confDir);
     }
 
-    /** {@code <root>-cni}: the attachment cache beside a runtime root (0700, files 0600). */
+    /**
+     * {@return {@code <root>-cni}: the attachment cache beside a runtime root (0700, files 0600)}
+     *
+     * @param runtimeRoot the runtime's state root
+     */
     public static Path defaultCacheDir(Path runtimeRoot) {
         return runtimeRoot.resolveSibling(runtimeRoot.getFileName() + "-cni");
     }
 
+    /** {@return the wrapped runtime} */
     public ContainerRuntime delegate() {
         return delegate;
     }
 
+    /** {@return the CNI client} */
     public CniClient cni() {
         return cni;
     }
 
-    /** The attachments of container {@code id} (from the cache), with their results. */
+    /**
+     * {@return the attachments of container {@code id} (from the cache), with their results}
+     *
+     * @param id the container
+     */
     public List<CniClient.Attachment> attachments(String id) {
         return cni.attachmentsOf(id);
     }
@@ -105,6 +120,7 @@ public final class NetworkedRuntime implements ContainerRuntime {
     /**
      * CNI CHECK of every attachment of {@code id} (with its cached config and result) through the init's netns.
      *
+     * @param id the container
      * @throws NetworkException the first plugin that reports the attachment broken
      * @throws dev.youkiffm.IllegalContainerStateException if the container has no live init (no netns to check)
      */

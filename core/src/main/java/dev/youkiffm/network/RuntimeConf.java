@@ -13,6 +13,12 @@ import java.util.regex.Pattern;
  * {@code CNI_ARGS} key/value pairs and the capability arguments that are injected into the {@code runtimeConfig} of
  * each plugin that declares the capability (for example {@code portMappings} or {@code ips}).
  * Immutable and thread-safe.
+ *
+ * @param containerId the container id
+ * @param netns the netns path, or empty (null becomes empty)
+ * @param ifName the interface name inside the container, 1-15 characters
+ * @param args {@code CNI_ARGS} pairs (copied)
+ * @param capabilityArgs values injected into {@code runtimeConfig} by capability name (copied)
  */
 public record RuntimeConf(String containerId, String netns, String ifName, Map<String, String> args,
         Map<String, Object> capabilityArgs) {
@@ -20,6 +26,7 @@ public record RuntimeConf(String containerId, String netns, String ifName, Map<S
     private static final Pattern IFNAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9_.\\-]{0,14}");
     private static final Pattern ARG = Pattern.compile("[A-Za-z0-9_\\-]+");
 
+    /** Checks every value and copies the maps. */
     public RuntimeConf {
         ContainerIds.validate(containerId);
         netns = netns == null ? "" : netns;
@@ -41,10 +48,22 @@ public record RuntimeConf(String containerId, String netns, String ifName, Map<S
                 : capabilityArgs));
     }
 
+    /**
+     * {@return runtime values with no arguments}
+     *
+     * @param containerId the container id
+     * @param netns the netns path, or empty
+     * @param ifName the interface name inside the container
+     */
     public static RuntimeConf of(String containerId, String netns, String ifName) {
         return new RuntimeConf(containerId, netns, ifName, Map.of(), Map.of());
     }
 
+    /**
+     * {@return a copy with netns {@code ns}}
+     *
+     * @param ns the netns path, or empty
+     */
     public RuntimeConf withNetns(String ns) {
         return new RuntimeConf(containerId, ns, ifName, args, capabilityArgs);
     }

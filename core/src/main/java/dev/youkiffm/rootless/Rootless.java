@@ -22,7 +22,12 @@ public final class Rootless {
     public static final String PROPERTY = "yffm.rootless";
     private static final Path CGROUP = Path.of("/sys/fs/cgroup");
 
-    /** One subordinate id range from /etc/subuid or /etc/subgid. */
+    /**
+     * One subordinate id range from /etc/subuid or /etc/subgid.
+     *
+     * @param start the first host id of the range
+     * @param count how many ids it holds
+     */
     public record IdRange(long start, long count) {
         boolean contains(long from, long size) {
             return from >= start && size >= 0 && from + size <= start + count;
@@ -31,15 +36,17 @@ public final class Rootless {
 
     private Rootless() {}
 
-    /** True when this process should run containers rootless (not root, and not switched off). */
+    /** {@return true when this process should run containers rootless (not root, and not switched off)} */
     public static boolean active() {
         return !"false".equalsIgnoreCase(System.getProperty(PROPERTY, "auto")) && uid() != 0;
     }
 
+    /** {@return this process's uid, or -1 if it cannot be read} */
     public static long uid() {
         return attr("unix:uid");
     }
 
+    /** {@return this process's gid, or -1 if it cannot be read} */
     public static long gid() {
         return attr("unix:gid");
     }
@@ -52,7 +59,11 @@ public final class Rootless {
         }
     }
 
-    /** {@code $XDG_RUNTIME_DIR/youki-ffm/<cli>}: per-user state, as runc/crun/youki use for rootless roots. */
+    /**
+     * {@return {@code $XDG_RUNTIME_DIR/youki-ffm/<cli>}: per-user state, as runc/crun/youki use for rootless roots}
+     *
+     * @param cliName {@code youki}, {@code runc} or {@code crun}
+     */
     public static Path defaultRoot(String cliName) {
         String xdg = System.getenv("XDG_RUNTIME_DIR");
         if (xdg == null || xdg.isBlank() || !Path.of(xdg).isAbsolute()) {
@@ -62,12 +73,19 @@ public final class Rootless {
         return Path.of(xdg, "youki-ffm", cliName);
     }
 
-    /** True when newuidmap and newgidmap (Debian package uidmap) are installed, so subordinate ranges can be mapped. */
+    /**
+     * {@return true when newuidmap and newgidmap (Debian package uidmap) are installed, so subordinate ranges can be
+     * mapped}
+     */
     public static boolean hasIdMapHelpers() {
         return Files.isExecutable(Path.of("/usr/bin/newuidmap")) && Files.isExecutable(Path.of("/usr/bin/newgidmap"));
     }
 
-    /** The caller's ranges in /etc/subuid ({@code uids}) or /etc/subgid, by user name or numeric id. */
+    /**
+     * {@return the caller's ranges in /etc/subuid ({@code uids}) or /etc/subgid, by user name or numeric id}
+     *
+     * @param uids true for /etc/subuid, false for /etc/subgid
+     */
     public static List<IdRange> subordinateIds(boolean uids) {
         Path file = Path.of(uids ? "/etc/subuid" : "/etc/subgid");
         String name = System.getProperty("user.name");
@@ -90,7 +108,14 @@ public final class Rootless {
         return out;
     }
 
-    /** True when host ids {@code [from, from+size)} may be mapped by this caller (its own id, or a subordinate range). */
+    /**
+     * {@return true when host ids {@code [from, from+size)} may be mapped by this caller (its own id, or a subordinate
+     * range)}
+     *
+     * @param uids true for user ids, false for group ids
+     * @param from the first host id
+     * @param size how many ids
+     */
     public static boolean mayMap(boolean uids, long from, long size) {
         long own = uids ? uid() : gid();
         if (from == own && size == 1) {
@@ -104,6 +129,8 @@ public final class Rootless {
      * hierarchy is pure v2 and the caller may create cgroups there and move processes into them (directory,
      * cgroup.procs and cgroup.subtree_control writable, as systemd's {@code Delegate=yes} leaves them). Empty on
      * cgroup v1 or hybrid hosts and when nothing is delegated.
+     *
+     * @return the subtree, or empty
      */
     public static Optional<Path> delegatedCgroup() {
         if (!pureV2()) {
@@ -128,7 +155,11 @@ public final class Rootless {
         return Optional.empty();
     }
 
-    /** The controllers enabled for children of {@code cgroup} (its cgroup.subtree_control). */
+    /**
+     * {@return the controllers enabled for children of {@code cgroup} (its cgroup.subtree_control)}
+     *
+     * @param cgroup a cgroup v2 directory
+     */
     public static List<String> enabledControllers(Path cgroup) {
         try {
             String s = Files.readString(cgroup.resolve("cgroup.subtree_control")).trim();
@@ -151,6 +182,8 @@ public final class Rootless {
      * What this host lacks for rootless containers, each named precisely; empty when they can run. Cgroups are not
      * listed: without a delegated subtree containers still run, only resource limits are refused (see
      * {@link RootlessSpec#validate}).
+     *
+     * @return the missing prerequisites
      */
     public static List<String> missing() {
         List<String> missing = new ArrayList<>();

@@ -28,6 +28,10 @@ public final class RootlessSpec {
      *   <li>cgroups: with a delegated v2 subtree the container's cgroup is {@code <subtree>/<id>}; without one the
      *       resources section is dropped when it holds no limit (a limit stays, and {@link #validate} refuses it).
      * </ul>
+     *
+     * @param spec the spec, modified
+     * @param id the container id (names its cgroup)
+     * @return {@code spec}
      */
     public static OciSpec.Spec adapt(OciSpec.Spec spec, String id) {
         OciSpec.Linux l = spec.linux == null ? (spec.linux = new OciSpec.Linux()) : spec.linux;
@@ -93,6 +97,8 @@ public final class RootlessSpec {
      * that is not the caller ({@code linux.uidMappings}, {@code linux.gidMappings}), a process user outside the mapping
      * ({@code process.user.uid}, {@code process.user.gid}), a cgroup outside the delegated subtree
      * ({@code linux.cgroupsPath}) and limits without a delegated cgroup v2 subtree ({@code linux.resources}).
+     *
+     * @param spec an adapted spec
      */
     public static void validate(OciSpec.Spec spec) {
         OciSpec.Linux l = spec.linux;

@@ -45,14 +45,21 @@ public final class Defaults {
     public static final List<String> READONLY_PATHS = List.of("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
             "/proc/sysrq-trigger");
 
+    /** {@code runc spec}'s {@code PATH}. */
     public static final String PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+    /** The environment every process gets unless the config sets {@code PATH}: {@link #PATH}. */
     public static final List<String> ENV_PATH = List.of("PATH=" + PATH);
 
     /** {@code runc spec}'s only rlimit. */
     public static final long NOFILE = 1024;
 
-    /** Default mounts, exactly as {@code runc spec} writes them (without its /sys/fs/cgroup, see {@link #cgroupMount()}). */
+    /**
+     * Default mounts, exactly as {@code runc spec} writes them (without its /sys/fs/cgroup, see {@link
+     * #cgroupMount()}).
+     *
+     * @return the mounts, in order
+     */
     public static List<OciSpec.Mount> mounts() {
         return List.of(
                 new OciSpec.Mount("/proc", "proc", "proc", null),
@@ -65,7 +72,7 @@ public final class Defaults {
                 new OciSpec.Mount("/sys", "sysfs", "sysfs", List.of("nosuid", "noexec", "nodev", "ro")));
     }
 
-    /** {@code runc spec}'s read-only view of the container's own cgroups at /sys/fs/cgroup (opt-in here). */
+    /** {@return {@code runc spec}'s read-only view of the container's own cgroups at /sys/fs/cgroup (opt-in here)} */
     public static OciSpec.Mount cgroupMount() {
         return new OciSpec.Mount("/sys/fs/cgroup", "cgroup", "cgroup",
                 List.of("nosuid", "noexec", "nodev", "relatime", "ro"));
@@ -74,6 +81,8 @@ public final class Defaults {
     /**
      * The default seccomp profile ({@link Seccomp#DEFAULT}) for a process with the {@link #CAPABILITIES}: an
      * allow-list with the effect of Docker's and containerd's default profile (see {@link DefaultSeccompProfile}).
+     *
+     * @return the profile
      */
     public static OciSpec.Seccomp seccomp() {
         return Seccomp.DEFAULT.profile(CAPABILITIES);

@@ -11,6 +11,8 @@ import java.nio.file.Path;
 @FunctionalInterface
 public interface RootfsResolver {
     /**
+     * Makes (or finds) a root filesystem for an image.
+     *
      * @param imageRef the reference as given to {@link ContainerConfig.Builder#withImage(String)}
      * @return the absolute path of an unpacked root filesystem for it
      */

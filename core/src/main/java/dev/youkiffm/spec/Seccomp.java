@@ -35,6 +35,8 @@ public sealed interface Seccomp {
      * A caller-supplied profile. It is copied (later changes to {@code profile} do not leak in) and checked by
      * {@link ContainerConfig.Builder#build()}.
      *
+     * @param profile the profile (copied)
+     * @return the seccomp setting
      * @throws InvalidArgumentException {@code seccomp} if {@code profile} is null
      */
     static Seccomp custom(OciSpec.Seccomp profile) {
@@ -44,7 +46,11 @@ public sealed interface Seccomp {
         return new Custom(OciSpec.toJson(profile));
     }
 
-    /** The profile config.json gets for a process with bounding set {@code capabilities}, or null for none. */
+    /**
+     * {@return the profile config.json gets for a process with bounding set {@code capabilities}, or null for none}
+     *
+     * @param capabilities the process's bounding set
+     */
     OciSpec.Seccomp profile(Collection<String> capabilities);
 
     /** Actions the OCI runtime-spec defines and runc 1.1, crun 1.8 and youki 0.7 all load. */
@@ -59,7 +65,11 @@ public sealed interface Seccomp {
     Set<String> FLAGS = Set.of("SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
             "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV");
 
-    /** The default allow-list; {@code nativeOnly} leaves out the host's 32-bit ABIs. */
+    /**
+     * The default allow-list; {@code nativeOnly} leaves out the host's 32-bit ABIs.
+     *
+     * @param nativeOnly whether to leave out the host's 32-bit ABIs
+     */
     record Default(boolean nativeOnly) implements Seccomp {
         @Override
         public OciSpec.Seccomp profile(Collection<String> capabilities) {
@@ -75,7 +85,11 @@ public sealed interface Seccomp {
         }
     }
 
-    /** A caller's profile, kept as JSON so the value is immutable. */
+    /**
+     * A caller's profile, kept as JSON so the value is immutable.
+     *
+     * @param json the profile as JSON
+     */
     record Custom(String json) implements Seccomp {
         @Override
         public OciSpec.Seccomp profile(Collection<String> capabilities) {

@@ -31,7 +31,14 @@ public final class CliErrors {
 
     /** What a CLI's error text says happened, independent of the CLI's wording. */
     public enum Kind {
-        NOT_FOUND, ALREADY_EXISTS, WRONG_STATE, OTHER
+        /** The container does not exist. */
+        NOT_FOUND,
+        /** A container by that id exists already. */
+        ALREADY_EXISTS,
+        /** The container's status does not allow the operation. */
+        WRONG_STATE,
+        /** Anything else. */
+        OTHER
     }
 
     private static final Pattern NOT_FOUND = Pattern.compile(
@@ -52,7 +59,12 @@ public final class CliErrors {
                     //       kill of a stopped container: "kill container: No such process"
                     + "|is not running|is not in `created` or `stopped` state|/exec\\.fifo`|kill container: no such process");
 
-    /** Classifies an error message (as returned by {@link #lastError}) by its text alone. */
+    /**
+     * Classifies an error message (as returned by {@link #lastError}) by its text alone.
+     *
+     * @param message an error text, or null
+     * @return its kind; {@link Kind#OTHER} for null or unknown text
+     */
     public static Kind kind(String message) {
         if (message == null) {
             return Kind.OTHER;
@@ -111,7 +123,11 @@ public final class CliErrors {
         return new RuntimeFailureException(flavor.cliName() + " " + op + " '" + id + "' failed", message);
     }
 
-    /** The last error message in {@code logLines}, or null if there is none. */
+    /**
+     * {@return the last error message in {@code logLines}, or null if there is none}
+     *
+     * @param logLines the CLI's JSON log lines
+     */
     public static String lastError(List<String> logLines) {
         String found = null;
         for (String line : logLines) {

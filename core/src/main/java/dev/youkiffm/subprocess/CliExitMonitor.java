@@ -1,13 +1,19 @@
 package dev.youkiffm.subprocess;
 
 import dev.youkiffm.ContainerException;
+import dev.youkiffm.ContainerState;
+import dev.youkiffm.ContainerStatus;
+import dev.youkiffm.internal.ExitWatcher;
 import dev.youkiffm.internal.nativeaccess.Posix;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiFunction;
+import java.util.function.Function;
 
 /**
  * Exit supervision of CLI-created inits (go-runc's monitor.go): the CLI forks the init and exits, so the init is
@@ -42,6 +48,99 @@ final class CliExitMonitor {
                             + "RuntimeOptions.withSubreaper(true) before creating containers to collect exit codes");
         }
         return fd;
+    }
+
+    /**
+     * Watches the init {@code pid} of {@code id}: {@link #open}s its pidfd and hands it to {@code watchInit} (the
+     * runtime's exit watcher, which puts the exit future in {@code exits}). A pidfd that cannot be opened leaves a
+     * failed future in {@code exits}. Atomic with {@link #untracked}.
+     */
+    synchronized void watch(String id, int pid, Map<String, CompletableFuture<Integer>> exits,
+            BiFunction<String, Integer, CompletableFuture<Integer>> watchInit) {
+        int fd;
+        try {
+            fd = open(id, pid);
+        } catch (IOException e) {
+            CompletableFuture<Integer> exit = new CompletableFuture<>();
+            exit.completeExceptionally(new ContainerException("cannot watch init " + pid + " of '" + id + "'", e));
+            exits.put(id, exit);
+            return;
+        }
+        watchInit.apply(id, fd);
+    }
+
+    /**
+     * {@code onExit} for a container with no exit future yet (one this instance did not create, or created without
+     * a subreaper). Only the init's parent can read its exit status, so:
+     * <ul>
+     *   <li>with {@link dev.youkiffm.RuntimeOptions#subreaper()} the JVM is a child subreaper, the init becomes our
+     *       child, and {@code create} already watches it through a pidfd; at exit a targeted {@code waitid(P_PIDFD)}
+     *       reaps it and yields the status (or 128+signal), which {@code state} reports as its exit code.
+     *   <li>otherwise the init is still watched through a pidfd, so {@code waitFor} blocks until it has really exited
+     *       (and times out while it runs), but the future then completes exceptionally: the code went to PID 1. A
+     *       container that had already stopped fails at once.
+     * </ul>
+     * The CLIs themselves never record an init's exit code (runc/crun/youki {@code state} have no such field).
+     *
+     * @param state the CLI's view of a container ({@link ContainerException} when it cannot be read)
+     * @param exits the runtime's exit futures, by id
+     * @param watchInit the runtime's exit watcher, as for {@link #watch}
+     * @return the exit future, handed off so dependents never run on the watcher thread
+     */
+    CompletableFuture<Integer> untracked(String id, Function<String, ContainerState> state,
+            Map<String, CompletableFuture<Integer>> exits,
+            BiFunction<String, Integer, CompletableFuture<Integer>> watchInit) {
+        ContainerState s;
+        try {
+            s = state.apply(id);
+        } catch (ContainerException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        CompletableFuture<Integer> exit;
+        synchronized (this) {
+            exit = exits.get(id);
+            if (exit == null && s.status() != ContainerStatus.STOPPED && s.pid() > 0) {
+                watch(id, s.pid(), exits, watchInit);
+                exit = exits.get(id);
+                if (observeOnly(id)) {
+                    // pid reuse guard: not our child, so the pid may have been recycled between state and pidfd_open;
+                    // the pidfd is the init only if the runtime still names that pid as a live init afterwards. (A
+                    // child of ours cannot be recycled before we reap it.)
+                    ContainerState again;
+                    try {
+                        again = state.apply(id);
+                    } catch (ContainerException e) {
+                        again = null;
+                    }
+                    if (again == null || again.status() == ContainerStatus.STOPPED || again.pid() != s.pid()) {
+                        exit.completeExceptionally(notObservable(id, "it exited before onExit was called"));
+                    }
+                }
+            }
+        }
+        if (exit != null) {
+            return ExitWatcher.handOff(exit);
+        }
+        return CompletableFuture.failedFuture(notObservable(id, "it had already exited when onExit was called"));
+    }
+
+    private static ContainerException notObservable(String id, String why) {
+        return new ContainerException("the exit code of '" + id + "' is not observable: " + why);
+    }
+
+    /**
+     * Completes {@code exit} now if the init of {@code id} is our child and already reaped-able ({@code state} saw it
+     * stopped before the watcher ran); an observe-only exit and a failure are left to the watcher.
+     */
+    void collectNow(String id, CompletableFuture<Integer> exit) {
+        if (observeOnly(id)) {
+            return; // the watcher completes it
+        }
+        try {
+            collect(id).ifPresent(exit::complete);
+        } catch (ContainerException e) {
+            // the watcher reports it
+        }
     }
 
     /** Whether the exit of {@code id} can be observed but its code not collected. */

@@ -6,8 +6,14 @@ import java.util.Locale;
 
 /** The OCI runtime CLIs this runtime drives; they share the runc command grammar. Immutable. */
 public enum CliFlavor {
-    YOUKI, RUNC, CRUN;
+    /** youki. */
+    YOUKI,
+    /** runc. */
+    RUNC,
+    /** crun. */
+    CRUN;
 
+    /** {@return the CLI's name: {@code youki}, {@code runc} or {@code crun}} */
     public String cliName() {
         return name().toLowerCase(Locale.ROOT);
     }

@@ -1,11 +1,13 @@
 package dev.youkiffm.subprocess;
 
+import dev.youkiffm.OperationTimeoutException;
 import dev.youkiffm.RuntimeUnavailableException;
+import dev.youkiffm.internal.Commands;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
@@ -30,6 +32,7 @@ import java.util.stream.Stream;
  * <p>Thread-safe.
  */
 public final class CrunNamespace implements AutoCloseable {
+    /** Where the namespace files live (a private bind mount of itself). */
     public static final Path DIR = Path.of("/run/youki-ffm/crun-ns");
     /** The long-lived namespace {@link #main} hands to scripts (benchmarks); never swept. */
     public static final Path SHARED = DIR.resolve("mnt");
@@ -44,7 +47,11 @@ public final class CrunNamespace implements AutoCloseable {
         this.prefix = file == null ? List.of() : List.of("nsenter", "--mount=" + file);
     }
 
-    /** True when the host has the hybrid layout crun refuses. */
+    /**
+     * True when the host has the hybrid layout crun refuses.
+     *
+     * @return true on a cgroup-v1 hybrid host
+     */
     public static boolean hostIsHybrid() {
         try (Stream<String> lines = Files.lines(Path.of("/proc/self/mountinfo"))) {
             return lines.anyMatch(l -> l.contains(" " + UNIFIED + " ") && l.contains(" - cgroup2 "));
@@ -53,7 +60,11 @@ public final class CrunNamespace implements AutoCloseable {
         }
     }
 
-    /** A fresh namespace for one runtime instance (or a no-op on non-hybrid hosts). */
+    /**
+     * A fresh namespace for one runtime instance (or a no-op on non-hybrid hosts).
+     *
+     * @return the namespace, closed with the runtime
+     */
     public static synchronized CrunNamespace open() {
         if (!hostIsHybrid()) {
             return new CrunNamespace(null);
@@ -65,12 +76,20 @@ public final class CrunNamespace implements AutoCloseable {
         return new CrunNamespace(f);
     }
 
-    /** The command prefix for crun: {@code [nsenter, --mount=FILE]} on hybrid hosts, empty otherwise. */
+    /**
+     * The command prefix for crun: {@code [nsenter, --mount=FILE]} on hybrid hosts, empty otherwise.
+     *
+     * @return the prefix, unmodifiable
+     */
     public List<String> prefix() {
         return prefix;
     }
 
-    /** The nsfs file, or null when no namespace is needed. */
+    /**
+     * The nsfs file, or null when no namespace is needed.
+     *
+     * @return the file, or null
+     */
     public Path file() {
         return file;
     }
@@ -154,30 +173,36 @@ public final class CrunNamespace implements AutoCloseable {
                 List.of("a private mount namespace for crun on this cgroup-v1 hybrid host (" + e.getMessage() + ")"), e);
     }
 
+    /** Longest a mount tool may take; they exit at once unless the host is in trouble. */
+    private static final Duration TOOL_TIMEOUT = Duration.ofSeconds(30);
+    /** Most output kept from a tool for the error message. */
+    private static final int MAX_OUTPUT = 4096;
+
+    /**
+     * Runs a mount tool with the library's deadline runner.
+     *
+     * @throws IOException it cannot be started, was interrupted, or exited non-zero
+     * @throws OperationTimeoutException it ran past {@link #TOOL_TIMEOUT}; it and its descendants were killed
+     */
     private static void run(List<String> cmd) throws IOException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(
-                new java.io.File("/dev/null"))).start();
-        String out;
-        try (var in = p.getInputStream()) {
-            out = new String(in.readAllBytes()); // small; the tools exit at once
-        }
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        Commands.Result r;
         try {
-            if (!p.waitFor(30, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new IOException(String.join(" ", cmd) + " timed out");
-            }
+            r = Commands.run(String.join(" ", cmd), pb, null, TOOL_TIMEOUT, MAX_OUTPUT);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted", e);
         }
-        if (p.exitValue() != 0) {
-            throw new IOException(String.join(" ", cmd) + " failed (" + p.exitValue() + "): " + out.trim());
+        if (r.exitCode() != 0) {
+            throw new IOException(String.join(" ", cmd) + " failed (" + r.exitCode() + "): " + r.stdoutText());
         }
     }
 
     /**
      * Prints the path of a long-lived shared namespace file ({@link #SHARED}, created if needed), or nothing on a
      * non-hybrid host. For scripts that call crun themselves (scripts/bench.sh); remove it with {@code umount}.
+     *
+     * @param args ignored
      */
     public static void main(String[] args) {
         if (!hostIsHybrid()) {

@@ -100,13 +100,22 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
         RootlessSpec.validate(spec);
     }
 
-    /** Default root for {@code flavor} when {@link RuntimeOptions#root()} is null (as root). */
+    /**
+     * Default root for {@code flavor} when {@link RuntimeOptions#root()} is null (as root).
+     *
+     * @param flavor the CLI
+     * @return {@code /run/youki-ffm/<cli>}
+     */
     public static Path defaultRoot(CliFlavor flavor) {
         return Path.of("/run/youki-ffm/" + flavor.cliName());
     }
 
     /**
      * Opens a runtime over {@code flavor}'s CLI, or throws {@link RuntimeUnavailableException} naming what is missing.
+     *
+     * @param flavor the CLI to drive
+     * @param options the root, binary, timeout and subreaper choice
+     * @return the open runtime
      */
     public static SubprocessContainerRuntime open(CliFlavor flavor, RuntimeOptions options) {
         List<String> missing = new ArrayList<>(HostChecks.missingForCli(flavor.cliName()));
@@ -149,7 +158,11 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
         }
     }
 
-    /** The CLI this runtime drives. */
+    /**
+     * The CLI this runtime drives.
+     *
+     * @return the binary's path
+     */
     public Path binary() {
         return binary;
     }
@@ -233,18 +246,9 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
         }
     }
 
-    /** Watches the init {@code pid} of {@code id} through a pidfd ({@link CliExitMonitor#open}). Caller holds the lock. */
+    /** Watches the init {@code pid} of {@code id} ({@link CliExitMonitor#watch}). */
     private void watch(String id, int pid) {
-        int fd;
-        try {
-            fd = monitor.open(id, pid);
-        } catch (IOException e) {
-            CompletableFuture<Integer> exit = new CompletableFuture<>();
-            exit.completeExceptionally(new ContainerException("cannot watch init " + pid + " of '" + id + "'", e));
-            exits.put(id, exit);
-            return;
-        }
-        watchInit(id, fd);
+        monitor.watch(id, pid, exits, this::watchInit);
     }
 
     @Override
@@ -254,14 +258,7 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
 
     @Override
     protected void collectNow(String id, CompletableFuture<Integer> exit) {
-        if (monitor.observeOnly(id)) {
-            return; // the watcher completes it
-        }
-        try {
-            monitor.collect(id).ifPresent(exit::complete);
-        } catch (ContainerException e) {
-            // the watcher reports it
-        }
+        monitor.collectNow(id, exit);
     }
 
     // --- the other verbs -------------------------------------------------------------------------------------------
@@ -345,15 +342,8 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
         }
         List<String> args = force ? List.of("delete", "--force", id) : List.of("delete", id);
         CliRunner.Result r = cli.run("delete", id, args);
-        long deadline = System.nanoTime() + cli.timeout().toNanos();
-        for (int attempt = 1; force && flavor == CliFlavor.YOUKI && YoukiQuirks.cgroupBusy(r)
-                && System.nanoTime() < deadline; attempt++) {
-            LOG.log(System.Logger.Level.INFO, "youki delete '" + id + "': cgroup still busy; retrying");
-            CliExitMonitor.sleepQuietly(Math.min(50L * attempt, 500));
-            if (Thread.currentThread().isInterrupted()) {
-                break;
-            }
-            r = cli.run("delete", id, args);
+        if (force && flavor == CliFlavor.YOUKI) {
+            r = YoukiQuirks.retryBusyDelete(cli, id, args, r);
         }
         if (r.failed()) {
             RuntimeException e = classify("delete", id, r.error());
@@ -386,57 +376,10 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
         return r.stdout().lines().findFirst().orElse(flavor.cliName()).trim();
     }
 
-    /**
-     * Exit codes in subprocess mode. The CLI forks the container's init and exits, so the init is orphaned: the kernel
-     * reparents it to the nearest child subreaper, or to PID 1. Only its parent can read its exit status, so:
-     * <ul>
-     *   <li>with {@link RuntimeOptions#subreaper()} the JVM is a child subreaper, the init becomes our child, and
-     *       {@code create} starts watching it through a pidfd; at exit a targeted {@code waitid(P_PIDFD)} reaps it and
-     *       yields the status (or 128+signal). {@link #state} reports it as {@link ContainerState#exitCode()}.
-     *   <li>otherwise (or for a container this instance did not create) the init is still watched through a pidfd, so
-     *       {@link ContainerRuntime#waitFor} blocks until it has really exited (and times out while it runs), but the future then
-     *       completes exceptionally: the code went to PID 1. A container that had already stopped fails at once.
-     * </ul>
-     * The CLIs themselves never record an init's exit code (runc/crun/youki {@code state} have no such field).
-     */
+    /** Exit codes in subprocess mode: see {@link CliExitMonitor#untracked}. */
     @Override
     protected CompletableFuture<Integer> onExitUntracked(String id) {
-        ContainerState s;
-        try {
-            s = states.state(id);
-        } catch (ContainerException e) {
-            return CompletableFuture.failedFuture(e);
-        }
-        CompletableFuture<Integer> exit;
-        synchronized (this) {
-            exit = exits.get(id);
-            if (exit == null && s.status() != ContainerStatus.STOPPED && s.pid() > 0) {
-                watch(id, s.pid());
-                exit = exits.get(id);
-                if (monitor.observeOnly(id)) {
-                    // pid reuse guard: not our child, so the pid may have been recycled between state and pidfd_open;
-                    // the pidfd is the init only if the runtime still names that pid as a live init afterwards. (A
-                    // child of ours cannot be recycled before we reap it.)
-                    ContainerState again;
-                    try {
-                        again = states.state(id);
-                    } catch (ContainerException e) {
-                        again = null;
-                    }
-                    if (again == null || again.status() == ContainerStatus.STOPPED || again.pid() != s.pid()) {
-                        exit.completeExceptionally(notObservable(id, "it exited before onExit was called"));
-                    }
-                }
-            }
-        }
-        if (exit != null) {
-            return dev.youkiffm.internal.ExitWatcher.handOff(exit);
-        }
-        return CompletableFuture.failedFuture(notObservable(id, "it had already exited when onExit was called"));
-    }
-
-    private static ContainerException notObservable(String id, String why) {
-        return new ContainerException("the exit code of '" + id + "' is not observable: " + why);
+        return monitor.untracked(id, states::state, exits, this::watchInit);
     }
 
     /** A leftover whose init a subreaper JVM inherited earlier is reaped after its delete, so it leaves no zombie. */

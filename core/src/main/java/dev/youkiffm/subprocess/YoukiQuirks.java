@@ -7,6 +7,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -46,6 +47,27 @@ final class YoukiQuirks {
      */
     static boolean cgroupBusy(CliRunner.Result r) {
         return r.failed() && r.error() != null && r.error().contains(COULD_NOT_DELETE);
+    }
+
+    /**
+     * Repeats a youki {@code delete --force} while it reports a busy cgroup ({@link #cgroupBusy}), backing off 50 ms
+     * more per attempt (at most 500 ms), until the CLI's operation timeout passes or the caller is interrupted.
+     *
+     * @param first the result of the first attempt
+     * @return the last attempt's result
+     */
+    static CliRunner.Result retryBusyDelete(CliRunner cli, String id, List<String> args, CliRunner.Result first) {
+        CliRunner.Result r = first;
+        long deadline = System.nanoTime() + cli.timeout().toNanos();
+        for (int attempt = 1; cgroupBusy(r) && System.nanoTime() < deadline; attempt++) {
+            LOG.log(System.Logger.Level.INFO, "youki delete '" + id + "': cgroup still busy; retrying");
+            CliExitMonitor.sleepQuietly(Math.min(50L * attempt, 500));
+            if (Thread.currentThread().isInterrupted()) {
+                break;
+            }
+            r = cli.run("delete", id, args);
+        }
+        return r;
     }
 
     /** youki 0.7 exits with the bare signal number when the exec'd process was killed by one we sent. */

@@ -42,6 +42,9 @@ public final class EventHub implements Flow.Publisher<ContainerEvent>, AutoClose
     /**
      * Calls {@code listener} for every event (on the delivery executor, one event at a time, in order) until the
      * returned handle is closed. A listener that throws is unsubscribed (and the exception logged).
+     *
+     * @param listener called for every event
+     * @return closing it unsubscribes the listener
      */
     public AutoCloseable listen(Consumer<? super ContainerEvent> listener) {
         Objects.requireNonNull(listener, "listener");
@@ -50,22 +53,37 @@ public final class EventHub implements Flow.Publisher<ContainerEvent>, AutoClose
         return s;
     }
 
-    /** Events dropped for {@code subscriber} because its buffer was full. */
+    /**
+     * Events dropped for {@code subscriber} because its buffer was full.
+     *
+     * @param subscriber a subscriber of this hub
+     * @return the count, 0 for an unknown subscriber
+     */
     public long dropped(Flow.Subscriber<?> subscriber) {
         AtomicLong n = drops.get(subscriber);
         return n == null ? 0 : n.get();
     }
 
-    /** Events dropped for a listener handle returned by {@link #listen}. */
+    /**
+     * Events dropped for a listener handle returned by {@link #listen}.
+     *
+     * @param listenerHandle a handle {@link #listen} returned
+     * @return the count, 0 for anything else
+     */
     public long dropped(AutoCloseable listenerHandle) {
         return listenerHandle instanceof Flow.Subscriber<?> s ? dropped(s) : 0;
     }
 
-    /** Events dropped over all subscribers. */
+    /**
+     * Events dropped over all subscribers.
+     *
+     * @return the count
+     */
     public long droppedTotal() {
         return droppedTotal.get();
     }
 
+    /** {@return the number of current subscribers and listeners} */
     public int subscribers() {
         return publisher.getNumberOfSubscribers();
     }

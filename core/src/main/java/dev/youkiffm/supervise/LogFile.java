@@ -32,21 +32,28 @@ public final class LogFile {
     /**
      * Lines (without their newline) and the offset just after the last one.
      *
+     * @param lines the lines read
+     * @param nextOffset the offset to read or follow from next
      * @param skippedBytes bytes between the requested offset and the first line returned that were rotated away
      */
     public record Lines(List<String> lines, long nextOffset, long skippedBytes) {}
 
-    /** The files of this log, oldest first (the last one is being written). */
+    /** {@return the files of this log, oldest first (the last one is being written)} */
     public List<Path> files() {
         return log.segments().stream().map(RotatingLog.Segment::path).toList();
     }
 
-    /** The offset just after the last complete line written so far. */
+    /** {@return the offset just after the last complete line written so far} */
     public long endOffset() {
         return log.end();
     }
 
-    /** The last {@code n} complete lines (fewer if the log holds fewer) and the offset to follow from. */
+    /**
+     * {@return the last {@code n} complete lines (fewer if the log holds fewer) and the offset to follow from}
+     *
+     * @param n how many lines (not negative)
+     * @throws java.io.IOException if a log file cannot be read
+     */
     public Lines tail(int n) throws IOException {
         if (n < 0) {
             throw new IllegalArgumentException("n < 0");
@@ -91,6 +98,11 @@ public final class LogFile {
     /**
      * Complete lines starting at {@code offset} (a line start: 0, or an offset this API returned), at most
      * {@code maxLines} and about 4 MiB; never blocks. An incomplete last line is left for the next read.
+     *
+     * @param offset a line start: 0, or an offset this API returned
+     * @param maxLines most lines returned
+     * @return the lines and the next offset
+     * @throws java.io.IOException if a log file cannot be read
      */
     public Lines read(long offset, int maxLines) throws IOException {
         if (offset < 0 || maxLines < 0) {
@@ -149,7 +161,14 @@ public final class LogFile {
         return new Lines(lines, lineStart, skipped);
     }
 
-    /** Blocks until data beyond {@code offset} is readable (true) or {@code timeout} passes or the log closes. */
+    /**
+     * Blocks until data beyond {@code offset} is readable (true) or {@code timeout} passes or the log closes.
+     *
+     * @param offset the offset already read up to
+     * @param timeout the longest wait
+     * @return true when more data is readable; false on timeout or once the log is closed
+     * @throws InterruptedException if the waiting thread is interrupted
+     */
     public boolean await(long offset, Duration timeout) throws InterruptedException {
         return log.await(offset, timeout.toNanos());
     }
@@ -157,6 +176,10 @@ public final class LogFile {
     /**
      * Follows the log from {@code offset} on a new virtual thread: {@code consumer} gets every complete line as it is
      * written, in order, until the returned handle is closed or the container is removed.
+     *
+     * @param offset a line start to follow from
+     * @param consumer gets each line (without its newline)
+     * @return closing it stops the follower
      */
     public AutoCloseable follow(long offset, Consumer<String> consumer) {
         Objects.requireNonNull(consumer, "consumer");

@@ -20,13 +20,22 @@ import dev.youkiffm.InvalidArgumentException;
  * {@code maxFiles} files (the current one included) the oldest is deleted. Rotation happens at line boundaries only
  * (a line longer than {@code maxBytes} gets a file to itself), and lines are written by the pipe's delivery thread
  * before it reads more from the pipe, so a fast writer is slowed, never dropped.
+ *
+ * @param format the file layout
+ * @param maxBytes the size at which a file is rotated (at least 4096)
+ * @param maxFiles most files kept per stream, the current one included (1..1000)
+ * @param maxLineBytes for {@link Format#CRI}, the longest record before a line is split (64..maxBytes)
  */
 public record LogOptions(Format format, long maxBytes, int maxFiles, int maxLineBytes) {
+    /** How the log is laid out on disk. */
     public enum Format {
+        /** One file per stream, the bytes as written. */
         PLAIN,
+        /** One {@code container.log} in kubelet's CRI format. */
         CRI
     }
 
+    /** Checks the limits; {@link InvalidArgumentException} names the first that is out of range. */
     public LogOptions {
         if (format == null) {
             throw new InvalidArgumentException("logs.format", "must not be null");
@@ -42,23 +51,44 @@ public record LogOptions(Format format, long maxBytes, int maxFiles, int maxLine
         }
     }
 
-    /** Plain files, 10 MiB x 5 (kubelet's containerLogMaxSize/MaxFiles), 16 KiB lines (containerd's). */
+    /**
+     * Plain files, 10 MiB x 5 (kubelet's containerLogMaxSize/MaxFiles), 16 KiB lines (containerd's).
+     *
+     * @return plain files, 10 MiB x 5, 16 KiB lines
+     */
     public static LogOptions defaults() {
         return new LogOptions(Format.PLAIN, 10L << 20, 5, 16 * 1024);
     }
 
+    /** {@return the {@link #defaults()} in {@link Format#CRI} format} */
     public static LogOptions cri() {
         return defaults().withFormat(Format.CRI);
     }
 
+    /**
+     * {@return a copy in format {@code f}}
+     *
+     * @param f the format
+     */
     public LogOptions withFormat(Format f) {
         return new LogOptions(f, maxBytes, maxFiles, maxLineBytes);
     }
 
+    /**
+     * {@return a copy with other rotation limits}
+     *
+     * @param maxBytes the size at which a file is rotated
+     * @param maxFiles most files kept per stream
+     */
     public LogOptions withRotation(long maxBytes, int maxFiles) {
         return new LogOptions(format, maxBytes, maxFiles, maxLineBytes);
     }
 
+    /**
+     * {@return a copy with {@link #maxLineBytes()} {@code n}}
+     *
+     * @param n the longest CRI record
+     */
     public LogOptions withMaxLineBytes(int n) {
         return new LogOptions(format, maxBytes, maxFiles, n);
     }

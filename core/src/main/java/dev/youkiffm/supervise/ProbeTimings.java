@@ -12,7 +12,18 @@ public final class ProbeTimings {
     private long count;
     private long failures;
 
-    /** A percentile summary. */
+    /** Empty timings; {@link Supervisor#probeTimings()} hands out the supervisor's own. */
+    public ProbeTimings() {}
+
+    /**
+     * A percentile summary.
+     *
+     * @param probes probe runs recorded since the start or the last reset
+     * @param failures failed runs among them
+     * @param p50Micros median start jitter, in microseconds
+     * @param p99Micros 99th percentile start jitter, in microseconds
+     * @param maxMicros largest start jitter, in microseconds
+     */
     public record Snapshot(long probes, long failures, long p50Micros, long p99Micros, long maxMicros) {}
 
     synchronized void record(long jitter, boolean success) {
@@ -23,6 +34,7 @@ public final class ProbeTimings {
         }
     }
 
+    /** {@return the counters and the jitter percentiles of the last {@value #CAPACITY} runs} */
     public synchronized Snapshot snapshot() {
         int n = (int) Math.min(count, CAPACITY);
         long[] s = Arrays.copyOf(jitterNanos, n);

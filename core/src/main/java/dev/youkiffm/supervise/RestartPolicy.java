@@ -11,11 +11,16 @@ import java.util.Objects;
  * first restart happens at once, each later one waits {@code initialBackoff} (10 s) doubled per restart up to
  * {@code maxBackoff} (5 min); a run that lasted at least {@code resetAfter} (10 min) resets the sequence.
  *
+ * @param mode when to restart
  * @param maxRestarts for {@link Mode#ON_FAILURE}: most restarts (counted since the supervisor started the
  *     container); ignored otherwise
+ * @param initialBackoff wait before the second restart, doubled for each later one
+ * @param maxBackoff the longest wait
+ * @param resetAfter a run at least this long resets the backoff
  */
 public record RestartPolicy(Mode mode, int maxRestarts, Duration initialBackoff, Duration maxBackoff,
         Duration resetAfter) {
+    /** When an exited container is restarted. */
     public enum Mode {
         /** Never restart. */
         NEVER,
@@ -29,6 +34,7 @@ public record RestartPolicy(Mode mode, int maxRestarts, Duration initialBackoff,
     public static final Duration KUBELET_MAX = Duration.ofMinutes(5);
     public static final Duration KUBELET_RESET = Duration.ofMinutes(10);
 
+    /** Checks the values; {@link InvalidArgumentException} names the first that is out of range. */
     public RestartPolicy {
         Objects.requireNonNull(mode, "mode");
         Objects.requireNonNull(initialBackoff, "initialBackoff");
@@ -45,22 +51,40 @@ public record RestartPolicy(Mode mode, int maxRestarts, Duration initialBackoff,
         }
     }
 
+    /** {@return a policy that never restarts} */
     public static RestartPolicy never() {
         return new RestartPolicy(Mode.NEVER, 0, KUBELET_INITIAL, KUBELET_MAX, KUBELET_RESET);
     }
 
+    /** {@return a policy that restarts after every exit, with kubelet's backoff} */
     public static RestartPolicy always() {
         return new RestartPolicy(Mode.ALWAYS, 0, KUBELET_INITIAL, KUBELET_MAX, KUBELET_RESET);
     }
 
+    /**
+     * {@return a policy that restarts after a non-zero exit, with kubelet's backoff}
+     *
+     * @param maxRestarts most restarts
+     */
     public static RestartPolicy onFailure(int maxRestarts) {
         return new RestartPolicy(Mode.ON_FAILURE, maxRestarts, KUBELET_INITIAL, KUBELET_MAX, KUBELET_RESET);
     }
 
+    /**
+     * {@return a copy with another backoff}
+     *
+     * @param initial wait before the second restart
+     * @param max the longest wait
+     */
     public RestartPolicy withBackoff(Duration initial, Duration max) {
         return new RestartPolicy(mode, maxRestarts, initial, max, resetAfter);
     }
 
+    /**
+     * {@return a copy with {@link #resetAfter()} {@code d}}
+     *
+     * @param d the run length that resets the backoff
+     */
     public RestartPolicy withResetAfter(Duration d) {
         return new RestartPolicy(mode, maxRestarts, initialBackoff, maxBackoff, d);
     }

@@ -5,6 +5,7 @@ import java.time.Instant;
 /**
  * A supervised container as the supervisor sees it (Kubernetes' {@code containerStatus}).
  *
+ * @param id the container id
  * @param phase where the container is in its supervised life
  * @param pid the current init pid (0 when none)
  * @param restartCount restarts done by the restart policy
@@ -17,9 +18,11 @@ import java.time.Instant;
  */
 public record SupervisedStatus(String id, Phase phase, int pid, int restartCount, boolean started, boolean ready,
         boolean live, Instant startedAt, Termination lastTermination, String lastError) {
+    /** Where a supervised container is in its life. */
     public enum Phase {
         /** The user process runs. */
         RUNNING,
+        /** Frozen by {@link Supervisor#pause}. */
         PAUSED,
         /** Exited; the restart policy does not restart it. */
         EXITED,

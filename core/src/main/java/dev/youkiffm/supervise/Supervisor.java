@@ -91,7 +91,12 @@ public final class Supervisor implements AutoCloseable {
         this.logRoot = LogFiles.supervisorLogRoot(rt.root());
     }
 
-    /** A supervisor for containers of {@code rt} (which it does not close). */
+    /**
+     * {@return a supervisor for containers of {@code rt} (which it does not close)}
+     *
+     * @param rt the runtime the containers run on
+     * @param options worker threads and event delivery
+     */
     public static Supervisor create(ContainerRuntime rt, SupervisorOptions options) {
         Objects.requireNonNull(rt, "rt");
         Objects.requireNonNull(options, "options");
@@ -108,16 +113,21 @@ public final class Supervisor implements AutoCloseable {
                 .unstarted(r);
     }
 
+    /** {@return the runtime the containers run on} */
     public ContainerRuntime runtime() {
         return rt;
     }
 
-    /** The event stream of every container this supervisor runs. */
+    /** {@return the event stream of every container this supervisor runs} */
     public EventHub events() {
         return events;
     }
 
-    /** Probe start jitter and counts since the start (or the last {@link ProbeTimings#reset()}). */
+    /**
+     * Probe start jitter and counts since the start (or the last {@link ProbeTimings#reset()}).
+     *
+     * @return the timings, shared and live
+     */
     public ProbeTimings probeTimings() {
         return timings;
     }
@@ -127,7 +137,11 @@ public final class Supervisor implements AutoCloseable {
         return oom.active();
     }
 
-    /** Ids of the supervised containers. */
+    /**
+     * Ids of the supervised containers.
+     *
+     * @return the ids, in no particular order
+     */
     public List<String> ids() {
         return List.copyOf(entries.keySet());
     }
@@ -203,6 +217,10 @@ public final class Supervisor implements AutoCloseable {
      * Creates container {@code id} from {@code bundle}, starts it and supervises it per {@code spec}. Returns once it
      * runs (probes then run in the background). Failures are thrown and leave nothing behind.
      *
+     * @param id the new container's id
+     * @param bundle its bundle directory
+     * @param spec probes, restart policy, stop grace and logs
+     * @return its status once it runs
      * @throws ContainerAlreadyExistsException if this supervisor already has {@code id}
      */
     public SupervisedStatus run(String id, Path bundle, SupervisionSpec spec) {
@@ -413,7 +431,11 @@ public final class Supervisor implements AutoCloseable {
         }
     }
 
-    /** Freezes a running container (probes pause with it). */
+    /**
+     * Freezes a running container (probes pause with it).
+     *
+     * @param id the container
+     */
     public void pause(String id) {
         Entry e = entry(id);
         synchronized (e) {
@@ -426,6 +448,12 @@ public final class Supervisor implements AutoCloseable {
         }
     }
 
+    /**
+     * Thaws a paused container (probes resume with it).
+     *
+     * @param id the container
+     * @throws IllegalContainerStateException if it is not paused
+     */
     public void resume(String id) {
         Entry e = entry(id);
         synchronized (e) {
@@ -441,6 +469,10 @@ public final class Supervisor implements AutoCloseable {
     /**
      * Stops the container for good (no restart): its stop signal (config annotation, else SIGTERM), {@code grace},
      * then SIGKILL. A pending restart is cancelled. Returns the exit code, or the last one if it was not running.
+     *
+     * @param id the container
+     * @param grace time between the stop signal and SIGKILL
+     * @return the exit code
      */
     public int stop(String id, Duration grace) {
         Entry e = entry(id);
@@ -482,6 +514,8 @@ public final class Supervisor implements AutoCloseable {
     /**
      * Stops the container (if it runs, with the spec's grace), deletes it and forgets it: its logs go too. Unknown
      * ids are {@link ContainerNotFoundException}.
+     *
+     * @param id the container
      */
     public void remove(String id) {
         Entry e = entry(id);
@@ -507,7 +541,11 @@ public final class Supervisor implements AutoCloseable {
         }
     }
 
-    /** The supervised view of {@code id}. */
+    /**
+     * {@return the supervised view of {@code id}}
+     *
+     * @param id the container
+     */
     public SupervisedStatus status(String id) {
         Entry e = entry(id);
         synchronized (e) {
@@ -524,12 +562,20 @@ public final class Supervisor implements AutoCloseable {
     /**
      * The container's log for {@code stream} (tail and follow), across rotations and restarts. With
      * {@link LogOptions.Format#CRI} both streams are the one {@code container.log}.
+     *
+     * @param id the container
+     * @param stream which stream
+     * @return the log reader
      */
     public LogFile log(String id, dev.youkiffm.OutputFrame.Stream stream) {
         return entry(id).logs.reader(stream);
     }
 
-    /** The directory holding the container's log files. */
+    /**
+     * {@return the directory holding the container's log files}
+     *
+     * @param id the container
+     */
     public Path logDir(String id) {
         return entry(id).logs.dir();
     }

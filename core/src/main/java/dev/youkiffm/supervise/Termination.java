@@ -7,6 +7,7 @@ import java.time.Instant;
  *
  * @param exitCode the init's exit code (status, or 128+signal)
  * @param signal the signal that killed it (exit code 129..159 taken as 128+n), else 0
+ * @param oomKilled whether the kernel's OOM killer killed the init
  * @param reason {@code Completed} (code 0), {@code Error}, {@code OOMKilled}, {@code LivenessProbeFailed},
  *     {@code StartupProbeFailed} or {@code Stopped} (by {@link Supervisor#stop})
  * @param startedAt when the user process was started

@@ -21,6 +21,12 @@ import java.util.function.IntConsumer;
 public final class Main {
     private Main() {}
 
+    /**
+     * Runs the daemon or one direct command line and exits the JVM with its status.
+     *
+     * @param argv {@code --daemon ...}, or {@code [--direct] <runc arguments>}
+     * @throws Exception when the daemon cannot start (the direct path reports its errors as runc does)
+     */
     public static void main(String[] argv) throws Exception {
         List<String> args = Arrays.asList(argv);
         if (!args.isEmpty() && args.getFirst().equals("--daemon")) {

@@ -22,14 +22,41 @@ public final class BusyboxBundle {
 
     private BusyboxBundle() {}
 
-    /** A read-write bind mount of host {@code source} at {@code destination}. */
+    /**
+     * A recursive bind mount of a host path into the container.
+     *
+     * @param source the host file or directory
+     * @param destination the absolute path inside the container
+     * @param readOnly whether the mount is read-only ({@code ro}) rather than read-write
+     */
     public record Bind(Path source, String destination, boolean readOnly) {}
 
-    /** Writes {@code bundle/config.json} (atomically) running {@code args} on {@code rootfs}; returns {@code bundle}. */
+    /**
+     * Writes {@code bundle/config.json} (atomically) running {@code args} on {@code rootfs}, with no binds and no
+     * extra environment.
+     *
+     * @param bundle the bundle directory, created if missing
+     * @param rootfs the root filesystem (made absolute; mounted read-only)
+     * @param args the container's command line
+     * @return {@code bundle}
+     * @throws java.io.UncheckedIOException if the config cannot be written
+     */
     public static Path write(Path bundle, Path rootfs, List<String> args) {
         return write(bundle, rootfs, args, List.of(), Map.of());
     }
 
+    /**
+     * Writes {@code bundle/config.json} (atomically) running {@code args} on {@code rootfs} with bind mounts and
+     * environment variables added to the fixed config.
+     *
+     * @param bundle the bundle directory, created if missing
+     * @param rootfs the root filesystem (made absolute; mounted read-only)
+     * @param args the container's command line
+     * @param binds bind mounts added after the default mounts
+     * @param env variables added after {@code PATH}
+     * @return {@code bundle}
+     * @throws java.io.UncheckedIOException if the config cannot be written
+     */
     public static Path write(Path bundle, Path rootfs, List<String> args, List<Bind> binds, Map<String, String> env) {
         try {
             Files.createDirectories(bundle);

@@ -22,7 +22,12 @@ public final class BusyboxRootfs {
 
     private BusyboxRootfs() {}
 
-    /** Locates a statically linked busybox, or throws naming the package to install. */
+    /**
+     * Locates a statically linked busybox ({@code /bin/busybox}, then {@code /usr/bin/busybox}).
+     *
+     * @return the executable's path
+     * @throws IllegalStateException naming the package to install when there is none
+     */
     public static Path findBusybox() {
         for (Path p : List.of(DEFAULT_BUSYBOX, Path.of("/usr/bin/busybox"))) {
             if (Files.isExecutable(p)) {
@@ -37,6 +42,7 @@ public final class BusyboxRootfs {
      * call concurrently, from threads or processes: the tree is built in a private sibling directory and renamed into
      * place, so {@code target} is either absent or complete.
      *
+     * @param target the rootfs directory to create
      * @return {@code target}
      */
     public static synchronized Path create(Path target) {
