@@ -41,7 +41,11 @@ abstract class RuntimeStructureCases extends ConformanceFixture {
     /** Name of the runtime kind in events: ffm, youki, runc or crun. */
     protected abstract String kind();
 
-    /** Records every youki-ffm event while {@code body} runs; returns them once {@code until} holds (or 15 s). */
+    /**
+     * Records every youki-ffm event while {@code body} runs; returns them once {@code until} holds (or 30 s). JFR
+     * delivers each flush's events in time order, but an event committed on another thread can come a flush later
+     * than a newer one, so {@code until} names every event the caller needs, not only the last one emitted.
+     */
     static List<RecordedEvent> record(ThrowingRunnable body, Predicate<List<RecordedEvent>> until) throws Exception {
         List<RecordedEvent> events = new CopyOnWriteArrayList<>();
         try (RecordingStream rs = new RecordingStream()) {
@@ -53,7 +57,7 @@ abstract class RuntimeStructureCases extends ConformanceFixture {
             rs.onEvent(events::add);
             rs.startAsync();
             body.run();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (!until.test(events) && System.nanoTime() < deadline) {
                 Thread.sleep(100);
             }
@@ -69,6 +73,9 @@ abstract class RuntimeStructureCases extends ConformanceFixture {
         return events.stream().filter(e -> e.getEventType().getName().equals("dev.youkiffm." + type)
                 && (id == null || id.equals(e.getString("containerId")))).findFirst().orElse(null);
     }
+
+    private static final List<String> EXPECTED = List.of("Create", "Start", "State", "Exec", "Pause", "Resume",
+            "Processes", "Kill", "Delete");
 
     @Test
     void everyOperationIsAJfrEventWithItsOutcome() throws Exception {
@@ -87,9 +94,9 @@ abstract class RuntimeStructureCases extends ConformanceFixture {
             rt.waitFor(id, WAIT);
             rt.delete(id, false);
             assertThrows(ContainerNotFoundException.class, () -> rt.start(missing));
-        }, ev -> find(ev, "Start", missing) != null && find(ev, "Delete", id) != null);
-        for (String type : List.of("Create", "Start", "State", "Exec", "Pause", "Resume", "Processes", "Kill",
-                "Delete")) {
+        }, ev -> find(ev, "Start", missing) != null && find(ev, "List", null) != null
+                && EXPECTED.stream().allMatch(type -> find(ev, type, id) != null));
+        for (String type : EXPECTED) {
             RecordedEvent e = find(events, type, id);
             assertNotNull(e, type + " event of " + id + " in " + events);
             assertEquals("ok", e.getString("outcome"), type);
