@@ -22,6 +22,8 @@ import java.util.Objects;
  *       in FFM mode the inits of a helper that died (without it their codes come from init, which must reap them).
  *       Orphans that are not container inits (a hook a CLI did not wait for) are reaped by a janitor thread.
  *       Process-wide and permanent, hence opt-in.
+ *   <li>{@link #rootlessMode()}: whether containers run rootless, in a user namespace an unprivileged caller owns
+ *       ({@link RootlessMode#AUTO}: when this process is not root).
  * </ul>
  */
 public final class RuntimeOptions {
@@ -46,6 +48,25 @@ public final class RuntimeOptions {
         DIRECT
     }
 
+    /**
+     * Whether a runtime runs containers rootless: as an unprivileged user, each container in a user namespace that
+     * maps its root to the caller (plus the caller's {@code /etc/subuid}/{@code /etc/subgid} range when
+     * {@code newuidmap}/{@code newgidmap} are installed), state under {@code $XDG_RUNTIME_DIR}, and cgroups only in a
+     * subtree delegated to the caller. Configs that need real root are refused before anything runs, naming the
+     * field. See docs/hosts.md "Rootless".
+     */
+    public enum RootlessMode {
+        /**
+         * Default: rootless when this process is not root (uid 0), rootful as root. The system property
+         * {@code -Dyffm.rootless=false} turns AUTO into {@link #ROOTFUL}, {@code =true} into {@link #ROOTLESS}.
+         */
+        AUTO,
+        /** Rootless; opening a runtime fails as root (uid 0), which runs containers rootful. */
+        ROOTLESS,
+        /** Rootful; opening a runtime fails when this process is not root (uid 0). */
+        ROOTFUL
+    }
+
     /** The default {@link #operationTimeout()}: 60 s. */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
 
@@ -55,6 +76,7 @@ public final class RuntimeOptions {
     private final FfmMode ffmMode;
     private final Duration operationTimeout;
     private final boolean subreaper;
+    private final RootlessMode rootlessMode;
 
     private RuntimeOptions(Builder b) {
         this.mode = Objects.requireNonNull(b.mode, "mode");
@@ -66,9 +88,13 @@ public final class RuntimeOptions {
             throw new InvalidArgumentException("operationTimeout", "must be positive");
         }
         this.subreaper = b.subreaper;
+        this.rootlessMode = Objects.requireNonNull(b.rootlessMode, "rootlessMode");
     }
 
-    /** {@link Mode#AUTO}, default roots and binary, {@link FfmMode#HELPER}, {@link #DEFAULT_TIMEOUT}, no subreaper. */
+    /**
+     * {@link Mode#AUTO}, default roots and binary, {@link FfmMode#HELPER}, {@link #DEFAULT_TIMEOUT}, no subreaper,
+     * {@link RootlessMode#AUTO}.
+     */
     public static RuntimeOptions defaults() {
         return builder().build();
     }
@@ -81,7 +107,7 @@ public final class RuntimeOptions {
     /** A builder starting from these options. */
     public Builder toBuilder() {
         return new Builder().mode(mode).root(root).binary(binary).ffmMode(ffmMode).operationTimeout(operationTimeout)
-                .subreaper(subreaper);
+                .subreaper(subreaper).rootlessMode(rootlessMode);
     }
 
     /** Which runtime; {@link Mode#AUTO} tries FFM, then the youki, crun and runc CLIs. */
@@ -114,6 +140,11 @@ public final class RuntimeOptions {
         return subreaper;
     }
 
+    /** Whether containers run rootless ({@link RootlessMode}). */
+    public RootlessMode rootlessMode() {
+        return rootlessMode;
+    }
+
     /** A copy with {@link #mode()} {@code m}. */
     public RuntimeOptions withMode(Mode m) {
         return toBuilder().mode(m).build();
@@ -144,22 +175,29 @@ public final class RuntimeOptions {
         return toBuilder().subreaper(on).build();
     }
 
+    /** A copy with {@link #rootlessMode()} {@code r}. */
+    public RuntimeOptions withRootlessMode(RootlessMode r) {
+        return toBuilder().rootlessMode(r).build();
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof RuntimeOptions r && mode == r.mode && Objects.equals(root, r.root)
                 && Objects.equals(binary, r.binary) && ffmMode == r.ffmMode
-                && operationTimeout.equals(r.operationTimeout) && subreaper == r.subreaper;
+                && operationTimeout.equals(r.operationTimeout) && subreaper == r.subreaper
+                && rootlessMode == r.rootlessMode;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(mode, root, binary, ffmMode, operationTimeout, subreaper);
+        return Objects.hash(mode, root, binary, ffmMode, operationTimeout, subreaper, rootlessMode);
     }
 
     @Override
     public String toString() {
         return "RuntimeOptions[mode=" + mode + ", root=" + root + ", binary=" + binary + ", ffmMode=" + ffmMode
-                + ", operationTimeout=" + operationTimeout + ", subreaper=" + subreaper + "]";
+                + ", operationTimeout=" + operationTimeout + ", subreaper=" + subreaper + ", rootlessMode="
+                + rootlessMode + "]";
     }
 
     /** Collects {@link RuntimeOptions}; starts from the {@link #defaults()}. Not thread-safe. */
@@ -170,6 +208,7 @@ public final class RuntimeOptions {
         private FfmMode ffmMode = FfmMode.HELPER;
         private Duration operationTimeout = DEFAULT_TIMEOUT;
         private boolean subreaper;
+        private RootlessMode rootlessMode = RootlessMode.AUTO;
 
         private Builder() {}
 
@@ -206,6 +245,12 @@ public final class RuntimeOptions {
         /** Sets {@link RuntimeOptions#subreaper()}. */
         public Builder subreaper(boolean on) {
             this.subreaper = on;
+            return this;
+        }
+
+        /** Sets {@link RuntimeOptions#rootlessMode()}. */
+        public Builder rootlessMode(RootlessMode r) {
+            this.rootlessMode = r;
             return this;
         }
 
