@@ -86,7 +86,7 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
         this.monitor = new CliExitMonitor(subreaper);
         this.youki = new YoukiQuirks(root, options.operationTimeout());
         this.removal = new ForcedRemoval(flavor.cliName(), root);
-        this.execs = new CliExec(this, flavor, cli, youki, this::classify);
+        this.execs = new CliExec(this, flavor, cli, youki, this::classify, rootless);
         this.states = new CliStates(flavor, root, cli);
     }
 

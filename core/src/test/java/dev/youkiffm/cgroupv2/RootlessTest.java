@@ -39,10 +39,9 @@ class RootlessTest {
     }
 
     @ParameterizedTest
-    // not YOUKI: the youki 0.7 CLI's exec does not join the container's user namespace (docs/hosts.md "Rootless")
-    @EnumSource(value = Mode.class, names = {"FFM", "RUNC", "CRUN"})
+    @EnumSource(value = Mode.class, names = {"FFM", "YOUKI", "RUNC", "CRUN"})
     void anUnprivilegedUserRunsContainers(Mode mode) throws Exception {
-        Map<String, String> got = user.run(mode, "limits");
+        Map<String, String> got = user.run(mode, RootlessUser.childArgs(mode, true));
         assertEquals(user.expected(mode, true), got);
     }
 }

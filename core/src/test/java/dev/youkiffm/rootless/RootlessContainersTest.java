@@ -36,11 +36,10 @@ class RootlessContainersTest {
     }
 
     @ParameterizedTest
-    // not YOUKI: the youki 0.7 CLI's exec does not join the container's user namespace (docs/hosts.md "Rootless");
     // not CRUN: crun refuses hybrid hosts, and only root can give it its workaround
-    @EnumSource(value = Mode.class, names = {"FFM", "RUNC"})
+    @EnumSource(value = Mode.class, names = {"FFM", "YOUKI", "RUNC"})
     void anUnprivilegedUserRunsContainers(Mode mode) throws Exception {
-        Map<String, String> got = user.run(mode, "nolimits");
+        Map<String, String> got = user.run(mode, RootlessUser.childArgs(mode, false));
         assertEquals(user.expected(mode, false), got);
     }
 }

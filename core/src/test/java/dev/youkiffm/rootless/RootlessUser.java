@@ -204,6 +204,17 @@ public final class RootlessUser implements AutoCloseable {
         return got;
     }
 
+    /** {@link RootlessChild}'s arguments after the mode and work dir: limits or not, and the youki CLI for YOUKI. */
+    public static String[] childArgs(Mode mode, boolean limits) {
+        String l = limits ? "limits" : "nolimits";
+        if (mode != Mode.YOUKI) {
+            return new String[] {l};
+        }
+        String youki = System.getProperty("yffm.youki.path");
+        Prereqs.requireExecutable(youki == null ? null : Path.of(youki), "the youki CLI (-Dyffm.youki.path)");
+        return new String[] {l, youki};
+    }
+
     /** What {@link RootlessChild} prints for {@code mode} when everything works ({@code limits}: see its args). */
     public Map<String, String> expected(Mode mode, boolean limits) {
         String cli = mode.name().toLowerCase();
