@@ -47,6 +47,14 @@ public final class RootlessChild {
         } catch (RuntimeUnavailableException e) {
             out("rootful", e.missing().get(0).startsWith("root privileges (uid 0") ? "refused" : e.missing());
         }
+        if (mode == RuntimeOptions.Mode.FFM) {
+            try (ContainerRuntime rt = ContainerRuntimes.open(o.withFfmMode(RuntimeOptions.FfmMode.DIRECT))) {
+                out("direct", "opened");
+            } catch (RuntimeUnavailableException e) {
+                out("direct", e.missing().stream().anyMatch(m -> m.startsWith("FfmMode.HELPER")) ? "refused"
+                        : e.missing());
+            }
+        }
         try (ContainerRuntime rt = ContainerRuntimes.open(o)) {
             try {
                 run(rt, mode, work, rootfs, data, limits);

@@ -2,7 +2,6 @@ package dev.youkiffm.rootless;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -79,7 +78,8 @@ class RootlessSpecTest {
             InvalidArgumentException e = assertThrows(InvalidArgumentException.class, () -> RootlessSpec.validate(limited));
             assertEquals("linux.resources", e.field());
             assertTrue(e.getMessage().contains("delegated"), e.getMessage());
-            assertNull(limited.linux.cgroupsPath, "no cgroup path without a delegated subtree");
+            assertEquals(Rootless.delegation().map(d -> d.path() + "/c1").orElse(null), limited.linux.cgroupsPath,
+                    "the cgroup goes below the delegated subtree (v1), if any");
         }
         OciSpec.Spec outside = RootlessSpec.adapt(base().build().toSpec(), "c1");
         outside.linux.cgroupsPath = "/elsewhere/c1";

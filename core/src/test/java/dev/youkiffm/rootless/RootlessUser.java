@@ -221,6 +221,9 @@ public final class RootlessUser implements AutoCloseable {
         Map<String, String> want = new LinkedHashMap<>();
         want.put("active", "true");
         want.put("rootful", "refused");
+        if (mode == Mode.FFM) {
+            want.put("direct", "refused");
+        }
         want.put("root", runUser + "/youki-ffm/" + cli);
         want.put("created", "CREATED");
         want.put("in_cgroup", delegatedPath() + "/rl-" + cli);
