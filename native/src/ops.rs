@@ -980,3 +980,61 @@ pub fn validate_process_path(p: &str) -> OpResult<()> {
         Err(e) => Err(OpError::invalid(format!("process {p:?}: {e}"))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::join_user_ns_of;
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+
+    /// An unprivileged process in its own user namespace (as a rootless container's init is): its owner may join it,
+    /// but only where joining is allowed (a helper worker); root never needs to.
+    #[test]
+    fn an_unprivileged_caller_joins_the_user_namespace_it_owns_only_where_allowed() {
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipped: needs root to become an unprivileged user");
+            return;
+        }
+        let nobody = 65534;
+        let mut init = Command::new("unshare")
+            .args(["--user", "sleep", "30"])
+            .uid(nobody)
+            .gid(nobody)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("unshare (util-linux)");
+        let pid = init.id() as i32;
+        // wait until unshare has exec'd sleep in the new namespace
+        for _ in 0..200 {
+            if std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|p| p.ends_with("sleep")) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(join_user_ns_of(pid, false).ok(), Some(false), "root never joins");
+        let child = unsafe { libc::fork() };
+        if child == 0 {
+            // the caller's side, as that user: 1 = refused where not allowed, 2 = joined where allowed
+            let code = unsafe {
+                if libc::setresgid(nobody, nobody, nobody) != 0 || libc::setresuid(nobody, nobody, nobody) != 0 {
+                    libc::_exit(10);
+                }
+                match join_user_ns_of(pid, false) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {}
+                    _ => libc::_exit(11),
+                }
+                match join_user_ns_of(pid, true) {
+                    Ok(true) => 0,
+                    _ => 12,
+                }
+            };
+            unsafe { libc::_exit(code) };
+        }
+        let mut st = 0;
+        unsafe { libc::waitpid(child, &mut st, 0) };
+        let _ = init.kill();
+        let _ = init.wait();
+        assert!(libc::WIFEXITED(st), "status {st}");
+        assert_eq!(libc::WEXITSTATUS(st), 0, "10: setresuid, 11: not refused, 12: not joined");
+    }
+}

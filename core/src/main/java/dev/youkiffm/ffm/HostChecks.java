@@ -37,7 +37,7 @@ public final class HostChecks {
      * What rootless mode lacks on this host ({@link Rootless#missing()}), plus {@code $XDG_RUNTIME_DIR} when no
      * explicit {@code root} is given (rootless state goes under it).
      */
-    public static List<String> missingForRootless(java.nio.file.Path root) {
+    public static List<String> missingForRootless(Path root) {
         List<String> missing = new ArrayList<>(Rootless.missing());
         String xdg = System.getenv("XDG_RUNTIME_DIR");
         if (root == null && (xdg == null || xdg.isBlank() || !Path.of(xdg).isAbsolute())) {
