@@ -287,6 +287,11 @@ public final class Rootless {
         if (clone != null && clone == 0) {
             missing.add("unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=0)");
         }
+        Long apparmor = readLong(Path.of("/proc/sys/kernel/apparmor_restrict_unprivileged_userns"));
+        if (apparmor != null && apparmor == 1) {
+            missing.add("unprivileged user namespaces (sysctl kernel.apparmor_restrict_unprivileged_userns=1: "
+                    + "AppArmor confines them unless a profile allows this JVM's helper)");
+        }
         return missing;
     }
 

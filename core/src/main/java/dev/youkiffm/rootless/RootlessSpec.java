@@ -93,7 +93,8 @@ public final class RootlessSpec {
      * Refuses what an unprivileged caller cannot do, with {@link InvalidArgumentException#field()} naming the spec
      * field: no user namespace ({@code linux.namespaces}), host ids the caller does not own or a container root
      * that is not the caller ({@code linux.uidMappings}, {@code linux.gidMappings}), a process user outside the mapping
-     * ({@code process.user.uid}, {@code process.user.gid}), a cgroup outside the delegated subtree
+     * ({@code process.user.uid}, {@code process.user.gid}), an {@code oom_score_adj} below the caller's
+     * ({@code process.oomScoreAdj}), a cgroup outside the delegated subtree
      * ({@code linux.cgroupsPath}) and limits without a delegated cgroup v2 subtree ({@code linux.resources}; on
      * cgroup v1 rootless containers get no limits).
      */
@@ -113,6 +114,13 @@ public final class RootlessSpec {
             if (!mapped(l.gidMappings, spec.process.user.gid)) {
                 throw new InvalidArgumentException("process.user.gid", "gid " + spec.process.user.gid
                         + " is not mapped in the container's user namespace");
+            }
+        }
+        if (spec.process != null && spec.process.oomScoreAdj != null) {
+            int own = ownOomScoreAdj();
+            if (spec.process.oomScoreAdj < own) {
+                throw new InvalidArgumentException("process.oomScoreAdj", spec.process.oomScoreAdj + " is below this "
+                        + "process's oom_score_adj " + own + ": lowering it needs CAP_SYS_RESOURCE on the host");
             }
         }
         Optional<Rootless.Delegation> delegation = Rootless.delegation();
@@ -159,6 +167,14 @@ public final class RootlessSpec {
             return;
         }
         validate(spec);
+    }
+
+    private static int ownOomScoreAdj() {
+        try {
+            return Integer.parseInt(java.nio.file.Files.readString(Path.of("/proc/self/oom_score_adj")).trim());
+        } catch (java.io.IOException | NumberFormatException e) {
+            return -1000; // unknown: let the runtime decide
+        }
     }
 
     private static void checkMappings(String field, List<OciSpec.IdMapping> maps, boolean uids) {

@@ -66,6 +66,12 @@ class RootlessSpecTest {
         subRoot.linux.uidMappings.get(0).containerId = 1; // container root unmapped: the caller is uid 1 inside
         assertEquals("linux.uidMappings", field(subRoot));
 
+        OciSpec.Spec oom = RootlessSpec.adapt(base().build().toSpec(), "c1");
+        oom.process.oomScoreAdj = -1000; // below the test JVM's: only CAP_SYS_RESOURCE may lower it
+        assertEquals("process.oomScoreAdj", field(oom));
+        oom.process.oomScoreAdj = 1000;
+        RootlessSpec.validate(oom);
+
         OciSpec.Spec empty = RootlessSpec.adapt(base().build().toSpec(), "c1");
         empty.linux.uidMappings = List.of();
         assertEquals("linux.uidMappings", field(empty));
