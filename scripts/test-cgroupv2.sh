@@ -7,7 +7,7 @@
 #     cpu.max, pause/resume through cgroup.freeze, an OOM kill counted in memory.events, the container's own
 #     read-only cgroup view;
 #   - exec (conformance), recover() after a SIGKILLed JVM (FfmCrashRecoveryTest);
-#   - RootlessTest: an unprivileged user (created here, with subuid/subgid ranges) runs youki, runc and crun
+#   - RootlessTest: an unprivileged user (created here, with subuid/subgid ranges) runs FFM, youki, runc and crun
 #     containers rootless, with a memory limit in a delegated cgroup subtree;
 #   - then scripts/leak-check.sh.
 # Under TCG emulation everything is ~15-20x slower than native; the subset is chosen to fit in ~25 minutes.

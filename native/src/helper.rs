@@ -863,7 +863,7 @@ fn to_resp<T>(r: OpResult<T>, f: impl FnOnce(T) -> Response) -> Response {
 
 /// One request in a worker.
 fn run_request(root: &Path, req: &Request, stdio: Vec<OwnedFd>) -> (Response, Option<OwnedFd>) {
-    let mut engine = Engine::new(root.to_path_buf());
+    let mut engine = Engine::for_worker(root.to_path_buf());
     let take3 = |v: Vec<OwnedFd>| -> OpResult<[OwnedFd; 3]> {
         <[OwnedFd; 3]>::try_from(v).map_err(|_| OpError::new(YFFM_ERR_HELPER, "protocol error: 3 stdio fds expected"))
     };

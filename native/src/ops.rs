@@ -336,6 +336,9 @@ impl ExitTable {
 /// here keeps state between calls; exit tracking lives in [`ExitTable`] (the helper's, or direct mode's).
 pub struct Engine {
     root: PathBuf,
+    /// Set in a helper worker (a process that exits after one call), which may join a rootless container's
+    /// user namespace for an exec ([`join_user_ns_of`]).
+    may_join_userns: bool,
 }
 
 /// The exit-table key of an exec'd process. Container ids cannot contain `:` (validate_id), so these never
@@ -465,7 +468,18 @@ pub fn prepare_root(root: &str) -> OpResult<PathBuf> {
 
 impl Engine {
     pub fn new(root: PathBuf) -> Self {
-        Self { root }
+        Self {
+            root,
+            may_join_userns: false,
+        }
+    }
+
+    /// The engine of a helper worker: like [`Engine::new`], and it may join user namespaces (see `exec`).
+    pub fn for_worker(root: PathBuf) -> Self {
+        Self {
+            root,
+            may_join_userns: true,
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -754,6 +768,20 @@ impl Engine {
                 ),
             ));
         }
+        // Rootless: libcontainer 0.7's tenant builder joins the init's namespaces but not its user namespace
+        // (tenant_builder.rs NAMESPACE_TYPES lacks "user"), and an unprivileged caller may setns into the others
+        // only from inside that user namespace (else EPERM on the pid namespace). The caller owns it, so join it.
+        if let Some(init) = c.pid() {
+            match join_user_ns_of(init.as_raw(), self.may_join_userns) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
+                    return Err(OpError::new(YFFM_ERR_RUNTIME, format!(
+                        "cannot exec in rootless container {id}: {e}"
+                    )))
+                }
+                Err(e) => return Err(OpError::io(&format!("join the user namespace of container {id}"), &e)),
+            }
+        }
         let before = child_pids();
         let dir = self.root.join(id);
         let sockets_before = tenant_sockets(&dir);
@@ -822,6 +850,33 @@ fn kill_by_saved_cgroup(dir: &Path, id: &str) {
     }
 }
 
+/// When this process is not root and `pid` is in another user namespace (a rootless container's, which the caller
+/// owns), enters it: the caller then holds every capability there, as joining the container's other namespaces
+/// needs. Returns whether it entered. It changes this process for good, so `allowed` must say that the process
+/// exits after the call (a helper worker; it is single-threaded, as setns(CLONE_NEWUSER) requires); otherwise a
+/// needed join is refused with `ErrorKind::Unsupported`. Root never needs it: it may setns into namespaces that
+/// any user namespace owns.
+pub fn join_user_ns_of(pid: i32, allowed: bool) -> std::io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    if unsafe { libc::geteuid() } == 0 {
+        return Ok(false);
+    }
+    let ours = fs::metadata("/proc/self/ns/user")?.ino();
+    let theirs = fs::metadata(format!("/proc/{pid}/ns/user"))?.ino();
+    if ours == theirs {
+        return Ok(false);
+    }
+    if !allowed {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            "joining its user namespace needs the helper process (RuntimeOptions.FfmMode.HELPER)",
+        ));
+    }
+    let ns = fs::File::open(format!("/proc/{pid}/ns/user"))?;
+    cvt(unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWUSER) })?;
+    Ok(true)
+}
+
 /// Brings `lo` up in the init's network namespace when it has one of its own, as runc and crun do (libcontainer
 /// 0.7 leaves it down, so nothing in the container can reach 127.0.0.1). Enters that namespace with `setns`: call
 /// it only in a process that exits afterwards (a helper worker). Best effort.
@@ -832,6 +887,10 @@ pub fn bring_loopback_up(pid: i32) {
     match (ours, theirs) {
         (Ok(a), Ok(b)) if a != b => {}
         _ => return,
+    }
+    // rootless: the net namespace belongs to the container's user namespace
+    if join_user_ns_of(pid, true).is_err() {
+        return;
     }
     let Ok(ns) = fs::File::open(format!("/proc/{pid}/ns/net")) else {
         return;
@@ -919,5 +978,63 @@ pub fn validate_process_path(p: &str) -> OpResult<()> {
             "process {p:?} is not a regular file"
         ))),
         Err(e) => Err(OpError::invalid(format!("process {p:?}: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::join_user_ns_of;
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+
+    /// An unprivileged process in its own user namespace (as a rootless container's init is): its owner may join it,
+    /// but only where joining is allowed (a helper worker); root never needs to.
+    #[test]
+    fn an_unprivileged_caller_joins_the_user_namespace_it_owns_only_where_allowed() {
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipped: needs root to become an unprivileged user");
+            return;
+        }
+        let nobody = 65534;
+        let mut init = Command::new("unshare")
+            .args(["--user", "sleep", "30"])
+            .uid(nobody)
+            .gid(nobody)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("unshare (util-linux)");
+        let pid = init.id() as i32;
+        // wait until unshare has exec'd sleep in the new namespace
+        for _ in 0..200 {
+            if std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|p| p.ends_with("sleep")) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(join_user_ns_of(pid, false).ok(), Some(false), "root never joins");
+        let child = unsafe { libc::fork() };
+        if child == 0 {
+            // the caller's side, as that user: 1 = refused where not allowed, 2 = joined where allowed
+            let code = unsafe {
+                if libc::setresgid(nobody, nobody, nobody) != 0 || libc::setresuid(nobody, nobody, nobody) != 0 {
+                    libc::_exit(10);
+                }
+                match join_user_ns_of(pid, false) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {}
+                    _ => libc::_exit(11),
+                }
+                match join_user_ns_of(pid, true) {
+                    Ok(true) => 0,
+                    _ => 12,
+                }
+            };
+            unsafe { libc::_exit(code) };
+        }
+        let mut st = 0;
+        unsafe { libc::waitpid(child, &mut st, 0) };
+        let _ = init.kill();
+        let _ = init.wait();
+        assert!(libc::WIFEXITED(st), "status {st}");
+        assert_eq!(libc::WEXITSTATUS(st), 0, "10: setresuid, 11: not refused, 12: not joined");
     }
 }

@@ -22,6 +22,8 @@ import java.util.Objects;
  *       in FFM mode the inits of a helper that died (without it their codes come from init, which must reap them).
  *       Orphans that are not container inits (a hook a CLI did not wait for) are reaped by a janitor thread.
  *       Process-wide and permanent, hence opt-in.
+ *   <li>{@link #rootlessMode()}: whether containers run rootless, in a user namespace an unprivileged caller owns
+ *       ({@link RootlessMode#AUTO}: when this process is not root).
  * </ul>
  */
 public final class RuntimeOptions {
@@ -59,6 +61,25 @@ public final class RuntimeOptions {
         DIRECT
     }
 
+    /**
+     * Whether a runtime runs containers rootless: as an unprivileged user, each container in a user namespace that
+     * maps its root to the caller (plus the caller's {@code /etc/subuid}/{@code /etc/subgid} range when
+     * {@code newuidmap}/{@code newgidmap} are installed), state under {@code $XDG_RUNTIME_DIR}, and cgroups only in a
+     * subtree delegated to the caller. Configs that need real root are refused before anything runs, naming the
+     * field. See docs/hosts.md "Rootless".
+     */
+    public enum RootlessMode {
+        /**
+         * Default: rootless when this process is not root (uid 0), rootful as root. The system property
+         * {@code -Dyffm.rootless=false} turns AUTO into {@link #ROOTFUL}, {@code =true} into {@link #ROOTLESS}.
+         */
+        AUTO,
+        /** Rootless; opening a runtime fails as root (uid 0), which runs containers rootful. */
+        ROOTLESS,
+        /** Rootful; opening a runtime fails when this process is not root (uid 0). */
+        ROOTFUL
+    }
+
     /** The default {@link #operationTimeout()}: 60 s. */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(60);
 
@@ -68,6 +89,7 @@ public final class RuntimeOptions {
     private final FfmMode ffmMode;
     private final Duration operationTimeout;
     private final boolean subreaper;
+    private final RootlessMode rootlessMode;
 
     private RuntimeOptions(Builder b) {
         this.mode = Objects.requireNonNull(b.mode, "mode");
@@ -79,10 +101,12 @@ public final class RuntimeOptions {
             throw new InvalidArgumentException("operationTimeout", "must be positive");
         }
         this.subreaper = b.subreaper;
+        this.rootlessMode = Objects.requireNonNull(b.rootlessMode, "rootlessMode");
     }
 
     /**
-     * {@link Mode#AUTO}, default roots and binary, {@link FfmMode#HELPER}, {@link #DEFAULT_TIMEOUT}, no subreaper.
+     * {@link Mode#AUTO}, default roots and binary, {@link FfmMode#HELPER}, {@link #DEFAULT_TIMEOUT}, no subreaper,
+     * {@link RootlessMode#AUTO}.
      *
      * @return {@link Mode#AUTO} with every default
      */
@@ -98,7 +122,7 @@ public final class RuntimeOptions {
     /** {@return a builder starting from these options} */
     public Builder toBuilder() {
         return new Builder().mode(mode).root(root).binary(binary).ffmMode(ffmMode).operationTimeout(operationTimeout)
-                .subreaper(subreaper);
+                .subreaper(subreaper).rootlessMode(rootlessMode);
     }
 
     /** {@return which runtime; {@link Mode#AUTO} tries FFM, then the youki, crun and runc CLIs} */
@@ -129,6 +153,11 @@ public final class RuntimeOptions {
     /** {@return whether the JVM becomes a child subreaper (see the class comment)} */
     public boolean subreaper() {
         return subreaper;
+    }
+
+    /** {@return whether containers run rootless ({@link RootlessMode})} */
+    public RootlessMode rootlessMode() {
+        return rootlessMode;
     }
 
     /**
@@ -185,22 +214,33 @@ public final class RuntimeOptions {
         return toBuilder().subreaper(on).build();
     }
 
+    /**
+     * {@return a copy with {@link #rootlessMode()} {@code r}}
+     *
+     * @param r the rootless choice
+     */
+    public RuntimeOptions withRootlessMode(RootlessMode r) {
+        return toBuilder().rootlessMode(r).build();
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof RuntimeOptions r && mode == r.mode && Objects.equals(root, r.root)
                 && Objects.equals(binary, r.binary) && ffmMode == r.ffmMode
-                && operationTimeout.equals(r.operationTimeout) && subreaper == r.subreaper;
+                && operationTimeout.equals(r.operationTimeout) && subreaper == r.subreaper
+                && rootlessMode == r.rootlessMode;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(mode, root, binary, ffmMode, operationTimeout, subreaper);
+        return Objects.hash(mode, root, binary, ffmMode, operationTimeout, subreaper, rootlessMode);
     }
 
     @Override
     public String toString() {
         return "RuntimeOptions[mode=" + mode + ", root=" + root + ", binary=" + binary + ", ffmMode=" + ffmMode
-                + ", operationTimeout=" + operationTimeout + ", subreaper=" + subreaper + "]";
+                + ", operationTimeout=" + operationTimeout + ", subreaper=" + subreaper + ", rootlessMode="
+                + rootlessMode + "]";
     }
 
     /** Collects {@link RuntimeOptions}; starts from the {@link #defaults()}. Not thread-safe. */
@@ -211,6 +251,7 @@ public final class RuntimeOptions {
         private FfmMode ffmMode = FfmMode.HELPER;
         private Duration operationTimeout = DEFAULT_TIMEOUT;
         private boolean subreaper;
+        private RootlessMode rootlessMode = RootlessMode.AUTO;
 
         private Builder() {}
 
@@ -277,6 +318,17 @@ public final class RuntimeOptions {
          */
         public Builder subreaper(boolean on) {
             this.subreaper = on;
+            return this;
+        }
+
+        /**
+         * Sets {@link RuntimeOptions#rootlessMode()}.
+         *
+         * @param r the rootless choice
+         * @return this builder
+         */
+        public Builder rootlessMode(RootlessMode r) {
+            this.rootlessMode = r;
             return this;
         }
 

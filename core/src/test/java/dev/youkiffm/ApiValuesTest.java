@@ -85,17 +85,21 @@ class ApiValuesTest {
         assertEquals(RuntimeOptions.FfmMode.HELPER, d.ffmMode());
         assertEquals(RuntimeOptions.DEFAULT_TIMEOUT, d.operationTimeout());
         assertNull(d.root());
+        assertEquals(RuntimeOptions.RootlessMode.AUTO, d.rootlessMode());
         RuntimeOptions built = RuntimeOptions.builder().mode(RuntimeOptions.Mode.RUNC).root(Path.of("/run/x"))
                 .binary(Path.of("/usr/bin/runc")).ffmMode(RuntimeOptions.FfmMode.DIRECT)
-                .operationTimeout(Duration.ofSeconds(3)).subreaper(true).build();
+                .operationTimeout(Duration.ofSeconds(3)).subreaper(true)
+                .rootlessMode(RuntimeOptions.RootlessMode.ROOTFUL).build();
         RuntimeOptions copied = d.withMode(RuntimeOptions.Mode.RUNC).withRoot(Path.of("/run/x"))
                 .withBinary(Path.of("/usr/bin/runc")).withFfmMode(RuntimeOptions.FfmMode.DIRECT)
-                .withOperationTimeout(Duration.ofSeconds(3)).withSubreaper(true);
+                .withOperationTimeout(Duration.ofSeconds(3)).withSubreaper(true)
+                .withRootlessMode(RuntimeOptions.RootlessMode.ROOTFUL);
         assertEquals(built, copied);
         assertEquals(built.hashCode(), copied.hashCode());
         assertEquals(built.toString(), copied.toString());
         assertEquals(built, built.toBuilder().build());
         assertNotEquals(built, d);
+        assertNotEquals(built, built.withRootlessMode(RuntimeOptions.RootlessMode.ROOTLESS));
         assertEquals("operationTimeout", assertThrows(InvalidArgumentException.class,
                 () -> d.withOperationTimeout(Duration.ofMillis(-1))).field());
     }

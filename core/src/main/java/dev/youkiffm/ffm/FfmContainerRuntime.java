@@ -19,6 +19,8 @@ import dev.youkiffm.internal.RootLock;
 import dev.youkiffm.internal.OciStateJson;
 import dev.youkiffm.internal.nativeaccess.Posix;
 import dev.youkiffm.internal.nativeaccess.NativeRuntime;
+import dev.youkiffm.rootless.Rootless;
+import dev.youkiffm.rootless.RootlessSpec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,8 +47,12 @@ public final class FfmContainerRuntime extends BaseContainerRuntime {
     /** Default state root when {@link RuntimeOptions#root()} is null. */
     public static final Path DEFAULT_ROOT = Path.of("/run/youki-ffm/ffm");
 
+    private static final System.Logger LOG = System.getLogger(FfmContainerRuntime.class.getName());
+
     private final NativeRuntime nat;
     private final boolean subreaper;
+    /** Containers run in user namespaces the caller owns; configs needing real root are refused first. */
+    private final boolean rootless;
     private final Path execDir;
     /** Retries per watched key whose exit only init could report. */
     private final Map<String, Integer> orphanExits = new ConcurrentHashMap<>();
@@ -54,9 +60,10 @@ public final class FfmContainerRuntime extends BaseContainerRuntime {
     /** Watcher keys of exec'd processes; ':' cannot occur in a container id. */
     private static final String EXEC_KEY = "exec:";
 
-    private FfmContainerRuntime(Path root, NativeRuntime nat, RootLock rootLock, boolean subreaper) {
+    private FfmContainerRuntime(Path root, NativeRuntime nat, RootLock rootLock, boolean subreaper, boolean rootless) {
         super("ffm", root, rootLock);
         this.subreaper = subreaper;
+        this.rootless = rootless;
         this.nat = nat;
         this.execDir = root.resolveSibling(root.getFileName() + ".exec");
     }
@@ -105,16 +112,25 @@ public final class FfmContainerRuntime extends BaseContainerRuntime {
     }
 
     /**
-     * Opens the FFM runtime, or throws {@link RuntimeUnavailableException} naming exactly what is missing.
+     * Opens the FFM runtime, or throws {@link RuntimeUnavailableException} naming exactly what is missing. Rootless
+     * ({@link RuntimeOptions#rootlessMode()}) the default root is {@code $XDG_RUNTIME_DIR/youki-ffm/ffm}.
      *
-     * @param options the root, FFM mode, timeout and subreaper choice
+     * @param options the root, FFM mode, timeout, subreaper and rootless choice
      * @return the open runtime
      */
     public static ContainerRuntime open(RuntimeOptions options) {
-        Path root = (options.root() == null ? DEFAULT_ROOT : options.root()).toAbsolutePath().normalize();
-        List<String> missing = new ArrayList<>(HostChecks.missingForContainers());
+        boolean rootless = Rootless.resolve(options.rootlessMode());
+        List<String> missing = new ArrayList<>(HostChecks.missingForContainers(options));
         if (!missing.isEmpty()) {
             throw new RuntimeUnavailableException("the FFM runtime cannot run containers on this host", missing);
+        }
+        Path root = (options.root() != null ? options.root()
+                : rootless ? Rootless.defaultRoot("ffm") : DEFAULT_ROOT)
+                .toAbsolutePath().normalize();
+        if (rootless) {
+            for (String limit : Rootless.limitations()) {
+                LOG.log(System.Logger.Level.INFO, "youki-ffm: rootless: {0}", limit);
+            }
         }
         try {
             Files.createDirectories(root);
@@ -128,7 +144,7 @@ public final class FfmContainerRuntime extends BaseContainerRuntime {
                 Posix.prctl(Posix.PR_SET_CHILD_SUBREAPER, 1);
             }
             NativeRuntime nat = NativeRuntime.open(root, options.ffmMode(), options.operationTimeout());
-            FfmContainerRuntime rt = new FfmContainerRuntime(root, nat, lock, options.subreaper());
+            FfmContainerRuntime rt = new FfmContainerRuntime(root, nat, lock, options.subreaper(), rootless);
             if (options.subreaper()) {
                 rt.registerOrphanJanitor(rt.watcher::watchedPids);
             }
@@ -162,6 +178,9 @@ public final class FfmContainerRuntime extends BaseContainerRuntime {
 
     @Override
     protected ContainerState doCreate(String id, Path b, CreateOptions options) {
+        if (rootless) {
+            RootlessSpec.validateBundle(b);
+        }
         StdioPlumbing pl = StdioPlumbing.forCreate(pump, root, id, options, true);
         NativeRuntime.Created c;
         try {

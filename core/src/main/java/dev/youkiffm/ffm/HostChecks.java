@@ -1,5 +1,6 @@
 package dev.youkiffm.ffm;
 
+import dev.youkiffm.RuntimeOptions;
 import dev.youkiffm.rootless.Rootless;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -12,37 +13,66 @@ public final class HostChecks {
     private HostChecks() {}
 
     /**
-     * For the FFM runtime, which needs root.
+     * For the FFM runtime opened with {@code options}: the rootless mode against this process's uid, the cgroup
+     * checks, and when rootless what it lacks ({@link #missingForRootless}) and that it needs the helper process.
      *
+     * @param options the options the runtime is opened with
      * @return what is missing, each named; empty when the FFM runtime can run
      */
-    public static List<String> missingForContainers() {
-        List<String> missing = new ArrayList<>();
-        if (!isRoot()) {
-            missing.add("root privileges (uid 0): the FFM runtime has no rootless mode; the youki, runc and crun "
-                    + "runtimes (RuntimeOptions mode YOUKI, RUNC, CRUN) run rootless");
+    public static List<String> missingForContainers(RuntimeOptions options) {
+        List<String> missing = new ArrayList<>(Rootless.modeMismatch(options.rootlessMode()));
+        if (!missing.isEmpty()) {
+            return missing;
         }
         missing.addAll(missingCgroups());
+        if (Rootless.resolve(options.rootlessMode())) {
+            missing.addAll(missingForRootless(options.root()));
+            missing.addAll(Rootless.missingForLibcontainer());
+            if (options.ffmMode() == RuntimeOptions.FfmMode.DIRECT) {
+                missing.add("FfmMode.HELPER for rootless mode (an exec joins the container's user namespace, which "
+                        + "only a single-threaded process can do: the helper's workers, not the JVM)");
+            }
+        }
         return missing;
     }
 
     /**
-     * For a CLI runtime ({@code youki}, {@code runc}, {@code crun}): as root the cgroup checks; otherwise what
-     * rootless mode lacks ({@link Rootless#missing()}), or that it is switched off.
+     * What rootless mode lacks on this host ({@link Rootless#missing()}), plus {@code $XDG_RUNTIME_DIR} when no
+     * explicit {@code root} is given (rootless state goes under it).
+     *
+     * @param root the explicit state root, or null for the default under {@code $XDG_RUNTIME_DIR}
+     * @return what is missing, each named; empty when rootless mode can run
+     */
+    public static List<String> missingForRootless(Path root) {
+        List<String> missing = new ArrayList<>(Rootless.missing());
+        String xdg = System.getenv("XDG_RUNTIME_DIR");
+        if (root == null && (xdg == null || xdg.isBlank() || !Path.of(xdg).isAbsolute())) {
+            missing.add("$XDG_RUNTIME_DIR (rootless state goes under it; or set RuntimeOptions.root): a private "
+                    + "per-user directory such as /run/user/" + Rootless.uid());
+        }
+        return missing;
+    }
+
+    /**
+     * For a CLI runtime ({@code youki}, {@code runc}, {@code crun}) opened with {@code options}: the rootless mode
+     * against this process's uid, the cgroup checks as root; rootless, what it lacks ({@link #missingForRootless}).
      *
      * @param cli {@code youki}, {@code runc} or {@code crun}
+     * @param options the options the runtime is opened with
      * @return what is missing, each named; empty when the CLI can run
      */
-    public static List<String> missingForCli(String cli) {
-        if (isRoot()) {
-            return missingCgroups();
-        }
-        List<String> missing = new ArrayList<>();
-        if (!Rootless.active()) {
-            missing.add("root privileges (uid 0; rootless mode is switched off by -D" + Rootless.PROPERTY + "=false)");
+    public static List<String> missingForCli(String cli, RuntimeOptions options) {
+        List<String> missing = new ArrayList<>(Rootless.modeMismatch(options.rootlessMode()));
+        if (!missing.isEmpty()) {
             return missing;
         }
-        missing.addAll(Rootless.missing());
+        if (!Rootless.resolve(options.rootlessMode())) {
+            return missingCgroups();
+        }
+        missing.addAll(missingForRootless(options.root()));
+        if (cli.equals("youki")) {
+            missing.addAll(Rootless.missingForLibcontainer());
+        }
         if (cli.equals("crun") && dev.youkiffm.subprocess.CrunNamespace.hostIsHybrid()) {
             missing.add("root privileges for crun on this cgroup-v1 hybrid host (crun refuses hybrid hosts and only "
                     + "root can give it a private mount namespace without the v2 tree); use youki or runc rootless");

@@ -7,19 +7,27 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import dev.youkiffm.RuntimeOptions;
 
 /**
- * What an unprivileged caller has for running containers through a CLI runtime (youki, runc, crun): its ids, its
- * subordinate id ranges and whether {@code newuidmap}/{@code newgidmap} can use them, the state directory under
- * {@code $XDG_RUNTIME_DIR}, and a delegated cgroup v2 subtree when one is writable.
+ * What an unprivileged caller has for running containers rootless (FFM and the youki, runc and crun CLIs): its ids,
+ * its subordinate id ranges and whether {@code newuidmap}/{@code newgidmap} can use them, the state directory under
+ * {@code $XDG_RUNTIME_DIR}, and a delegated cgroup subtree when one is writable.
  *
- * <p>Rootless mode is active when the process is not root, unless {@code -Dyffm.rootless=false} (internal switch;
- * the public knob is meant to become a {@code RuntimeOptions} mode). Nothing here needs privileges.
- * Thread-safe (stateless).
+ * <p>Whether a runtime is rootless is {@link RuntimeOptions#rootlessMode()}, resolved by {@link #resolve}; with
+ * {@link RuntimeOptions.RootlessMode#AUTO} the system property {@code -Dyffm.rootless=auto|true|false} decides.
+ * Nothing here needs privileges. Thread-safe (stateless).
  */
 public final class Rootless {
-    /** {@code -Dyffm.rootless=auto|false}: auto (default) = rootless when not uid 0; false = refuse non-root. */
+    /**
+     * {@code -Dyffm.rootless=auto|true|false}, read for {@link RuntimeOptions.RootlessMode#AUTO} only: auto (default)
+     * = rootless when not uid 0; true = {@code ROOTLESS}; false = {@code ROOTFUL} (refuse non-root).
+     */
     public static final String PROPERTY = "yffm.rootless";
+    /** The v1 controllers libcgroups 0.7 puts a container in (it needs a cgroup in each one that is mounted). */
+    private static final Set<String> V1_CONTROLLERS = Set.of("cpu", "cpuacct", "cpuset", "devices", "hugetlb",
+            "memory", "pids", "perf_event", "blkio", "net_prio", "net_cls", "freezer");
     private static final Path CGROUP = Path.of("/sys/fs/cgroup");
 
     /**
@@ -36,17 +44,74 @@ public final class Rootless {
 
     private Rootless() {}
 
-    /** {@return true when this process should run containers rootless (not root, and not switched off)} */
-    public static boolean active() {
-        return !"false".equalsIgnoreCase(System.getProperty(PROPERTY, "auto")) && uid() != 0;
+    /**
+     * A cgroup subtree delegated to the caller: {@code path}, the same below every hierarchy's root (a container
+     * goes in {@code path/<id>}), and the directories that hold it: one on cgroup v2 ({@code unified}), one per
+     * controller hierarchy on cgroup v1.
+     *
+     * @param path the subtree's path below the hierarchy root, starting with {@code /}
+     * @param dirs where it is: {@code /sys/fs/cgroup<path>} on v2, one directory per v1 controller hierarchy
+     * @param unified whether the host is pure cgroup v2
+     */
+    public record Delegation(String path, List<Path> dirs, boolean unified) {
+        /** Defensive copy. */
+        public Delegation {
+            dirs = List.copyOf(dirs);
+        }
     }
 
-    /** {@return this process's uid, or -1 if it cannot be read} */
+    /** {@return whether {@link RuntimeOptions.RootlessMode#AUTO} means rootless for this process (see {@link #resolve})} */
+    public static boolean active() {
+        return resolve(RuntimeOptions.RootlessMode.AUTO);
+    }
+
+    /**
+     * Whether a runtime opened with {@code mode} runs rootless: {@code ROOTLESS} yes, {@code ROOTFUL} no, {@code AUTO}
+     * as {@link #PROPERTY} says ({@code true}/{@code false}), by default when this process is not uid 0.
+     *
+     * @param mode the option's choice
+     * @return true for rootless
+     */
+    public static boolean resolve(RuntimeOptions.RootlessMode mode) {
+        return switch (mode) {
+            case ROOTLESS -> true;
+            case ROOTFUL -> false;
+            case AUTO -> switch (System.getProperty(PROPERTY, "auto").toLowerCase(java.util.Locale.ROOT)) {
+                case "true" -> true;
+                case "false" -> false;
+                default -> uid() != 0;
+            };
+        };
+    }
+
+    /**
+     * What keeps {@code mode} from being honoured by this process, naming the mode: {@code ROOTLESS} as root, or
+     * rootful (explicit or by {@link #PROPERTY}) as another user.
+     *
+     * @param mode the option's choice
+     * @return the mismatch, named; empty when the mode fits
+     */
+    public static List<String> modeMismatch(RuntimeOptions.RootlessMode mode) {
+        boolean rootless = resolve(mode);
+        String how = mode == RuntimeOptions.RootlessMode.AUTO ? "-D" + PROPERTY + "=" + System.getProperty(PROPERTY)
+                : "RootlessMode." + mode;
+        if (rootless && uid() == 0) {
+            return List.of("a user other than root for rootless mode (" + how + "; uid 0 runs containers rootful: "
+                    + "use RootlessMode.AUTO or ROOTFUL)");
+        }
+        if (!rootless && uid() != 0) {
+            return List.of("root privileges (uid 0; uid " + uid() + " can only run containers rootless, which " + how
+                    + " switches off)");
+        }
+        return List.of();
+    }
+
+    /** {@return this process's user id (-1 if unreadable)} */
     public static long uid() {
         return attr("unix:uid");
     }
 
-    /** {@return this process's gid, or -1 if it cannot be read} */
+    /** {@return this process's group id (-1 if unreadable)} */
     public static long gid() {
         return attr("unix:gid");
     }
@@ -125,17 +190,81 @@ public final class Rootless {
     }
 
     /**
-     * The delegated cgroup v2 subtree containers may go in: the parent of this process's own cgroup, when the
-     * hierarchy is pure v2 and the caller may create cgroups there and move processes into them (directory,
-     * cgroup.procs and cgroup.subtree_control writable, as systemd's {@code Delegate=yes} leaves them). Empty on
-     * cgroup v1 or hybrid hosts and when nothing is delegated.
+     * The delegated cgroup v2 subtree ({@link #delegation()} on a pure v2 host); empty on cgroup v1 or hybrid hosts
+     * and when nothing is delegated.
      *
-     * @return the subtree, or empty
+     * @return the subtree's directory, or empty
      */
     public static Optional<Path> delegatedCgroup() {
-        if (!pureV2()) {
+        return delegation().filter(Delegation::unified).map(d -> d.dirs().get(0));
+    }
+
+    /**
+     * The cgroup subtree delegated to the caller, where its containers' cgroups go: the parent of this process's own
+     * cgroup when the caller may create cgroups there and move processes into them. On pure cgroup v2: directory,
+     * cgroup.procs and cgroup.subtree_control writable, as systemd's {@code Delegate=yes} leaves them. On cgroup v1
+     * or hybrid hosts: this process is at the same path in every v1 controller hierarchy, and that parent directory
+     * and its cgroup.procs are writable in each (as pam_cgfs or LXC set v1 hosts up; libcontainer 0.7 cannot run a
+     * rootless container there without one).
+     *
+     * @return the delegation, or empty when nothing is delegated
+     */
+    public static Optional<Delegation> delegation() {
+        return pureV2() ? delegationV2() : delegationV1();
+    }
+
+    private static Optional<Delegation> delegationV1() {
+        List<Path> dirs = new ArrayList<>();
+        String path = null;
+        try {
+            List<String> mountinfo = Files.readAllLines(Path.of("/proc/self/mountinfo"));
+            for (String line : Files.readAllLines(Path.of("/proc/self/cgroup"))) {
+                String[] f = line.split(":", 3);
+                if (f.length != 3 || f[0].equals("0")
+                        || Set.of(f[1].split(",")).stream().noneMatch(V1_CONTROLLERS::contains)) {
+                    continue;
+                }
+                if (path != null && !path.equals(f[2])) {
+                    return Optional.empty(); // in different cgroups per hierarchy: no one subtree
+                }
+                path = f[2];
+                Path mount = v1Mount(mountinfo, Set.of(f[1].split(",")));
+                if (mount == null) {
+                    continue;
+                }
+                Path parent = Path.of(mount + path).getParent();
+                if (parent == null || parent.equals(mount) || !parent.startsWith(mount) || !Files.isWritable(parent)
+                        || !Files.isWritable(parent.resolve("cgroup.procs"))) {
+                    return Optional.empty();
+                }
+                dirs.add(parent);
+            }
+        } catch (IOException e) {
             return Optional.empty();
         }
+        if (dirs.isEmpty()) {
+            return Optional.empty();
+        }
+        String parentPath = Path.of(path).getParent().toString();
+        return Optional.of(new Delegation(parentPath, dirs, false));
+    }
+
+    /** The mount point of the v1 hierarchy with exactly {@code controllers}, from mountinfo; null if not mounted. */
+    private static Path v1Mount(List<String> mountinfo, Set<String> controllers) {
+        for (String l : mountinfo) {
+            int sep = l.indexOf(" - cgroup ");
+            if (sep < 0) {
+                continue;
+            }
+            String[] opts = l.substring(sep + " - cgroup ".length()).split(" ");
+            if (opts.length >= 2 && Set.of(opts[1].split(",")).containsAll(controllers)) {
+                return Path.of(l.split(" ")[4]);
+            }
+        }
+        return null;
+    }
+
+    private static Optional<Delegation> delegationV2() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/cgroup"))) {
                 if (!line.startsWith("0::/") || line.equals("0::/")) {
@@ -146,7 +275,8 @@ public final class Rootless {
                 if (parent != null && parent.startsWith(CGROUP) && !parent.equals(CGROUP)
                         && Files.isWritable(parent) && Files.isWritable(parent.resolve("cgroup.procs"))
                         && Files.isWritable(parent.resolve("cgroup.subtree_control"))) {
-                    return Optional.of(parent);
+                    return Optional.of(new Delegation(parent.toString().substring(CGROUP.toString().length()),
+                            List.of(parent), true));
                 }
             }
         } catch (IOException e) {
@@ -169,7 +299,8 @@ public final class Rootless {
         }
     }
 
-    static boolean pureV2() {
+    /** {@return whether this is a pure cgroup v2 host (no v1 hierarchy mounted)} */
+    public static boolean pureV2() {
         try {
             return Files.exists(CGROUP.resolve("cgroup.controllers"))
                     && Files.readAllLines(Path.of("/proc/self/mountinfo")).stream().noneMatch(l -> l.contains(" - cgroup "));
@@ -179,11 +310,11 @@ public final class Rootless {
     }
 
     /**
-     * What this host lacks for rootless containers, each named precisely; empty when they can run. Cgroups are not
-     * listed: without a delegated subtree containers still run, only resource limits are refused (see
-     * {@link RootlessSpec#validate}).
+     * What this host lacks for rootless containers, each named precisely; empty when they can run. A delegated
+     * cgroup is not listed: on cgroup v2 containers run without one (only resource limits are refused, see
+     * {@link RootlessSpec#validate}); what libcontainer needs on v1 is {@link #missingForLibcontainer()}.
      *
-     * @return the missing prerequisites
+     * @return what is missing, each named
      */
     public static List<String> missing() {
         List<String> missing = new ArrayList<>();
@@ -195,7 +326,52 @@ public final class Rootless {
         if (clone != null && clone == 0) {
             missing.add("unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=0)");
         }
+        Long apparmor = readLong(Path.of("/proc/sys/kernel/apparmor_restrict_unprivileged_userns"));
+        if (apparmor != null && apparmor == 1) {
+            missing.add("unprivileged user namespaces (sysctl kernel.apparmor_restrict_unprivileged_userns=1: "
+                    + "AppArmor confines them unless a profile allows this JVM's helper)");
+        }
         return missing;
+    }
+
+    /**
+     * What libcontainer (the FFM runtime and the youki CLI) additionally needs rootless: on a cgroup v1 or hybrid
+     * host, a cgroup subtree delegated to the caller ({@link #delegation()}), because libcontainer 0.7's v1 cgroup
+     * manager fails when it cannot create the container's cgroup (its v2 manager tolerates that rootless).
+     *
+     * @return what is missing, each named; empty when nothing is
+     */
+    public static List<String> missingForLibcontainer() {
+        if (pureV2() || delegation().isPresent()) {
+            return List.of();
+        }
+        return List.of("a cgroup subtree delegated to uid " + uid() + " on this cgroup v1/hybrid host: libcontainer 0.7 "
+                + "cannot start a rootless container without a cgroup of its own there; make the parent of this "
+                + "process's cgroup writable by the user (directory and cgroup.procs) in every v1 controller hierarchy, "
+                + "with the process at the same path in each, as pam_cgfs or LXC do (docs/hosts.md \"Rootless\")");
+    }
+
+    /**
+     * What rootless containers of this caller will lack though they run: ids beyond container root when there is no
+     * {@code newuidmap}/{@code newgidmap} or no subordinate range for the user. For a log line.
+     *
+     * @return the limitations, each named; empty when none
+     */
+    public static List<String> limitations() {
+        List<String> out = new ArrayList<>();
+        if (!hasIdMapHelpers()) {
+            out.add("no /usr/bin/newuidmap and /usr/bin/newgidmap (Debian package uidmap): containers map only root");
+        } else {
+            if (subordinateIds(true).isEmpty()) {
+                out.add("no /etc/subuid range for user " + System.getProperty("user.name") + " (uid " + uid()
+                        + "): containers map only root");
+            }
+            if (subordinateIds(false).isEmpty()) {
+                out.add("no /etc/subgid range for user " + System.getProperty("user.name") + " (gid " + gid()
+                        + "): containers map only group 0");
+            }
+        }
+        return out;
     }
 
     private static Long readLong(Path p) {

@@ -25,8 +25,9 @@ public final class RootlessSpec {
      *       /etc/subuid and /etc/subgid ranges when newuidmap/newgidmap are installed (else root is the only id);
      *   <li>devpts without {@code gid=5} (unmapped with a single mapping); with the host network /sys is a read-only
      *       rbind (sysfs belongs to the network namespace's owner); no device cgroup rules;
-     *   <li>cgroups: with a delegated v2 subtree the container's cgroup is {@code <subtree>/<id>}; without one the
-     *       resources section is dropped when it holds no limit (a limit stays, and {@link #validate} refuses it).
+     *   <li>cgroups: with a delegated subtree ({@link Rootless#delegation()}, v2 or v1) the container's cgroup is
+     *       {@code <subtree>/<id>}; without one, and on v1 for limits, the resources section is dropped when it holds
+     *       no limit (a limit stays, and {@link #validate} refuses it).
      * </ul>
      *
      * @param spec the spec, modified
@@ -60,10 +61,11 @@ public final class RootlessSpec {
             // do not); an unprivileged user namespace cannot create device nodes anyway
             l.resources.devices = null;
         }
-        Optional<Path> delegated = Rootless.delegatedCgroup();
+        Optional<Rootless.Delegation> delegated = Rootless.delegation();
         if (delegated.isPresent()) {
-            l.cgroupsPath = delegated.get().resolve(id).toString().substring("/sys/fs/cgroup".length());
-        } else if (l.resources != null && !hasLimits(l.resources)) {
+            l.cgroupsPath = Path.of(delegated.get().path(), id).toString();
+        }
+        if ((delegated.isEmpty() || !delegated.get().unified()) && l.resources != null && !hasLimits(l.resources)) {
             l.resources = null;
         }
         return spec;
@@ -95,8 +97,10 @@ public final class RootlessSpec {
      * Refuses what an unprivileged caller cannot do, with {@link InvalidArgumentException#field()} naming the spec
      * field: no user namespace ({@code linux.namespaces}), host ids the caller does not own or a container root
      * that is not the caller ({@code linux.uidMappings}, {@code linux.gidMappings}), a process user outside the mapping
-     * ({@code process.user.uid}, {@code process.user.gid}), a cgroup outside the delegated subtree
-     * ({@code linux.cgroupsPath}) and limits without a delegated cgroup v2 subtree ({@code linux.resources}).
+     * ({@code process.user.uid}, {@code process.user.gid}), an {@code oom_score_adj} below the caller's
+     * ({@code process.oomScoreAdj}), a cgroup outside the delegated subtree
+     * ({@code linux.cgroupsPath}) and limits without a delegated cgroup v2 subtree ({@code linux.resources}; on
+     * cgroup v1 rootless containers get no limits).
      *
      * @param spec an adapted spec
      */
@@ -118,20 +122,29 @@ public final class RootlessSpec {
                         + " is not mapped in the container's user namespace");
             }
         }
-        Optional<Path> delegated = Rootless.delegatedCgroup();
-        if (l.cgroupsPath != null && !l.cgroupsPath.isEmpty()) {
-            Path want = Path.of("/sys/fs/cgroup", l.cgroupsPath).normalize();
-            if (delegated.isEmpty() || !want.startsWith(delegated.get()) || want.equals(delegated.get())) {
-                throw new InvalidArgumentException("linux.cgroupsPath", l.cgroupsPath + " is not below "
-                        + delegated.map(p -> "the delegated cgroup " + p).orElse("a delegated cgroup v2 subtree (none "
-                        + "is writable by uid " + Rootless.uid() + ")"));
+        if (spec.process != null && spec.process.oomScoreAdj != null) {
+            int own = ownOomScoreAdj();
+            if (spec.process.oomScoreAdj < own) {
+                throw new InvalidArgumentException("process.oomScoreAdj", spec.process.oomScoreAdj + " is below this "
+                        + "process's oom_score_adj " + own + ": lowering it needs CAP_SYS_RESOURCE on the host");
             }
         }
+        Optional<Rootless.Delegation> delegation = Rootless.delegation();
+        if (l.cgroupsPath != null && !l.cgroupsPath.isEmpty()) {
+            Path want = Path.of("/", l.cgroupsPath).normalize();
+            Path sub = delegation.map(d -> Path.of(d.path())).orElse(null);
+            if (sub == null || !want.startsWith(sub) || want.equals(sub)) {
+                throw new InvalidArgumentException("linux.cgroupsPath", l.cgroupsPath + " is not below "
+                        + delegation.map(d -> "the delegated cgroup " + d.dirs().get(0)).orElse("a delegated cgroup "
+                        + "subtree (none is writable by uid " + Rootless.uid() + ")"));
+            }
+        }
+        Optional<Path> delegated = delegation.filter(Rootless.Delegation::unified).map(d -> d.dirs().get(0));
         if (l.resources != null && hasLimits(l.resources)) {
             if (delegated.isEmpty()) {
                 throw new InvalidArgumentException("linux.resources", "limits need a cgroup v2 subtree delegated to uid "
                         + Rootless.uid() + (Rootless.pureV2() ? " (the parent of this process's cgroup is not writable)"
-                        : " (this host mounts cgroup v1 hierarchies: rootless containers get no cgroup there)"));
+                        : " (this host mounts cgroup v1 hierarchies: rootless containers get no limits there)"));
             }
             if (l.cgroupsPath == null || l.cgroupsPath.isEmpty()) {
                 throw new InvalidArgumentException("linux.cgroupsPath", "limits need the container's cgroup below "
@@ -145,6 +158,30 @@ public final class RootlessSpec {
                             + "enabled in " + delegated.get().resolve("cgroup.subtree_control"));
                 }
             }
+        }
+    }
+
+    /**
+     * {@link #validate} on the bundle's {@code config.json}, before a runtime touches anything. A missing or
+     * malformed config passes: the runtime reports it itself.
+     *
+     * @param bundle the bundle directory
+     */
+    public static void validateBundle(Path bundle) {
+        OciSpec.Spec spec;
+        try {
+            spec = OciSpec.read(java.nio.file.Files.readString(bundle.resolve("config.json")));
+        } catch (java.io.IOException | InvalidArgumentException e) {
+            return;
+        }
+        validate(spec);
+    }
+
+    private static int ownOomScoreAdj() {
+        try {
+            return Integer.parseInt(java.nio.file.Files.readString(Path.of("/proc/self/oom_score_adj")).trim());
+        } catch (java.io.IOException | NumberFormatException e) {
+            return -1000; // unknown: let the runtime decide
         }
     }
 

@@ -26,13 +26,17 @@ final class CliExec {
     private final CliRunner runner;
     private final YoukiQuirks youki;
     private final ErrorTyping errors;
+    /** Rootless youki: its exec must start inside the container's user namespace (see {@link #launch}). */
+    private final boolean joinUserNs;
 
     /** How a failed exec is typed (the runtime's classification by current state). */
     interface ErrorTyping {
         ContainerException classify(String op, String id, String message);
     }
 
-    CliExec(ContainerRuntime rt, CliFlavor flavor, CliRunner runner, YoukiQuirks youki, ErrorTyping errors) {
+    CliExec(ContainerRuntime rt, CliFlavor flavor, CliRunner runner, YoukiQuirks youki, ErrorTyping errors,
+            boolean rootless) {
+        this.joinUserNs = rootless && flavor == CliFlavor.YOUKI;
         this.rt = rt;
         this.flavor = flavor;
         this.runner = runner;
@@ -49,8 +53,17 @@ final class CliExec {
             proc = ExecSupport.prepare(rt, id, runner.scratch(), spec);
             pidFile = runner.scratch().resolve(proc.getFileName().toString().replace(".json", ".pid"));
             log = Files.createTempFile(runner.scratch(), "exec-", ".log");
-            cli = runner.start(runner.command(log, List.of("exec", "--process", proc.toString(), "--pid-file",
-                    pidFile.toString(), id)), pl.redirect(0), pl.redirect(1), pl.redirect(2));
+            List<String> cmd = runner.command(log, List.of("exec", "--process", proc.toString(), "--pid-file",
+                    pidFile.toString(), id));
+            if (joinUserNs) {
+                // libcontainer 0.7's exec joins the init's namespaces but not its user namespace, so an unprivileged
+                // youki fails with EPERM entering the pid namespace; started inside it (the caller owns it), it works
+                List<String> in = new java.util.ArrayList<>(List.of("nsenter", "--target",
+                        Integer.toString(rt.state(id).pid()), "--user", "--preserve-credentials", "--"));
+                in.addAll(cmd);
+                cmd = in;
+            }
+            cli = runner.start(cmd, pl.redirect(0), pl.redirect(1), pl.redirect(2));
             pl.childEndsPassed();
             int pid = awaitPid(cli, pidFile);
             if (pid <= 0) {

@@ -72,7 +72,7 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
     private final CliExec execs;
     private final CliStates states;
     /** Not root: the CLI runs the container in a user namespace; configs needing real root are refused first. */
-    private final boolean rootless = Rootless.active();
+    private final boolean rootless;
 
     private SubprocessContainerRuntime(CliFlavor flavor, Path binary, Path root, RootLock lock, RuntimeOptions options) {
         super(flavor.cliName(), root, lock);
@@ -80,24 +80,14 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
         this.binary = binary;
         this.crunNs = flavor == CliFlavor.CRUN ? CrunNamespace.open() : null;
         this.subreaper = options.subreaper();
+        this.rootless = Rootless.resolve(options.rootlessMode());
         this.cli = new CliRunner(flavor, binary, root, root.resolveSibling(root.getFileName() + ".cli"),
                 options.operationTimeout(), crunNs == null ? List.of() : crunNs.prefix(), this::ensureOpen);
         this.monitor = new CliExitMonitor(subreaper);
         this.youki = new YoukiQuirks(root, options.operationTimeout());
         this.removal = new ForcedRemoval(flavor.cliName(), root);
-        this.execs = new CliExec(this, flavor, cli, youki, this::classify);
+        this.execs = new CliExec(this, flavor, cli, youki, this::classify, rootless);
         this.states = new CliStates(flavor, root, cli);
-    }
-
-    /** A config that needs real root fails with the field named before the CLI runs; unreadable ones go to the CLI. */
-    private static void validateRootless(Path bundle) {
-        dev.youkiffm.spec.OciSpec.Spec spec;
-        try {
-            spec = dev.youkiffm.spec.OciSpec.read(Files.readString(bundle.resolve("config.json")));
-        } catch (IOException | dev.youkiffm.InvalidArgumentException e) {
-            return; // the CLI reports a missing or malformed config itself
-        }
-        RootlessSpec.validate(spec);
     }
 
     /**
@@ -118,7 +108,7 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
      * @return the open runtime
      */
     public static SubprocessContainerRuntime open(CliFlavor flavor, RuntimeOptions options) {
-        List<String> missing = new ArrayList<>(HostChecks.missingForCli(flavor.cliName()));
+        List<String> missing = new ArrayList<>(HostChecks.missingForCli(flavor.cliName(), options));
         Path bin = CliBinaries.find(flavor, options.binary());
         if (bin == null) {
             missing.add(flavor.cliName() + " binary (looked at " + String.join(", ", CliBinaries.candidates(flavor,
@@ -128,7 +118,8 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
             throw new RuntimeUnavailableException("the " + flavor.cliName() + " runtime is unavailable", missing);
         }
         Path root = (options.root() != null ? options.root()
-                : Rootless.active() ? Rootless.defaultRoot(flavor.cliName()) : defaultRoot(flavor))
+                : Rootless.resolve(options.rootlessMode()) ? Rootless.defaultRoot(flavor.cliName())
+                : defaultRoot(flavor))
                 .toAbsolutePath().normalize();
         try {
             Files.createDirectories(root);
@@ -185,7 +176,7 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
             throw new ContainerAlreadyExistsException(id);
         }
         if (rootless) {
-            validateRootless(b);
+            RootlessSpec.validateBundle(b);
         }
         StdioPlumbing pl = StdioPlumbing.forCreate(pump, root, id, options, false);
         java.time.Duration deadline = options.timeout() == null ? cli.timeout() : options.timeout();

@@ -2,7 +2,6 @@ package dev.youkiffm.rootless;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -67,6 +66,12 @@ class RootlessSpecTest {
         subRoot.linux.uidMappings.get(0).containerId = 1; // container root unmapped: the caller is uid 1 inside
         assertEquals("linux.uidMappings", field(subRoot));
 
+        OciSpec.Spec oom = RootlessSpec.adapt(base().build().toSpec(), "c1");
+        oom.process.oomScoreAdj = -1000; // below the test JVM's: only CAP_SYS_RESOURCE may lower it
+        assertEquals("process.oomScoreAdj", field(oom));
+        oom.process.oomScoreAdj = 1000;
+        RootlessSpec.validate(oom);
+
         OciSpec.Spec empty = RootlessSpec.adapt(base().build().toSpec(), "c1");
         empty.linux.uidMappings = List.of();
         assertEquals("linux.uidMappings", field(empty));
@@ -79,7 +84,8 @@ class RootlessSpecTest {
             InvalidArgumentException e = assertThrows(InvalidArgumentException.class, () -> RootlessSpec.validate(limited));
             assertEquals("linux.resources", e.field());
             assertTrue(e.getMessage().contains("delegated"), e.getMessage());
-            assertNull(limited.linux.cgroupsPath, "no cgroup path without a delegated subtree");
+            assertEquals(Rootless.delegation().map(d -> d.path() + "/c1").orElse(null), limited.linux.cgroupsPath,
+                    "the cgroup goes below the delegated subtree (v1), if any");
         }
         OciSpec.Spec outside = RootlessSpec.adapt(base().build().toSpec(), "c1");
         outside.linux.cgroupsPath = "/elsewhere/c1";

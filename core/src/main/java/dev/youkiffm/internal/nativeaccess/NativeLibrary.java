@@ -25,7 +25,8 @@ import java.util.Properties;
  * the {@code /proc/self/fd/N} of a memfd that stays open for the JVM's lifetime, so every helper (including one
  * respawned later) is exec'd from sealed memory and its {@code /proc/<pid>/exe} cannot be opened for writing
  * (CVE-2019-5736). Without memfd the copies go through a root-owned 0700 directory under
- * {@code -Dyffm.native.workdir} (default {@code /run}) and are unlinked at once.
+ * {@code -Dyffm.native.workdir} (default {@code /run}, or {@code $XDG_RUNTIME_DIR} when not root) and are unlinked
+ * at once.
  *
  * <p>Overrides: {@code -Dyffm.native.lib=/path/libyouki_ffm.so} and {@code -Dyffm.native.helper=/path/yffm-helper}.
  * They are refused with {@link UnsafeNativeFileException} unless the file and every directory above it are owned by
@@ -116,7 +117,7 @@ public final class NativeLibrary {
         if (!missing.isEmpty()) {
             throw new RuntimeUnavailableException("the FFM runtime is unavailable", missing);
         }
-        Path base = Path.of(System.getProperty(WORKDIR_PROPERTY, "/run"));
+        Path base = Path.of(System.getProperty(WORKDIR_PROPERTY, defaultWorkdir()));
         SealedCopy lib = null;
         SealedCopy helper = null;
         try {
@@ -141,6 +142,12 @@ public final class NativeLibrary {
         LOG.log(Level.DEBUG, "loaded {0} from {1} {2}, helper {3}", libName, lib.sealed ? "sealed memfd" : "fd",
                 lib.procPath(), helper.procPath());
         return new Loaded(lib.procPath(), helper.procPath());
+    }
+
+    /** {@code /run} as root; otherwise {@code $XDG_RUNTIME_DIR} (a user cannot write {@code /run}) when set. */
+    private static String defaultWorkdir() {
+        String xdg = System.getenv("XDG_RUNTIME_DIR");
+        return SafeFs.geteuid() != 0 && xdg != null && xdg.startsWith("/") ? xdg : "/run";
     }
 
     /** The bytes of an override (checked: {@link TrustedFiles}) or of the classpath resource; null if missing. */
