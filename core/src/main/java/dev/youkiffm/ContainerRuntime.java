@@ -101,6 +101,18 @@ public interface ContainerRuntime extends AutoCloseable {
         return dev.youkiffm.internal.RuntimeFiles.logFile(root(), id, stream);
     }
 
+    /**
+     * The terminal of a container created (by this runtime instance) from a config with {@code process.terminal}
+     * ({@code ContainerConfig.withTerminal(true)}): the runtime received its pty master through a console socket
+     * during {@link #create}. Attach, resize and detach through it; it is closed by {@link #delete}.
+     *
+     * @throws ContainerNotFoundException for an unknown id
+     * @throws IllegalContainerStateException if the container has no terminal here
+     */
+    default Terminal terminal(String id) {
+        throw new IllegalContainerStateException(id, "terminal", "this runtime has no terminals");
+    }
+
     /** All containers in this root. */
     List<ContainerState> list();
 
