@@ -864,6 +864,25 @@ mod tests {
     }
 
     #[test]
+    fn console_socket_must_be_an_absolute_socket() {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("s");
+        let _l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        assert!(ops::validate_console_socket(sock.to_str().unwrap()).is_ok());
+        let file = dir.path().join("f");
+        std::fs::write(&file, b"").unwrap();
+        for bad in [
+            "relative/s".to_string(),
+            format!("{}/../s", dir.path().display()),
+            file.display().to_string(),
+            dir.path().join("missing").display().to_string(),
+        ] {
+            let e = ops::validate_console_socket(&bad).unwrap_err();
+            assert_eq!(e.code, YFFM_ERR_INVALID_ARGUMENT, "{bad}: {}", e.msg);
+        }
+    }
+
+    #[test]
     fn error_truncation() {
         let msg = "0123456789abcdef";
         for cap in [1usize, 2, 5, 16, 17, 100] {

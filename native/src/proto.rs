@@ -297,6 +297,25 @@ mod tests {
     }
 
     #[test]
+    fn console_socket_is_optional_on_the_wire() {
+        let plain = Request::Create {
+            id: "x".into(),
+            bundle: "/b".into(),
+            console_socket: None,
+        };
+        let s = serde_json::to_string(&plain).unwrap();
+        assert_eq!(s, r#"{"op":"create","id":"x","bundle":"/b"}"#);
+        assert_eq!(serde_json::from_str::<Request>(&s).unwrap(), plain);
+        let tty = Request::Exec {
+            id: "x".into(),
+            process: "/p.json".into(),
+            console_socket: Some("/run/r.tty/ab/s".into()),
+        };
+        let s = serde_json::to_string(&tty).unwrap();
+        assert_eq!(serde_json::from_str::<Request>(&s).unwrap(), tty);
+    }
+
+    #[test]
     fn request_json() {
         let r = Call {
             timeout_ms: 5,

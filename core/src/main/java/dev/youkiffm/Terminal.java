@@ -1,9 +1,7 @@
 package dev.youkiffm;
 
-import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.util.function.Consumer;
 
 /**
@@ -37,17 +35,7 @@ public interface Terminal {
 
     /** {@link #attach(InputStream, Consumer)} writing output to {@code output} (flushed per frame, never closed). */
     default void attach(InputStream input, OutputStream output) {
-        java.util.Objects.requireNonNull(output, "output");
-        attach(input, f -> {
-            if (f.data().length > 0) {
-                try {
-                    output.write(f.data());
-                    output.flush();
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }
-        });
+        attach(input, ((Stdio.Frames) Stdio.stream(output)).consumer());
     }
 
     /** Whether an output consumer is attached. */

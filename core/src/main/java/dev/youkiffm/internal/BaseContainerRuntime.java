@@ -372,7 +372,8 @@ public abstract class BaseContainerRuntime implements ContainerRuntime {
             try {
                 t = new PtyTerminal(name, rcv.receive("exec '" + name + "'", deadline, timeout), pump);
             } catch (RuntimeException e) {
-                h.kill(dev.youkiffm.Signal.SIGKILL, true);
+                h.kill(dev.youkiffm.Signal.SIGKILL, true); // no terminal, no exec
+                h.close();
                 throw e;
             }
             execTerminals.put(t, id);

@@ -35,11 +35,6 @@ public final class ConsoleReceiver implements AutoCloseable {
         this.listenFd = listenFd;
     }
 
-    /** {@code R.tty} of {@code root}: where receivers live (swept by {@code recover}). */
-    public static Path baseDir(Path root) {
-        return RuntimeFiles.sibling(root, ".tty");
-    }
-
     /** A listening receiver for one create or exec under {@code root}'s {@code R.tty}. */
     public static ConsoleReceiver open(Path root) {
         Path base = RuntimeFiles.ensureSibling(root, ".tty");

@@ -7,9 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.youkiffm.ContainerException;
 import dev.youkiffm.ContainerRuntime;
+import dev.youkiffm.ContainerRuntimes;
 import dev.youkiffm.CreateOptions;
 import dev.youkiffm.OperationTimeoutException;
 import dev.youkiffm.Prereqs;
+import dev.youkiffm.RuntimeOptions;
 import dev.youkiffm.bundle.Bundles;
 import dev.youkiffm.spec.ContainerConfig;
 import dev.youkiffm.testkit.BusyboxRootfs;
@@ -34,10 +36,38 @@ import org.junit.jupiter.api.Test;
  * with a typed error by its deadline and leaves no state directory, cgroup or socket directory behind.
  */
 abstract class HostileTerminalCases extends TerminalCases {
-    /** The runtime over {@code root} driving {@code binary} (null: the real CLI). */
-    protected abstract ContainerRuntime open(Path root, Path binary);
+    private final String cli;
+    private final RuntimeOptions.Mode mode;
 
-    protected abstract Path realBinary();
+    HostileTerminalCases(String cli, RuntimeOptions.Mode mode) {
+        this.cli = cli;
+        this.mode = mode;
+    }
+
+    @Override
+    protected ContainerRuntime open(Path root) {
+        return open(root, null);
+    }
+
+    /** The runtime over {@code root} driving {@code binary} (null: the real CLI), in subreaper mode. */
+    private ContainerRuntime open(Path root, Path binary) {
+        RuntimeOptions o = RuntimeOptions.defaults().withMode(mode).withRoot(root).withSubreaper(true);
+        return ContainerRuntimes.open(binary == null ? o : o.withBinary(binary));
+    }
+
+    private Path realBinary() {
+        return dev.youkiffm.conformance.Subprocess.binary(cli);
+    }
+
+    @Override
+    protected String runtimeName() {
+        return cli;
+    }
+
+    @Override
+    protected void requirePrerequisites() {
+        Prereqs.require(realBinary() != null, "the " + cli + " CLI");
+    }
 
     private Path wrapper(Path dir, Path target) throws IOException {
         Path script = dir.resolve("cli-wrapper");
@@ -64,16 +94,16 @@ abstract class HostileTerminalCases extends TerminalCases {
         ServerSocketChannel swallow = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         swallow.bind(UnixDomainSocketAddress.of(sock));
         Thread taker = null;
+        List<SocketChannel> held = new java.util.concurrent.CopyOnWriteArrayList<>();
         if (listen) {
-            // accepts and reads until EOF: a passed pty master is dropped by the kernel with the data
+            // accepts and never reads: the pty master stays queued in the socket, alive (reading would drop it, and
+            // its hangup would kill the container's init before our receiver's deadline: a different failure)
             taker = Thread.ofVirtual().start(() -> {
                 try (SocketChannel c = swallow.accept()) {
-                    ByteBuffer buf = ByteBuffer.allocate(4096);
-                    while (c.read(buf) >= 0) {
-                        buf.clear();
-                    }
-                } catch (IOException e) {
-                    // closed by the test
+                    held.add(c);
+                    Thread.sleep(Long.MAX_VALUE);
+                } catch (IOException | InterruptedException e) {
+                    // the test is over
                 }
             });
         } else {
@@ -106,7 +136,11 @@ abstract class HostileTerminalCases extends TerminalCases {
         } finally {
             swallow.close();
             if (taker != null) {
+                taker.interrupt();
                 taker.join(5_000);
+            }
+            for (SocketChannel c : held) {
+                c.close();
             }
             dev.youkiffm.internal.RuntimeFiles.deleteTree(dir);
         }

@@ -1,37 +1,10 @@
 package dev.youkiffm.tty;
 
-import dev.youkiffm.ContainerRuntime;
-import dev.youkiffm.ContainerRuntimes;
-import dev.youkiffm.Prereqs;
 import dev.youkiffm.RuntimeOptions;
-import java.nio.file.Path;
 
-/** {@link TerminalCases} and {@link HostileTerminalCases} on the runc CLI (console socket: `--console-socket`). */
+/** {@link TerminalCases} and {@link HostileTerminalCases} on the runc CLI (console socket: {@code --console-socket}). */
 class RuncTerminalTest extends HostileTerminalCases {
-    @Override
-    protected ContainerRuntime open(Path root) {
-        return open(root, null);
-    }
-
-    @Override
-    protected ContainerRuntime open(Path root, Path binary) {
-        RuntimeOptions o = RuntimeOptions.defaults().withMode(RuntimeOptions.Mode.RUNC).withRoot(root)
-                .withSubreaper(true);
-        return ContainerRuntimes.open(binary == null ? o : o.withBinary(binary));
-    }
-
-    @Override
-    protected Path realBinary() {
-        return dev.youkiffm.conformance.Subprocess.binary("runc");
-    }
-
-    @Override
-    protected String runtimeName() {
-        return "runc";
-    }
-
-    @Override
-    protected void requirePrerequisites() {
-        Prereqs.require(realBinary() != null, "the runc CLI");
+    RuncTerminalTest() {
+        super("runc", RuntimeOptions.Mode.RUNC);
     }
 }

@@ -91,7 +91,6 @@ public final class Posix {
     public static final int SUN_PATH_MAX = 108;
     private static final long TIOCGPTN = 0x80045430L;
     private static final long TIOCSWINSZ = 0x5414L;
-    private static final long TIOCGWINSZ = 0x5413L;
 
     /** struct pollfd { int fd; short events; short revents; } */
     public static final StructLayout POLLFD =
@@ -893,22 +892,6 @@ public final class Posix {
             if ((int) ioctl$mh.invokeExact(st, fd, TIOCSWINSZ, ws) != 0) {
                 throw error("ioctl(TIOCSWINSZ)", errno(st));
             }
-        } catch (IOException | RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new AssertionError(t);
-        }
-    }
-
-    /** A terminal's window size ({@code TIOCGWINSZ}) as {@code {columns, rows}}. */
-    public static int[] windowSize(int fd) throws IOException {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = a.allocate(CAPTURE);
-            MemorySegment ws = a.allocate(8);
-            if ((int) ioctl$mh.invokeExact(st, fd, TIOCGWINSZ, ws) != 0) {
-                throw error("ioctl(TIOCGWINSZ)", errno(st));
-            }
-            return new int[] {Short.toUnsignedInt(ws.get(JAVA_SHORT, 2)), Short.toUnsignedInt(ws.get(JAVA_SHORT, 0))};
         } catch (IOException | RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
