@@ -133,6 +133,8 @@ abstract class HostileTerminalCases extends TerminalCases {
                 }
             }
             assertEquals(List.of(), h.list(), "nothing in the root");
+            h.recover(); // the bundle of the failed create
+            assertFalse(Files.exists(b), "bundle swept by recover");
         } finally {
             swallow.close();
             if (taker != null) {
