@@ -11,10 +11,15 @@ final class ConsoleConfig {
     /** True when {@code bundle/config.json} has {@code "process": {"terminal": true}}; false if it cannot be read. */
     static boolean wantsTerminal(Path bundle) {
         try {
-            if (java.nio.file.Files.size(bundle.resolve("config.json")) > 16 << 20) {
+            Path file = bundle.resolve("config.json");
+            if (java.nio.file.Files.size(file) > 16 << 20) {
                 return false; // the runtime refuses an oversized config itself
             }
-            JsonNode cfg = OciStateJson.MAPPER.readTree(bundle.resolve("config.json").toFile());
+            byte[] json = java.nio.file.Files.readAllBytes(file);
+            if (!new String(json, java.nio.charset.StandardCharsets.ISO_8859_1).contains("\"terminal\"")) {
+                return false; // the common case, without a parse on every create
+            }
+            JsonNode cfg = OciStateJson.MAPPER.readTree(json);
             return cfg.path("process").path("terminal").asBoolean(false);
         } catch (IOException e) {
             return false; // the runtime reports a missing or malformed config itself

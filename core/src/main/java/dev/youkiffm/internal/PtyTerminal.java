@@ -220,7 +220,10 @@ public final class PtyTerminal implements Terminal, AutoCloseable {
                 + "its runtime closed)");
     }
 
-    /** Detaches, stops the drain and closes the master. Idempotent. */
+    /**
+     * Detaches, stops the drain and closes the master; returns once the pump closed its duplicate too (bounded: the
+     * pump serves a cancel within one turn). Idempotent.
+     */
     @Override
     public void close() {
         detach();
@@ -232,6 +235,13 @@ public final class PtyTerminal implements Terminal, AutoCloseable {
             lock.writeLock().unlock();
         }
         drain.cancel(pump);
+        try {
+            drain.done().get(1, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            // the pump is stopped or busy: it closes the duplicate when it gets to it (or when it stops)
+        }
     }
 
     /** The pump's sink: forwards to the attached consumer, drops while detached. Pump thread only (never blocks). */
