@@ -122,7 +122,10 @@ void yffm_runtime_free(yffm_runtime *rt);
 
 // Creates container `id` from the OCI bundle `bundle` (absolute directory with config.json), like
 // `youki create`. `stdin_fd`/`stdout_fd`/`stderr_fd`: an fd the caller keeps owning (it is duplicated), or -1
-// for /dev/null. On success `*pid_out` is the init's pid and `*pidfd_out` a new pidfd (close-on-exec) for it
+// for /dev/null. `console_socket`: NULL, or for a config with `process.terminal` the absolute path of a unix
+// socket the caller listens on; the init sends its pty master there (runc's `--console-socket` protocol: one
+// message carrying the fd with `SCM_RIGHTS`) before this returns, and its stdio is the pty then. On success
+// `*pid_out` is the init's pid and `*pidfd_out` a new pidfd (close-on-exec) for it
 // that the caller owns and must close. On failure (a timeout included) whatever libcontainer left behind is
 // removed. The config is checked first (process args, NUL bytes, `cgroupsPath`, annotation size): a bad one is
 // `YFFM_ERR_INVALID_ARGUMENT` naming the field. `timeout_ms`: 0 for the runtime's default.
@@ -132,6 +135,7 @@ int32_t yffm_create(yffm_runtime *rt,
                     int32_t stdin_fd,
                     int32_t stdout_fd,
                     int32_t stderr_fd,
+                    const char *console_socket,
                     uint32_t timeout_ms,
                     int32_t *pid_out,
                     int32_t *pidfd_out,
@@ -266,7 +270,8 @@ int32_t yffm_pidfd_exit_code(int32_t pidfd,
 
 // Runs an extra process in the running container `id`, like `youki exec --detach --process FILE`. `process` is
 // the absolute path of an OCI `process` JSON object (args, env, cwd, user, capabilities, ...), read before this
-// returns. `stdin_fd`/`stdout_fd`/`stderr_fd` as for `yffm_create`. A container that is not running is
+// returns. `stdin_fd`/`stdout_fd`/`stderr_fd` and `console_socket` (for a process with `terminal`) as for
+// `yffm_create`. A container that is not running is
 // `YFFM_ERR_INVALID_STATE` and nothing is started.
 // On success `*token_out` names the process for `yffm_exec_status`, `*pid_out` is its host pid and
 // `*pidfd_out` a new pidfd (close-on-exec) for it that the caller owns and must close. The exec'd process is
@@ -277,6 +282,7 @@ int32_t yffm_exec(yffm_runtime *rt,
                   int32_t stdin_fd,
                   int32_t stdout_fd,
                   int32_t stderr_fd,
+                  const char *console_socket,
                   uint32_t timeout_ms,
                   uint64_t *token_out,
                   int32_t *pid_out,

@@ -872,7 +872,9 @@ fn run_request(root: &Path, req: &Request, stdio: Vec<OwnedFd>) -> (Response, Op
         ..ok()
     };
     match req {
-        Request::Create { id, bundle } => match take3(stdio).and_then(|s| engine.create(id, bundle, s)) {
+        Request::Create { id, bundle, console_socket } => match take3(stdio)
+            .and_then(|s| engine.create(id, bundle, s, console_socket.as_deref()))
+        {
             Ok((pid, pidfd)) => {
                 // the worker exits after this call, so it may enter the container's netns
                 crate::ops::bring_loopback_up(pid);
@@ -886,7 +888,9 @@ fn run_request(root: &Path, req: &Request, stdio: Vec<OwnedFd>) -> (Response, Op
             }
             Err(e) => (error_response(e.code, e.msg), None),
         },
-        Request::Exec { id, process } => match take3(stdio).and_then(|s| engine.exec(id, process, s)) {
+        Request::Exec { id, process, console_socket } => match take3(stdio)
+            .and_then(|s| engine.exec(id, process, s, console_socket.as_deref()))
+        {
             Ok((pid, pidfd)) => (
                 Response {
                     value: Some(pid),

@@ -89,10 +89,17 @@ impl yffm_runtime {
         Ok((resp, pid, fds.pop().unwrap()))
     }
 
-    fn create(&self, id: &str, bundle: &str, stdio: [OwnedFd; 3], timeout: Option<Duration>) -> OpResult<(i32, OwnedFd)> {
+    fn create(
+        &self,
+        id: &str,
+        bundle: &str,
+        stdio: [OwnedFd; 3],
+        console_socket: Option<&str>,
+        timeout: Option<Duration>,
+    ) -> OpResult<(i32, OwnedFd)> {
         match &self.backend {
             Backend::Direct(d) => Self::direct(d, |d| {
-                let (pid, fd) = d.engine.create(id, bundle, stdio)?;
+                let (pid, fd) = d.engine.create(id, bundle, stdio, console_socket)?;
                 let mine = util::dup_cloexec(fd.as_fd()).map_err(|e| OpError::io("dup pidfd", &e))?;
                 d.exits.insert(id, pid, mine);
                 Ok((pid, fd))
@@ -101,6 +108,7 @@ impl yffm_runtime {
                 let req = Request::Create {
                     id: id.into(),
                     bundle: bundle.into(),
+                    console_socket: console_socket.map(str::to_string),
                 };
                 let (_, pid, pidfd) = Self::call_with_stdio(h, req, stdio, timeout)?;
                 Ok((pid, pidfd))
@@ -108,10 +116,17 @@ impl yffm_runtime {
         }
     }
 
-    fn exec(&self, id: &str, process: &str, stdio: [OwnedFd; 3], timeout: Option<Duration>) -> OpResult<(u64, i32, OwnedFd)> {
+    fn exec(
+        &self,
+        id: &str,
+        process: &str,
+        stdio: [OwnedFd; 3],
+        console_socket: Option<&str>,
+        timeout: Option<Duration>,
+    ) -> OpResult<(u64, i32, OwnedFd)> {
         match &self.backend {
             Backend::Direct(d) => Self::direct(d, |d| {
-                let (pid, fd) = d.engine.exec(id, process, stdio)?;
+                let (pid, fd) = d.engine.exec(id, process, stdio, console_socket)?;
                 let mine = util::dup_cloexec(fd.as_fd()).map_err(|e| OpError::io("dup pidfd", &e))?;
                 d.next_exec += 1;
                 d.exits.insert(&ops::exec_key(d.next_exec), pid, mine);
@@ -121,6 +136,7 @@ impl yffm_runtime {
                 let req = Request::Exec {
                     id: id.into(),
                     process: process.into(),
+                    console_socket: console_socket.map(str::to_string),
                 };
                 let (resp, pid, pidfd) = Self::call_with_stdio(h, req, stdio, timeout)?;
                 let token = resp
@@ -252,6 +268,15 @@ unsafe fn cstr<'a>(p: *const c_char, what: &str) -> OpResult<&'a str> {
     CStr::from_ptr(p)
         .to_str()
         .map_err(|_| OpError::invalid(format!("{what} is not valid UTF-8")))
+}
+
+/// An optional string argument: NULL is `None`.
+unsafe fn opt_cstr<'a>(p: *const c_char, what: &str) -> OpResult<Option<&'a str>> {
+    if p.is_null() {
+        Ok(None)
+    } else {
+        cstr(p, what).map(Some)
+    }
 }
 
 unsafe fn rt_ref<'a>(rt: *mut yffm_runtime) -> OpResult<&'a yffm_runtime> {
@@ -419,7 +444,10 @@ pub unsafe extern "C" fn yffm_runtime_free(rt: *mut yffm_runtime) {
 
 /// Creates container `id` from the OCI bundle `bundle` (absolute directory with config.json), like
 /// `youki create`. `stdin_fd`/`stdout_fd`/`stderr_fd`: an fd the caller keeps owning (it is duplicated), or -1
-/// for /dev/null. On success `*pid_out` is the init's pid and `*pidfd_out` a new pidfd (close-on-exec) for it
+/// for /dev/null. `console_socket`: NULL, or for a config with `process.terminal` the absolute path of a unix
+/// socket the caller listens on; the init sends its pty master there (runc's `--console-socket` protocol: one
+/// message carrying the fd with `SCM_RIGHTS`) before this returns, and its stdio is the pty then. On success
+/// `*pid_out` is the init's pid and `*pidfd_out` a new pidfd (close-on-exec) for it
 /// that the caller owns and must close. On failure (a timeout included) whatever libcontainer left behind is
 /// removed. The config is checked first (process args, NUL bytes, `cgroupsPath`, annotation size): a bad one is
 /// `YFFM_ERR_INVALID_ARGUMENT` naming the field. `timeout_ms`: 0 for the runtime's default.
@@ -431,6 +459,7 @@ pub unsafe extern "C" fn yffm_create(
     stdin_fd: i32,
     stdout_fd: i32,
     stderr_fd: i32,
+    console_socket: *const c_char,
     timeout_ms: u32,
     pid_out: *mut i32,
     pidfd_out: *mut i32,
@@ -445,9 +474,13 @@ pub unsafe extern "C" fn yffm_create(
         validate_bundle(bundle)?;
         nonnull(pid_out, "pid_out")?;
         nonnull(pidfd_out, "pidfd_out")?;
+        let console_socket = opt_cstr(console_socket, "console_socket")?;
+        if let Some(cs) = console_socket {
+            ops::validate_console_socket(cs)?;
+        }
         let stdio = stdio_fds(stdin_fd, stdout_fd, stderr_fd)?;
         util::validate_spec(bundle, true)?;
-        let (pid, pidfd) = rt.create(id, bundle, stdio, call_timeout(timeout_ms))?;
+        let (pid, pidfd) = rt.create(id, bundle, stdio, console_socket, call_timeout(timeout_ms))?;
         *pid_out = pid;
         *pidfd_out = pidfd.into_raw_fd();
         Ok(())
@@ -831,6 +864,25 @@ mod tests {
     }
 
     #[test]
+    fn console_socket_must_be_an_absolute_socket() {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("s");
+        let _l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        assert!(ops::validate_console_socket(sock.to_str().unwrap()).is_ok());
+        let file = dir.path().join("f");
+        std::fs::write(&file, b"").unwrap();
+        for bad in [
+            "relative/s".to_string(),
+            format!("{}/../s", dir.path().display()),
+            file.display().to_string(),
+            dir.path().join("missing").display().to_string(),
+        ] {
+            let e = ops::validate_console_socket(&bad).unwrap_err();
+            assert_eq!(e.code, YFFM_ERR_INVALID_ARGUMENT, "{bad}: {}", e.msg);
+        }
+    }
+
+    #[test]
     fn error_truncation() {
         let msg = "0123456789abcdef";
         for cap in [1usize, 2, 5, 16, 17, 100] {
@@ -855,7 +907,8 @@ mod tests {
 
 /// Runs an extra process in the running container `id`, like `youki exec --detach --process FILE`. `process` is
 /// the absolute path of an OCI `process` JSON object (args, env, cwd, user, capabilities, ...), read before this
-/// returns. `stdin_fd`/`stdout_fd`/`stderr_fd` as for `yffm_create`. A container that is not running is
+/// returns. `stdin_fd`/`stdout_fd`/`stderr_fd` and `console_socket` (for a process with `terminal`) as for
+/// `yffm_create`. A container that is not running is
 /// `YFFM_ERR_INVALID_STATE` and nothing is started.
 /// On success `*token_out` names the process for `yffm_exec_status`, `*pid_out` is its host pid and
 /// `*pidfd_out` a new pidfd (close-on-exec) for it that the caller owns and must close. The exec'd process is
@@ -868,6 +921,7 @@ pub unsafe extern "C" fn yffm_exec(
     stdin_fd: i32,
     stdout_fd: i32,
     stderr_fd: i32,
+    console_socket: *const c_char,
     timeout_ms: u32,
     token_out: *mut u64,
     pid_out: *mut i32,
@@ -884,8 +938,12 @@ pub unsafe extern "C" fn yffm_exec(
         nonnull(token_out, "token_out")?;
         nonnull(pid_out, "pid_out")?;
         nonnull(pidfd_out, "pidfd_out")?;
+        let console_socket = opt_cstr(console_socket, "console_socket")?;
+        if let Some(cs) = console_socket {
+            ops::validate_console_socket(cs)?;
+        }
         let stdio = stdio_fds(stdin_fd, stdout_fd, stderr_fd)?;
-        let (token, pid, pidfd) = rt.exec(id, process, stdio, call_timeout(timeout_ms))?;
+        let (token, pid, pidfd) = rt.exec(id, process, stdio, console_socket, call_timeout(timeout_ms))?;
         *token_out = token;
         *pid_out = pid;
         *pidfd_out = pidfd.into_raw_fd();

@@ -498,11 +498,13 @@ impl Engine {
         load_state_dir(&dir, id)
     }
 
-    /// The builder both create and exec start from: this root, the default executor, the given stdio.
+    /// The builder both create and exec start from: this root, the default executor, the given stdio, and the
+    /// console socket the pty master goes to (a process with `terminal`).
     fn builder(
         &self,
         id: &str,
         stdio: [OwnedFd; 3],
+        console_socket: Option<&str>,
     ) -> Result<ContainerBuilder, LibcontainerError> {
         let [stdin, stdout, stderr] = stdio;
         Ok(
@@ -510,6 +512,7 @@ impl Engine {
                 .with_executor(libcontainer::workload::default::DefaultExecutor {})
                 .with_root_path(&self.root)?
                 .validate_id()?
+                .with_console_socket(console_socket)
                 .with_stdin(stdin)
                 .with_stdout(stdout)
                 .with_stderr(stderr),
@@ -522,10 +525,14 @@ impl Engine {
         id: &str,
         bundle: &str,
         stdio: [OwnedFd; 3],
+        console_socket: Option<&str>,
     ) -> OpResult<(i32, OwnedFd)> {
         validate_id(id)?;
         validate_bundle(bundle)?;
         validate_spec(bundle, true)?;
+        if let Some(cs) = console_socket {
+            validate_console_socket(cs)?;
+        }
         let dir = self.root.join(id);
         if dir.exists() {
             return Err(OpError::new(
@@ -536,7 +543,7 @@ impl Engine {
         let before = child_pids();
         let res = {
             let _guard = ProcGuard::save();
-            self.builder(id, stdio).and_then(|b| {
+            self.builder(id, stdio, console_socket).and_then(|b| {
                 b.as_init(bundle)
                     .with_systemd(false)
                     .with_detach(true)
@@ -753,9 +760,13 @@ impl Engine {
         id: &str,
         process_path: &str,
         stdio: [OwnedFd; 3],
+        console_socket: Option<&str>,
     ) -> OpResult<(i32, OwnedFd)> {
         validate_id(id)?;
         validate_process_path(process_path)?;
+        if let Some(cs) = console_socket {
+            validate_console_socket(cs)?;
+        }
         // load() reports an unknown id as NOT_FOUND and refreshes the status, so a stopped or paused container is
         // INVALID_STATE before anything is cloned.
         let c = self.load(id)?;
@@ -787,7 +798,7 @@ impl Engine {
         let sockets_before = tenant_sockets(&dir);
         let res = {
             let _guard = ProcGuard::save();
-            self.builder(id, stdio).and_then(|b| {
+            self.builder(id, stdio, console_socket).and_then(|b| {
                 b.as_tenant()
                     .with_process(Some(process_path))
                     .with_detach(true)
@@ -945,6 +956,29 @@ pub fn pidfd_pair(pid: i32) -> OpResult<(OwnedFd, OwnedFd)> {
     let fd = pidfd_open(pid).map_err(|e| OpError::io(&format!("pidfd_open({pid})"), &e))?;
     let dup = dup_cloexec(fd.as_fd()).map_err(|e| OpError::io("dup pidfd", &e))?;
     Ok((fd, dup))
+}
+
+/// A console socket: an absolute path, no `..`, naming a unix socket (the caller's listener). libcontainer
+/// connects to it through a symlink in the container's state dir, so its length is not limited by `sun_path`.
+pub fn validate_console_socket(p: &str) -> OpResult<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let path = Path::new(p);
+    if !path.is_absolute()
+        || path
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Err(OpError::invalid(format!(
+            "console_socket {p:?}: must be an absolute path without '..'"
+        )));
+    }
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_socket() => Ok(()),
+        Ok(_) => Err(OpError::invalid(format!(
+            "console_socket {p:?} is not a unix socket"
+        ))),
+        Err(e) => Err(OpError::invalid(format!("console_socket {p:?}: {e}"))),
+    }
 }
 
 /// An exec's process.json: an absolute path to an existing regular file, no `..`.

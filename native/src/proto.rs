@@ -25,10 +25,13 @@ pub const HELPER_SOCKET_FD: RawFd = 3;
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Request {
-    /// Carries 3 fds after the reply socket: stdin, stdout, stderr.
+    /// Carries 3 fds after the reply socket: stdin, stdout, stderr. `console_socket`: where the init sends its
+    /// pty master (a config with `process.terminal`), as libcontainer's console socket.
     Create {
         id: String,
         bundle: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        console_socket: Option<String>,
     },
     Start {
         id: String,
@@ -61,10 +64,13 @@ pub enum Request {
     ExitStatus {
         id: String,
     },
-    /// Carries 3 fds after the reply socket: stdin, stdout, stderr. `process` is the path of an OCI process.json.
+    /// Carries 3 fds after the reply socket: stdin, stdout, stderr. `process` is the path of an OCI process.json;
+    /// `console_socket` as for `Create` (a process with `terminal`).
     Exec {
         id: String,
         process: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        console_socket: Option<String>,
     },
     ExecStatus {
         token: u64,
@@ -288,6 +294,25 @@ mod tests {
         assert!(p2.is_empty() && fds2.is_empty());
         drop(t.join().unwrap());
         assert!(recv_msg(b.as_fd()).unwrap().is_none());
+    }
+
+    #[test]
+    fn console_socket_is_optional_on_the_wire() {
+        let plain = Request::Create {
+            id: "x".into(),
+            bundle: "/b".into(),
+            console_socket: None,
+        };
+        let s = serde_json::to_string(&plain).unwrap();
+        assert_eq!(s, r#"{"op":"create","id":"x","bundle":"/b"}"#);
+        assert_eq!(serde_json::from_str::<Request>(&s).unwrap(), plain);
+        let tty = Request::Exec {
+            id: "x".into(),
+            process: "/p.json".into(),
+            console_socket: Some("/run/r.tty/ab/s".into()),
+        };
+        let s = serde_json::to_string(&tty).unwrap();
+        assert_eq!(serde_json::from_str::<Request>(&s).unwrap(), tty);
     }
 
     #[test]

@@ -167,6 +167,20 @@ public interface ContainerRuntime extends AutoCloseable {
     }
 
     /**
+     * The terminal of a container created (by this runtime instance) from a config with {@code process.terminal}
+     * ({@code ContainerConfig.withTerminal(true)}): the runtime received its pty master through a console socket
+     * during {@link #create}. Attach, resize and detach through it; it is closed by {@link #delete}.
+     *
+     * @param id the container
+     * @return its terminal
+     * @throws ContainerNotFoundException for an unknown id
+     * @throws IllegalContainerStateException if the container has no terminal here
+     */
+    default Terminal terminal(String id) {
+        throw new IllegalContainerStateException(id, "terminal", "this runtime has no terminals");
+    }
+
+    /**
      * All containers in this root.
      *
      * @return their states, each as {@link #state} reports it

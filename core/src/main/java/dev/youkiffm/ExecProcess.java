@@ -61,6 +61,19 @@ public interface ExecProcess extends AutoCloseable {
      */
     boolean kill(Signal signal, boolean tree);
 
+    /**
+     * The terminal of an exec started with {@link ExecSpec#terminal()}. It stays open while the process runs, and for
+     * 60 s after everything holding it has exited (so a late attach still reads the output), or until {@link #close()}.
+     *
+     * @return the exec's terminal
+     * @throws IllegalContainerStateException if the exec has no terminal
+     */
+    default Terminal terminal() {
+        throw new IllegalContainerStateException(name(), "terminal", "this exec has no terminal "
+                + "(ExecSpec.withTerminal)");
+    }
+
+    /** Stops draining its pipes and closes its terminal (the process keeps running unless killed). */
     @Override
     void close();
 }

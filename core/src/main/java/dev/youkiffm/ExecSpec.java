@@ -44,6 +44,7 @@ public final class ExecSpec {
     private final byte[] stdin;
     private final Duration timeout;
     private final int maxOutputBytes;
+    private final boolean terminal;
 
     private ExecSpec(Builder b) {
         Objects.requireNonNull(b.args, "args");
@@ -84,6 +85,7 @@ public final class ExecSpec {
         if (timeout.isNegative() || timeout.isZero()) {
             throw new InvalidArgumentException("timeout", "must be positive: " + timeout);
         }
+        terminal = b.terminal;
         maxOutputBytes = b.maxOutputBytes;
         if (maxOutputBytes < 0) {
             throw new InvalidArgumentException("maxOutputBytes", "negative: " + maxOutputBytes);
@@ -112,7 +114,7 @@ public final class ExecSpec {
     /** {@return a builder starting from this spec} */
     public Builder toBuilder() {
         return new Builder(args).env(env).cwd(cwd).uid(uid).gid(gid).stdin(stdin).timeout(timeout)
-                .maxOutputBytes(maxOutputBytes);
+                .maxOutputBytes(maxOutputBytes).terminal(terminal);
     }
 
     /** {@return the command and its arguments (the command is looked up in the container's PATH)} */
@@ -159,6 +161,27 @@ public final class ExecSpec {
     /** {@return per stream, what is kept; the rest is drained and dropped ({@link ExecResult#truncated()})} */
     public int maxOutputBytes() {
         return maxOutputBytes;
+    }
+
+    /**
+     * Whether the process gets a pseudo-terminal (OCI {@code process.terminal}): its stdin, stdout and stderr are the
+     * pty's slave, and {@link ExecProcess#terminal()} is the master. Only for
+     * {@link ContainerRuntime#execDetached}; its {@code stdout}/{@code stderr} arguments are then unused and
+     * {@link #stdin()} bytes are typed into the terminal.
+     *
+     * @return true for a pseudo-terminal
+     */
+    public boolean terminal() {
+        return terminal;
+    }
+
+    /**
+     * {@return a copy with {@link #terminal()} {@code on}}
+     *
+     * @param on whether the process gets a pseudo-terminal
+     */
+    public ExecSpec withTerminal(boolean on) {
+        return toBuilder().terminal(on).build();
     }
 
     /**
@@ -221,19 +244,19 @@ public final class ExecSpec {
     public boolean equals(Object o) {
         return o instanceof ExecSpec s && args.equals(s.args) && env.equals(s.env) && Objects.equals(cwd, s.cwd)
                 && Objects.equals(uid, s.uid) && Objects.equals(gid, s.gid) && Arrays.equals(stdin, s.stdin)
-                && timeout.equals(s.timeout) && maxOutputBytes == s.maxOutputBytes;
+                && timeout.equals(s.timeout) && maxOutputBytes == s.maxOutputBytes && terminal == s.terminal;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(args, env, cwd, uid, gid, Arrays.hashCode(stdin), timeout, maxOutputBytes);
+        return Objects.hash(args, env, cwd, uid, gid, Arrays.hashCode(stdin), timeout, maxOutputBytes, terminal);
     }
 
     @Override
     public String toString() {
         return "ExecSpec[args=" + args + ", env=" + env + ", cwd=" + cwd + ", uid=" + uid + ", gid=" + gid
                 + ", stdin=" + (stdin == null ? "null" : stdin.length + " bytes") + ", timeout=" + timeout
-                + ", maxOutputBytes=" + maxOutputBytes + "]";
+                + ", maxOutputBytes=" + maxOutputBytes + ", terminal=" + terminal + "]";
     }
 
     /** Collects an {@link ExecSpec}; {@link #build()} validates. Not thread-safe. */
@@ -246,6 +269,7 @@ public final class ExecSpec {
         private byte[] stdin;
         private Duration timeout = DEFAULT_TIMEOUT;
         private int maxOutputBytes = DEFAULT_MAX_OUTPUT;
+        private boolean terminal;
 
         private Builder(List<String> args) {
             this.args = args == null ? null : new ArrayList<>(args);
@@ -353,6 +377,17 @@ public final class ExecSpec {
          */
         public Builder maxOutputBytes(int max) {
             this.maxOutputBytes = max;
+            return this;
+        }
+
+        /**
+         * Sets {@link ExecSpec#terminal()}.
+         *
+         * @param on whether the process gets a pseudo-terminal
+         * @return this builder
+         */
+        public Builder terminal(boolean on) {
+            this.terminal = on;
             return this;
         }
 

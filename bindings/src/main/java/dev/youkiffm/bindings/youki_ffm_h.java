@@ -394,6 +394,7 @@ public class youki_ffm_h {
             youki_ffm_h.C_INT,
             youki_ffm_h.C_INT,
             youki_ffm_h.C_INT,
+            youki_ffm_h.C_POINTER,
             youki_ffm_h.C_INT,
             youki_ffm_h.C_POINTER,
             youki_ffm_h.C_POINTER,
@@ -409,7 +410,7 @@ public class youki_ffm_h {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t yffm_create(yffm_runtime *rt, const char *id, const char *bundle, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, uint32_t timeout_ms, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
+     * int32_t yffm_create(yffm_runtime *rt, const char *id, const char *bundle, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, const char *console_socket, uint32_t timeout_ms, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
      * }
      */
     public static FunctionDescriptor yffm_create$descriptor() {
@@ -419,7 +420,7 @@ public class youki_ffm_h {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t yffm_create(yffm_runtime *rt, const char *id, const char *bundle, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, uint32_t timeout_ms, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
+     * int32_t yffm_create(yffm_runtime *rt, const char *id, const char *bundle, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, const char *console_socket, uint32_t timeout_ms, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
      * }
      */
     public static MethodHandle yffm_create$handle() {
@@ -429,7 +430,7 @@ public class youki_ffm_h {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t yffm_create(yffm_runtime *rt, const char *id, const char *bundle, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, uint32_t timeout_ms, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
+     * int32_t yffm_create(yffm_runtime *rt, const char *id, const char *bundle, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, const char *console_socket, uint32_t timeout_ms, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
      * }
      */
     public static MemorySegment yffm_create$address() {
@@ -438,16 +439,16 @@ public class youki_ffm_h {
 
     /**
      * {@snippet lang=c :
-     * int32_t yffm_create(yffm_runtime *rt, const char *id, const char *bundle, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, uint32_t timeout_ms, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
+     * int32_t yffm_create(yffm_runtime *rt, const char *id, const char *bundle, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, const char *console_socket, uint32_t timeout_ms, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
      * }
      */
-    public static int yffm_create(MemorySegment rt, MemorySegment id, MemorySegment bundle, int stdin_fd, int stdout_fd, int stderr_fd, int timeout_ms, MemorySegment pid_out, MemorySegment pidfd_out, MemorySegment err, long err_cap) {
+    public static int yffm_create(MemorySegment rt, MemorySegment id, MemorySegment bundle, int stdin_fd, int stdout_fd, int stderr_fd, MemorySegment console_socket, int timeout_ms, MemorySegment pid_out, MemorySegment pidfd_out, MemorySegment err, long err_cap) {
         var mh$ = yffm_create.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("yffm_create", rt, id, bundle, stdin_fd, stdout_fd, stderr_fd, timeout_ms, pid_out, pidfd_out, err, err_cap);
+                traceDowncall("yffm_create", rt, id, bundle, stdin_fd, stdout_fd, stderr_fd, console_socket, timeout_ms, pid_out, pidfd_out, err, err_cap);
             }
-            return (int)mh$.invokeExact(rt, id, bundle, stdin_fd, stdout_fd, stderr_fd, timeout_ms, pid_out, pidfd_out, err, err_cap);
+            return (int)mh$.invokeExact(rt, id, bundle, stdin_fd, stdout_fd, stderr_fd, console_socket, timeout_ms, pid_out, pidfd_out, err, err_cap);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -1336,6 +1337,7 @@ public class youki_ffm_h {
             youki_ffm_h.C_INT,
             youki_ffm_h.C_INT,
             youki_ffm_h.C_INT,
+            youki_ffm_h.C_POINTER,
             youki_ffm_h.C_INT,
             youki_ffm_h.C_POINTER,
             youki_ffm_h.C_POINTER,
@@ -1352,7 +1354,7 @@ public class youki_ffm_h {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * int32_t yffm_exec(yffm_runtime *rt, const char *id, const char *process, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, uint32_t timeout_ms, uint64_t *token_out, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
+     * int32_t yffm_exec(yffm_runtime *rt, const char *id, const char *process, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, const char *console_socket, uint32_t timeout_ms, uint64_t *token_out, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
      * }
      */
     public static FunctionDescriptor yffm_exec$descriptor() {
@@ -1362,7 +1364,7 @@ public class youki_ffm_h {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * int32_t yffm_exec(yffm_runtime *rt, const char *id, const char *process, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, uint32_t timeout_ms, uint64_t *token_out, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
+     * int32_t yffm_exec(yffm_runtime *rt, const char *id, const char *process, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, const char *console_socket, uint32_t timeout_ms, uint64_t *token_out, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
      * }
      */
     public static MethodHandle yffm_exec$handle() {
@@ -1372,7 +1374,7 @@ public class youki_ffm_h {
     /**
      * Address for:
      * {@snippet lang=c :
-     * int32_t yffm_exec(yffm_runtime *rt, const char *id, const char *process, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, uint32_t timeout_ms, uint64_t *token_out, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
+     * int32_t yffm_exec(yffm_runtime *rt, const char *id, const char *process, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, const char *console_socket, uint32_t timeout_ms, uint64_t *token_out, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
      * }
      */
     public static MemorySegment yffm_exec$address() {
@@ -1381,16 +1383,16 @@ public class youki_ffm_h {
 
     /**
      * {@snippet lang=c :
-     * int32_t yffm_exec(yffm_runtime *rt, const char *id, const char *process, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, uint32_t timeout_ms, uint64_t *token_out, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
+     * int32_t yffm_exec(yffm_runtime *rt, const char *id, const char *process, int32_t stdin_fd, int32_t stdout_fd, int32_t stderr_fd, const char *console_socket, uint32_t timeout_ms, uint64_t *token_out, int32_t *pid_out, int32_t *pidfd_out, char *err, size_t err_cap)
      * }
      */
-    public static int yffm_exec(MemorySegment rt, MemorySegment id, MemorySegment process, int stdin_fd, int stdout_fd, int stderr_fd, int timeout_ms, MemorySegment token_out, MemorySegment pid_out, MemorySegment pidfd_out, MemorySegment err, long err_cap) {
+    public static int yffm_exec(MemorySegment rt, MemorySegment id, MemorySegment process, int stdin_fd, int stdout_fd, int stderr_fd, MemorySegment console_socket, int timeout_ms, MemorySegment token_out, MemorySegment pid_out, MemorySegment pidfd_out, MemorySegment err, long err_cap) {
         var mh$ = yffm_exec.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("yffm_exec", rt, id, process, stdin_fd, stdout_fd, stderr_fd, timeout_ms, token_out, pid_out, pidfd_out, err, err_cap);
+                traceDowncall("yffm_exec", rt, id, process, stdin_fd, stdout_fd, stderr_fd, console_socket, timeout_ms, token_out, pid_out, pidfd_out, err, err_cap);
             }
-            return (int)mh$.invokeExact(rt, id, process, stdin_fd, stdout_fd, stderr_fd, timeout_ms, token_out, pid_out, pidfd_out, err, err_cap);
+            return (int)mh$.invokeExact(rt, id, process, stdin_fd, stdout_fd, stderr_fd, console_socket, timeout_ms, token_out, pid_out, pidfd_out, err, err_cap);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }

@@ -54,14 +54,17 @@ public final class FfmContainerRuntime extends BaseContainerRuntime {
     /** Containers run in user namespaces the caller owns; configs needing real root are refused first. */
     private final boolean rootless;
     private final Path execDir;
+    private final java.time.Duration defaultTimeout;
     /** Retries per watched key whose exit only init could report. */
     private final Map<String, Integer> orphanExits = new ConcurrentHashMap<>();
 
     /** Watcher keys of exec'd processes; ':' cannot occur in a container id. */
     private static final String EXEC_KEY = "exec:";
 
-    private FfmContainerRuntime(Path root, NativeRuntime nat, RootLock rootLock, boolean subreaper, boolean rootless) {
+    private FfmContainerRuntime(Path root, NativeRuntime nat, RootLock rootLock, boolean subreaper, boolean rootless,
+            java.time.Duration defaultTimeout) {
         super("ffm", root, rootLock);
+        this.defaultTimeout = defaultTimeout;
         this.subreaper = subreaper;
         this.rootless = rootless;
         this.nat = nat;
@@ -144,7 +147,8 @@ public final class FfmContainerRuntime extends BaseContainerRuntime {
                 Posix.prctl(Posix.PR_SET_CHILD_SUBREAPER, 1);
             }
             NativeRuntime nat = NativeRuntime.open(root, options.ffmMode(), options.operationTimeout());
-            FfmContainerRuntime rt = new FfmContainerRuntime(root, nat, lock, options.subreaper(), rootless);
+            FfmContainerRuntime rt = new FfmContainerRuntime(root, nat, lock, options.subreaper(), rootless,
+                    options.operationTimeout());
             if (options.subreaper()) {
                 rt.registerOrphanJanitor(rt.watcher::watchedPids);
             }
@@ -177,14 +181,19 @@ public final class FfmContainerRuntime extends BaseContainerRuntime {
     }
 
     @Override
-    protected ContainerState doCreate(String id, Path b, CreateOptions options) {
+    protected java.time.Duration defaultTimeout() {
+        return defaultTimeout;
+    }
+
+    @Override
+    protected ContainerState doCreate(String id, Path b, CreateOptions options, Path consoleSocket) {
         if (rootless) {
             RootlessSpec.validateBundle(b);
         }
         StdioPlumbing pl = StdioPlumbing.forCreate(pump, root, id, options, true);
         NativeRuntime.Created c;
         try {
-            c = nat.create(id, b, pl.fd(0), pl.fd(1), pl.fd(2), options.timeout());
+            c = nat.create(id, b, pl.fd(0), pl.fd(1), pl.fd(2), consoleSocket, options.timeout());
         } catch (RuntimeException e) {
             if (e instanceof RuntimeFailureException && !(e instanceof dev.youkiffm.ResourceExhaustedException)
                     && e.getMessage().contains("helper process failed")) {
@@ -220,12 +229,12 @@ public final class FfmContainerRuntime extends BaseContainerRuntime {
     }
 
     @Override
-    protected ExecSupport.Handle launch(String id, String name, ExecSpec spec, StdioPlumbing pl) {
+    protected ExecSupport.Handle launch(String id, String name, ExecSpec spec, StdioPlumbing pl, Path consoleSocket) {
         NativeRuntime.Exec e;
         try {
             Path proc = ExecSupport.prepare(this, id, execDir, spec);
             try {
-                e = nat.exec(id, proc, pl.fd(0), pl.fd(1), pl.fd(2), null);
+                e = nat.exec(id, proc, pl.fd(0), pl.fd(1), pl.fd(2), consoleSocket, null);
             } finally {
                 Files.deleteIfExists(proc);
             }

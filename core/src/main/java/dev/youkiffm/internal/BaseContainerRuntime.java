@@ -52,6 +52,12 @@ public abstract class BaseContainerRuntime implements ContainerRuntime {
     /** Watches init and exec pidfds and completes their exit futures. */
     protected final ExitWatcher watcher;
     private final AtomicLong execSeq = new AtomicLong();
+    /** Pty masters of the containers created with a terminal, by id: closed by delete, close and recover. */
+    private final Map<String, PtyTerminal> terminals = new ConcurrentHashMap<>();
+    /** Pty masters of exec'd processes, with their container's id. */
+    private final Map<PtyTerminal, String> execTerminals = new ConcurrentHashMap<>();
+    /** How long an exec's terminal stays open after its processes are gone, for a late attach to read its output. */
+    private static final java.time.Duration EXEC_TERMINAL_LINGER = java.time.Duration.ofSeconds(60);
     private final FileTime openedAt = FileTime.from(Instant.now());
     private final AtomicBoolean closed = new AtomicBoolean();
     private final RootLock rootLock;
@@ -105,14 +111,19 @@ public abstract class BaseContainerRuntime implements ContainerRuntime {
     protected abstract List<ContainerState> readList();
 
     /**
-     * {@link #create}; the id is valid.
+     * Creates the container; {@code consoleSocket} is null, or for a config with {@code process.terminal} the
+     * console socket the runtime must send the pty master to.
      *
-     * @param id the new container's id
+     * @param id the new container's id (valid)
      * @param bundle the bundle directory
      * @param options stdio and deadline
+     * @param consoleSocket where the pty master goes, or null
      * @return the state right after creation
      */
-    protected abstract ContainerState doCreate(String id, Path bundle, CreateOptions options);
+    protected abstract ContainerState doCreate(String id, Path bundle, CreateOptions options, Path consoleSocket);
+
+    /** {@return the deadline of a call that names none ({@code RuntimeOptions.operationTimeout()})} */
+    protected abstract java.time.Duration defaultTimeout();
 
     /**
      * {@link #start}; the id is valid.
@@ -177,15 +188,18 @@ public abstract class BaseContainerRuntime implements ContainerRuntime {
     protected abstract ContainerStats doStats(ContainerState state);
 
     /**
-     * Starts an exec'd process with the given plumbing.
+     * Starts an exec'd process with the given plumbing; for {@link ExecSpec#terminal()} its pty master goes to
+     * {@code consoleSocket} (else null).
      *
      * @param id the container
      * @param name the exec's name, {@code <id>/exec-<n>}
      * @param spec the process
      * @param plumbing its stdio
+     * @param consoleSocket where the pty master goes, or null
      * @return the started process
      */
-    protected abstract ExecSupport.Handle launch(String id, String name, ExecSpec spec, StdioPlumbing plumbing);
+    protected abstract ExecSupport.Handle launch(String id, String name, ExecSpec spec, StdioPlumbing plumbing,
+            Path consoleSocket);
 
     /**
      * Whether {@link #launch} needs fds for files too (a native caller) or takes Redirects (a CLI).
@@ -295,8 +309,40 @@ public abstract class BaseContainerRuntime implements ContainerRuntime {
         return observed(RuntimeEvents.Op.CREATE, id, () -> {
             ContainerIds.validate(id);
             Objects.requireNonNull(options, "options");
-            return doCreate(id, ContainerIds.validateBundle(bundle), options);
+            Path b = ContainerIds.validateBundle(bundle);
+            if (!ConsoleConfig.wantsTerminal(b)) {
+                return doCreate(id, b, options, null);
+            }
+            java.time.Duration timeout = options.timeout() != null ? options.timeout() : defaultTimeout();
+            long deadline = System.nanoTime() + timeout.toNanos();
+            try (ConsoleReceiver rcv = ConsoleReceiver.open(root)) {
+                ContainerState s = doCreate(id, b, options, rcv.socket());
+                try {
+                    terminals.put(id, new PtyTerminal(id, rcv.receive("create '" + id + "'", deadline, timeout), pump));
+                } catch (RuntimeException e) {
+                    try {
+                        delete(id, true); // no terminal, no container: nothing is left behind
+                    } catch (RuntimeException d) {
+                        e.addSuppressed(d);
+                    }
+                    throw e;
+                }
+                return s;
+            }
         });
+    }
+
+    @Override
+    public final dev.youkiffm.Terminal terminal(String id) {
+        ContainerIds.validate(id);
+        ensureOpen();
+        PtyTerminal t = terminals.get(id);
+        if (t != null) {
+            return t;
+        }
+        readState(id); // ContainerNotFoundException for an unknown id
+        throw new IllegalContainerStateException(id, "terminal", "the container has no terminal here (its config "
+                + "has no process.terminal, or another runtime instance created it)");
     }
 
     @Override
@@ -356,6 +402,15 @@ public abstract class BaseContainerRuntime implements ContainerRuntime {
 
     /** After a delete: its logs, its place in {@link #created}, and its exit future once the exit is known. */
     private void forget(String id) {
+        PtyTerminal t = terminals.remove(id);
+        if (t != null) {
+            t.close();
+        }
+        execTerminals.forEach((et, owner) -> {
+            if (owner.equals(id)) {
+                closeExecTerminal(et);
+            }
+        });
         RuntimeFiles.deleteLogs(root, id);
         created.remove(id);
         forgetMore(id);
@@ -405,11 +460,54 @@ public abstract class BaseContainerRuntime implements ContainerRuntime {
         return observed(RuntimeEvents.Op.EXEC_DETACHED, id, () -> {
             String name = execName(id);
             Objects.requireNonNull(spec, "spec");
-            StdioPlumbing pl = StdioPlumbing.open(pump, name, ExecSupport.stdinOf(spec),
-                    Objects.requireNonNull(stdout, "stdout"), Objects.requireNonNull(stderr, "stderr"),
+            Objects.requireNonNull(stdout, "stdout");
+            Objects.requireNonNull(stderr, "stderr");
+            if (spec.terminal()) {
+                return launchWithTerminal(id, name, spec);
+            }
+            StdioPlumbing pl = StdioPlumbing.open(pump, name, ExecSupport.stdinOf(spec), stdout, stderr,
                     launchWantsFds(), stream -> RuntimeFiles.logFile(root, id, stream));
-            return launch(id, name, spec, pl);
+            return launch(id, name, spec, pl, null);
         });
+    }
+
+    /** An exec with a pty: its stdio is the terminal, whose master comes through a console socket. */
+    private ExecProcess launchWithTerminal(String id, String name, ExecSpec spec) {
+        java.time.Duration timeout = defaultTimeout();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try (ConsoleReceiver rcv = ConsoleReceiver.open(root)) {
+            StdioPlumbing pl = StdioPlumbing.open(pump, name, Stdio.NULL, Stdio.NULL, Stdio.NULL, launchWantsFds(),
+                    stream -> RuntimeFiles.logFile(root, id, stream));
+            ExecSupport.Handle h = launch(id, name, spec, pl, rcv.socket());
+            PtyTerminal t;
+            try {
+                t = new PtyTerminal(name, rcv.receive("exec '" + name + "'", deadline, timeout), pump);
+            } catch (RuntimeException e) {
+                h.kill(dev.youkiffm.Signal.SIGKILL, true); // no terminal, no exec
+                h.close();
+                throw e;
+            }
+            execTerminals.put(t, id);
+            if (isClosed()) {
+                closeExecTerminal(t); // close() ran meanwhile and did not see it
+            }
+            h.attachTerminal(t, () -> closeExecTerminal(t));
+            // once the process and everything holding the pty are gone, a late attach still gets the output for a while
+            t.ended().thenRunAsync(() -> closeExecTerminal(t), java.util.concurrent.CompletableFuture
+                    .delayedExecutor(EXEC_TERMINAL_LINGER.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS,
+                            UserCallbacks.EXECUTOR));
+            byte[] in = spec.stdin();
+            if (in != null) {
+                t.write(in);
+            }
+            return h;
+        }
+    }
+
+    private void closeExecTerminal(PtyTerminal t) {
+        if (execTerminals.remove(t) != null) {
+            t.close();
+        }
     }
 
     @Override
@@ -417,10 +515,14 @@ public abstract class BaseContainerRuntime implements ContainerRuntime {
         return observed(RuntimeEvents.Op.EXEC, id, () -> {
             String name = execName(id);
             Objects.requireNonNull(spec, "spec");
+            if (spec.terminal()) {
+                throw new dev.youkiffm.InvalidArgumentException("terminal", "a captured exec has no terminal: use "
+                        + "execDetached and ExecProcess.terminal()");
+            }
             StdioPlumbing.Capture out = new StdioPlumbing.Capture(spec.maxOutputBytes());
             StdioPlumbing.Capture err = new StdioPlumbing.Capture(spec.maxOutputBytes());
             StdioPlumbing pl = StdioPlumbing.open(pump, ExecSupport.stdinOf(spec), out, err, launchWantsFds());
-            return ExecSupport.await(launch(id, name, spec, pl), pl, out, err, spec);
+            return ExecSupport.await(launch(id, name, spec, pl, null), pl, out, err, spec);
         });
     }
 
@@ -498,6 +600,9 @@ public abstract class BaseContainerRuntime implements ContainerRuntime {
             return;
         }
         try {
+            terminals.values().forEach(PtyTerminal::close);
+            terminals.clear();
+            execTerminals.keySet().forEach(this::closeExecTerminal);
             closeBackend();
         } finally {
             pump.close();

@@ -69,7 +69,7 @@ public final class ExecSupport {
     /**
      * Writes the OCI process object for {@code spec} into a new 0600 file under {@code dir}: the container's own
      * config.json {@code process} (capabilities, rlimits, no_new_privileges, user, cwd, env) with the spec's overrides;
-     * never a terminal. Both libcontainer's tenant builder and the CLIs' {@code exec --process} read this format.
+     * a terminal only for {@link ExecSpec#terminal()}. Both libcontainer's tenant builder and the CLIs' {@code exec --process} read this format.
      */
     public static Path writeProcessJson(Path dir, ContainerState state, ExecSpec spec) {
         ObjectNode proc;
@@ -83,6 +83,9 @@ public final class ExecSupport {
         }
         proc.remove("terminal");
         proc.remove("consoleSize");
+        if (spec.terminal()) {
+            proc.put("terminal", true);
+        }
         ArrayNode args = proc.putArray("args");
         spec.args().forEach(args::add);
         Map<String, String> env = new LinkedHashMap<>();
@@ -205,6 +208,8 @@ public final class ExecSupport {
         private volatile int killedWith;
         /** Taken at launch, while the process is alive: the JDK's handle remembers its start time. */
         private final ProcessHandle handle;
+        private volatile dev.youkiffm.Terminal terminal;
+        private volatile Runnable closeTerminal = () -> { };
 
         /** Takes ownership of {@code pidfd}. */
         public Handle(String name, int pid, int pidfd, CompletableFuture<Integer> exit, StdioPlumbing plumbing) {
@@ -309,9 +314,22 @@ public final class ExecSupport {
             return hit;
         }
 
+        /** Gives the exec its terminal; {@code close} closes it (from {@link #close()}). */
+        void attachTerminal(dev.youkiffm.Terminal t, Runnable close) {
+            terminal = t;
+            closeTerminal = close;
+        }
+
+        @Override
+        public dev.youkiffm.Terminal terminal() {
+            dev.youkiffm.Terminal t = terminal;
+            return t != null ? t : ExecProcess.super.terminal();
+        }
+
         @Override
         public void close() {
             plumbing.cancel();
+            closeTerminal.run();
         }
     }
 }

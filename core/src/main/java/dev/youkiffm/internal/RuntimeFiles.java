@@ -118,6 +118,18 @@ public final class RuntimeFiles {
                 LOG.log(System.Logger.Level.WARNING, "recover: cannot sweep " + dir, e);
             }
         }
+        Path tty = sibling(root, ".tty"); // console socket directories of a previous process' creates and execs
+        if (Files.isDirectory(tty, LinkOption.NOFOLLOW_LINKS)) {
+            try (Stream<Path> s = Files.list(tty)) {
+                for (Path d : s.toList()) {
+                    if (Files.getLastModifiedTime(d, LinkOption.NOFOLLOW_LINKS).compareTo(openedAt) < 0) {
+                        deleteTree(d);
+                    }
+                }
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.WARNING, "recover: cannot sweep " + tty, e);
+            }
+        }
         return removed;
     }
 

@@ -490,6 +490,11 @@ public final class NetworkedRuntime implements ContainerRuntime {
     }
 
     @Override
+    public dev.youkiffm.Terminal terminal(String id) {
+        return delegate.terminal(id);
+    }
+
+    @Override
     public Path logFile(String id, OutputFrame.Stream stream) {
         return delegate.logFile(id, stream);
     }

@@ -34,17 +34,30 @@ final class CliExec {
         ContainerException classify(String op, String id, String message);
     }
 
+    /** Watches a detached exec's exit through a pidfd (owned by the watcher from then on). */
+    interface DetachedWatch {
+        CompletableFuture<Integer> watch(int pid, int pidfd);
+    }
+
+    private final DetachedWatch detached;
+
     CliExec(ContainerRuntime rt, CliFlavor flavor, CliRunner runner, YoukiQuirks youki, ErrorTyping errors,
-            boolean rootless) {
+            boolean rootless, DetachedWatch detached) {
         this.joinUserNs = rootless && flavor == CliFlavor.YOUKI;
         this.rt = rt;
+        this.detached = detached;
         this.flavor = flavor;
         this.runner = runner;
         this.youki = youki;
         this.errors = errors;
     }
 
-    ExecSupport.Handle launch(String id, String name, ExecSpec spec, StdioPlumbing pl) {
+    /**
+     * Starts the exec. With {@code consoleSocket} (a terminal exec) the CLI runs {@code exec --detach
+     * --console-socket}: runc and its peers only hand out a pty master when they detach, so the exit comes from a
+     * pidfd ({@link DetachedWatch}) instead of the CLI's status.
+     */
+    ExecSupport.Handle launch(String id, String name, ExecSpec spec, StdioPlumbing pl, Path consoleSocket) {
         Path proc = null;
         Path pidFile = null;
         Path log = null;
@@ -53,8 +66,13 @@ final class CliExec {
             proc = ExecSupport.prepare(rt, id, runner.scratch(), spec);
             pidFile = runner.scratch().resolve(proc.getFileName().toString().replace(".json", ".pid"));
             log = Files.createTempFile(runner.scratch(), "exec-", ".log");
-            List<String> cmd = runner.command(log, List.of("exec", "--process", proc.toString(), "--pid-file",
-                    pidFile.toString(), id));
+            List<String> args = new java.util.ArrayList<>(List.of("exec", "--process", proc.toString(), "--pid-file",
+                    pidFile.toString()));
+            if (consoleSocket != null) {
+                args.addAll(List.of("--detach", "--console-socket", consoleSocket.toString()));
+            }
+            args.add(id);
+            List<String> cmd = runner.command(log, args);
             if (joinUserNs) {
                 // libcontainer 0.7's exec joins the init's namespaces but not its user namespace, so an unprivileged
                 // youki fails with EPERM entering the pid namespace; started inside it (the caller owns it), it works
@@ -76,6 +94,9 @@ final class CliExec {
                 pidfd = Posix.pidfdOpen(pid);
             } catch (IOException e) {
                 pidfd = -1; // exited (and reaped by the CLI) already
+            }
+            if (consoleSocket != null) {
+                return detachedHandle(cli, id, name, pid, pidfd, pl, log);
             }
             Process c = cli;
             Path logFile = log;
@@ -109,6 +130,30 @@ final class CliExec {
             CliRunner.deleteQuietly(pidFile);
             CliRunner.deleteQuietly(log);
         }
+    }
+
+    /** A detached exec: the CLI exits on its own once the process runs; the exit comes from the pidfd. */
+    private ExecSupport.Handle detachedHandle(Process cli, String id, String name, int pid, int pidfd,
+            StdioPlumbing pl, Path log) throws IOException {
+        try {
+            if (!cli.waitFor(runner.timeout().toMillis(), TimeUnit.MILLISECONDS)) {
+                CliRunner.terminate(cli);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        CompletableFuture<Integer> exit;
+        if (pidfd < 0) {
+            exit = CompletableFuture.failedFuture(new ContainerException("exec '" + name + "' (pid " + pid
+                    + ") exited before it could be watched"));
+        } else {
+            exit = detached.watch(pid, Posix.dup(pidfd));
+        }
+        if (flavor == CliFlavor.YOUKI) {
+            exit.whenComplete((c, t) -> youki.pruneTenantSockets(id));
+        }
+        CliRunner.deleteQuietly(log);
+        return new ExecSupport.Handle(name, pid, pidfd, exit, pl);
     }
 
     /** The pid in {@code pidFile}, or 0 if it is missing, empty or not (yet) a whole number. */

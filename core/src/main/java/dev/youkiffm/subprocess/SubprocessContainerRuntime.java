@@ -86,7 +86,7 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
         this.monitor = new CliExitMonitor(subreaper);
         this.youki = new YoukiQuirks(root, options.operationTimeout());
         this.removal = new ForcedRemoval(flavor.cliName(), root);
-        this.execs = new CliExec(this, flavor, cli, youki, this::classify, rootless);
+        this.execs = new CliExec(this, flavor, cli, youki, this::classify, rootless, this::watchDetachedExec);
         this.states = new CliStates(flavor, root, cli);
     }
 
@@ -140,7 +140,11 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
             }
             SubprocessContainerRuntime rt = new SubprocessContainerRuntime(flavor, bin, root, lock, options);
             if (options.subreaper()) {
-                rt.registerOrphanJanitor(rt.removal::recordedPids);
+                rt.registerOrphanJanitor(() -> {
+                    java.util.Set<Integer> mine = rt.removal.recordedPids();
+                    mine.addAll(rt.detachedExecs.keySet());
+                    return mine;
+                });
             }
             return rt;
         } catch (RuntimeException | Error e) {
@@ -171,7 +175,12 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
     // --- create ----------------------------------------------------------------------------------------------------
 
     @Override
-    protected ContainerState doCreate(String id, Path b, CreateOptions options) {
+    protected java.time.Duration defaultTimeout() {
+        return cli.timeout();
+    }
+
+    @Override
+    protected ContainerState doCreate(String id, Path b, CreateOptions options, Path consoleSocket) {
         if (flavor.exists(root, id) || Files.exists(root.resolve(id))) {
             throw new ContainerAlreadyExistsException(id);
         }
@@ -180,7 +189,8 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
         }
         StdioPlumbing pl = StdioPlumbing.forCreate(pump, root, id, options, false);
         java.time.Duration deadline = options.timeout() == null ? cli.timeout() : options.timeout();
-        List<String> args = List.of("create", "--bundle", b.toString(), id);
+        List<String> args = consoleSocket == null ? List.of("create", "--bundle", b.toString(), id)
+                : List.of("create", "--bundle", b.toString(), "--console-socket", consoleSocket.toString(), id);
         CliRunner.Result r;
         try {
             r = cli.run("create", id, args, pl.redirect(0), pl.redirect(1), pl.redirect(2), deadline);
@@ -242,8 +252,36 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
         monitor.watch(id, pid, exits, this::watchInit);
     }
 
+    /** Detached (terminal) execs by pid: the JVM reaps them itself in subreaper mode, so the janitor leaves them. */
+    private final java.util.Map<Integer, Boolean> detachedExecs = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Watcher keys of detached execs: {@code exec:<pid>}; ':' cannot occur in a container id. */
+    private static final String DETACHED_EXEC = "exec:";
+
+    /**
+     * The exit of an exec the CLI started with {@code --detach} (a terminal exec): the CLI has exited, the process
+     * was reparented to this JVM (subreaper mode) and is reaped here with a targeted waitid; otherwise its exit code
+     * went to PID 1 and the future fails saying so.
+     */
+    private CompletableFuture<Integer> watchDetachedExec(int pid, int pidfd) {
+        CompletableFuture<Integer> exit = new CompletableFuture<>();
+        detachedExecs.put(pid, Boolean.TRUE);
+        exit.whenComplete((c, t) -> detachedExecs.remove(pid));
+        watcher.watch(new dev.youkiffm.internal.ExitWatcher.Watch(DETACHED_EXEC + pid, pidfd, exit));
+        return exit;
+    }
+
     @Override
     protected OptionalInt collectExit(String id, int pidfd) {
+        if (id.startsWith(DETACHED_EXEC)) {
+            try {
+                int code = Posix.waitid(Posix.P_PIDFD, pidfd, Posix.WEXITED | Posix.WNOHANG);
+                return code < 0 ? OptionalInt.empty() : OptionalInt.of(code);
+            } catch (IOException e) {
+                throw new ContainerException("the exit code of the terminal exec (pid " + id.substring(
+                        DETACHED_EXEC.length()) + ") is not observable: the CLI detached it and the JVM is not a "
+                        + "child subreaper (RuntimeOptions.withSubreaper)");
+            }
+        }
         return monitor.collect(id);
     }
 
@@ -391,8 +429,8 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
     }
 
     @Override
-    protected ExecSupport.Handle launch(String id, String name, ExecSpec spec, StdioPlumbing pl) {
-        return execs.launch(id, name, spec, pl);
+    protected ExecSupport.Handle launch(String id, String name, ExecSpec spec, StdioPlumbing pl, Path consoleSocket) {
+        return execs.launch(id, name, spec, pl, consoleSocket);
     }
 
     @Override

@@ -83,13 +83,15 @@ public final class NativeRuntime implements AutoCloseable {
         return readJson(0, (buf, cap, len, err, errCap) -> yffm_version(buf, cap, len), "version", null);
     }
 
-    public Created create(String id, Path bundle, int stdinFd, int stdoutFd, int stderrFd, Duration timeout) {
+    /** {@code consoleSocket}: null, or where the init sends its pty master (a config with a terminal). */
+    public Created create(String id, Path bundle, int stdinFd, int stdoutFd, int stderrFd, Path consoleSocket,
+            Duration timeout) {
         return call(a -> {
             MemorySegment pid = a.allocate(JAVA_INT);
             MemorySegment pidfd = a.allocate(JAVA_INT);
             MemorySegment err = a.allocate(ERR_CAP);
             int st = yffm_create(handle, a.allocateFrom(id), a.allocateFrom(bundle.toString()), stdinFd, stdoutFd,
-                    stderrFd, millis(timeout), pid, pidfd, err, ERR_CAP);
+                    stderrFd, optional(a, consoleSocket), millis(timeout), pid, pidfd, err, ERR_CAP);
             check(st, "create", id, err, timeout);
             return new Created(pid.get(JAVA_INT, 0), pidfd.get(JAVA_INT, 0));
         });
@@ -98,14 +100,16 @@ public final class NativeRuntime implements AutoCloseable {
     /** Result of {@code yffm_exec}: the token for {@link #execStatus}, the pid and a pidfd owned by the caller. */
     public record Exec(long token, int pid, int pidfd) {}
 
-    public Exec exec(String id, Path processJson, int stdinFd, int stdoutFd, int stderrFd, Duration timeout) {
+    /** {@code consoleSocket}: null, or where the process sends its pty master (a process with a terminal). */
+    public Exec exec(String id, Path processJson, int stdinFd, int stdoutFd, int stderrFd, Path consoleSocket,
+            Duration timeout) {
         return call(a -> {
             MemorySegment token = a.allocate(JAVA_LONG);
             MemorySegment pid = a.allocate(JAVA_INT);
             MemorySegment pidfd = a.allocate(JAVA_INT);
             MemorySegment err = a.allocate(ERR_CAP);
             int st = yffm_exec(handle, a.allocateFrom(id), a.allocateFrom(processJson.toString()), stdinFd, stdoutFd,
-                    stderrFd, millis(timeout), token, pid, pidfd, err, ERR_CAP);
+                    stderrFd, optional(a, consoleSocket), millis(timeout), token, pid, pidfd, err, ERR_CAP);
             check(st, "exec", id, err, timeout);
             return new Exec(token.get(JAVA_LONG, 0), pid.get(JAVA_INT, 0), pidfd.get(JAVA_INT, 0));
         });
@@ -365,6 +369,11 @@ public final class NativeRuntime implements AutoCloseable {
             lastHelperFailure = (status == NativeErrors.HELPER ? "helper failed during " : "helper stalled during ")
                     + op + ": " + err.getString(0);
         }
+    }
+
+    /** An optional path argument: NULL when absent. */
+    private static MemorySegment optional(Arena a, Path p) {
+        return p == null ? MemorySegment.NULL : a.allocateFrom(p.toString());
     }
 
     /** A call's deadline for the C ABI: 0 means the runtime's default. */

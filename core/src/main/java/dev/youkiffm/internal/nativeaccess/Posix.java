@@ -25,7 +25,8 @@ import java.util.List;
 /**
  * The libc calls the library needs beyond its own C ABI and that Java has no API for, as FFM downcalls: file
  * descriptors for container stdio, pidfds and poll for exit supervision, waitid for targeted reaping, prctl for the
- * opt-in child subreaper; {@code mknod}, {@code chmod}, {@code utimensat} and the {@code l*xattr} calls for layer
+ * opt-in child subreaper; unix sockets, {@code recvmsg} with {@code SCM_RIGHTS} and pty ioctls for console sockets;
+ * {@code mknod}, {@code chmod}, {@code utimensat} and the {@code l*xattr} calls for layer
  * unpacking; {@code mount}/{@code umount2} for the layer cache. Each call captures errno (Elasticsearch libs/native
  * style) and throws an {@link ErrnoException} naming the call and {@code strerror(errno)}. Thread-safe (stateless).
  */
@@ -77,6 +78,19 @@ public final class Posix {
     public static final int MS_RDONLY = 1;
     public static final int AT_FDCWD = -100;
     public static final int AT_SYMLINK_NOFOLLOW = 0x100;
+    private static final int AF_UNIX = 1;
+    private static final int SOCK_STREAM = 1;
+    private static final int SOCK_NONBLOCK = 04000;
+    private static final int SOCK_CLOEXEC = 02000000;
+    private static final int SOL_SOCKET = 1;
+    private static final int SCM_RIGHTS = 1;
+    private static final int MSG_DONTWAIT = 0x40;
+    private static final int MSG_CTRUNC = 0x8;
+    private static final int MSG_CMSG_CLOEXEC = 0x40000000;
+    /** {@code sizeof(sockaddr_un.sun_path)}: a socket path needs one byte less (the NUL). */
+    public static final int SUN_PATH_MAX = 108;
+    private static final long TIOCGPTN = 0x80045430L;
+    private static final long TIOCSWINSZ = 0x5414L;
 
     /** struct pollfd { int fd; short events; short revents; } */
     public static final StructLayout POLLFD =
@@ -141,6 +155,18 @@ public final class Posix {
             ERRNO_OPT);
     private static final MethodHandle umount2$mh = downcall("umount2", FunctionDescriptor.of(JAVA_INT, ADDRESS,
             JAVA_INT), ERRNO_OPT);
+    private static final MethodHandle socket$mh = downcall("socket", FunctionDescriptor.of(JAVA_INT, JAVA_INT,
+            JAVA_INT, JAVA_INT), ERRNO_OPT);
+    private static final MethodHandle bind$mh = downcall("bind", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS,
+            JAVA_INT), ERRNO_OPT);
+    private static final MethodHandle listen$mh = downcall("listen", FunctionDescriptor.of(JAVA_INT, JAVA_INT,
+            JAVA_INT), ERRNO_OPT);
+    private static final MethodHandle accept4$mh = downcall("accept4", FunctionDescriptor.of(JAVA_INT, JAVA_INT,
+            ADDRESS, ADDRESS, JAVA_INT), ERRNO_OPT);
+    private static final MethodHandle recvmsg$mh = downcall("recvmsg", FunctionDescriptor.of(JAVA_LONG, JAVA_INT,
+            ADDRESS, JAVA_INT), ERRNO_OPT);
+    private static final MethodHandle ioctl$mh = downcall("ioctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT,
+            JAVA_LONG, ADDRESS), ERRNO_OPT, Linker.Option.firstVariadicArg(2));
     private static final MethodHandle strerror$mh = downcall("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
     private Posix() {}
@@ -703,6 +729,170 @@ public final class Posix {
             int rc = (int) umount2$mh.invokeExact(st, a.allocateFrom(target.toString()), flags);
             return rc == 0 ? 0 : errno(st);
         } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * A listening {@code AF_UNIX} stream socket bound to {@code path} (non-blocking, close-on-exec, backlog 1): the
+     * console socket a runtime connects to. The caller owns the fd and removes the socket file.
+     */
+    public static int unixListen(String path) throws IOException {
+        byte[] p = path.getBytes(StandardCharsets.UTF_8);
+        if (p.length >= SUN_PATH_MAX) {
+            throw new IOException("socket path " + path + " is longer than " + (SUN_PATH_MAX - 1) + " bytes");
+        }
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CAPTURE);
+            int fd = (int) socket$mh.invokeExact(st, AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+            if (fd < 0) {
+                throw error("socket(AF_UNIX)", errno(st));
+            }
+            MemorySegment addr = a.allocate(2 + SUN_PATH_MAX); // zeroed: the path is NUL-terminated
+            addr.set(JAVA_SHORT, 0, (short) AF_UNIX);
+            MemorySegment.copy(p, 0, addr, JAVA_BYTE, 2, p.length);
+            if ((int) bind$mh.invokeExact(st, fd, addr, 2 + SUN_PATH_MAX) != 0) {
+                int e = errno(st);
+                close(fd);
+                throw error("bind(" + path + ")", e);
+            }
+            if ((int) listen$mh.invokeExact(st, fd, 1) != 0) {
+                int e = errno(st);
+                close(fd);
+                throw error("listen(" + path + ")", e);
+            }
+            return fd;
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** accept4(2) with close-on-exec and non-blocking: the connection's fd, or -1 when none is pending (EAGAIN). */
+    public static int accept(int listenFd) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CAPTURE);
+            while (true) {
+                int fd = (int) accept4$mh.invokeExact(st, listenFd, MemorySegment.NULL, MemorySegment.NULL,
+                        SOCK_NONBLOCK | SOCK_CLOEXEC);
+                if (fd >= 0) {
+                    return fd;
+                }
+                int e = errno(st);
+                if (e == EAGAIN) {
+                    return -1;
+                }
+                if (e != EINTR && e != 103 /* ECONNABORTED: the peer gave up; wait for the next */) {
+                    throw error("accept4", e);
+                }
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** What one {@link #recvFds} got: the data byte count (0 = the peer closed) and the fds passed (the caller's). */
+    public record Received(long bytes, int[] fds) {}
+
+    /**
+     * One non-blocking recvmsg(2) of up to 4 KiB of data and up to 4 fds passed with {@code SCM_RIGHTS}; the fds are
+     * close-on-exec and owned by the caller. Null when nothing is there yet (EAGAIN). Passed fds that did not fit
+     * (MSG_CTRUNC) were closed by the kernel: that is an error.
+     */
+    public static Received recvFds(int sock) throws IOException {
+        final int maxFds = 4;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CAPTURE);
+            MemorySegment data = a.allocate(4096);
+            MemorySegment iov = a.allocate(16, 8);
+            iov.set(ADDRESS, 0, data);
+            iov.set(JAVA_LONG, 8, data.byteSize());
+            long controlLen = 16 + 4L * maxFds; // CMSG_SPACE(4 * maxFds) on x86_64
+            MemorySegment control = a.allocate(controlLen, 8);
+            MemorySegment msg = a.allocate(56, 8); // struct msghdr, zeroed (no name)
+            msg.set(ADDRESS, 16, iov);
+            msg.set(JAVA_LONG, 24, 1L);
+            msg.set(ADDRESS, 32, control);
+            msg.set(JAVA_LONG, 40, controlLen);
+            long n;
+            while (true) {
+                n = (long) recvmsg$mh.invokeExact(st, sock, msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+                if (n >= 0) {
+                    break;
+                }
+                int e = errno(st);
+                if (e == EAGAIN) {
+                    return null;
+                }
+                if (e != EINTR) {
+                    throw error("recvmsg", e);
+                }
+            }
+            List<Integer> fds = new ArrayList<>();
+            long usedControl = msg.get(JAVA_LONG, 40);
+            long off = 0;
+            while (off + 16 <= usedControl) { // CMSG_FIRSTHDR / CMSG_NXTHDR
+                long len = control.get(JAVA_LONG, off);
+                if (len < 16 || off + len > usedControl) {
+                    break;
+                }
+                if (control.get(JAVA_INT, off + 8) == SOL_SOCKET && control.get(JAVA_INT, off + 12) == SCM_RIGHTS) {
+                    for (long p = off + 16; p + 4 <= off + len; p += 4) {
+                        fds.add(control.get(JAVA_INT, p));
+                    }
+                }
+                off += (len + 7) & ~7L;
+            }
+            int[] out = fds.stream().mapToInt(Integer::intValue).toArray();
+            if ((msg.get(JAVA_INT, 48) & MSG_CTRUNC) != 0) {
+                for (int fd : out) {
+                    close(fd);
+                }
+                throw error("recvmsg (passed fds truncated)", 24 /* EMFILE */);
+            }
+            return new Received(n, out);
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** The pty number of a pty master ({@code TIOCGPTN}); fails (ENOTTY) for anything that is not a pty master. */
+    public static int ptyNumber(int fd) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CAPTURE);
+            MemorySegment n = a.allocate(JAVA_INT);
+            if ((int) ioctl$mh.invokeExact(st, fd, TIOCGPTN, n) != 0) {
+                throw error("ioctl(TIOCGPTN)", errno(st));
+            }
+            return n.get(JAVA_INT, 0);
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * Sets a terminal's window size ({@code TIOCSWINSZ}); on a pty master the kernel sends SIGWINCH to the
+     * foreground process group of its slave.
+     */
+    public static void setWindowSize(int fd, int columns, int rows) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CAPTURE);
+            MemorySegment ws = a.allocate(8); // struct winsize { ws_row, ws_col, ws_xpixel, ws_ypixel }
+            ws.set(JAVA_SHORT, 0, (short) rows);
+            ws.set(JAVA_SHORT, 2, (short) columns);
+            if ((int) ioctl$mh.invokeExact(st, fd, TIOCSWINSZ, ws) != 0) {
+                throw error("ioctl(TIOCSWINSZ)", errno(st));
+            }
+        } catch (IOException | RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new AssertionError(t);
