@@ -348,6 +348,23 @@ pub fn container_init_process(
         )?;
     }
 
+    // YFFM patch: chdir and verify_cwd (getcwd) before the early seccomp load below, so that a profile
+    // denying getcwd does not fail the create (crun loads the filter last too). Still after set_id.
+    // Change directory to process.cwd if process.cwd is not empty
+    if do_chdir {
+        unistd::chdir(ctx.process.cwd()).map_err(|err| {
+            let cwd = ctx.process.cwd();
+            tracing::error!(?err, ?cwd, "failed to chdir to cwd");
+            InitProcessError::NixOther(err)
+        })?;
+    }
+
+    // Ensure that the current working directory is actually inside the container.
+    verify_cwd().map_err(|err| {
+        tracing::error!(?err, "failed to verify cwd");
+        err
+    })?;
+
     // Without no new privileges, seccomp is a privileged operation. We have to
     // do this before dropping capabilities. Otherwise, we should do it later,
     // as close to exec as possible.
@@ -379,21 +396,6 @@ pub fn container_init_process(
             InitProcessError::SyscallOther(err)
         })?;
     }
-
-    // Change directory to process.cwd if process.cwd is not empty
-    if do_chdir {
-        unistd::chdir(ctx.process.cwd()).map_err(|err| {
-            let cwd = ctx.process.cwd();
-            tracing::error!(?err, ?cwd, "failed to chdir to cwd");
-            InitProcessError::NixOther(err)
-        })?;
-    }
-
-    // Ensure that the current working directory is actually inside the container.
-    verify_cwd().map_err(|err| {
-        tracing::error!(?err, "failed to verify cwd");
-        err
-    })?;
 
     // Initialize seccomp profile right before we are ready to execute the
     // payload so as few syscalls will happen between here and payload exec. The
