@@ -175,9 +175,13 @@ pub fn container_main_process(container_args: &ContainerArgs) -> Result<Pid> {
         if let Some(hooks) = container_args.spec.hooks() {
             init_main_receiver.wait_for_hook_request()?;
             if let Some(container_for_hooks) = &container_args.container {
+                // YFFM patch: the runtime spec and runtime-tools' hooks_stdin expect status `created` here;
+                // the saved state still says `creating`.
+                let mut hook_state = container_for_hooks.state.clone();
+                hook_state.status = crate::container::ContainerStatus::Created;
                 hooks::run_hooks(
                     hooks.prestart().as_ref(),
-                    Some(&container_for_hooks.state),
+                    Some(&hook_state),
                     None,
                     Some(init_pid),
                     None,
@@ -189,7 +193,7 @@ pub fn container_main_process(container_args: &ContainerArgs) -> Result<Pid> {
 
                 hooks::run_hooks(
                     hooks.create_runtime().as_ref(),
-                    Some(&container_for_hooks.state),
+                    Some(&hook_state),
                     None,
                     Some(init_pid),
                     None,
