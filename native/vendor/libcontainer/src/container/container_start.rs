@@ -53,18 +53,20 @@ impl Container {
 
         // Run post start hooks. It runs after the container process is started.
         // It is called in the runtime namespace.
-        if let Some(hooks) = config.hooks.as_ref() {
-            hooks::run_hooks(
-                hooks.poststart().as_ref(),
-                Some(&self.state),
-                Some(&self.root),
-                None,
-                None,
-            )
-            .map_err(|err| {
-                tracing::error!("failed to run post start hooks: {}", err);
-                err
-            })?;
+        // YFFM patch: a failing poststart hook is logged and the remaining hooks and the lifecycle continue,
+        // as the runtime spec says (and crun does); 0.7.0 stopped at the first failure and failed start.
+        if let Some(poststart) = config.hooks.as_ref().and_then(|h| h.poststart().as_ref()) {
+            for (i, hook) in poststart.iter().enumerate() {
+                if let Err(err) = hooks::run_hooks(
+                    Some(&vec![hook.clone()]),
+                    Some(&self.state),
+                    Some(&self.root),
+                    None,
+                    None,
+                ) {
+                    tracing::warn!(hook = i, path = ?hook.path(), "poststart hook failed: {}", err);
+                }
+            }
         }
 
         Ok(())
