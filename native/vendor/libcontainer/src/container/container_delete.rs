@@ -98,18 +98,21 @@ impl Container {
                         err
                     })?;
 
-                    if let Some(hooks) = config.hooks.as_ref() {
-                        hooks::run_hooks(
-                            hooks.poststop().as_ref(),
-                            Some(&self.state),
-                            None,
-                            None,
-                            None,
-                        )
-                        .map_err(|err| {
-                            tracing::error!(err = ?err, "failed to run post stop hooks");
-                            err
-                        })?;
+                    // YFFM patch: a failing poststop hook is logged and the remaining hooks and the delete
+                    // continue, as the runtime spec says (and runc and crun do); 0.7.0 returned before removing
+                    // the state dir, which left the container undeletable.
+                    if let Some(poststop) = config.hooks.as_ref().and_then(|h| h.poststop().as_ref()) {
+                        for (i, hook) in poststop.iter().enumerate() {
+                            if let Err(err) = hooks::run_hooks(
+                                Some(&vec![hook.clone()]),
+                                Some(&self.state),
+                                None,
+                                None,
+                                None,
+                            ) {
+                                tracing::warn!(hook = i, path = ?hook.path(), "poststop hook failed: {}", err);
+                            }
+                        }
                     }
                 }
                 Err(err) => {
