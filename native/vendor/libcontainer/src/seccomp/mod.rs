@@ -104,7 +104,11 @@ fn translate_action(action: LinuxSeccompAction, errno: Option<u32>) -> Result<Sc
     Ok(action)
 }
 
-fn translate_op(op: LinuxSeccompOperator, datum_b: Option<u64>) -> ScmpCompareOp {
+// YFFM patch: for SCMP_CMP_MASKED_EQ the OCI `value` is the mask and `valueTwo` the datum, as in libseccomp's
+// SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, mask, datum) and as runc and crun pass them (datum_a = value, datum_b =
+// valueTwo). 0.7.0 used `valueTwo` as the mask: with Docker's clone rule (value 0x7E020000, valueTwo 0) the mask
+// was 0 and every clone matched.
+fn translate_op(op: LinuxSeccompOperator, mask: u64) -> ScmpCompareOp {
     match op {
         LinuxSeccompOperator::ScmpCmpNe => ScmpCompareOp::NotEqual,
         LinuxSeccompOperator::ScmpCmpLt => ScmpCompareOp::Less,
@@ -112,7 +116,7 @@ fn translate_op(op: LinuxSeccompOperator, datum_b: Option<u64>) -> ScmpCompareOp
         LinuxSeccompOperator::ScmpCmpEq => ScmpCompareOp::Equal,
         LinuxSeccompOperator::ScmpCmpGe => ScmpCompareOp::GreaterEqual,
         LinuxSeccompOperator::ScmpCmpGt => ScmpCompareOp::Greater,
-        LinuxSeccompOperator::ScmpCmpMaskedEq => ScmpCompareOp::MaskedEqual(datum_b.unwrap_or(0)),
+        LinuxSeccompOperator::ScmpCmpMaskedEq => ScmpCompareOp::MaskedEqual(mask),
     }
 }
 
@@ -237,8 +241,12 @@ pub fn initialize_seccomp(seccomp: &LinuxSeccomp) -> Result<Option<io::RawFd>> {
                             let index = arg.index() as u32;
                             let comparator = ScmpArgCompare::new(
                                 index,
-                                translate_op(arg.op(), arg.value_two()),
-                                arg.value(),
+                                translate_op(arg.op(), arg.value()),
+                                if arg.op() == LinuxSeccompOperator::ScmpCmpMaskedEq {
+                                    arg.value_two().unwrap_or(0)
+                                } else {
+                                    arg.value()
+                                },
                             );
                             if !seen.insert(index) {
                                 has_duplicate_index = true;
