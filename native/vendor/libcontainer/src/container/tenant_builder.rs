@@ -470,6 +470,12 @@ impl TenantContainerBuilder {
             linux_builder = linux_builder.time_offsets(time_offsets.clone());
         }
 
+        // YFFM patch: an exec'd process gets the container's linux.seccomp filter, as runc and crun apply it
+        // (0.7.0 dropped it, so exec'd processes ran unfiltered).
+        if let Some(seccomp) = spec_linux.seccomp() {
+            linux_builder = linux_builder.seccomp(seccomp.clone());
+        }
+
         let linux = linux_builder.build()?;
         spec.set_process(Some(process)).set_linux(Some(linux));
 

@@ -215,8 +215,12 @@ pub fn container_main_process(container_args: &ContainerArgs) -> Result<Pid> {
             &mut init_sender,
         )?;
 
+        // YFFM patch: only a notify listener needs the state; an exec (no container state here) with a filter
+        // without SCMP_ACT_NOTIFY goes on.
         #[cfg(feature = "libseccomp")]
-        if let Some(seccomp) = linux.seccomp() {
+        if let Some(seccomp) = linux.seccomp()
+            && crate::seccomp::is_notify(seccomp)
+        {
             let container = container_args
                 .container
                 .as_ref()
