@@ -370,7 +370,8 @@ pub fn container_init_process(
     // as close to exec as possible.
     #[cfg(feature = "libseccomp")]
     if let Some(seccomp) = ctx.linux.seccomp() {
-        if ctx.process.no_new_privileges().is_none() {
+        // YFFM patch: an explicit noNewPrivileges: false is "no new privileges" too (0.7.0 tested is_none()).
+        if ctx.process.no_new_privileges() != Some(true) {
             let notify_fd = seccomp::initialize_seccomp(seccomp).map_err(|err| {
                 tracing::error!(?err, "failed to initialize seccomp");
                 err
@@ -382,7 +383,7 @@ pub fn container_init_process(
         }
     }
     #[cfg(not(feature = "libseccomp"))]
-    if ctx.process.no_new_privileges().is_none() {
+    if ctx.process.no_new_privileges() != Some(true) {
         tracing::warn!("seccomp not available, unable to enforce no_new_privileges!")
     }
 
@@ -402,7 +403,7 @@ pub fn container_init_process(
     // notify socket will still need network related syscalls.
     #[cfg(feature = "libseccomp")]
     if let Some(seccomp) = ctx.linux.seccomp() {
-        if ctx.process.no_new_privileges().is_some() {
+        if ctx.process.no_new_privileges() == Some(true) {
             let notify_fd = seccomp::initialize_seccomp(seccomp).map_err(|err| {
                 tracing::error!(?err, "failed to initialize seccomp");
                 err
@@ -414,7 +415,7 @@ pub fn container_init_process(
         }
     }
     #[cfg(not(feature = "libseccomp"))]
-    if ctx.process.no_new_privileges().is_some() {
+    if ctx.process.no_new_privileges() == Some(true) {
         tracing::warn!("seccomp not available, unable to set seccomp privileges!")
     }
 
