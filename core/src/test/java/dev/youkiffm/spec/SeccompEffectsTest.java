@@ -303,30 +303,20 @@ class SeccompEffectsTest {
     @ParameterizedTest
     @EnumSource(Rt.class)
     void execdProcessesGetTheSameFilter(Rt rt) throws Exception {
-        String id = EffectsTestSupport.uniqueId("sc-exec-" + rt.name().toLowerCase());
         ContainerConfig cfg = ContainerConfig.builder().withRootfs(rootfs).withBind(probeDir, "/mnt", true)
                 .withCommand("sleep", "600").build();
-        ContainerRuntime r = runtime(rt);
-        try (dev.youkiffm.bundle.Bundle b = dev.youkiffm.bundle.Bundle.create(dir.resolve("bundles"), id, cfg)) {
-            r.create(id, b.dir(), dev.youkiffm.CreateOptions.DISCARD);
-            try {
-                r.start(id);
-                dev.youkiffm.ExecResult e = r.exec(id, dev.youkiffm.ExecSpec.of("sh", "-c",
-                        "ls /bin | grep -c -x sh; /mnt/sysprobe keyctl mount fork; grep '^Seccomp:' /proc/self/status"));
-                assertEquals(0, e.exitCode(), e.toString());
-                List<String> out = e.stdoutText().strip().lines().toList();
-                if (stockLibcontainer(rt)) {
-                    // Known gap: stock libcontainer 0.7's TenantContainerBuilder::adapt_spec_for_tenant rebuilds
-                    // linux{} from namespaces, cgroupsPath, personality and timeOffsets only, so an exec'd process
-                    // runs without the container's seccomp filter. runc, crun and FFM apply it.
-                    assertEquals(List.of("1", "keyctl=OK", "mount=ENOENT", "fork=OK", "Seccomp:\t0"), out,
-                            "libcontainer's exec now applies seccomp: drop the youki exception here");
-                } else {
-                    assertEquals(List.of("1", "keyctl=EPERM", "mount=EPERM", "fork=OK", "Seccomp:\t2"), out);
-                }
-            } finally {
-                stopAndDelete(r, id);
-            }
+        dev.youkiffm.ExecResult e = execInStarted(rt, "sc-exec-", cfg,
+                "ls /bin | grep -c -x sh; /mnt/sysprobe keyctl mount fork; grep '^Seccomp:' /proc/self/status");
+        assertEquals(0, e.exitCode(), e.toString());
+        List<String> out = e.stdoutText().strip().lines().toList();
+        if (stockLibcontainer(rt)) {
+            // Known gap: stock libcontainer 0.7's TenantContainerBuilder::adapt_spec_for_tenant rebuilds linux{}
+            // from namespaces, cgroupsPath, personality and timeOffsets only, so an exec'd process runs without the
+            // container's seccomp filter. runc, crun and FFM apply it.
+            assertEquals(List.of("1", "keyctl=OK", "mount=ENOENT", "fork=OK", "Seccomp:\t0"), out,
+                    "libcontainer's exec now applies seccomp: drop the youki exception here");
+        } else {
+            assertEquals(List.of("1", "keyctl=EPERM", "mount=EPERM", "fork=OK", "Seccomp:\t2"), out);
         }
     }
 
@@ -342,23 +332,29 @@ class SeccompEffectsTest {
         mkdir.action = "SCMP_ACT_ERRNO";
         mkdir.errnoRet = 1L; // EPERM
         s.syscalls = List.of(mkdir);
-        String id = EffectsTestSupport.uniqueId("sc-execc-" + rt.name().toLowerCase());
         ContainerConfig cfg = ContainerConfig.builder().withRootfs(rootfs).withTmpfs("/tmp", 8)
                 .withCommand("sleep", "600").withSeccomp(Seccomp.custom(s)).build();
+        dev.youkiffm.ExecResult e = execInStarted(rt, "sc-execc-", cfg,
+                "mkdir /tmp/d 2>&1; echo rc=$?; touch /tmp/f && echo touch-ok");
+        List<String> out = e.stdoutText().strip().lines().toList();
+        if (stockLibcontainer(rt)) {
+            assertEquals(List.of("rc=0", "touch-ok"), out, "the youki CLI's exec runs unfiltered");
+        } else {
+            assertEquals(List.of("mkdir: can't create directory '/tmp/d': Operation not permitted", "rc=1",
+                    "touch-ok"), out, e.toString());
+        }
+    }
+
+    /** Creates and starts a container from {@code cfg}, runs {@code sh -c script} in it, then removes it. */
+    private dev.youkiffm.ExecResult execInStarted(Rt rt, String idPrefix, ContainerConfig cfg, String script)
+            throws Exception {
+        String id = EffectsTestSupport.uniqueId(idPrefix + rt.name().toLowerCase());
         ContainerRuntime r = runtime(rt);
         try (dev.youkiffm.bundle.Bundle b = dev.youkiffm.bundle.Bundle.create(dir.resolve("bundles"), id, cfg)) {
             r.create(id, b.dir(), dev.youkiffm.CreateOptions.DISCARD);
             try {
                 r.start(id);
-                dev.youkiffm.ExecResult e = r.exec(id, dev.youkiffm.ExecSpec.of("sh", "-c",
-                        "mkdir /tmp/d 2>&1; echo rc=$?; touch /tmp/f && echo touch-ok"));
-                List<String> out = e.stdoutText().strip().lines().toList();
-                if (stockLibcontainer(rt)) {
-                    assertEquals(List.of("rc=0", "touch-ok"), out, "the youki CLI's exec runs unfiltered");
-                } else {
-                    assertEquals(List.of("mkdir: can't create directory '/tmp/d': Operation not permitted", "rc=1",
-                            "touch-ok"), out, e.toString());
-                }
+                return r.exec(id, dev.youkiffm.ExecSpec.of("sh", "-c", script));
             } finally {
                 stopAndDelete(r, id);
             }
