@@ -3,6 +3,8 @@
 # scripts/install-youki.sh uses), so that both builds share libcontainer and its dependencies in one target dir.
 #   align-native-lock.sh          rewrite native/Cargo.lock: youki's lockfile, pruned and completed by cargo
 #   align-native-lock.sh --check  fail if a package both builds compile differs in version or features
+# A crate native/Cargo.toml patches ([patch.crates-io], e.g. libcontainer from native/vendor/) must keep youki's
+# version, but is compiled twice: stock for the CLI, patched for native. --check names it and skips its features.
 # Run it after changing native's dependencies (instead of a plain `cargo update`).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -27,15 +29,18 @@ if [ "${1:-}" = "--check" ]; then
   scratch="$(mktemp -d)"
   trap 'rm -rf "$scratch"' EXIT
   tar -xzf "$crate" -C "$scratch"
-  features_of > "$scratch/native.txt"
+  patched="$(awk '/^\[/ { p = ($0 == "[patch.crates-io]") } p && /^[A-Za-z0-9_-]+ *=/ { print $1 }' Cargo.toml)"
+  unpatched() { awk -v skip=" $(echo $patched) " 'index(skip, " " $1 " ") == 0'; }
+  features_of | unpatched > "$scratch/native.txt"
   (cd "$scratch/youki-$version" && features_of --no-default-features --features "$(youki_cargo_features)") \
-    > "$scratch/youki.txt"
+    | unpatched > "$scratch/youki.txt"
   bad="$(awk 'NR == FNR { n[$1 " " $2] = 1; next } ($1 " " $2) in n' "$scratch/native.txt" "$scratch/youki.txt" \
     | comm -3 - <(awk 'NR == FNR { y[$1 " " $2] = 1; next } ($1 " " $2) in y' "$scratch/youki.txt" "$scratch/native.txt") \
     | sed 's/^\t/  native: /; t; s/^/  youki:  /')"
   [ -z "$bad" ] || die "native's and the youki CLI's builds enable different features (align native/Cargo.toml):
 $bad"
   log "native/Cargo.lock and Cargo.toml: the packages shared with youki $version have its versions and features"
+  [ -z "$patched" ] || log "patched for native only (compiled again, stock in the youki CLI): $(echo $patched)"
   exit 0
 fi
 printf '%s\n' "$youki_lock" > Cargo.lock

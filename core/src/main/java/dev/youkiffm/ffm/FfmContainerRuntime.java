@@ -13,7 +13,6 @@ import dev.youkiffm.Signal;
 import dev.youkiffm.ExecSpec;
 import dev.youkiffm.internal.BaseContainerRuntime;
 import dev.youkiffm.internal.ExecSupport;
-import dev.youkiffm.internal.OomKillerControl;
 import dev.youkiffm.internal.StdioPlumbing;
 import dev.youkiffm.internal.RootLock;
 import dev.youkiffm.internal.OciStateJson;
@@ -210,16 +209,6 @@ public final class FfmContainerRuntime extends BaseContainerRuntime {
         pl.childEndsPassed();
         created.add(id);
         watchInit(id, c.pidfd());
-        try {
-            OomKillerControl.apply(b, c.pid()); // libcontainer 0.7 drops disableOOMKiller
-        } catch (RuntimeException e) {
-            try {
-                delete(id, true);
-            } catch (RuntimeException d) {
-                e.addSuppressed(d);
-            }
-            throw e;
-        }
         return state(id);
     }
 

@@ -42,7 +42,7 @@ import org.junit.jupiter.api.TestInstance;
  * One suite, identical assertions, for every {@link ContainerRuntime}: a subclass only says how to open its runtime.
  * Real containers on a busybox rootfs. After every test the root must hold no container.
  */
-public abstract class ContainerRuntimeConformanceTest extends HostileConformanceCases {
+public abstract class ContainerRuntimeConformanceTest extends SpecLifecycleCases {
     @Test
     void lifecycle() throws Exception {
         String id = newId("life");

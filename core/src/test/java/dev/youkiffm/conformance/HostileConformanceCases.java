@@ -58,7 +58,8 @@ public abstract class HostileConformanceCases extends ConformanceFixture {
         return b;
     }
 
-    private static ObjectNode hook(String... args) {
+    /** A hook running {@code args} (args[0] is the path). */
+    protected static ObjectNode hook(String... args) {
         ObjectNode h = JSON.createObjectNode();
         h.put("path", args[0]);
         ArrayNode a = h.putArray("args");
@@ -68,7 +69,8 @@ public abstract class HostileConformanceCases extends ConformanceFixture {
         return h;
     }
 
-    private static void addHook(ObjectNode cfg, String phase, ObjectNode hook) {
+    /** Appends {@code hook} to {@code cfg}'s hooks of {@code phase}. */
+    protected static void addHook(ObjectNode cfg, String phase, ObjectNode hook) {
         ObjectNode hooks = cfg.has("hooks") ? (ObjectNode) cfg.get("hooks") : cfg.putObject("hooks");
         (hooks.has(phase) ? (ArrayNode) hooks.get(phase) : hooks.putArray(phase)).add(hook);
     }

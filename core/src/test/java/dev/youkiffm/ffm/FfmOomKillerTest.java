@@ -17,8 +17,9 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * linux.resources.memory.disableOOMKiller reaches memory.oom_control (libcontainer 0.7 drops it; runtime-tools'
- * "memory oom is set correctly"), on this cgroup v1 host, and only when asked.
+ * linux.resources.memory.disableOOMKiller reaches memory.oom_control (stock libcontainer 0.7 drops it, patch a of
+ * native/vendor/libcontainer writes it; runtime-tools' "memory oom is set correctly"), on this cgroup v1 host, and
+ * only when asked.
  */
 class FfmOomKillerTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -49,8 +50,17 @@ class FfmOomKillerTest {
         return b;
     }
 
+    /** memory.oom_control of {@code pid}'s v1 memory cgroup (mounted at /sys/fs/cgroup/memory on this host). */
     private static String oomControl(int pid) throws Exception {
-        Path dir = dev.youkiffm.internal.OomKillerControlAccess.memoryDir(pid);
+        String rel = null;
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/cgroup"))) {
+            String[] f = line.split(":", 3);
+            if (f.length == 3 && List.of(f[1].split(",")).contains("memory")) {
+                rel = f[2];
+            }
+        }
+        assertTrue(rel != null, "pid " + pid + " has no v1 memory cgroup");
+        Path dir = Path.of("/sys/fs/cgroup/memory").resolve(rel.replaceFirst("^/+", ""));
         return Files.readString(dir.resolve("memory.oom_control"));
     }
 

@@ -140,8 +140,8 @@ class SeccompEffectsTest {
     void defaultProfileRefusesDangerousSyscalls(Rt rt) {
         Map<String, String> expected = new LinkedHashMap<>(REFUSED);
         expected.putAll(ALLOWED);
-        if (libcontainer(rt)) {
-            // Known gap, see maskedEqualOperandOrderOfEachRuntime: libcontainer 0.7 loses the clone flag filter.
+        if (stockLibcontainer(rt)) {
+            // Known gap, see maskedEqualOperandOrderOfEachRuntime: stock libcontainer 0.7 loses the clone flag filter.
             expected.put("clone-newuser", "OK");
         }
         assertEquals(expected, parse(run(rt, probe(expected).build())));
@@ -152,10 +152,28 @@ class SeccompEffectsTest {
     void nativeOnlyProfileRefusesTheSame(Rt rt) {
         Map<String, String> expected = new LinkedHashMap<>(REFUSED);
         expected.putAll(ALLOWED);
-        if (libcontainer(rt)) {
+        if (stockLibcontainer(rt)) {
             expected.put("clone-newuser", "OK"); // see maskedEqualOperandOrderOfEachRuntime
         }
         assertEquals(expected, parse(run(rt, probe(expected).withSeccomp(Seccomp.DEFAULT_NATIVE_ONLY).build())));
+    }
+
+    @ParameterizedTest
+    @EnumSource(Rt.class)
+    void withoutNoNewPrivilegesTheFilterLoadsBeforeTheCapabilitiesAreDropped(Rt rt) {
+        // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, so it must happen before the capabilities
+        // are dropped. Stock libcontainer 0.7 does that only when noNewPrivileges is absent, not when it is false
+        // (patch h): the youki CLI then fails the create with EACCES from seccomp_load.
+        Map<String, String> expected = new LinkedHashMap<>(REFUSED);
+        expected.putAll(ALLOWED);
+        ContainerConfig cfg = probe(expected).withNoNewPrivileges(false).build();
+        if (stockLibcontainer(rt)) {
+            RuntimeFailureException e = org.junit.jupiter.api.Assertions.assertThrows(RuntimeFailureException.class,
+                    () -> run(rt, cfg));
+            assertTrue(e.getMessage().contains("seccomp"), e.getMessage());
+        } else {
+            assertEquals(expected, parse(run(rt, cfg)));
+        }
     }
 
     @ParameterizedTest
@@ -221,18 +239,22 @@ class SeccompEffectsTest {
         }
     }
 
-    /** The runtimes built on libcontainer 0.7, which reads SCMP_CMP_MASKED_EQ's operands the other way round. */
-    static boolean libcontainer(Rt rt) {
-        return rt == Rt.FFM || rt == Rt.YOUKI;
+    /**
+     * The youki CLI: a stock libcontainer 0.7, which reads SCMP_CMP_MASKED_EQ's operands the other way round and runs
+     * exec'd processes without the container's filter. FFM's patched libcontainer (native/vendor/libcontainer,
+     * patches f and g) does neither.
+     */
+    static boolean stockLibcontainer(Rt rt) {
+        return rt == Rt.YOUKI;
     }
 
     @ParameterizedTest
     @EnumSource(Rt.class)
     void maskedEqualOperandOrderOfEachRuntime(Rt rt) {
-        // runc, crun and the runtime-spec: (arg & value) == valueTwo. libcontainer 0.7 (seccomp/mod.rs translate_op)
-        // passes valueTwo as the mask and value as the datum, so the default profile's clone rule (value = the
-        // namespace flags, valueTwo = 0) masks with 0 and allows every clone there. This pins that down: with the
-        // operands swapped, the same rule works under libcontainer and allows every clone under runc and crun.
+        // runc, crun, FFM and the runtime-spec: (arg & value) == valueTwo. Stock libcontainer 0.7 (seccomp/mod.rs
+        // translate_op) passes valueTwo as the mask and value as the datum, so the default profile's clone rule
+        // (value = the namespace flags, valueTwo = 0) masks with 0 and allows every clone there. A custom rule with
+        // the operands swapped shows the order each runtime uses: it refuses CLONE_NEWUSER only under the youki CLI.
         OciSpec.Seccomp swapped = Seccomp.DEFAULT.profile(Defaults.CAPABILITIES);
         for (OciSpec.Syscall r : swapped.syscalls) {
             if (r.names.equals(List.of("clone"))) {
@@ -244,9 +266,9 @@ class SeccompEffectsTest {
         String spec = parse(run(rt, probe(probes).build())).get("clone-newuser");
         String swappedResult = parse(run(rt, probe(probes).withSeccomp(Seccomp.custom(swapped)).build()))
                 .get("clone-newuser");
-        if (libcontainer(rt)) {
+        if (stockLibcontainer(rt)) {
             assertEquals(List.of("OK", "EPERM"), List.of(spec, swappedResult), "libcontainer's MASKED_EQ operand "
-                    + "order changed: if the spec order now works, drop the FFM/youki exception in the tests");
+                    + "order changed: if the spec order now works, drop the youki exception in the tests");
         } else {
             assertEquals(List.of("EPERM", "OK"), List.of(spec, swappedResult));
         }
@@ -281,27 +303,58 @@ class SeccompEffectsTest {
     @ParameterizedTest
     @EnumSource(Rt.class)
     void execdProcessesGetTheSameFilter(Rt rt) throws Exception {
-        String id = EffectsTestSupport.uniqueId("sc-exec-" + rt.name().toLowerCase());
         ContainerConfig cfg = ContainerConfig.builder().withRootfs(rootfs).withBind(probeDir, "/mnt", true)
                 .withCommand("sleep", "600").build();
+        dev.youkiffm.ExecResult e = execInStarted(rt, "sc-exec-", cfg,
+                "ls /bin | grep -c -x sh; /mnt/sysprobe keyctl mount fork; grep '^Seccomp:' /proc/self/status");
+        assertEquals(0, e.exitCode(), e.toString());
+        List<String> out = e.stdoutText().strip().lines().toList();
+        if (stockLibcontainer(rt)) {
+            // Known gap: stock libcontainer 0.7's TenantContainerBuilder::adapt_spec_for_tenant rebuilds linux{}
+            // from namespaces, cgroupsPath, personality and timeOffsets only, so an exec'd process runs without the
+            // container's seccomp filter. runc, crun and FFM apply it.
+            assertEquals(List.of("1", "keyctl=OK", "mount=ENOENT", "fork=OK", "Seccomp:\t0"), out,
+                    "libcontainer's exec now applies seccomp: drop the youki exception here");
+        } else {
+            assertEquals(List.of("1", "keyctl=EPERM", "mount=EPERM", "fork=OK", "Seccomp:\t2"), out);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Rt.class)
+    void execdProcessesGetACustomProfileToo(Rt rt) throws Exception {
+        // Allow everything but mkdir/mkdirat (EPERM): the init never calls them, the exec'd mkdir is refused.
+        OciSpec.Seccomp s = new OciSpec.Seccomp();
+        s.defaultAction = "SCMP_ACT_ALLOW";
+        s.architectures = List.of("SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32");
+        OciSpec.Syscall mkdir = new OciSpec.Syscall();
+        mkdir.names = List.of("mkdir", "mkdirat");
+        mkdir.action = "SCMP_ACT_ERRNO";
+        mkdir.errnoRet = 1L; // EPERM
+        s.syscalls = List.of(mkdir);
+        ContainerConfig cfg = ContainerConfig.builder().withRootfs(rootfs).withTmpfs("/tmp", 8)
+                .withCommand("sleep", "600").withSeccomp(Seccomp.custom(s)).build();
+        dev.youkiffm.ExecResult e = execInStarted(rt, "sc-execc-", cfg,
+                "mkdir /tmp/d 2>&1; echo rc=$?; touch /tmp/f && echo touch-ok");
+        List<String> out = e.stdoutText().strip().lines().toList();
+        if (stockLibcontainer(rt)) {
+            assertEquals(List.of("rc=0", "touch-ok"), out, "the youki CLI's exec runs unfiltered");
+        } else {
+            assertEquals(List.of("mkdir: can't create directory '/tmp/d': Operation not permitted", "rc=1",
+                    "touch-ok"), out, e.toString());
+        }
+    }
+
+    /** Creates and starts a container from {@code cfg}, runs {@code sh -c script} in it, then removes it. */
+    private dev.youkiffm.ExecResult execInStarted(Rt rt, String idPrefix, ContainerConfig cfg, String script)
+            throws Exception {
+        String id = EffectsTestSupport.uniqueId(idPrefix + rt.name().toLowerCase());
         ContainerRuntime r = runtime(rt);
         try (dev.youkiffm.bundle.Bundle b = dev.youkiffm.bundle.Bundle.create(dir.resolve("bundles"), id, cfg)) {
             r.create(id, b.dir(), dev.youkiffm.CreateOptions.DISCARD);
             try {
                 r.start(id);
-                dev.youkiffm.ExecResult e = r.exec(id, dev.youkiffm.ExecSpec.of("sh", "-c",
-                        "ls /bin | grep -c -x sh; /mnt/sysprobe keyctl mount fork; grep '^Seccomp:' /proc/self/status"));
-                assertEquals(0, e.exitCode(), e.toString());
-                List<String> out = e.stdoutText().strip().lines().toList();
-                if (libcontainer(rt)) {
-                    // Known gap: libcontainer 0.7's TenantContainerBuilder::adapt_spec_for_tenant rebuilds
-                    // linux{} from namespaces, cgroupsPath, personality and timeOffsets only, so an exec'd process
-                    // runs without the container's seccomp filter. runc and crun apply it.
-                    assertEquals(List.of("1", "keyctl=OK", "mount=ENOENT", "fork=OK", "Seccomp:\t0"), out,
-                            "libcontainer's exec now applies seccomp: drop the FFM/youki exception here");
-                } else {
-                    assertEquals(List.of("1", "keyctl=EPERM", "mount=EPERM", "fork=OK", "Seccomp:\t2"), out);
-                }
+                return r.exec(id, dev.youkiffm.ExecSpec.of("sh", "-c", script));
             } finally {
                 stopAndDelete(r, id);
             }
