@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import dev.youkiffm.RuntimeOptions;
+import dev.youkiffm.internal.CgroupFiles;
 
 /**
  * What an unprivileged caller has for running containers rootless (FFM and the youki, runc and crun CLIs): its ids,
@@ -215,72 +216,42 @@ public final class Rootless {
 
     private static Optional<Delegation> delegationV1() {
         List<Path> dirs = new ArrayList<>();
-        String path = null;
-        try {
-            List<String> mountinfo = Files.readAllLines(Path.of("/proc/self/mountinfo"));
-            for (String line : Files.readAllLines(Path.of("/proc/self/cgroup"))) {
-                String[] f = line.split(":", 3);
-                if (f.length != 3 || f[0].equals("0")
-                        || Set.of(f[1].split(",")).stream().noneMatch(V1_CONTROLLERS::contains)) {
-                    continue;
-                }
-                if (path != null && !path.equals(f[2])) {
-                    return Optional.empty(); // in different cgroups per hierarchy: no one subtree
-                }
-                path = f[2];
-                Path mount = v1Mount(mountinfo, Set.of(f[1].split(",")));
-                if (mount == null) {
-                    continue;
-                }
-                Path parent = Path.of(mount + path).getParent();
-                if (parent == null || parent.equals(mount) || !parent.startsWith(mount) || !Files.isWritable(parent)
-                        || !Files.isWritable(parent.resolve("cgroup.procs"))) {
-                    return Optional.empty();
-                }
-                dirs.add(parent);
+        Path rel = null;
+        for (CgroupFiles.Membership m : CgroupFiles.memberships("self")) {
+            if (m.unified() || m.controllers().stream().noneMatch(V1_CONTROLLERS::contains)) {
+                continue;
             }
-        } catch (IOException e) {
-            return Optional.empty();
+            Path here = m.mount().relativize(m.cgroup());
+            if (rel != null && !rel.equals(here)) {
+                return Optional.empty(); // in different cgroups per hierarchy: no one subtree
+            }
+            rel = here;
+            if (!Files.isDirectory(m.mount())) {
+                continue; // hierarchy not mounted here
+            }
+            Path parent = m.cgroup().getParent();
+            if (parent == null || parent.equals(m.mount()) || !parent.startsWith(m.mount()) || !Files.isWritable(parent)
+                    || !Files.isWritable(parent.resolve("cgroup.procs"))) {
+                return Optional.empty();
+            }
+            dirs.add(parent);
         }
         if (dirs.isEmpty()) {
             return Optional.empty();
         }
-        String parentPath = Path.of(path).getParent().toString();
-        return Optional.of(new Delegation(parentPath, dirs, false));
-    }
-
-    /** The mount point of the v1 hierarchy with exactly {@code controllers}, from mountinfo; null if not mounted. */
-    private static Path v1Mount(List<String> mountinfo, Set<String> controllers) {
-        for (String l : mountinfo) {
-            int sep = l.indexOf(" - cgroup ");
-            if (sep < 0) {
-                continue;
-            }
-            String[] opts = l.substring(sep + " - cgroup ".length()).split(" ");
-            if (opts.length >= 2 && Set.of(opts[1].split(",")).containsAll(controllers)) {
-                return Path.of(l.split(" ")[4]);
-            }
-        }
-        return null;
+        return Optional.of(new Delegation("/" + rel.getParent(), dirs, false));
     }
 
     private static Optional<Delegation> delegationV2() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/cgroup"))) {
-                if (!line.startsWith("0::/") || line.equals("0::/")) {
-                    continue;
-                }
-                Path own = Path.of(CGROUP + line.substring(3));
-                Path parent = own.getParent();
-                if (parent != null && parent.startsWith(CGROUP) && !parent.equals(CGROUP)
-                        && Files.isWritable(parent) && Files.isWritable(parent.resolve("cgroup.procs"))
-                        && Files.isWritable(parent.resolve("cgroup.subtree_control"))) {
-                    return Optional.of(new Delegation(parent.toString().substring(CGROUP.toString().length()),
-                            List.of(parent), true));
-                }
-            }
-        } catch (IOException e) {
-            // no cgroup information: nothing delegated
+        CgroupFiles.Membership m = CgroupFiles.find(CgroupFiles.memberships("self"), null);
+        if (m == null || m.atRoot()) {
+            return Optional.empty();
+        }
+        Path parent = m.cgroup().getParent();
+        if (parent != null && parent.startsWith(m.mount()) && !parent.equals(m.mount())
+                && Files.isWritable(parent) && Files.isWritable(parent.resolve("cgroup.procs"))
+                && Files.isWritable(parent.resolve("cgroup.subtree_control"))) {
+            return Optional.of(new Delegation("/" + m.mount().relativize(parent), List.of(parent), true));
         }
         return Optional.empty();
     }
