@@ -7,13 +7,17 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.youkiffm.ContainerState;
 import dev.youkiffm.ExecResult;
+import dev.youkiffm.Prereqs;
 import dev.youkiffm.ExecSpec;
 import dev.youkiffm.CreateOptions;
 import dev.youkiffm.bundle.Bundle;
 import dev.youkiffm.bundle.Bundles;
 import dev.youkiffm.network.NetworkException.Kind;
 import dev.youkiffm.spec.ContainerConfig;
+import java.io.BufferedReader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -320,5 +324,78 @@ class FastPathTest {
             NetTestSupport.assertNoLeak(before, snapshot(f, List.of(c)));
             assertNull(fast.cached(clash.containerId(), "eth0").orElse(null));
         }
+    }
+
+    @Test
+    void aJvmKilledMidAttachLeavesNothingAfterRecover() throws Exception {
+        Prereqs.requireExecutable(Path.of("/usr/bin/flock"), "util-linux flock");
+        try (NetFixture f = new NetFixture("ffm")) {
+            NetworkConfigList list = fastNet(f, "crashfast-" + f.tag);
+            String before = f.snapshot();
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            Process child = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp",
+                    System.getProperty("java.class.path"), NetCrashChild.class.getName(), f.root.toString(),
+                    f.rootfs().toString(), f.confDir.toString(), f.netns.path.toString(), f.fakeBin.toString(),
+                    list.name()).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            Process holder = null;
+            Path cache = NetworkedRuntime.defaultCacheDir(f.root);
+            try (BufferedReader r = child.inputReader(StandardCharsets.UTF_8)) {
+                String first = r.readLine();
+                assertTrue(first != null && first.startsWith("helper "), "child said " + first);
+                int helper = Integer.parseInt(first.substring(7).trim());
+                for (int i = 0; i < 2; i++) {
+                    String line = r.readLine();
+                    assertTrue(line != null && line.startsWith("created "), "child said " + line);
+                }
+                // Hold host-local's lock (flock, as the plugin takes it): the next attach waits inside the native
+                // call, its cache entry written and no result yet. Kill the JVM there.
+                holder = new ProcessBuilder("/usr/bin/flock", "-x", f.ipam.resolve(list.name()).resolve("lock")
+                        .toString(), "sleep", "600").start();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (!hasEntryWithoutResult(cache)) {
+                    assertTrue(System.nanoTime() < deadline, "no attach reached the held lock");
+                    Thread.sleep(10);
+                }
+                child.destroyForcibly();
+                assertTrue(child.waitFor(30, TimeUnit.SECONDS));
+                ProcessHandle.of(helper).ifPresent(h -> h.onExit().orTimeout(30, TimeUnit.SECONDS).join());
+            } finally {
+                child.destroyForcibly();
+                if (holder != null) { // flock and the sleep it runs (which holds the lock fd)
+                    holder.descendants().forEach(ProcessHandle::destroyForcibly);
+                    holder.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+                }
+            }
+            assertFalse(before.equals(f.snapshot()), "the killed JVM left attachments");
+            try (NetworkedRuntime rt = f.open("ffm", T)) {
+                List<CniClient.Attachment> cached = rt.cni().cachedAttachments(null);
+                assertTrue(cached.size() >= 3, cached.toString());
+                assertTrue(cached.stream().anyMatch(a -> a.result() == null), "one attach was killed mid-way");
+                List<String> leftovers = rt.list().stream().map(ContainerState::id).toList();
+                assertTrue(rt.recover().containsAll(leftovers), "recovered every leftover " + leftovers);
+                assertEquals(List.of(), rt.list());
+                assertEquals(List.of(), rt.cni().cachedAttachments(null));
+            }
+            NetTestSupport.assertNoLeak(before, f.snapshot());
+        }
+    }
+
+    private static boolean hasEntryWithoutResult(Path cacheDir) throws Exception {
+        Path results = cacheDir.resolve("results");
+        if (!Files.isDirectory(results)) {
+            return false;
+        }
+        try (var s = Files.walk(results)) {
+            for (Path p : s.filter(x -> x.toString().endsWith(".json")).toList()) {
+                try {
+                    if (!Files.readString(p).contains("\"result\"")) {
+                        return true;
+                    }
+                } catch (java.nio.file.NoSuchFileException e) {
+                    // replaced atomically while we looked
+                }
+            }
+        }
+        return false;
     }
 }
