@@ -65,13 +65,22 @@ pub fn parse_cidr(s: &str, what: &str) -> OpResult<(u32, u8)> {
 
 impl Range {
     /// host-local's `Range.Canonicalize`: defaults for start (.1), end (broadcast - 1) and gateway (.1).
-    pub fn canonical(subnet: &str, start: Option<&str>, end: Option<&str>, gateway: Option<&str>) -> OpResult<Self> {
+    pub fn canonical(
+        subnet: &str,
+        start: Option<&str>,
+        end: Option<&str>,
+        gateway: Option<&str>,
+    ) -> OpResult<Self> {
         let (net, prefix) = parse_cidr(subnet, "subnet")?;
         if prefix > 30 {
-            return Err(OpError::invalid(format!("network {subnet} too small to allocate from")));
+            return Err(OpError::invalid(format!(
+                "network {subnet} too small to allocate from"
+            )));
         }
         if net & !mask(prefix) != 0 {
-            return Err(OpError::invalid(format!("network {subnet} has host bits set")));
+            return Err(OpError::invalid(format!(
+                "network {subnet} has host bits set"
+            )));
         }
         let bcast = net | !mask(prefix);
         let inside = |a: u32| a & mask(prefix) == net;
@@ -88,7 +97,9 @@ impl Range {
             None => bcast - 1,
         };
         if !inside(start) || !inside(end) {
-            return Err(OpError::invalid(format!("range {start}-{end} is not in network {subnet}")));
+            return Err(OpError::invalid(format!(
+                "range {start}-{end} is not in network {subnet}"
+            )));
         }
         Ok(Self {
             net,
@@ -104,12 +115,19 @@ impl Range {
     }
 
     fn describe(&self) -> String {
-        format!("{}-{}", Ipv4Addr::from(self.start), Ipv4Addr::from(self.end))
+        format!(
+            "{}-{}",
+            Ipv4Addr::from(self.start),
+            Ipv4Addr::from(self.end)
+        )
     }
 }
 
 fn describe(set: &[Range]) -> String {
-    set.iter().map(Range::describe).collect::<Vec<_>>().join(",")
+    set.iter()
+        .map(Range::describe)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// A leased address with its range's prefix and gateway.
@@ -153,7 +171,8 @@ impl Store {
                 return Ok(Self { dir, lock });
             }
             let e = std::io::Error::last_os_error();
-            if e.raw_os_error() != Some(libc::EWOULDBLOCK) && e.raw_os_error() != Some(libc::EINTR) {
+            if e.raw_os_error() != Some(libc::EWOULDBLOCK) && e.raw_os_error() != Some(libc::EINTR)
+            {
                 return Err(io_err(&format!("flock {}", lock_path.display()), &e));
             }
             if Instant::now() >= deadline {
@@ -217,7 +236,10 @@ impl Store {
                     todo.push(e.path());
                 } else if ft.is_file() {
                     let mut s = String::new();
-                    if fs::File::open(e.path()).and_then(|mut f| f.read_to_string(&mut s)).is_ok() {
+                    if fs::File::open(e.path())
+                        .and_then(|mut f| f.read_to_string(&mut s))
+                        .is_ok()
+                    {
                         out.push((e.path(), s.trim().to_string()));
                     }
                 }
@@ -233,7 +255,13 @@ impl Store {
         self.entries()
             .into_iter()
             .filter(|(_, c)| *c == key || c == old)
-            .filter_map(|(p, _)| p.file_name()?.to_str()?.parse::<Ipv4Addr>().ok().map(u32::from))
+            .filter_map(|(p, _)| {
+                p.file_name()?
+                    .to_str()?
+                    .parse::<Ipv4Addr>()
+                    .ok()
+                    .map(u32::from)
+            })
             .collect()
     }
 
@@ -257,19 +285,34 @@ impl Store {
 
     /// host-local's ADD: one address from each range set (a requested one if it falls in that set, else the next
     /// free one round robin from `last_reserved_ip.<index>`). On failure nothing stays leased.
-    pub fn allocate(&self, id: &str, if_name: &str, sets: &[Vec<Range>], requested: &[u32]) -> OpResult<Vec<Lease>> {
+    pub fn allocate(
+        &self,
+        id: &str,
+        if_name: &str,
+        sets: &[Vec<Range>],
+        requested: &[u32],
+    ) -> OpResult<Vec<Lease>> {
         let mut want: Vec<u32> = requested.to_vec();
         let mut out = Vec::new();
         let res = (|| {
             for (idx, set) in sets.iter().enumerate() {
-                let req = want.iter().position(|ip| set.iter().any(|r| r.contains(*ip))).map(|i| want.remove(i));
+                let req = want
+                    .iter()
+                    .position(|ip| set.iter().any(|r| r.contains(*ip)))
+                    .map(|i| want.remove(i));
                 let lease = self.get(id, if_name, set, idx, req).map_err(|e| {
-                    OpError::new(e.code, format!("failed to allocate for range {idx}: {}", e.msg))
+                    OpError::new(
+                        e.code,
+                        format!("failed to allocate for range {idx}: {}", e.msg),
+                    )
                 })?;
                 out.push(lease);
             }
             if !want.is_empty() {
-                let s: Vec<String> = want.iter().map(|a| Ipv4Addr::from(*a).to_string()).collect();
+                let s: Vec<String> = want
+                    .iter()
+                    .map(|a| Ipv4Addr::from(*a).to_string())
+                    .collect();
                 return Err(OpError::invalid(format!(
                     "failed to allocate all requested IPs: {} (outside every range)",
                     s.join(" ")
@@ -288,11 +331,25 @@ impl Store {
         }
     }
 
-    fn get(&self, id: &str, if_name: &str, set: &[Range], idx: usize, req: Option<u32>) -> OpResult<Lease> {
+    fn get(
+        &self,
+        id: &str,
+        if_name: &str,
+        set: &[Range],
+        idx: usize,
+        req: Option<u32>,
+    ) -> OpResult<Lease> {
         if let Some(ip) = req {
-            let r = set.iter().find(|r| r.contains(ip)).copied().expect("chosen by range");
+            let r = set
+                .iter()
+                .find(|r| r.contains(ip))
+                .copied()
+                .expect("chosen by range");
             if ip == r.gateway {
-                return Err(OpError::invalid(format!("requested ip {} is subnet's gateway", Ipv4Addr::from(ip))));
+                return Err(OpError::invalid(format!(
+                    "requested ip {} is subnet's gateway",
+                    Ipv4Addr::from(ip)
+                )));
             }
             if !self.reserve(id, if_name, Ipv4Addr::from(ip), idx)? {
                 return Err(OpError::new(
@@ -310,7 +367,10 @@ impl Store {
             if set.iter().any(|r| r.contains(a)) {
                 return Err(OpError::new(
                     YFFM_ERR_RESOURCE,
-                    format!("{} has been allocated to {id}, duplicate allocation is not allowed", Ipv4Addr::from(a)),
+                    format!(
+                        "{} has been allocated to {id}, duplicate allocation is not allowed",
+                        Ipv4Addr::from(a)
+                    ),
                 ));
             }
         }
@@ -433,13 +493,29 @@ mod tests {
         assert_eq!(a[0].ip, Ipv4Addr::new(10, 9, 0, 2));
         assert_eq!(a[0].gateway, Ipv4Addr::new(10, 9, 0, 1));
         let dir = tmp.path().join("net1");
-        assert_eq!(fs::read_to_string(dir.join("10.9.0.2")).unwrap(), "ctr-a\r\neth0");
-        assert_eq!(fs::read_to_string(dir.join("last_reserved_ip.0")).unwrap(), "10.9.0.2");
+        assert_eq!(
+            fs::read_to_string(dir.join("10.9.0.2")).unwrap(),
+            "ctr-a\r\neth0"
+        );
+        assert_eq!(
+            fs::read_to_string(dir.join("last_reserved_ip.0")).unwrap(),
+            "10.9.0.2"
+        );
         assert!(dir.join("lock").exists());
         // duplicate allocation for the same id/ifname is refused
-        assert_eq!(s.allocate("ctr-a", "eth0", &sets, &[]).unwrap_err().code, YFFM_ERR_RESOURCE);
+        assert_eq!(
+            s.allocate("ctr-a", "eth0", &sets, &[]).unwrap_err().code,
+            YFFM_ERR_RESOURCE
+        );
         // a requested address; then the round robin continues after it
-        let b = s.allocate("ctr-b", "eth0", &sets, &[u32::from(Ipv4Addr::new(10, 9, 0, 5))]).unwrap();
+        let b = s
+            .allocate(
+                "ctr-b",
+                "eth0",
+                &sets,
+                &[u32::from(Ipv4Addr::new(10, 9, 0, 5))],
+            )
+            .unwrap();
         assert_eq!(b[0].ip, Ipv4Addr::new(10, 9, 0, 5));
         let c = s.allocate("ctr-c", "eth0", &sets, &[]).unwrap();
         assert_eq!(c[0].ip, Ipv4Addr::new(10, 9, 0, 6));
@@ -451,9 +527,20 @@ mod tests {
         s.allocate("ctr-f", "eth0", &sets, &[]).unwrap();
         let full = s.allocate("ctr-g", "eth0", &sets, &[]).unwrap_err();
         assert_eq!(full.code, YFFM_ERR_RESOURCE, "{}", full.msg);
-        assert!(full.msg.contains("no IP addresses available"), "{}", full.msg);
+        assert!(
+            full.msg.contains("no IP addresses available"),
+            "{}",
+            full.msg
+        );
         // a taken requested address
-        let taken = s.allocate("ctr-h", "eth0", &sets, &[u32::from(Ipv4Addr::new(10, 9, 0, 5))]).unwrap_err();
+        let taken = s
+            .allocate(
+                "ctr-h",
+                "eth0",
+                &sets,
+                &[u32::from(Ipv4Addr::new(10, 9, 0, 5))],
+            )
+            .unwrap_err();
         assert_eq!(taken.code, YFFM_ERR_RESOURCE);
         // files written in the old format (id only) are released too
         fs::write(dir.join("10.9.0.9"), "old-ctr\n").unwrap();
@@ -466,7 +553,9 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let data = tmp.path().to_str().unwrap();
         let held = Store::lock(data, "n", far()).unwrap();
-        let e = Store::lock(data, "n", Instant::now() + Duration::from_millis(50)).err().unwrap();
+        let e = Store::lock(data, "n", Instant::now() + Duration::from_millis(50))
+            .err()
+            .unwrap();
         assert_eq!(e.code, YFFM_ERR_TIMEOUT);
         drop(held);
         Store::lock(data, "n", far()).unwrap();

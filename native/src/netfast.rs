@@ -73,30 +73,38 @@ pub struct Request {
 fn valid_ifname(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 15
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
         && s != "."
         && s != ".."
 }
 
 fn abs_path(s: &str, what: &str) -> OpResult<()> {
     if !s.starts_with('/') || s.contains('\0') {
-        return Err(OpError::invalid(format!("{what} {s:?} is not an absolute path")));
+        return Err(OpError::invalid(format!(
+            "{what} {s:?} is not an absolute path"
+        )));
     }
     Ok(())
 }
 
 impl Request {
     pub fn parse(json: &str) -> OpResult<Self> {
-        let r: Request =
-            serde_json::from_str(json).map_err(|e| OpError::invalid(format!("bad network request: {e}")))?;
+        let r: Request = serde_json::from_str(json)
+            .map_err(|e| OpError::invalid(format!("bad network request: {e}")))?;
         validate_id(&r.container_id)?;
         for (v, what) in [(&r.if_name, "ifName"), (&r.bridge, "bridge")] {
             if !valid_ifname(v) {
-                return Err(OpError::invalid(format!("{what} {v:?} is not an interface name")));
+                return Err(OpError::invalid(format!(
+                    "{what} {v:?} is not an interface name"
+                )));
             }
         }
         if !r.host_veth.is_empty() && !valid_ifname(&r.host_veth) {
-            return Err(OpError::invalid(format!("hostVeth {:?} is not an interface name", r.host_veth)));
+            return Err(OpError::invalid(format!(
+                "hostVeth {:?} is not an interface name",
+                r.host_veth
+            )));
         }
         abs_path(&r.data_dir, "dataDir")?;
         if !r.host_netns.is_empty() {
@@ -123,7 +131,12 @@ impl Request {
             .map(|set| {
                 set.iter()
                     .map(|r| {
-                        Range::canonical(&r.subnet, r.range_start.as_deref(), r.range_end.as_deref(), r.gateway.as_deref())
+                        Range::canonical(
+                            &r.subnet,
+                            r.range_start.as_deref(),
+                            r.range_end.as_deref(),
+                            r.gateway.as_deref(),
+                        )
                     })
                     .collect()
             })
@@ -135,9 +148,9 @@ impl Request {
             .iter()
             .map(|s| {
                 let ip = s.split('/').next().unwrap_or("");
-                ip.parse::<Ipv4Addr>()
-                    .map(u32::from)
-                    .map_err(|_| OpError::invalid(format!("requested IP {s:?} is not an IPv4 address")))
+                ip.parse::<Ipv4Addr>().map(u32::from).map_err(|_| {
+                    OpError::invalid(format!("requested IP {s:?} is not an IPv4 address"))
+                })
             })
             .collect()
     }
@@ -148,10 +161,9 @@ impl Request {
             .map(|r| {
                 let (dst, len) = parse_cidr(&r.dst, "route dst")?;
                 let gw = match &r.gw {
-                    Some(g) if !g.is_empty() => Some(
-                        g.parse::<Ipv4Addr>()
-                            .map_err(|_| OpError::invalid(format!("route gw {g:?} is not an IPv4 address")))?,
-                    ),
+                    Some(g) if !g.is_empty() => Some(g.parse::<Ipv4Addr>().map_err(|_| {
+                        OpError::invalid(format!("route gw {g:?} is not an IPv4 address"))
+                    })?),
                     _ => None,
                 };
                 Ok((Ipv4Addr::from(dst), len, gw))
@@ -192,7 +204,10 @@ fn open_container_ns(path: &str) -> OpResult<OwnedFd> {
             YFFM_ERR_NOT_FOUND,
             format!("the container's network namespace {path} is gone"),
         ),
-        _ => io_err(&format!("open the container's network namespace {path}"), &e),
+        _ => io_err(
+            &format!("open the container's network namespace {path}"),
+            &e,
+        ),
     })
 }
 
@@ -209,7 +224,10 @@ fn open_host_ns(path: &str) -> OpResult<Option<OwnedFd>> {
 /// ignore them.
 fn sysctl(key: &str, value: &str) {
     let path = format!("/proc/sys/net/{key}");
-    if fs::read_to_string(&path).map(|v| v.trim() == value).unwrap_or(false) {
+    if fs::read_to_string(&path)
+        .map(|v| v.trim() == value)
+        .unwrap_or(false)
+    {
         return;
     }
     let _ = fs::write(&path, value);
@@ -225,11 +243,13 @@ fn random_veth_name() -> String {
     format!("veth{:02x}{:02x}{:02x}{:02x}", b[0], b[1], b[2], b[3])
 }
 
-/// Runs `work` on a new thread and waits until `deadline` (plus a short grace). A worker still running then is
-/// abandoned: the caller gets `YFFM_ERR_TIMEOUT` and the worker passes its result to `undo` when it finishes.
+/// Runs `work` on a new thread, which first enters `host` (the host netns, if given), and waits until `deadline`
+/// (plus a short grace). A worker still running then is abandoned: the caller gets `YFFM_ERR_TIMEOUT` and the
+/// worker passes its result to `undo` when it finishes.
 fn on_thread<T: Send + 'static>(
     deadline: Instant,
     what: &str,
+    host: Option<(OwnedFd, String)>,
     work: impl FnOnce() -> OpResult<T> + Send + 'static,
     undo: impl FnOnce(T) + Send + 'static,
 ) -> OpResult<T> {
@@ -249,7 +269,13 @@ fn on_thread<T: Send + 'static>(
         .name("yffm-netfast".into())
         .stack_size(256 * 1024)
         .spawn(move || {
-            let r = catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|p| {
+            let enter_then_work = move || {
+                if let Some((fd, path)) = &host {
+                    setns(fd.as_raw_fd(), path)?;
+                }
+                work()
+            };
+            let r = catch_unwind(AssertUnwindSafe(enter_then_work)).unwrap_or_else(|p| {
                 Err(OpError::new(
                     YFFM_ERR_PANIC,
                     format!("panic in youki_ffm: {}", panic_message(&*p)),
@@ -280,7 +306,10 @@ fn on_thread<T: Send + 'static>(
                 format!("{what} did not finish in time; it is undone when it does"),
             ));
         }
-        s = cv.wait_timeout(s, left).unwrap_or_else(|e| e.into_inner()).0;
+        s = cv
+            .wait_timeout(s, left)
+            .unwrap_or_else(|e| e.into_inner())
+            .0;
     }
     s.done.take().unwrap()
 }
@@ -328,18 +357,30 @@ pub fn attach(req: Request) -> OpResult<Attached> {
     if req.netns.is_empty() {
         return Err(OpError::invalid("attach needs the container's netns"));
     }
-    let host = open_host_ns(&req.host_netns)?;
+    let host = open_host_ns(&req.host_netns)?.map(|fd| (fd, req.host_netns.clone()));
     let cns = open_container_ns(&req.netns)?;
-    let undo_req = (req.host_netns.clone(), req.container_id.clone(), req.if_name.clone(), req.network.clone(), req.data_dir.clone());
+    let undo_req = (
+        req.host_netns.clone(),
+        req.container_id.clone(),
+        req.if_name.clone(),
+        req.network.clone(),
+        req.data_dir.clone(),
+    );
     on_thread(
         deadline,
         "the network attach",
+        host,
         move || {
-            if let Some(h) = &host {
-                setns(h.as_raw_fd(), &req.host_netns)?;
-            }
             let mut made = Made::default();
-            let r = attach_here(&req, &sets, &requested, &routes, cns.as_raw_fd(), deadline, &mut made);
+            let r = attach_here(
+                &req,
+                &sets,
+                &requested,
+                &routes,
+                cns.as_raw_fd(),
+                deadline,
+                &mut made,
+            );
             if r.is_err() {
                 made.undo(&req, deadline);
             }
@@ -417,7 +458,8 @@ fn attach_here(
         }
         bridge = hs.link(br).map_err(nl)?;
     }
-    let bridge = bridge.ok_or_else(|| OpError::new(YFFM_ERR_IO, format!("bridge {br} vanished")))?;
+    let bridge =
+        bridge.ok_or_else(|| OpError::new(YFFM_ERR_IO, format!("bridge {br} vanished")))?;
     if bridge.kind != "bridge" {
         return Err(OpError::new(
             YFFM_ERR_ALREADY_EXISTS,
@@ -442,14 +484,20 @@ fn attach_here(
                 }
                 return Err(OpError::new(
                     YFFM_ERR_ALREADY_EXISTS,
-                    format!("container veth name provided ({}) already exists", req.if_name),
+                    format!(
+                        "container veth name provided ({}) already exists",
+                        req.if_name
+                    ),
                 ));
             }
             Err(e) => return Err(nl(e)),
         }
     }
     if host_veth.is_empty() {
-        return Err(OpError::new(YFFM_ERR_IO, "failed to find a unique veth name"));
+        return Err(OpError::new(
+            YFFM_ERR_IO,
+            "failed to find a unique veth name",
+        ));
     }
     made.veth = Some(host_veth.clone());
     let hl = hs
@@ -468,17 +516,20 @@ fn attach_here(
     setns(home.as_raw_fd(), "of the host side")?;
     let mut cs = cs?;
     let ifn = &req.if_name;
-    let cl = cs
-        .link(ifn)
-        .map_err(nl)?
-        .ok_or_else(|| OpError::new(YFFM_ERR_IO, format!("{ifn} is not in the container's netns")))?;
+    let cl = cs.link(ifn).map_err(nl)?.ok_or_else(|| {
+        OpError::new(
+            YFFM_ERR_IO,
+            format!("{ifn} is not in the container's netns"),
+        )
+    })?;
     for l in &leases {
         cs.add_addr4(cl.index, l.ip, l.prefix, ifn).map_err(nl)?;
     }
     cs.set_up(cl.index, ifn).map_err(nl)?;
     let v4gw = leases.first().map(|l| l.gateway);
     for (dst, len, gw) in routes {
-        cs.add_route4(cl.index, *dst, *len, gw.or(v4gw), ifn).map_err(nl)?;
+        cs.add_route4(cl.index, *dst, *len, gw.or(v4gw), ifn)
+            .map_err(nl)?;
     }
 
     // The gateway address on the bridge (isGateway), its MAC pinned, forwarding on.
@@ -491,17 +542,25 @@ fn attach_here(
             if !have.is_empty() {
                 return Err(OpError::new(
                     YFFM_ERR_ALREADY_EXISTS,
-                    format!("{br:?} already has an IP address different from {}/{}", l.gateway, l.prefix),
+                    format!(
+                        "{br:?} already has an IP address different from {}/{}",
+                        l.gateway, l.prefix
+                    ),
                 ));
             }
-            hs.add_addr4(bridge.index, l.gateway, l.prefix, br).map_err(nl)?;
+            hs.add_addr4(bridge.index, l.gateway, l.prefix, br)
+                .map_err(nl)?;
             // As the plugin: the bridge's MAC as it was before our port joined, pinned so that it stops following
             // its lowest port's.
             hs.set_mac(bridge.index, &bridge.mac, br).map_err(nl)?;
         }
         sysctl("ipv4/ip_forward", "1");
     }
-    let bridge_mac = hs.link(br).map_err(nl)?.map(|b| b.mac).unwrap_or(bridge.mac);
+    let bridge_mac = hs
+        .link(br)
+        .map_err(nl)?
+        .map(|b| b.mac)
+        .unwrap_or(bridge.mac);
     Ok(Attached {
         leases,
         bridge_mac,
@@ -515,7 +574,7 @@ fn attach_here(
 /// With the container's netns gone, the host end named by the cached result is deleted if it is still a veth.
 pub fn detach(req: Request) -> OpResult<()> {
     let deadline = req.deadline(Instant::now());
-    let host = open_host_ns(&req.host_netns)?;
+    let host = open_host_ns(&req.host_netns)?.map(|fd| (fd, req.host_netns.clone()));
     let cns = if req.netns.is_empty() {
         None
     } else {
@@ -528,10 +587,8 @@ pub fn detach(req: Request) -> OpResult<()> {
     on_thread(
         deadline,
         "the network detach",
+        host,
         move || {
-            if let Some(h) = &host {
-                setns(h.as_raw_fd(), &req.host_netns)?;
-            }
             detach_inner(
                 "",
                 cns.as_ref().map(|f| f.as_raw_fd()),
@@ -565,7 +622,8 @@ fn detach_inner(
     }
     match cns {
         Some(fd) => {
-            let home = open_ns("/proc/thread-self/ns/net").map_err(|e| io_err("open our own netns", &e))?;
+            let home = open_ns("/proc/thread-self/ns/net")
+                .map_err(|e| io_err("open our own netns", &e))?;
             setns(fd, "of the container")?;
             let cs = Socket::open(deadline).map_err(nl);
             setns(home.as_raw_fd(), "of the host side")?;
@@ -606,7 +664,11 @@ mod tests {
             ok.replace("1000", "0"),
             ok.replace("\"network\"", "\"nope\":1,\"network\""),
         ] {
-            assert_eq!(Request::parse(&bad).unwrap_err().code, YFFM_ERR_INVALID_ARGUMENT, "{bad}");
+            assert_eq!(
+                Request::parse(&bad).unwrap_err().code,
+                YFFM_ERR_INVALID_ARGUMENT,
+                "{bad}"
+            );
         }
     }
 
@@ -616,6 +678,7 @@ mod tests {
         let r = on_thread(
             Instant::now(),
             "slow",
+            None,
             || {
                 std::thread::sleep(GRACE + Duration::from_millis(200));
                 Ok(7)
@@ -624,7 +687,13 @@ mod tests {
         );
         assert_eq!(r.unwrap_err().code, YFFM_ERR_TIMEOUT);
         assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), 7);
-        let p = on_thread(Instant::now() + Duration::from_secs(5), "p", || -> OpResult<()> { panic!("x") }, |_| {});
+        let p = on_thread(
+            Instant::now() + Duration::from_secs(5),
+            "p",
+            None,
+            || -> OpResult<()> { panic!("x") },
+            |_| {},
+        );
         assert_eq!(p.unwrap_err().code, YFFM_ERR_PANIC);
     }
 }

@@ -32,7 +32,10 @@ impl Msg {
         let mut buf = vec![0u8; NLMSG_HDRLEN];
         buf[4..6].copy_from_slice(&ty.to_ne_bytes());
         buf[6..8].copy_from_slice(&(flags | libc::NLM_F_REQUEST as u16).to_ne_bytes());
-        Self { buf, nests: Vec::new() }
+        Self {
+            buf,
+            nests: Vec::new(),
+        }
     }
 
     fn raw(&mut self, b: &[u8]) -> &mut Self {
@@ -134,7 +137,11 @@ fn parse_link(payload: &[u8]) -> Option<Link> {
     for (ty, data) in attrs(&payload[IFINFOMSG_LEN..]) {
         match ty {
             libc::IFLA_ADDRESS => {
-                link.mac = data.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":");
+                link.mac = data
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<Vec<_>>()
+                    .join(":");
             }
             libc::IFLA_MASTER if data.len() >= 4 => {
                 link.master = i32::from_ne_bytes(data[..4].try_into().ok()?);
@@ -161,7 +168,12 @@ pub struct NlError {
 
 impl std::fmt::Display for NlError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.what, io::Error::from_raw_os_error(self.errno))
+        write!(
+            f,
+            "{}: {}",
+            self.what,
+            io::Error::from_raw_os_error(self.errno)
+        )
     }
 }
 
@@ -239,7 +251,13 @@ impl Socket {
 
     /// Sends `msg` and collects the answers until the ACK (or, for a dump, NLMSG_DONE): the payloads of the
     /// messages of type `want`.
-    fn request(&mut self, msg: &mut Msg, what: &str, want: u16, dump: bool) -> NlResult<Vec<Vec<u8>>> {
+    fn request(
+        &mut self,
+        msg: &mut Msg,
+        what: &str,
+        want: u16,
+        dump: bool,
+    ) -> NlResult<Vec<Vec<u8>>> {
         self.seq = self.seq.wrapping_add(1);
         let seq = self.seq;
         let bytes = msg.finish(seq);
@@ -322,7 +340,12 @@ impl Socket {
     pub fn link(&mut self, name: &str) -> NlResult<Option<Link>> {
         let mut m = Msg::new(libc::RTM_GETLINK, 0);
         m.ifinfo(0, 0, 0).attr_str(libc::IFLA_IFNAME, name);
-        match self.request(&mut m, &format!("get link {name}"), libc::RTM_NEWLINK, false) {
+        match self.request(
+            &mut m,
+            &format!("get link {name}"),
+            libc::RTM_NEWLINK,
+            false,
+        ) {
             Ok(v) => Ok(v.first().and_then(|p| parse_link(p))),
             Err(e) if e.errno == libc::ENODEV => Ok(None),
             Err(e) => Err(e),
@@ -339,13 +362,22 @@ impl Socket {
         if mtu > 0 {
             m.attr_u32(libc::IFLA_MTU, mtu);
         }
-        m.begin(libc::IFLA_LINKINFO).attr_str(libc::IFLA_INFO_KIND, "bridge").end();
+        m.begin(libc::IFLA_LINKINFO)
+            .attr_str(libc::IFLA_INFO_KIND, "bridge")
+            .end();
         self.ack(&mut m, &format!("create bridge {name}"))
     }
 
     /// Creates a veth pair: `host` here, up, enslaved to `master`; `peer` created directly in the namespace of
     /// `peer_ns` (down).
-    pub fn add_veth(&mut self, host: &str, peer: &str, peer_ns: RawFd, mtu: u32, master: i32) -> NlResult<()> {
+    pub fn add_veth(
+        &mut self,
+        host: &str,
+        peer: &str,
+        peer_ns: RawFd,
+        mtu: u32,
+        master: i32,
+    ) -> NlResult<()> {
         let mut m = Msg::new(
             libc::RTM_NEWLINK,
             (libc::NLM_F_CREATE | libc::NLM_F_EXCL | libc::NLM_F_ACK) as u16,
@@ -358,7 +390,8 @@ impl Socket {
         if mtu > 0 {
             m.attr_u32(libc::IFLA_MTU, mtu);
         }
-        m.begin(libc::IFLA_LINKINFO).attr_str(libc::IFLA_INFO_KIND, "veth");
+        m.begin(libc::IFLA_LINKINFO)
+            .attr_str(libc::IFLA_INFO_KIND, "veth");
         m.begin(libc::IFLA_INFO_DATA).begin(VETH_INFO_PEER);
         m.ifinfo(0, 0, 0)
             .attr_str(libc::IFLA_IFNAME, peer)
@@ -379,7 +412,10 @@ impl Socket {
 
     /// Sets a link's MAC address (to pin a bridge's address: it otherwise follows its lowest port's).
     pub fn set_mac(&mut self, index: i32, mac: &str, what: &str) -> NlResult<()> {
-        let bytes: Vec<u8> = mac.split(':').filter_map(|h| u8::from_str_radix(h, 16).ok()).collect();
+        let bytes: Vec<u8> = mac
+            .split(':')
+            .filter_map(|h| u8::from_str_radix(h, 16).ok())
+            .collect();
         let mut m = Msg::new(libc::RTM_NEWLINK, libc::NLM_F_ACK as u16);
         m.ifinfo(index, 0, 0).attr(libc::IFLA_ADDRESS, &bytes);
         self.ack(&mut m, &format!("set the mac of {what}"))
@@ -405,7 +441,11 @@ impl Socket {
             .attr(libc::IFA_LOCAL, &ip.octets())
             .attr(libc::IFA_ADDRESS, &ip.octets());
         if prefix < 31 {
-            let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - prefix)
+            };
             let brd = Ipv4Addr::from(u32::from(ip) | !mask);
             m.attr(libc::IFA_BROADCAST, &brd.octets());
         }
@@ -473,7 +513,10 @@ impl Socket {
         }
         m.attr_u32(libc::RTA_OIF, index as u32);
         let via = gw.map(|g| format!(" via {g}")).unwrap_or_default();
-        self.ack(&mut m, &format!("add route {dst}/{dst_len}{via} dev {what}"))
+        self.ack(
+            &mut m,
+            &format!("add route {dst}/{dst_len}{via} dev {what}"),
+        )
     }
 }
 
@@ -484,9 +527,15 @@ mod tests {
     #[test]
     fn nested_attributes_are_sized_and_aligned() {
         let mut m = Msg::new(libc::RTM_NEWLINK, 0);
-        m.ifinfo(0, 0, 0).begin(libc::IFLA_LINKINFO).attr_str(libc::IFLA_INFO_KIND, "veth").end();
+        m.ifinfo(0, 0, 0)
+            .begin(libc::IFLA_LINKINFO)
+            .attr_str(libc::IFLA_INFO_KIND, "veth")
+            .end();
         let b = m.finish(7).to_vec();
-        assert_eq!(u32::from_ne_bytes(b[0..4].try_into().unwrap()) as usize, b.len());
+        assert_eq!(
+            u32::from_ne_bytes(b[0..4].try_into().unwrap()) as usize,
+            b.len()
+        );
         assert_eq!(b.len() % 4, 0);
         let top = attrs(&b[NLMSG_HDRLEN + IFINFOMSG_LEN..]);
         assert_eq!(top.len(), 1);
