@@ -28,8 +28,8 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The CNI part alone, without a container: one ADD (or one DEL) of the conflist into a bench-owned "container" netns,
- * with the plugins' host side in another bench-owned netns: {@code bridge} execs the plugins, {@code bridge-fast} is the
- * same network through the in-process rtnetlink fast path; {@link NetworkBenchmark} has it inside create+start. A
+ * with the plugins' host side in another bench-owned netns: {@code bridge} execs the plugins, {@code bridge-fast} is
+ * the same network through the in-process rtnetlink fast path; {@link NetworkBenchmark} has it inside create+start. A
  * second attachment stays in place throughout, so the bridge and portmap's chains exist (steady state).
  */
 @BenchmarkMode(Mode.SampleTime)

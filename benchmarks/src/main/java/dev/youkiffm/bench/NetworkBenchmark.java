@@ -37,8 +37,9 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * What a CNI network costs on the FFM runtime. {@code network}: {@code none} (a private netns with loopback only),
  * {@code bridge} (the Debian bridge + host-local plugins, exec'd), {@code bridge-fast} (the same network through the
- * in-process rtnetlink fast path) or {@code bridge-portmap} (plus portmap with one port mapping; always the plugins). Both go through {@link NetworkedRuntime}, so
- * {@code none} pays the same config handling minus the network. The plugins' host side is a bench-owned netns
+ * in-process rtnetlink fast path) or {@code bridge-portmap} (plus portmap with one port mapping; always the plugins).
+ * All go through {@link NetworkedRuntime}, but {@code none} has no network annotation, so it skips the DNS files,
+ * the config rewrite and their bind mounts, which every networked mode pays. The plugins' host side is a bench-owned netns
  * ({@code yffm-bench-<pid>}), removed at the end. {@code createNetworkStart}: create + attach + start;
  * {@code teardown}: force-delete of a running container, which detaches first. One more container stays attached
  * through each trial (a node rarely has its last container leave), so the per-op numbers are the steady-state cost,

@@ -23,10 +23,10 @@ import java.util.Map;
 /**
  * {@link NetworkBenchmark}'s create+network+start and teardown for {@code none}, {@code bridge} (the plugins) and
  * {@code bridge-fast} (the in-process fast path), interleaved: each round runs one container of each in turn, so a
- * machine whose load drifts (other work on shared cores) weighs on the three alike, which JMH's one-trial-after-another
- * cannot give. Each network mode has its own bridge and one anchor container on it (steady state); the plugins' host
- * side is a bench-owned netns. Usage: {@code NetworkInterleaved ROUNDS OUT_JSON}; writes p50/p90/p99 in ms per mode and operation, with
- * the load average before and after.
+ * machine whose load drifts (other work on shared cores) weighs on the three alike, which JMH's trials, one after
+ * another, cannot give. Each network mode has its own bridge and one anchor container on it (steady state); the plugins' host
+ * side is a bench-owned netns. Usage: {@code NetworkInterleaved ROUNDS OUT_JSON}; writes p50/p90/p99 in ms per mode
+ * and operation, with the load average before and after.
  */
 public final class NetworkInterleaved {
     private static final List<String> MODES = List.of("none", "bridge", "bridge-fast");

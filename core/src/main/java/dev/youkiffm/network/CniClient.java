@@ -35,9 +35,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *   <li>plugins can run in a given host network namespace ({@link Options#hostNetns()}, entered with nsenter), so
  *       their bridges, host-side veths, rules and leases live there;
  *   <li>a list that is exactly a plain {@code bridge} + {@code host-local} network is attached and detached
- *       in-process over rtnetlink ({@link FastPath}; {@link Options#fastPath()}), with host-local's lease files and
- *       the bridge plugin's result, so its cache entry is the same as the plugins' and either path deletes the
- *       other's attachments.
+ *       in-process over rtnetlink (the fast path, docs/networks.md; {@link Options#fastPath()}), with host-local's
+ *       lease files and the bridge plugin's result, so its cache entry is the same as the plugins' and either path
+ *       deletes the other's attachments.
  * </ul>
  * Thread-safe; operations on one network are serialized (the bridge bookkeeping needs it, the plugins lock anyway).
  * Thread-safe.
@@ -50,7 +50,7 @@ public final class CniClient {
      * @param cacheDir the attachment cache directory
      * @param hostNetns the network namespace the plugins (and the fast path's host side) run in; null: the JVM's
      * @param timeout the deadline of each plugin exec (and of each fast path call)
-     * @param fastPath whether a plain bridge + host-local network is attached in-process ({@link FastPath}) rather
+     * @param fastPath whether a plain bridge + host-local network is attached in-process (the fast path) rather
      *     than by the plugins; the default is on unless {@code -Dyffm.network.fastpath=false}
      */
     public record Options(List<Path> pluginDirs, Path cacheDir, Path hostNetns, Duration timeout, boolean fastPath) {
@@ -297,7 +297,7 @@ public final class CniClient {
         return p != null && FastPath.available() ? p : null;
     }
 
-    /** True when ADD and DEL of {@code list} with {@code rt} take the in-process fast path (see {@link FastPath}). */
+    /** True when ADD and DEL of {@code list} with {@code rt} take the in-process fast path (docs/networks.md). */
     public boolean usesFastPath(NetworkConfigList list, RuntimeConf rt) {
         return fastPlan(list, rt) != null;
     }

@@ -225,7 +225,8 @@ class FastPathTest {
             String plain = "{\"type\":\"bridge\",\"bridge\":\"" + f.bridge + "\",\"isGateway\":true," + ipam + "}";
             assertTrue(fast.usesFastPath(list("plain", plain), rt));
             assertTrue(fast.usesFastPath(list("plain", plain.replace("\"isGateway\":true,",
-                    "\"isGateway\":true,\"mtu\":1400,\"hairpinMode\":false,\"dns\":{\"nameservers\":[\"10.0.0.53\"]},")),
+                    "\"isGateway\":true,\"mtu\":1400,\"hairpinMode\":false,"
+                    + "\"dns\":{\"nameservers\":[\"10.0.0.53\"]},")),
                     rt));
             // The fixture's own network (bridge + portmap), ipMasq, unknown keys, IPv6, CNI_ARGS, opt-out: plugins.
             assertFalse(fast.usesFastPath(NetworkConfigList.find(f.confDir, f.net), rt));
