@@ -534,7 +534,7 @@ fn attach_here(
 
     // The gateway address on the bridge (isGateway), its MAC pinned, forwarding on.
     if req.is_gateway {
-        let have = hs.addrs4(bridge.index).map_err(nl)?;
+        let mut have = hs.addrs4(bridge.index).map_err(nl)?;
         for l in &leases {
             if have.contains(&(l.gateway, l.prefix)) {
                 continue;
@@ -548,8 +548,12 @@ fn attach_here(
                     ),
                 ));
             }
-            hs.add_addr4(bridge.index, l.gateway, l.prefix, br)
-                .map_err(nl)?;
+            have.push((l.gateway, l.prefix));
+            match hs.add_addr4(bridge.index, l.gateway, l.prefix, br) {
+                Ok(()) => {}
+                Err(e) if e.errno == libc::EEXIST => continue, // a concurrent attach added it (as the plugin allows)
+                Err(e) => return Err(nl(e)),
+            }
             // As the plugin: the bridge's MAC as it was before our port joined, pinned so that it stops following
             // its lowest port's.
             hs.set_mac(bridge.index, &bridge.mac, br).map_err(nl)?;
