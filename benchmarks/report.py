@@ -47,6 +47,10 @@ EXTRA = [("exec.json", "Exec probe latency (ExecBenchmark: `true` and `echo ok` 
          ("network.json", "CNI networks on ffm (NetworkBenchmark: create+network+start and teardown; none / bridge / "
                           "bridge+portmap)"),
          ("cni.json", "CNI alone (CniBenchmark: one ADD or DEL into a netns, no container; the fast path's baseline)"),
+         ("cni-fastpath.json", "CNI ADD/DEL alone, plugins vs fast path (CniBenchmark: bridge execs the plugins, "
+                               "bridge-fast is in-process)"),
+         ("network-fastpath.json", "Network fast path on ffm (NetworkBenchmark: create+network+start and teardown; none / "
+                                   "bridge through the plugins / bridge-fast in-process)"),
          ("concurrency.json", "Concurrency (ConcurrencyBenchmark: lifecycles/s with 1, 2, 4, 8 callers on one runtime "
                               "instance; the `round:lifecycles` rows)"),
          ("head-of-line.json", "Head-of-line (HeadOfLineBenchmark: state() of another container and SIGKILL-to-onExit "
@@ -58,6 +62,25 @@ EXTRA = [("exec.json", "Exec probe latency (ExecBenchmark: `true` and `echo ok` 
          ("seccomp.json", "Seccomp profile cost at create (SeccompBenchmark: default allow-list on x86_64+x86+x32, "
                           "the same for x86_64 only, the former deny-list, none)")]
 
+
+
+def network_interleaved_section(path):
+    """NetworkInterleaved: none / plugins / fast path, one container of each per round (equal load drift)."""
+    if not os.path.exists(path):
+        return []
+    d = load(path)
+    md = ["## Network fast path, interleaved (NetworkInterleaved: one container per mode in turn, "
+          f"{d['rounds']} rounds; load average {d['loadavgBefore'].split()[0]} before, "
+          f"{d['loadavgAfter'].split()[0]} after)", "",
+          "| mode | create+network+start p50 | p90 | p99 | added p50 | teardown p50 | p90 | p99 | added p50 |",
+          "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    base = d["ms"]["none"]
+    for mode, r in d["ms"].items():
+        c, t = r["createNetworkStart"], r["teardown"]
+        md.append(f"| {mode} | {c['p50']:.1f} ms | {c['p90']:.1f} | {c['p99']:.1f} | "
+                  f"{c['p50'] - base['createNetworkStart']['p50']:+.1f} | {t['p50']:.1f} ms | {t['p90']:.1f} | "
+                  f"{t['p99']:.1f} | {t['p50'] - base['teardown']['p50']:+.1f} |")
+    return md + [""]
 
 
 def supervise_section(results_dir):
@@ -252,6 +275,7 @@ def main():
         path = os.path.join(results_dir, fname)
         if os.path.exists(path):
             md += [f"## {title}", "", *jmh_table(path), ""]
+    md += network_interleaved_section(os.path.join(results_dir, "network-interleaved.json"))
     cli_path = os.path.join(results_dir, "cli-rss.json")
     if os.path.exists(cli_path):
         c = load(cli_path)

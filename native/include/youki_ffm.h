@@ -268,6 +268,35 @@ int32_t yffm_pidfd_exit_code(int32_t pidfd,
                              char *err,
                              size_t err_cap);
 
+// The network fast path's attach (what the CNI `bridge` plugin with `host-local` IPAM does on ADD, over rtnetlink,
+// without exec'ing plugins). `request` is a NUL-terminated JSON object: `containerId`, `ifName`, `netns` (the
+// container's netns path), `hostNetns` (the netns holding the bridge; empty for the caller's), `network` and
+// `dataDir` (host-local's lease directory is `<dataDir>/<network>`, same files and lock as the plugin), `bridge`,
+// `isGateway`, `mtu` (0: default), `ranges` (range sets of `{subnet, rangeStart?, rangeEnd?, gateway?}`, IPv4),
+// `ips` (requested addresses), `routes` (`{dst, gw?}`) and `timeoutMs` (> 0). It runs on a thread of its own
+// (the only one that enters other network namespaces). On success the outcome goes into `buf` as JSON: `ips`
+// (`{address, gateway}`), `bridgeMac`, `hostVeth`, `hostMac`, `containerMac`. `cap` must be at least 4096 (else
+// `YFFM_ERR_BUFFER_TOO_SMALL` before anything is done). Errors: `YFFM_ERR_INVALID_ARGUMENT` (bad request, nothing
+// done), `YFFM_ERR_NOT_FOUND` (the container's netns is gone), `YFFM_ERR_ALREADY_EXISTS` (the interface name is
+// taken, the bridge name is held by a link that is not a bridge, or the bridge has another address),
+// `YFFM_ERR_RESOURCE` (no free address, or a requested one is taken),
+// `YFFM_ERR_TIMEOUT`, `YFFM_ERR_IO` (a netlink or file error); on every error nothing of the attach is left (a
+// bridge it created aside, which the caller owns).
+int32_t yffm_net_attach(const char *request,
+                        uint8_t *buf,
+                        size_t cap,
+                        size_t *len_out,
+                        char *err,
+                        size_t err_cap);
+
+// The network fast path's detach (the `bridge` plugin's DEL): deletes the container's interface `ifName` in
+// `netns` (its veth peer goes with it; with `netns` empty or gone, the host end `hostVeth` if it is still a veth),
+// then releases the leases of `containerId`/`ifName` in host-local's directory. `request` as for
+// `yffm_net_attach` (`ranges`, `ips` and `routes` are not needed). Deleting what is already gone is success.
+int32_t yffm_net_detach(const char *request,
+                        char *err,
+                        size_t err_cap);
+
 // Runs an extra process in the running container `id`, like `youki exec --detach --process FILE`. `process` is
 // the absolute path of an OCI `process` JSON object (args, env, cwd, user, capabilities, ...), read before this
 // returns. `stdin_fd`/`stdout_fd`/`stderr_fd` and `console_socket` (for a process with `terminal`) as for

@@ -10,6 +10,9 @@
 #![allow(clippy::missing_safety_doc)]
 
 pub mod helper;
+pub mod ipam;
+pub mod netfast;
+pub mod netlink;
 pub mod ops;
 pub mod proto;
 pub mod status;
@@ -807,6 +810,52 @@ pub unsafe extern "C" fn yffm_pidfd_exit_code(
             Ok(None) => Err(OpError::new(YFFM_ERR_NOT_EXITED, "the process has not been reaped yet")),
             Err(e) => Err(OpError::io("PIDFD_GET_INFO", &e)),
         }
+    })
+}
+
+/// The network fast path's attach (what the CNI `bridge` plugin with `host-local` IPAM does on ADD, over rtnetlink,
+/// without exec'ing plugins). `request` is a NUL-terminated JSON object: `containerId`, `ifName`, `netns` (the
+/// container's netns path), `hostNetns` (the netns holding the bridge; empty for the caller's), `network` and
+/// `dataDir` (host-local's lease directory is `<dataDir>/<network>`, same files and lock as the plugin), `bridge`,
+/// `isGateway`, `mtu` (0: default), `ranges` (range sets of `{subnet, rangeStart?, rangeEnd?, gateway?}`, IPv4),
+/// `ips` (requested addresses), `routes` (`{dst, gw?}`) and `timeoutMs` (> 0). It runs on a thread of its own
+/// (the only one that enters other network namespaces). On success the outcome goes into `buf` as JSON: `ips`
+/// (`{address, gateway}`), `bridgeMac`, `hostVeth`, `hostMac`, `containerMac`. `cap` must be at least 4096 (else
+/// `YFFM_ERR_BUFFER_TOO_SMALL` before anything is done). Errors: `YFFM_ERR_INVALID_ARGUMENT` (bad request, nothing
+/// done), `YFFM_ERR_NOT_FOUND` (the container's netns is gone), `YFFM_ERR_ALREADY_EXISTS` (the interface name is
+/// taken, the bridge name is held by a link that is not a bridge, or the bridge has another address),
+/// `YFFM_ERR_RESOURCE` (no free address, or a requested one is taken),
+/// `YFFM_ERR_TIMEOUT`, `YFFM_ERR_IO` (a netlink or file error); on every error nothing of the attach is left (a
+/// bridge it created aside, which the caller owns).
+#[no_mangle]
+pub unsafe extern "C" fn yffm_net_attach(
+    request: *const c_char,
+    buf: *mut u8,
+    cap: usize,
+    len_out: *mut usize,
+    err: *mut c_char,
+    err_cap: usize,
+) -> i32 {
+    ffi_boundary(err, err_cap, || {
+        check_buf(buf, cap, len_out)?;
+        if cap < 4096 {
+            return Err(OpError::new(YFFM_ERR_BUFFER_TOO_SMALL, format!("buf needs 4096 bytes, has {cap}")));
+        }
+        let req = netfast::Request::parse(cstr(request, "request")?)?;
+        let out = netfast::attach(req)?.to_json();
+        write_buf(buf, cap, len_out, out.as_bytes())
+    })
+}
+
+/// The network fast path's detach (the `bridge` plugin's DEL): deletes the container's interface `ifName` in
+/// `netns` (its veth peer goes with it; with `netns` empty or gone, the host end `hostVeth` if it is still a veth),
+/// then releases the leases of `containerId`/`ifName` in host-local's directory. `request` as for
+/// `yffm_net_attach` (`ranges`, `ips` and `routes` are not needed). Deleting what is already gone is success.
+#[no_mangle]
+pub unsafe extern "C" fn yffm_net_detach(request: *const c_char, err: *mut c_char, err_cap: usize) -> i32 {
+    ffi_boundary(err, err_cap, || {
+        let req = netfast::Request::parse(cstr(request, "request")?)?;
+        netfast::detach(req)
     })
 }
 

@@ -28,9 +28,9 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The CNI part alone, without a container: one ADD (or one DEL) of the conflist into a bench-owned "container" netns,
- * with the plugins' host side in another bench-owned netns. This is what an in-helper rtnetlink fast path would
- * replace; {@link NetworkBenchmark} has it inside create+start. A second attachment stays in place throughout, so
- * the bridge and portmap's chains exist (steady state).
+ * with the plugins' host side in another bench-owned netns: {@code bridge} execs the plugins, {@code bridge-fast} is
+ * the same network through the in-process rtnetlink fast path; {@link NetworkBenchmark} has it inside create+start. A
+ * second attachment stays in place throughout, so the bridge and portmap's chains exist (steady state).
  */
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -41,7 +41,7 @@ public class CniBenchmark {
 
     @State(Scope.Benchmark)
     public static class Env {
-        @Param({"bridge", "bridge-portmap"})
+        @Param({"bridge", "bridge-fast", "bridge-portmap"})
         public String network;
 
         String host;
@@ -70,7 +70,8 @@ public class CniBenchmark {
                     + "\"dataDir\":\"" + work.resolve("ipam") + "\",\"ranges\":[[{\"subnet\":\"10.125.0.0/16\"}]]}}"
                     + portmap + "]}");
             cni = new CniClient(CniClient.Options.defaults(work.resolve("cache"))
-                    .withHostNetns(Path.of("/run/netns", host)).withTimeout(Duration.ofSeconds(30)));
+                    .withHostNetns(Path.of("/run/netns", host)).withTimeout(Duration.ofSeconds(30))
+                    .withFastPath(network.equals("bridge-fast")));
             Map<String, Object> caps = network.equals("bridge-portmap")
                     ? Map.of("portMappings", List.of(Map.of("hostPort", 18080, "containerPort", 80, "protocol", "tcp")))
                     : Map.of();

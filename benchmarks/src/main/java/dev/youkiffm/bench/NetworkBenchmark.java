@@ -35,10 +35,11 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * What a CNI network costs on the FFM runtime (the baseline for an in-helper rtnetlink fast path). {@code network}:
- * {@code none} (a private netns with loopback only), {@code bridge} (the Debian bridge + host-local plugins) or
- * {@code bridge-portmap} (plus portmap with one port mapping). Both go through {@link NetworkedRuntime}, so
- * {@code none} pays the same config handling minus the network. The plugins' host side is a bench-owned netns
+ * What a CNI network costs on the FFM runtime. {@code network}: {@code none} (a private netns with loopback only),
+ * {@code bridge} (the Debian bridge + host-local plugins, exec'd), {@code bridge-fast} (the same network through the
+ * in-process rtnetlink fast path) or {@code bridge-portmap} (plus portmap with one port mapping; always the plugins).
+ * All go through {@link NetworkedRuntime}, but {@code none} has no network annotation, so it skips the DNS files,
+ * the config rewrite and their bind mounts, which every networked mode pays. The plugins' host side is a bench-owned netns
  * ({@code yffm-bench-<pid>}), removed at the end. {@code createNetworkStart}: create + attach + start;
  * {@code teardown}: force-delete of a running container, which detaches first. One more container stays attached
  * through each trial (a node rarely has its last container leave), so the per-op numbers are the steady-state cost,
@@ -54,7 +55,7 @@ public class NetworkBenchmark {
 
     @State(Scope.Benchmark)
     public static class Env {
-        @Param({"none", "bridge", "bridge-portmap"})
+        @Param({"none", "bridge", "bridge-fast", "bridge-portmap"})
         public String network;
 
         String netns;
@@ -83,7 +84,8 @@ public class NetworkBenchmark {
             ContainerRuntime ffm = ContainerRuntimes.open(RuntimeOptions.defaults().withMode(RuntimeOptions.Mode.FFM)
                     .withRoot(root));
             CniClient cni = new CniClient(CniClient.Options.defaults(NetworkedRuntime.defaultCacheDir(root))
-                    .withHostNetns(Path.of("/run/netns", netns)).withTimeout(Duration.ofSeconds(30)));
+                    .withHostNetns(Path.of("/run/netns", netns)).withTimeout(Duration.ofSeconds(30))
+                    .withFastPath(network.equals("bridge-fast")));
             rt = NetworkedRuntime.wrap(ffm, cni, confDir);
             rt.recover();
             bundles = Bundles.forRuntime(rt);
@@ -179,9 +181,13 @@ public class NetworkBenchmark {
      * init has not quite left it ("could not delete"); a retry succeeds. The retries count in {@code teardown}.
      */
     static void delete(Env env, String id) {
+        delete(env.rt, id);
+    }
+
+    static void delete(NetworkedRuntime rt, String id) {
         for (int attempt = 1; ; attempt++) {
             try {
-                env.rt.delete(id, true);
+                rt.delete(id, true);
                 return;
             } catch (dev.youkiffm.RuntimeFailureException e) {
                 if (attempt == 5) {

@@ -1328,6 +1328,129 @@ public class youki_ffm_h {
         }
     }
 
+    private static class yffm_net_attach {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            youki_ffm_h.C_INT,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_LONG,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = youki_ffm_h.findOrThrow("yffm_net_attach");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t yffm_net_attach(const char *request, uint8_t *buf, size_t cap, size_t *len_out, char *err, size_t err_cap)
+     * }
+     */
+    public static FunctionDescriptor yffm_net_attach$descriptor() {
+        return yffm_net_attach.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t yffm_net_attach(const char *request, uint8_t *buf, size_t cap, size_t *len_out, char *err, size_t err_cap)
+     * }
+     */
+    public static MethodHandle yffm_net_attach$handle() {
+        return yffm_net_attach.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t yffm_net_attach(const char *request, uint8_t *buf, size_t cap, size_t *len_out, char *err, size_t err_cap)
+     * }
+     */
+    public static MemorySegment yffm_net_attach$address() {
+        return yffm_net_attach.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t yffm_net_attach(const char *request, uint8_t *buf, size_t cap, size_t *len_out, char *err, size_t err_cap)
+     * }
+     */
+    public static int yffm_net_attach(MemorySegment request, MemorySegment buf, long cap, MemorySegment len_out, MemorySegment err, long err_cap) {
+        var mh$ = yffm_net_attach.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("yffm_net_attach", request, buf, cap, len_out, err, err_cap);
+            }
+            return (int)mh$.invokeExact(request, buf, cap, len_out, err, err_cap);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class yffm_net_detach {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            youki_ffm_h.C_INT,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_POINTER,
+            youki_ffm_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = youki_ffm_h.findOrThrow("yffm_net_detach");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t yffm_net_detach(const char *request, char *err, size_t err_cap)
+     * }
+     */
+    public static FunctionDescriptor yffm_net_detach$descriptor() {
+        return yffm_net_detach.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t yffm_net_detach(const char *request, char *err, size_t err_cap)
+     * }
+     */
+    public static MethodHandle yffm_net_detach$handle() {
+        return yffm_net_detach.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t yffm_net_detach(const char *request, char *err, size_t err_cap)
+     * }
+     */
+    public static MemorySegment yffm_net_detach$address() {
+        return yffm_net_detach.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t yffm_net_detach(const char *request, char *err, size_t err_cap)
+     * }
+     */
+    public static int yffm_net_detach(MemorySegment request, MemorySegment err, long err_cap) {
+        var mh$ = yffm_net_detach.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("yffm_net_detach", request, err, err_cap);
+            }
+            return (int)mh$.invokeExact(request, err, err_cap);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class yffm_exec {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             youki_ffm_h.C_INT,

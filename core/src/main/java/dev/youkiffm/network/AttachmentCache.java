@@ -91,6 +91,12 @@ final class AttachmentCache {
     record Entry(String containerId, String ifName, String networkName, NetworkConfigList config, RuntimeConf rt,
             CniResult result) {}
 
+    /**
+     * Writes the entry. The one written before ADD ({@code result} null) is fsync'd: after any crash, recover needs
+     * it to undo what ADD may have done. The update with the result is only renamed into place (as libcni's cache,
+     * which never fsyncs): a host crash that loses it leaves the earlier entry, which DEL handles without a
+     * prevResult, and saves an fsync per ADD.
+     */
     void write(NetworkConfigList list, RuntimeConf rt, CniResult result) {
         ObjectNode o = NetworkConfigList.JSON.createObjectNode();
         o.put("kind", KIND);
@@ -110,7 +116,7 @@ final class AttachmentCache {
         Path target = file(rt.containerId(), rt.ifName());
         privateDir(target.getParent());
         try {
-            writeAtomically(target, NetworkConfigList.JSON.writeValueAsBytes(o));
+            writeAtomically(target, NetworkConfigList.JSON.writeValueAsBytes(o), result == null);
         } catch (IOException e) {
             throw new NetworkException(Kind.CACHE, null, "cannot write " + target, e);
         }
@@ -240,6 +246,11 @@ final class AttachmentCache {
     }
 
     static void writeAtomically(Path target, byte[] content) throws IOException {
+        writeAtomically(target, content, true);
+    }
+
+    /** Temp file, (fsync when {@code sync}), rename over {@code target}. */
+    static void writeAtomically(Path target, byte[] content, boolean sync) throws IOException {
         Path tmp = Files.createTempFile(target.getParent(), "." + target.getFileName() + ".",
                 ".tmp", PosixFilePermissions.asFileAttribute(FILE_MODE));
         try {
@@ -248,7 +259,9 @@ final class AttachmentCache {
                 while (buf.hasRemaining()) {
                     ch.write(buf);
                 }
-                ch.force(true);
+                if (sync) {
+                    ch.force(true);
+                }
             }
             try {
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

@@ -33,21 +33,39 @@ import java.util.concurrent.locks.ReentrantLock;
  *   <li>a bridge that did not exist before this client's ADD (the {@code bridge} plugin's {@code bridge} name) is
  *       deleted by the DEL that leaves it without ports;
  *   <li>plugins can run in a given host network namespace ({@link Options#hostNetns()}, entered with nsenter), so
- *       their bridges, host-side veths, rules and leases live there.
+ *       their bridges, host-side veths, rules and leases live there;
+ *   <li>a list that is exactly a plain {@code bridge} + {@code host-local} network is attached and detached
+ *       in-process over rtnetlink (the fast path, docs/networks.md; {@link Options#fastPath()}), with host-local's
+ *       lease files and the bridge plugin's result, so its cache entry is the same as the plugins' and either path
+ *       deletes the other's attachments.
  * </ul>
  * Thread-safe; operations on one network are serialized (the bridge bookkeeping needs it, the plugins lock anyway).
  * Thread-safe.
  */
 public final class CniClient {
     /**
-     * Client settings. {@code hostNetns} null means the JVM's own network namespace.
+     * Client settings.
      *
-     * @param pluginDirs absolute directories searched for plugin executables, in order (the CNI_PATH)
-     * @param cacheDir where attachments are cached for DEL and CHECK
-     * @param hostNetns the network namespace plugins run in, or null for the JVM's own
-     * @param timeout the deadline of each plugin exec (positive)
+     * @param pluginDirs the CNI_PATH directories, searched in order
+     * @param cacheDir the attachment cache directory
+     * @param hostNetns the network namespace the plugins (and the fast path's host side) run in; null: the JVM's
+     * @param timeout the deadline of each plugin exec (and of each fast path call)
+     * @param fastPath whether a plain bridge + host-local network is attached in-process (the fast path) rather
+     *     than by the plugins; the default is on unless {@code -Dyffm.network.fastpath=false}
      */
-    public record Options(List<Path> pluginDirs, Path cacheDir, Path hostNetns, Duration timeout) {
+    public record Options(List<Path> pluginDirs, Path cacheDir, Path hostNetns, Duration timeout, boolean fastPath) {
+        /**
+         * Settings with the fast path at its default ({@code -Dyffm.network.fastpath}, on unless {@code false}).
+         *
+         * @param pluginDirs the CNI_PATH directories, searched in order
+         * @param cacheDir the attachment cache directory
+         * @param hostNetns the network namespace the plugins run in; null: the JVM's
+         * @param timeout the deadline of each plugin exec
+         */
+        public Options(List<Path> pluginDirs, Path cacheDir, Path hostNetns, Duration timeout) {
+            this(pluginDirs, cacheDir, hostNetns, timeout, FastPath.enabledByDefault());
+        }
+
         /**
          * Copies {@code pluginDirs} and checks the values: a bad directory, netns or timeout is
          * {@link NetworkException.Kind#INVALID_CONFIG}.
@@ -88,7 +106,7 @@ public final class CniClient {
          * @param dirs absolute plugin directories, in order
          */
         public Options withPluginDirs(List<Path> dirs) {
-            return new Options(dirs, cacheDir, hostNetns, timeout);
+            return new Options(dirs, cacheDir, hostNetns, timeout, fastPath);
         }
 
         /**
@@ -97,7 +115,7 @@ public final class CniClient {
          * @param ns an absolute netns path, or null for the JVM's own
          */
         public Options withHostNetns(Path ns) {
-            return new Options(pluginDirs, cacheDir, ns, timeout);
+            return new Options(pluginDirs, cacheDir, ns, timeout, fastPath);
         }
 
         /**
@@ -106,7 +124,16 @@ public final class CniClient {
          * @param t the deadline (positive)
          */
         public Options withTimeout(Duration t) {
-            return new Options(pluginDirs, cacheDir, hostNetns, t);
+            return new Options(pluginDirs, cacheDir, hostNetns, t, fastPath);
+        }
+
+        /**
+         * {@return these settings with the in-process fast path on or off (off: every network execs its plugins)}
+         *
+         * @param on whether qualifying networks take the fast path
+         */
+        public Options withFastPath(boolean on) {
+            return new Options(pluginDirs, cacheDir, hostNetns, timeout, on);
         }
     }
 
@@ -170,7 +197,8 @@ public final class CniClient {
      *     anything runs
      */
     public CniResult addNetworkList(NetworkConfigList list, RuntimeConf rt) {
-        List<Path> exes = resolveAll(list);
+        FastPath.Plan fast = fastPlan(list, rt);
+        List<Path> exes = fast != null ? null : resolveAll(list);
         if (rt.netns().isEmpty()) {
             throw NetworkConfigList.invalid("ADD needs a netns path");
         }
@@ -181,6 +209,9 @@ public final class CniClient {
                 notePortmap();
             }
             cache.write(list, rt, null);
+            if (fast != null) {
+                return fastAdd(fast, list, rt);
+            }
             CniResult prev = null;
             try {
                 List<ObjectNode> plugins = list.plugins();
@@ -201,6 +232,35 @@ public final class CniClient {
             }
         } finally {
             unlock.run();
+        }
+    }
+
+    /** The fast path's ADD, under the network's lock with the cache entry written. */
+    private CniResult fastAdd(FastPath.Plan fast, NetworkConfigList list, RuntimeConf rt) {
+        CniResult r;
+        try {
+            r = FastPath.attach(fast, list, rt, options.hostNetns(), options.timeout());
+        } catch (RuntimeException e) {
+            // The native attach undid its own work (a DEL here would delete a clashing interface that is not
+            // ours): only the cache entry and a bridge nobody uses are left to go.
+            try {
+                cache.remove(rt.containerId(), rt.ifName());
+                dropUnusedBridges(list);
+            } catch (RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e;
+        }
+        try {
+            cache.write(list, rt, r);
+            return r;
+        } catch (RuntimeException e) {
+            try {
+                delLocked(list, rt, r);
+            } catch (RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw e;
         }
     }
 
@@ -239,7 +299,15 @@ public final class CniClient {
 
     private void delLocked(NetworkConfigList list, RuntimeConf rt, CniResult prev) {
         RuntimeException first = null;
-        List<ObjectNode> plugins = list.plugins();
+        FastPath.Plan fast = fastPlan(list, rt);
+        List<ObjectNode> plugins = fast != null ? List.of() : list.plugins();
+        if (fast != null) {
+            try {
+                FastPath.detach(fast, rt, prev, options.hostNetns(), options.timeout());
+            } catch (RuntimeException e) {
+                first = e;
+            }
+        }
         for (int i = plugins.size() - 1; i >= 0; i--) {
             String type = list.types().get(i);
             try {
@@ -286,6 +354,25 @@ public final class CniClient {
             String type = list.types().get(i);
             run(type, resolve(type), "CHECK", rt, buildConfig(list, plugins.get(i), prev, rt));
         }
+    }
+
+    /** The fast path's plan when it is on, the list qualifies and the native library loads; else null. */
+    private FastPath.Plan fastPlan(NetworkConfigList list, RuntimeConf rt) {
+        if (!options.fastPath()) {
+            return null;
+        }
+        FastPath.Plan p = FastPath.plan(list, rt);
+        return p != null && FastPath.available() ? p : null;
+    }
+
+    /**
+     * {@return whether ADD and DEL of {@code list} with {@code rt} take the in-process fast path (docs/networks.md)}
+     *
+     * @param list the network configuration list
+     * @param rt the attachment's runtime configuration
+     */
+    public boolean usesFastPath(NetworkConfigList list, RuntimeConf rt) {
+        return fastPlan(list, rt) != null;
     }
 
     /**

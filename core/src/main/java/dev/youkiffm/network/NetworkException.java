@@ -24,7 +24,18 @@ public class NetworkException extends ContainerException {
         /** The plugin could not be started or its output could not be read. */
         EXEC_FAILED,
         /** The attachment cache could not be read or written. */
-        CACHE
+        CACHE,
+        /** Fast path: the container's network namespace was gone (its init exited) when the attach opened it. */
+        NETNS_GONE,
+        /** Fast path: no free address in the network's ranges, or a requested one is taken. */
+        ADDRESS_UNAVAILABLE,
+        /**
+         * Fast path: the host state conflicts: the interface name is taken in the container's netns, the bridge name
+         * is held by a link that is not a bridge, or the bridge carries another address.
+         */
+        CONFLICT,
+        /** Fast path: a kernel (rtnetlink) or lease-file operation failed. */
+        NETLINK
     }
 
     /** How it failed. */
