@@ -198,6 +198,8 @@ abstract class ConsoleSocketCases {
             refused(() -> CreateOptions.DEFAULT.withConsoleSocket(Path.of("relative.sock")));
             refused(() -> ExecSpec.of("sh").withConsoleSocket(Path.of("relative.sock")));
             refused(() -> ExecSpec.builder(List.of("sh")).consoleSocket(mine.socket()).build()); // no terminal
+            assertEquals("stdin", assertThrows(InvalidArgumentException.class, () -> ExecSpec.of("sh")
+                    .withStdin(new byte[] {1}).withConsoleSocket(mine.socket())).field(), "the caller types, not us");
             // a config without process.terminal would never send anything
             String plain = newId();
             Path pb = bundle(plain, false, "sh");
