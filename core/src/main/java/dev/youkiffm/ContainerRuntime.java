@@ -174,7 +174,8 @@ public interface ContainerRuntime extends AutoCloseable {
      * @param id the container
      * @return its terminal
      * @throws ContainerNotFoundException for an unknown id
-     * @throws IllegalContainerStateException if the container has no terminal here
+     * @throws IllegalContainerStateException if the container has no terminal here, or its master went to the
+     *     caller's {@link CreateOptions#consoleSocket()}
      */
     default Terminal terminal(String id) {
         throw new IllegalContainerStateException(id, "terminal", "this runtime has no terminals");

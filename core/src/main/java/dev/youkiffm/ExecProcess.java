@@ -66,11 +66,12 @@ public interface ExecProcess extends AutoCloseable {
      * 60 s after everything holding it has exited (so a late attach still reads the output), or until {@link #close()}.
      *
      * @return the exec's terminal
-     * @throws IllegalContainerStateException if the exec has no terminal
+     * @throws IllegalContainerStateException if the exec has no terminal, or its master went to
+     *     {@link ExecSpec#consoleSocket()}
      */
     default Terminal terminal() {
-        throw new IllegalContainerStateException(name(), "terminal", "this exec has no terminal "
-                + "(ExecSpec.withTerminal)");
+        throw new IllegalContainerStateException(name(), "terminal", "this exec has no terminal here "
+                + "(no ExecSpec.withTerminal, or its pty master went to the caller's ExecSpec.consoleSocket)");
     }
 
     /** Stops draining its pipes and closes its terminal (the process keeps running unless killed). */

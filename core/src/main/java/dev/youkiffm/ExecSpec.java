@@ -45,6 +45,7 @@ public final class ExecSpec {
     private final Duration timeout;
     private final int maxOutputBytes;
     private final boolean terminal;
+    private final java.nio.file.Path consoleSocket;
 
     private ExecSpec(Builder b) {
         Objects.requireNonNull(b.args, "args");
@@ -86,6 +87,17 @@ public final class ExecSpec {
             throw new InvalidArgumentException("timeout", "must be positive: " + timeout);
         }
         terminal = b.terminal;
+        consoleSocket = b.consoleSocket;
+        if (consoleSocket != null && !consoleSocket.isAbsolute()) {
+            throw new InvalidArgumentException("consoleSocket", "must be an absolute path: " + consoleSocket);
+        }
+        if (consoleSocket != null && !terminal) {
+            throw new InvalidArgumentException("consoleSocket", "a console socket needs terminal(true)");
+        }
+        if (consoleSocket != null && stdin != null) {
+            throw new InvalidArgumentException("stdin", "the caller holds the pty master (consoleSocket): type into "
+                    + "it instead");
+        }
         maxOutputBytes = b.maxOutputBytes;
         if (maxOutputBytes < 0) {
             throw new InvalidArgumentException("maxOutputBytes", "negative: " + maxOutputBytes);
@@ -114,7 +126,7 @@ public final class ExecSpec {
     /** {@return a builder starting from this spec} */
     public Builder toBuilder() {
         return new Builder(args).env(env).cwd(cwd).uid(uid).gid(gid).stdin(stdin).timeout(timeout)
-                .maxOutputBytes(maxOutputBytes).terminal(terminal);
+                .maxOutputBytes(maxOutputBytes).terminal(terminal).consoleSocket(consoleSocket);
     }
 
     /** {@return the command and its arguments (the command is looked up in the container's PATH)} */
@@ -185,6 +197,27 @@ public final class ExecSpec {
     }
 
     /**
+     * For a {@link #terminal()} exec: the caller's unix socket the runtime sends the pty master to (runc's
+     * {@code --console-socket} protocol, {@code SCM_RIGHTS}) instead of keeping it; {@link ExecProcess#terminal()} is
+     * then not available. At exec the path must name an existing unix socket (not a symlink) on which the caller
+     * listens.
+     *
+     * @return the absolute socket path, or null for the runtime to keep the master
+     */
+    public java.nio.file.Path consoleSocket() {
+        return consoleSocket;
+    }
+
+    /**
+     * {@return a copy with {@link #terminal()} on and the pty master going to {@code socket} ({@link #consoleSocket()})}
+     *
+     * @param socket the absolute path of the caller's listening unix socket
+     */
+    public ExecSpec withConsoleSocket(java.nio.file.Path socket) {
+        return toBuilder().terminal(true).consoleSocket(socket).build();
+    }
+
+    /**
      * {@return a copy with {@code key} added or replaced (a replaced key keeps its place)}
      *
      * @param key the variable's name
@@ -244,19 +277,22 @@ public final class ExecSpec {
     public boolean equals(Object o) {
         return o instanceof ExecSpec s && args.equals(s.args) && env.equals(s.env) && Objects.equals(cwd, s.cwd)
                 && Objects.equals(uid, s.uid) && Objects.equals(gid, s.gid) && Arrays.equals(stdin, s.stdin)
-                && timeout.equals(s.timeout) && maxOutputBytes == s.maxOutputBytes && terminal == s.terminal;
+                && timeout.equals(s.timeout) && maxOutputBytes == s.maxOutputBytes && terminal == s.terminal
+                && Objects.equals(consoleSocket, s.consoleSocket);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(args, env, cwd, uid, gid, Arrays.hashCode(stdin), timeout, maxOutputBytes, terminal);
+        return Objects.hash(args, env, cwd, uid, gid, Arrays.hashCode(stdin), timeout, maxOutputBytes, terminal,
+                consoleSocket);
     }
 
     @Override
     public String toString() {
         return "ExecSpec[args=" + args + ", env=" + env + ", cwd=" + cwd + ", uid=" + uid + ", gid=" + gid
                 + ", stdin=" + (stdin == null ? "null" : stdin.length + " bytes") + ", timeout=" + timeout
-                + ", maxOutputBytes=" + maxOutputBytes + ", terminal=" + terminal + "]";
+                + ", maxOutputBytes=" + maxOutputBytes + ", terminal=" + terminal
+                + (consoleSocket == null ? "" : ", consoleSocket=" + consoleSocket) + "]";
     }
 
     /** Collects an {@link ExecSpec}; {@link #build()} validates. Not thread-safe. */
@@ -270,6 +306,7 @@ public final class ExecSpec {
         private Duration timeout = DEFAULT_TIMEOUT;
         private int maxOutputBytes = DEFAULT_MAX_OUTPUT;
         private boolean terminal;
+        private java.nio.file.Path consoleSocket;
 
         private Builder(List<String> args) {
             this.args = args == null ? null : new ArrayList<>(args);
@@ -388,6 +425,17 @@ public final class ExecSpec {
          */
         public Builder terminal(boolean on) {
             this.terminal = on;
+            return this;
+        }
+
+        /**
+         * Sets {@link ExecSpec#consoleSocket()} (needs {@link #terminal(boolean) terminal(true)}).
+         *
+         * @param socket the absolute path of the caller's listening unix socket, or null
+         * @return this builder
+         */
+        public Builder consoleSocket(java.nio.file.Path socket) {
+            this.consoleSocket = socket;
             return this;
         }
 

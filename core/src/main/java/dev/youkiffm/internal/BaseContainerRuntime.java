@@ -54,6 +54,8 @@ public abstract class BaseContainerRuntime implements ContainerRuntime {
     private final AtomicLong execSeq = new AtomicLong();
     /** Pty masters of the containers created with a terminal, by id: closed by delete, close and recover. */
     private final Map<String, PtyTerminal> terminals = new ConcurrentHashMap<>();
+    /** Containers whose pty master went to the caller's console socket ({@link CreateOptions#consoleSocket()}). */
+    private final java.util.Set<String> handedOff = ConcurrentHashMap.newKeySet();
     /** Pty masters of exec'd processes, with their container's id. */
     private final Map<PtyTerminal, String> execTerminals = new ConcurrentHashMap<>();
     /** How long an exec's terminal stays open after its processes are gone, for a late attach to read its output. */
@@ -310,7 +312,17 @@ public abstract class BaseContainerRuntime implements ContainerRuntime {
             ContainerIds.validate(id);
             Objects.requireNonNull(options, "options");
             Path b = ContainerIds.validateBundle(bundle);
-            if (!ConsoleConfig.wantsTerminal(b)) {
+            boolean tty = ConsoleConfig.wantsTerminal(b);
+            if (options.consoleSocket() != null) {
+                if (!tty) {
+                    throw new dev.youkiffm.InvalidArgumentException("consoleSocket", "the config has no "
+                            + "process.terminal, so nothing would be sent to " + options.consoleSocket());
+                }
+                ContainerState s = doCreate(id, b, options, ConsoleReceiver.checkCallerSocket(options.consoleSocket()));
+                handedOff.add(id);
+                return s;
+            }
+            if (!tty) {
                 return doCreate(id, b, options, null);
             }
             java.time.Duration timeout = options.timeout() != null ? options.timeout() : defaultTimeout();
@@ -341,6 +353,10 @@ public abstract class BaseContainerRuntime implements ContainerRuntime {
             return t;
         }
         readState(id); // ContainerNotFoundException for an unknown id
+        if (handedOff.contains(id)) {
+            throw new IllegalContainerStateException(id, "terminal", "its pty master went to the caller's console "
+                    + "socket (CreateOptions.withConsoleSocket), not to this runtime");
+        }
         throw new IllegalContainerStateException(id, "terminal", "the container has no terminal here (its config "
                 + "has no process.terminal, or another runtime instance created it)");
     }
@@ -406,6 +422,7 @@ public abstract class BaseContainerRuntime implements ContainerRuntime {
         if (t != null) {
             t.close();
         }
+        handedOff.remove(id);
         execTerminals.forEach((et, owner) -> {
             if (owner.equals(id)) {
                 closeExecTerminal(et);
@@ -462,6 +479,13 @@ public abstract class BaseContainerRuntime implements ContainerRuntime {
             Objects.requireNonNull(spec, "spec");
             Objects.requireNonNull(stdout, "stdout");
             Objects.requireNonNull(stderr, "stderr");
+            if (spec.consoleSocket() != null) {
+                // the master goes to the caller: the process' stdio is the pty, nothing to plumb or keep here
+                Path sock = ConsoleReceiver.checkCallerSocket(spec.consoleSocket());
+                StdioPlumbing pl = StdioPlumbing.open(pump, name, Stdio.NULL, Stdio.NULL, Stdio.NULL, launchWantsFds(),
+                        stream -> RuntimeFiles.logFile(root, id, stream));
+                return launch(id, name, spec, pl, sock);
+            }
             if (spec.terminal()) {
                 return launchWithTerminal(id, name, spec);
             }
@@ -602,6 +626,7 @@ public abstract class BaseContainerRuntime implements ContainerRuntime {
         try {
             terminals.values().forEach(PtyTerminal::close);
             terminals.clear();
+            handedOff.clear();
             execTerminals.keySet().forEach(this::closeExecTerminal);
             closeBackend();
         } finally {

@@ -5,11 +5,16 @@ import java.io.IOException;
 import java.nio.file.Path;
 
 /** Whether a bundle's container gets a terminal: its config.json sets {@code process.terminal}. Stateless. */
-final class ConsoleConfig {
+public final class ConsoleConfig {
     private ConsoleConfig() {}
 
-    /** True when {@code bundle/config.json} has {@code "process": {"terminal": true}}; false if it cannot be read. */
-    static boolean wantsTerminal(Path bundle) {
+    /**
+     * {@return true when {@code bundle/config.json} has {@code "process": {"terminal": true}}; false if it cannot be
+     * read}
+     *
+     * @param bundle the bundle directory
+     */
+    public static boolean wantsTerminal(Path bundle) {
         try {
             Path file = bundle.resolve("config.json");
             if (java.nio.file.Files.size(file) > 16 << 20) {

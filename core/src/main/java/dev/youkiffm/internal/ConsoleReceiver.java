@@ -59,6 +59,44 @@ public final class ConsoleReceiver implements AutoCloseable {
         }
     }
 
+    /**
+     * Checks a caller's console socket ({@code CreateOptions.consoleSocket}, {@code ExecSpec.consoleSocket}) before
+     * anything runs: an absolute path short enough for a unix socket, naming an existing socket that is not a symlink.
+     *
+     * @param socket the caller's path
+     * @return {@code socket}
+     * @throws InvalidArgumentException naming {@code consoleSocket} otherwise
+     */
+    public static Path checkCallerSocket(Path socket) {
+        String why = null;
+        if (!socket.isAbsolute()) {
+            why = "must be an absolute path";
+        } else if (socket.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length >= Posix.SUN_PATH_MAX) {
+            why = "too long for a unix socket (at most " + (Posix.SUN_PATH_MAX - 1) + " bytes)";
+        } else {
+            try {
+                int mode = (Integer) Files.getAttribute(socket, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                if ((mode & S_IFMT) == S_IFLNK) {
+                    why = "is a symlink";
+                } else if ((mode & S_IFMT) != S_IFSOCK) {
+                    why = "is not a unix socket";
+                }
+            } catch (java.nio.file.NoSuchFileException e) {
+                why = "does not exist";
+            } catch (IOException | RuntimeException e) {
+                why = "cannot be inspected: " + e.getMessage();
+            }
+        }
+        if (why != null) {
+            throw new InvalidArgumentException("consoleSocket", socket + " " + why);
+        }
+        return socket;
+    }
+
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFSOCK = 0140000;
+    private static final int S_IFLNK = 0120000;
+
     /** The socket path to give the runtime. */
     public Path socket() {
         return socket;

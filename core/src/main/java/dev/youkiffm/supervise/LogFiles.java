@@ -68,6 +68,11 @@ final class LogFiles {
         return Stdio.frames(new Splitter(stream == OutputFrame.Stream.STDOUT ? out : err, stream));
     }
 
+    /** Where a terminal's output goes (a new instance's): the {@code stdout} stream, as kubelet logs a tty. */
+    Consumer<OutputFrame> terminalSink() {
+        return new Splitter(out, OutputFrame.Stream.STDOUT);
+    }
+
     LogFile reader(OutputFrame.Stream stream) {
         return new LogFile(stream == OutputFrame.Stream.STDOUT ? out : err);
     }

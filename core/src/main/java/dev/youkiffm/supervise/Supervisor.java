@@ -9,6 +9,7 @@ import dev.youkiffm.CreateOptions;
 import dev.youkiffm.IllegalContainerStateException;
 import dev.youkiffm.RuntimeFailureException;
 import dev.youkiffm.Signal;
+import dev.youkiffm.Terminal;
 import dev.youkiffm.internal.StopSignals;
 import dev.youkiffm.internal.nativeaccess.Posix;
 import java.io.IOException;
@@ -185,6 +186,7 @@ public final class Supervisor implements AutoCloseable {
         boolean stopRequested;
         boolean removed;
         OomMonitor.Watch watch;
+        LoggedTerminal terminal; // this instance's, when the config sets process.terminal
         final Map<Probe.Kind, ProbeState> probes = new EnumMap<>(Probe.Kind.class);
         ScheduledFuture<?> pending; // a restart or a SIGKILL after grace
 
@@ -258,9 +260,17 @@ public final class Supervisor implements AutoCloseable {
     private void launch(Entry e) {
         int gen = ++e.generation;
         e.killReason = null;
+        if (e.terminal != null) {
+            e.terminal.detach(); // the previous instance's: its pty is gone with it
+            e.terminal = null;
+        }
         ContainerState st = rt.create(e.id, e.bundle, createOptions(e));
         publish(new ContainerEvent.Created(e.id, Instant.now(), st.pid(), e.restartCount));
         try {
+            if (dev.youkiffm.internal.ConsoleConfig.wantsTerminal(e.bundle)) {
+                // the instance's output is the pty's: log it from before start, whoever attaches later
+                e.terminal = LoggedTerminal.attach(rt.terminal(e.id), e.logs.terminalSink());
+            }
             e.watch = oom.register(e.id, st.pid());
             try {
                 e.pidfd = Posix.pidfdOpen(st.pid());
@@ -578,6 +588,29 @@ public final class Supervisor implements AutoCloseable {
      */
     public Path logDir(String id) {
         return entry(id).logs.dir();
+    }
+
+    /**
+     * The terminal of the current instance of a container whose config sets {@code process.terminal}. Its output
+     * always goes to the container's log (stream {@code stdout}, as kubelet logs a tty container), attached or not;
+     * {@link Terminal#attach} additionally delivers it to a consumer and copies what is typed into the pty, and
+     * {@link Terminal#detach} stops both without touching the log or the container. A restart makes a new terminal:
+     * call this again after one.
+     *
+     * @param id the container
+     * @return its current terminal
+     * @throws ContainerNotFoundException if {@code id} is not supervised
+     * @throws IllegalContainerStateException if its config has no {@code process.terminal}, or no instance runs
+     */
+    public Terminal terminal(String id) {
+        Entry e = entry(id);
+        synchronized (e) {
+            if (e.terminal == null) {
+                throw new IllegalContainerStateException(id, "terminal", "no terminal: the config has no "
+                        + "process.terminal, or no instance of the container runs");
+            }
+            return e.terminal;
+        }
     }
 
     private static int dupQuietly(int fd) {

@@ -18,6 +18,7 @@ import dev.youkiffm.InvalidArgumentException;
 import dev.youkiffm.RuntimeFailureException;
 import dev.youkiffm.RuntimeOptions;
 import dev.youkiffm.Signal;
+import dev.youkiffm.Stdio;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -180,18 +181,17 @@ final class RuncCli {
         } catch (IOException e) {
             throw new InvalidArgumentException("bundle", "cannot read " + config + ": " + e.getMessage());
         }
-        if (f.value("console-socket") != null || terminal) {
-            throw new Flags.UsageException(terminal && f.value("console-socket") == null
-                    ? "cannot allocate tty if runc will detach without setting console socket"
-                    : "--console-socket and process.terminal are not supported: the youki-ffm library API gives "
-                            + "containers no terminal");
-        }
+        String consoleSocket = f.value("console-socket");
+        checkTerminal(true, terminal, consoleSocket);
         String preserve = f.value("preserve-fds");
         if (preserve != null && !preserve.equals("0")) {
             throw new Flags.UsageException("--preserve-fds is not supported by the youki-ffm library API");
         }
         ContainerRuntime rt = runtimes.apply(global);
         CreateOptions opts = new CreateOptions(inv.stdio(0), inv.stdio(1), inv.stdio(2));
+        if (consoleSocket != null) {
+            opts = opts.withConsoleSocket(inv.cwd().resolve(consoleSocket).normalize());
+        }
         ContainerState st;
         try {
             st = rt.create(id, bundle, opts);
@@ -465,10 +465,6 @@ final class RuncCli {
         if (f.positional().isEmpty()) {
             throw new Flags.UsageException("container id cannot be empty");
         }
-        if (f.on("tty") || f.value("console-socket") != null) {
-            throw new Flags.UsageException("--tty and --console-socket are not supported: the youki-ffm library API "
-                    + "gives exec'd processes no terminal");
-        }
         String preserve = f.value("preserve-fds");
         if (preserve != null && !preserve.equals("0")) {
             throw new Flags.UsageException("--preserve-fds is not supported by the youki-ffm library API");
@@ -482,7 +478,7 @@ final class RuncCli {
             if (command.isEmpty()) {
                 throw new Flags.UsageException("exec needs a command (or --process)");
             }
-            spec = ExecSpec.builder(command).build();
+            spec = ExecSpec.builder(command).terminal(f.on("tty")).build(); // runc: --tty only without --process
         }
         for (String kv : f.all("env")) {
             int eq = kv.indexOf('=');
@@ -499,11 +495,20 @@ final class RuncCli {
                 throw new Flags.UsageException("--user must be uid[:gid] (numbers): " + f.value("user"));
             }
         }
-        ContainerRuntime rt = runtimes.apply(global);
         boolean detach = f.on("detach");
-        ExecProcess proc = rt.execDetached(id, spec, detach ? inv.stdio(1) : inv.relay(1),
-                detach ? inv.stdio(2) : inv.relay(2));
+        String consoleSocket = f.value("console-socket");
+        checkTerminal(detach, spec.terminal(), consoleSocket);
+        if (consoleSocket != null) {
+            spec = spec.withConsoleSocket(inv.cwd().resolve(consoleSocket).normalize());
+        }
+        ContainerRuntime rt = runtimes.apply(global);
+        ExecProcess proc = spec.terminal() ? rt.execDetached(id, spec, Stdio.NULL, Stdio.NULL)
+                : rt.execDetached(id, spec, detach ? inv.stdio(1) : inv.relay(1), detach ? inv.stdio(2) : inv.relay(2));
         try {
+            if (!detach && spec.terminal()) {
+                // runc's foreground "new terminal" mode: the pty's output goes to the caller's stdout
+                proc.terminal().attach(null, ((Stdio.Frames) inv.relay(1)).consumer());
+            }
             if (f.value("pid-file") != null) {
                 writePidFile(inv.cwd().resolve(f.value("pid-file")), proc.pid());
             }
@@ -553,10 +558,6 @@ final class RuncCli {
         } catch (IOException e) {
             throw new InvalidArgumentException("process", "cannot read " + file + ": " + e.getMessage());
         }
-        if (p.path("terminal").asBoolean(false)) {
-            throw new Flags.UsageException("process.terminal is not supported: the youki-ffm library API gives "
-                    + "exec'd processes no terminal");
-        }
         List<String> argv = new ArrayList<>();
         p.path("args").forEach(a -> argv.add(a.asText()));
         if (argv.isEmpty()) {
@@ -572,7 +573,21 @@ final class RuncCli {
         JsonNode user = p.path("user");
         Integer uid = user.has("uid") ? user.path("uid").asInt() : null;
         Integer gid = uid != null && user.has("gid") ? user.path("gid").asInt() : null;
-        return ExecSpec.builder(argv).env(env).cwd(cwd).uid(uid).gid(gid).build();
+        return ExecSpec.builder(argv).env(env).cwd(cwd).uid(uid).gid(gid).terminal(p.path("terminal").asBoolean(false))
+                .build();
+    }
+
+    /**
+     * runc's rules for a terminal: a detached process (every create, {@code exec --detach}) with a terminal needs a
+     * console socket to send the pty master to, and a console socket is only for a detached process with one.
+     */
+    static void checkTerminal(boolean detach, boolean terminal, String consoleSocket) {
+        if (detach && terminal && consoleSocket == null) {
+            throw new Flags.UsageException("cannot allocate tty if runc will detach without setting console socket");
+        }
+        if ((!detach || !terminal) && consoleSocket != null) {
+            throw new Flags.UsageException("cannot use console socket if runc will not detach or allocate tty");
+        }
     }
 
     // version, usage, output
@@ -598,7 +613,7 @@ final class RuncCli {
                    yffm-runc [global options] command [command options] [arguments...]
 
                 COMMANDS:
-                   create   create a container (--bundle, --pid-file)
+                   create   create a container (--bundle, --pid-file, --console-socket)
                    start    start a created container
                    state    output the state of a container (runc's JSON)
                    kill     kill [--all] <container-id> [signal]
@@ -607,7 +622,7 @@ final class RuncCli {
                    ps       ps [--format table|json] <container-id> [ps options]
                    pause    pause a running container
                    resume   resume a paused container
-                   exec     exec [--process file | <container-id> <command>...] [--pid-file] [--detach]
+                   exec     exec [--process file | <container-id> <command>...] [--pid-file] [--detach] [--tty] [--console-socket]
 
                 GLOBAL OPTIONS:
                    --root value        state root (default: /run/youki-ffm)

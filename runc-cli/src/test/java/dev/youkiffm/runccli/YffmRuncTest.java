@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.youkiffm.internal.ConsoleReceiver;
+import dev.youkiffm.internal.nativeaccess.Posix;
 import dev.youkiffm.testkit.BusyboxBundle;
 import dev.youkiffm.testkit.BusyboxRootfs;
 import java.io.IOException;
@@ -277,7 +279,7 @@ class YffmRuncTest {
         assertTrue(dup.err().contains("exists"), dup.err());
         assertEquals(1, run(Map.of(), "kill", id, "NOTASIGNAL").code());
         assertEquals(1, run(Map.of(), "exec", id, "true").code(), "exec into a created container");
-        assertEquals(1, run(Map.of(), "exec", "--tty", id, "true").code());
+        assertEquals(1, run(Map.of(), "exec", "--tty", id, "true").code(), "exec -t into a created container");
 
         Path log = base.resolve("errors.json.log");
         Result logged = run(Map.of(), "--log", log.toString(), "--log-format", "json", "state", "no-such-container");
@@ -416,5 +418,96 @@ class YffmRuncTest {
             p.destroy();
             p.onExit().orTimeout(30, TimeUnit.SECONDS).join();
         });
+    }
+
+    @Test
+    void consoleSocketGetsThePtyMasterLikeRunc() throws Exception {
+        String id = "tty-" + UUID.randomUUID().toString().substring(0, 6);
+        String b = bundle(id, "sh");
+        Path config = Path.of(b, "config.json");
+        var cfg = (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(config.toFile());
+        ((com.fasterxml.jackson.databind.node.ObjectNode) cfg.get("process")).put("terminal", true);
+        JSON.writeValue(config.toFile(), cfg);
+        // runc's rules: a terminal needs a console socket when detached, and a console socket needs a terminal
+        Result noSocket = run(Map.of(), "create", "--bundle", b, id);
+        assertEquals(1, noSocket.code());
+        assertTrue(noSocket.err().contains("cannot allocate tty"), noSocket.err());
+        Path notSocket = Files.writeString(base.resolve(id + ".file"), "x");
+        Result bad = run(Map.of(), "create", "--console-socket", notSocket.toString(), "--bundle", b, id);
+        assertEquals(1, bad.code());
+        assertTrue(bad.err().contains("not a unix socket"), bad.err());
+        assertFalse(Files.exists(root.resolve(id)));
+        try (ConsoleReceiver mine = ConsoleReceiver.open(base.resolve("console"))) {
+            // relative to the caller's working directory, as with runc
+            String rel = base.relativize(mine.socket()).toString();
+            Result c = run(Map.of(), "create", "--console-socket", rel, "--bundle", b, id);
+            assertEquals(0, c.code(), c.err());
+            int master = mine.receive("test", System.nanoTime() + Duration.ofSeconds(30).toNanos(),
+                    Duration.ofSeconds(30));
+            try {
+                assertEquals(0, run(Map.of(), "start", id).code());
+                assertTrue(ptyDialogue(master, "tty; exit 3\n", "/dev/pts/0").contains("/dev/pts/0"));
+            } finally {
+                Posix.close(master);
+            }
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (!state(id).get("status").asText().equals("stopped")) {
+            assertTrue(System.nanoTime() < deadline, "the shell did not exit");
+            Thread.sleep(50);
+        }
+        assertEquals(0, run(Map.of(), "delete", id).code());
+
+        String plain = "tty-plain-" + UUID.randomUUID().toString().substring(0, 6);
+        String pb = bundle(plain, "sleep", "300");
+        try (ConsoleReceiver mine = ConsoleReceiver.open(base.resolve("console"))) {
+            Result noTty = run(Map.of(), "create", "--console-socket", mine.socket().toString(), "--bundle", pb,
+                    plain);
+            assertEquals(1, noTty.code());
+            assertTrue(noTty.err().contains("cannot use console socket"), noTty.err());
+            assertEquals(0, run(Map.of(), "create", "--bundle", pb, plain).code());
+            assertEquals(0, run(Map.of(), "start", plain).code());
+            // foreground exec -t: a new pty whose output the client relays; the exit code is the process'
+            Result fg = run(Map.of(), "exec", "-t", plain, "sh", "-c", "tty; exit 4");
+            assertEquals(4, fg.code(), fg.err());
+            assertTrue(fg.out().contains("/dev/pts/"), fg.out());
+            assertEquals(1, run(Map.of(), "exec", "--detach", "--tty", plain, "sh").code(), "detached tty, no socket");
+            assertEquals(1, run(Map.of(), "exec", "--console-socket", mine.socket().toString(), "--tty", plain, "sh")
+                    .code(), "a console socket only when detached");
+            // exec --detach --tty --console-socket: the master comes to the caller's socket
+            Result d = run(Map.of(), "exec", "--detach", "--tty", "--console-socket", mine.socket().toString(), plain,
+                    "sh");
+            assertEquals(0, d.code(), d.err());
+            int master = mine.receive("test", System.nanoTime() + Duration.ofSeconds(30).toNanos(),
+                    Duration.ofSeconds(30));
+            try {
+                assertTrue(ptyDialogue(master, "tty; echo done-$((2*21)); exit\n", "done-42").contains("/dev/pts/0"));
+            } finally {
+                Posix.close(master);
+            }
+        }
+        assertEquals(0, run(Map.of(), "delete", "--force", plain).code());
+    }
+
+    /** Types {@code keys} into a pty master and returns its output once it contains {@code until} (30 s at most). */
+    private static String ptyDialogue(int master, String keys, String until) throws IOException {
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment buf = a.allocate(4096);
+            byte[] k = keys.getBytes(StandardCharsets.US_ASCII);
+            buf.asSlice(0, k.length).copyFrom(java.lang.foreign.MemorySegment.ofArray(k));
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            assertEquals(k.length, Posix.write(master, buf.asSlice(0, k.length)), "the pty took the keys at once");
+            StringBuilder out = new StringBuilder();
+            while (!out.toString().contains(until)) {
+                assertTrue(System.nanoTime() < deadline, "'" + until + "' not seen; output so far: " + out);
+                Posix.pollIn(new int[] {master}, 100);
+                long n = Posix.read(master, buf);
+                if (n > 0) {
+                    out.append(new String(buf.asSlice(0, n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE),
+                            StandardCharsets.UTF_8));
+                }
+            }
+            return out.toString();
+        }
     }
 }
