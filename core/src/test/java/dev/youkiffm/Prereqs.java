@@ -124,4 +124,23 @@ public final class Prereqs {
             return false;
         }
     }
+
+    /**
+     * Force-deletes every container left in {@code rt}'s root, so the next test starts clean whatever this one did,
+     * and returns their ids for the caller's "nothing left" assertion. A delete that fails is printed, not thrown.
+     */
+    public static java.util.List<String> deleteLeftovers(dev.youkiffm.ContainerRuntime rt) throws java.io.IOException {
+        java.util.List<String> dirs;
+        try (java.util.stream.Stream<Path> s = Files.list(rt.root())) {
+            dirs = s.filter(Files::isDirectory).map(p -> p.getFileName().toString()).toList();
+        }
+        for (String id : dirs) {
+            try {
+                rt.delete(id, true);
+            } catch (RuntimeException e) {
+                System.err.println("cannot force-delete leftover " + id + " in " + rt.root() + ": " + e);
+            }
+        }
+        return dirs;
+    }
 }

@@ -31,7 +31,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -104,17 +103,7 @@ public abstract class ConformanceFixture {
 
     @AfterEach
     void nothingLeft() throws IOException {
-        List<String> dirs;
-        try (Stream<Path> s = Files.list(rt.root())) {
-            dirs = s.filter(Files::isDirectory).map(p -> p.getFileName().toString()).toList();
-        }
-        for (String id : dirs) {
-            try {
-                rt.delete(id, true); // leave the next test a clean root whatever this one did
-            } catch (RuntimeException e) {
-                System.err.println(runtimeName() + ": cannot force-delete leftover " + id + ": " + e);
-            }
-        }
+        List<String> dirs = Prereqs.deleteLeftovers(rt);
         assertEquals(List.of(), dirs, runtimeName() + ": containers left in the root after the test");
         // With a subreaper the JVM inherits every orphan of the CLI; none may be left as a zombie. Java reaps its
         // own Process children asynchronously, so allow a moment for those.

@@ -81,13 +81,7 @@ abstract class ConsoleSocketCases {
 
     @AfterEach
     void nothingLeft() throws IOException {
-        List<String> dirs;
-        try (Stream<Path> s = Files.list(rt.root())) {
-            dirs = s.filter(Files::isDirectory).map(p -> p.getFileName().toString()).toList();
-        }
-        for (String id : dirs) {
-            rt.delete(id, true);
-        }
+        List<String> dirs = Prereqs.deleteLeftovers(rt);
         assertEquals(List.of(), dirs, "containers left in the root");
         Path tty = rt.root().resolveSibling(rt.root().getFileName() + ".tty");
         if (Files.isDirectory(tty)) {
