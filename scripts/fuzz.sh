@@ -17,7 +17,8 @@ secs="${1:-20}"
 targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then
   targets=(dev.youkiffm.image.LayerUnpackerFuzzTest#unpack dev.youkiffm.image.ImageParserFuzzTest#open
-           dev.youkiffm.spec.OciSpecFuzzTest#roundTrip dev.youkiffm.spec.ContainerConfigFuzzTest#build)
+           dev.youkiffm.spec.OciSpecFuzzTest#roundTrip dev.youkiffm.spec.ContainerConfigFuzzTest#build
+           dev.youkiffm.network.CniFuzzTest#parse)
 fi
 
 log "fuzz: building the fuzz module's test classes"

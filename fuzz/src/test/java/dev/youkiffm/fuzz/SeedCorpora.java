@@ -26,6 +26,7 @@ public final class SeedCorpora {
     public static final String IMAGE = "dev/youkiffm/image/ImageParserFuzzTestInputs/open";
     public static final String OCI_SPEC = "dev/youkiffm/spec/OciSpecFuzzTestInputs/roundTrip";
     public static final String CONFIG = "dev/youkiffm/spec/ContainerConfigFuzzTestInputs/build";
+    public static final String CNI = "dev/youkiffm/network/CniFuzzTestInputs/parse";
 
     public static void main(String[] args) throws IOException {
         Path res = Path.of(args.length > 0 ? args[0] : "fuzz/src/test/resources");
@@ -43,6 +44,7 @@ public final class SeedCorpora {
         m.put(IMAGE, image());
         m.put(OCI_SPEC, ociSpec());
         m.put(CONFIG, config());
+        m.put(CNI, cni());
         return m;
     }
 
@@ -234,6 +236,28 @@ public final class SeedCorpora {
                 .u8(16).u8(3).str("/etc/passwd").str("/").u8(1).u8(22).i64(0).i64(-1).i64(2).i64(0).i64(0).i64(1)
                 .u8(13).i64(Double.doubleToLongBits(Double.NaN)).u8(29).str("RLIMIT_NOFILE").i64(-1).i64(-1)
                 .u8(33).u8(1).str("a/../b").bytes());
+        return m;
+    }
+
+    // ---- CNI: a plugin result, a bridge conflist (the fast path's case), a network annotation ----------------
+
+    static Map<String, byte[]> cni() {
+        Map<String, byte[]> m = new LinkedHashMap<>();
+        m.put("bridge-conflist", """
+                {"cniVersion":"1.0.0","name":"fuzznet","plugins":[{"type":"bridge","bridge":"yffm-br0",
+                "isGateway":true,"ipMasq":false,"mtu":1500,"ipam":{"type":"host-local",
+                "ranges":[[{"subnet":"10.88.0.0/24","gateway":"10.88.0.1"}]],"routes":[{"dst":"0.0.0.0/0"}],
+                "dataDir":"/run/fuzz/ipam"}}]}""".getBytes(StandardCharsets.UTF_8));
+        m.put("bridge-result", """
+                {"cniVersion":"1.0.0","interfaces":[{"name":"yffm-br0","mac":"aa:bb:cc:dd:ee:ff"},{"name":"veth1",
+                "mac":"aa:bb:cc:dd:ee:01"},{"name":"eth0","mac":"aa:bb:cc:dd:ee:02","sandbox":"/proc/1/ns/net"}],
+                "ips":[{"interface":2,"address":"10.88.0.2/24","gateway":"10.88.0.1"}],"routes":[{"dst":"0.0.0.0/0",
+                "gw":"10.88.0.1"}],"dns":{"nameservers":["10.88.0.1"]}}""".getBytes(StandardCharsets.UTF_8));
+        m.put("network-annotation", """
+                {"networks":[{"network":"fuzznet","ifName":"eth0","ips":["10.88.0.9"]}],
+                "ports":[{"hostIp":"127.0.0.1","hostPort":8080,"containerPort":80,"protocol":"tcp"}],
+                "dns":{"nameservers":["10.88.0.1"],"search":["example"],"options":["ndots:2"]},
+                "extraHosts":{"db":"10.88.0.3"}}""".getBytes(StandardCharsets.UTF_8));
         return m;
     }
 
