@@ -29,8 +29,31 @@ final class CliExitMonitor {
     /** Ids whose init is watched for its exit but is not our child, so its exit code cannot be collected. */
     private final Map<String, String> observeOnly = new ConcurrentHashMap<>();
 
+    /** Detached (terminal) execs by pid: the JVM reaps them itself in subreaper mode, so the janitor leaves them. */
+    private final Map<Integer, Boolean> detachedExecs = new ConcurrentHashMap<>();
+    /** Watcher keys of detached execs: {@code exec:<pid>}; ':' cannot occur in a container id. */
+    private static final String DETACHED_EXEC = "exec:";
+
     CliExitMonitor(boolean subreaper) {
         this.subreaper = subreaper;
+    }
+
+    /**
+     * The exit of an exec the CLI started with {@code --detach} (a terminal exec), watched by {@code watcher}: the CLI
+     * has exited, the process was reparented to this JVM (subreaper mode) and is reaped here with a targeted waitid
+     * ({@link #collect}); otherwise its exit code went to PID 1 and the future fails saying so.
+     */
+    CompletableFuture<Integer> watchDetachedExec(ExitWatcher watcher, int pid, int pidfd) {
+        CompletableFuture<Integer> exit = new CompletableFuture<>();
+        detachedExecs.put(pid, Boolean.TRUE);
+        exit.whenComplete((c, t) -> detachedExecs.remove(pid));
+        watcher.watch(new ExitWatcher.Watch(DETACHED_EXEC + pid, pidfd, exit));
+        return exit;
+    }
+
+    /** The pids of detached execs still running, which the orphan janitor must leave to their watch. */
+    java.util.Set<Integer> detachedExecPids() {
+        return java.util.Set.copyOf(detachedExecs.keySet());
     }
 
     /**
@@ -148,7 +171,25 @@ final class CliExitMonitor {
         return observeOnly.containsKey(id);
     }
 
-    /** Exit watcher callback: a targeted, non-blocking waitid on the init's pidfd; empty while it is not reaped. */
+    /**
+     * Exit watcher callback for {@code id}'s pidfd {@code watchedFd}: a detached exec's exit code, else
+     * {@link #collect(String)}; empty while the process is not reaped.
+     */
+    OptionalInt collect(String id, int watchedFd) {
+        if (!id.startsWith(DETACHED_EXEC)) {
+            return collect(id);
+        }
+        try {
+            int code = Posix.waitid(Posix.P_PIDFD, watchedFd, Posix.WEXITED | Posix.WNOHANG);
+            return code < 0 ? OptionalInt.empty() : OptionalInt.of(code);
+        } catch (IOException e) {
+            throw new ContainerException("the exit code of the terminal exec (pid " + id.substring(
+                    DETACHED_EXEC.length()) + ") is not observable: the CLI detached it and the JVM is not a "
+                    + "child subreaper (RuntimeOptions.withSubreaper)");
+        }
+    }
+
+    /** A targeted, non-blocking waitid on the init's pidfd; empty while it is not reaped. */
     OptionalInt collect(String id) {
         String unobservable = observeOnly.remove(id);
         if (unobservable != null) {

@@ -86,7 +86,8 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
         this.monitor = new CliExitMonitor(subreaper);
         this.youki = new YoukiQuirks(root, options.operationTimeout());
         this.removal = new ForcedRemoval(flavor.cliName(), root);
-        this.execs = new CliExec(this, flavor, cli, youki, this::classify, rootless, this::watchDetachedExec);
+        this.execs = new CliExec(this, flavor, cli, youki, this::classify, rootless,
+                (pid, pidfd) -> monitor.watchDetachedExec(watcher, pid, pidfd));
         this.states = new CliStates(flavor, root, cli);
     }
 
@@ -142,7 +143,7 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
             if (options.subreaper()) {
                 rt.registerOrphanJanitor(() -> {
                     java.util.Set<Integer> mine = rt.removal.recordedPids();
-                    mine.addAll(rt.detachedExecs.keySet());
+                    mine.addAll(rt.monitor.detachedExecPids());
                     return mine;
                 });
             }
@@ -252,37 +253,9 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
         monitor.watch(id, pid, exits, this::watchInit);
     }
 
-    /** Detached (terminal) execs by pid: the JVM reaps them itself in subreaper mode, so the janitor leaves them. */
-    private final java.util.Map<Integer, Boolean> detachedExecs = new java.util.concurrent.ConcurrentHashMap<>();
-    /** Watcher keys of detached execs: {@code exec:<pid>}; ':' cannot occur in a container id. */
-    private static final String DETACHED_EXEC = "exec:";
-
-    /**
-     * The exit of an exec the CLI started with {@code --detach} (a terminal exec): the CLI has exited, the process
-     * was reparented to this JVM (subreaper mode) and is reaped here with a targeted waitid; otherwise its exit code
-     * went to PID 1 and the future fails saying so.
-     */
-    private CompletableFuture<Integer> watchDetachedExec(int pid, int pidfd) {
-        CompletableFuture<Integer> exit = new CompletableFuture<>();
-        detachedExecs.put(pid, Boolean.TRUE);
-        exit.whenComplete((c, t) -> detachedExecs.remove(pid));
-        watcher.watch(new dev.youkiffm.internal.ExitWatcher.Watch(DETACHED_EXEC + pid, pidfd, exit));
-        return exit;
-    }
-
     @Override
     protected OptionalInt collectExit(String id, int pidfd) {
-        if (id.startsWith(DETACHED_EXEC)) {
-            try {
-                int code = Posix.waitid(Posix.P_PIDFD, pidfd, Posix.WEXITED | Posix.WNOHANG);
-                return code < 0 ? OptionalInt.empty() : OptionalInt.of(code);
-            } catch (IOException e) {
-                throw new ContainerException("the exit code of the terminal exec (pid " + id.substring(
-                        DETACHED_EXEC.length()) + ") is not observable: the CLI detached it and the JVM is not a "
-                        + "child subreaper (RuntimeOptions.withSubreaper)");
-            }
-        }
-        return monitor.collect(id);
+        return monitor.collect(id, pidfd);
     }
 
     @Override
