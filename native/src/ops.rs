@@ -691,9 +691,9 @@ impl Engine {
         c.kill(sig, all).map_err(|e| lc_error(&e))
     }
 
-    /// `youki delete`. Beyond libcontainer: a failing poststop hook only warns (as the runtime spec says for
-    /// poststop, and as runc and crun do), and with `force` a container whose state cannot even be read is
-    /// removed too, so `delete(force)` always succeeds for an existing id.
+    /// `youki delete`. A failing poststop hook only warns (the patched libcontainer, patch e in
+    /// vendor/libcontainer/YFFM-PATCHES.md). Beyond libcontainer: with `force` a container whose state cannot even
+    /// be read is removed too, so `delete(force)` always succeeds for an existing id.
     pub fn delete(&mut self, id: &str, force: bool) -> OpResult<()> {
         validate_id(id)?;
         let dir = self.root.join(id);
@@ -736,11 +736,6 @@ impl Engine {
         }
         match res {
             Ok(()) => Ok(()),
-            Err(LibcontainerError::Hook(h)) if dir.exists() => {
-                // the cgroup is gone and the processes are dead by now: only the state dir is left
-                crate::helper::log_line(&format!("delete {id}: poststop hook failed ({}); deleting anyway", error_chain(&h)));
-                remove_state_dir(&dir)
-            }
             Err(e) if force && dir.exists() => {
                 crate::helper::log_line(&format!("delete {id} (force): {}; removing what is left", error_chain(&e)));
                 let _ = c.kill(Signal::try_from(libc::SIGKILL).unwrap(), true);
