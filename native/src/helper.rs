@@ -1,10 +1,15 @@
 //! Helper mode. [`helper_main`] is the `yffm-helper` process; [`HelperClient`] is the caller's side.
 //!
 //! The helper is a small single-threaded loop that never runs libcontainer itself. Each mutating call runs in a
-//! worker process forked for it: the worker makes the libcontainer call (hooks included), sends its answer back
+//! worker process of its own: the worker makes the libcontainer call (hooks included), sends its answer back
 //! over a socket of its own and exits. So a panic, a signal, a leaked fd or a hung hook only ever touches one
 //! worker, calls on different containers run at the same time, and a worker past its deadline is killed with
 //! its process group (and a create rolled back). Calls on one container run one at a time, in arrival order.
+//!
+//! Two things keep the process per call off the call's latency: one worker is forked ahead of need (the spare,
+//! which waits for its call on its socket), and a successful answer goes to the caller as soon as it arrives,
+//! while the worker is still exiting. The container stays busy until that worker is reaped, and the process it
+//! made is not reaped (nor its exit reported) before then.
 //!
 //! The helper is a child subreaper: when a worker exits, the container init or exec'd process it made is
 //! reparented to the helper, which tracks it by pidfd and reaps it with a targeted `waitid`. `ExitStatus`,
@@ -50,6 +55,8 @@ const STALL_GRACE: Duration = Duration::from_secs(12);
 const SPAWN_TIMEOUT: Duration = Duration::from_secs(10);
 /// Deadline of the delete that rolls back a create that timed out or whose worker died.
 const ROLLBACK_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long after a spare worker died unused the helper forks the next one.
+const SPARE_BACKOFF: Duration = Duration::from_secs(1);
 
 /// In a worker: the fds it finds its things at.
 const W_SOCK_FD: RawFd = 3;
@@ -180,6 +187,13 @@ struct Job {
     /// For a rollback: the answer owed to the caller of the create it undoes, sent once the rollback is done, so
     /// the caller never sees a timeout while its create is still half there.
     then_answer: Option<Response>,
+    /// The caller has its (successful) answer: it went out as soon as the worker's result arrived, while the
+    /// worker was still exiting. The job stays until the worker is reaped, so the container stays busy.
+    answered: bool,
+    /// The exit-table key of the process this job's worker made: adopted once the worker is reaped.
+    adopt: Option<String>,
+    /// Set when a successful create could not be registered: rolled back once the worker is reaped.
+    needs_rollback: bool,
 }
 
 struct Worker {
@@ -190,6 +204,14 @@ struct Worker {
     timed_out: bool,
 }
 
+/// A worker forked ahead of need, waiting on its socket for the call it is to make: the fork is off the
+/// call's path.
+struct Spare {
+    pid: i32,
+    pidfd: OwnedFd,
+    sock: OwnedFd,
+}
+
 struct Helper {
     root: PathBuf,
     exits: ExitTable,
@@ -198,6 +220,11 @@ struct Helper {
     /// Soft RLIMIT_NOFILE the helper was started with; workers restore it so containers inherit the caller's.
     nofile_soft: libc::rlim_t,
     sigchld: OwnedFd,
+    /// `ExitStatus`/`ExecStatus` queries about a process whose worker has not been reaped yet; answered when it is.
+    parked: Vec<(Request, Option<OwnedFd>)>,
+    spare: Option<Spare>,
+    /// No new spare before this (one died unused: do not fork in a loop).
+    spare_after: Instant,
 }
 
 /// Entry point of the `yffm-helper` binary. argv: `yffm-helper ROOT`; its socket is fd 3.
@@ -293,6 +320,9 @@ pub fn helper_main() -> i32 {
         jobs: Vec::new(),
         nofile_soft: nofile.rlim_cur,
         sigchld,
+        parked: Vec::new(),
+        spare: None,
+        spare_after: Instant::now(),
     };
     h.run(sock)
 }
@@ -334,9 +364,16 @@ impl Helper {
         loop {
             if sock.is_none() && self.jobs.is_empty() {
                 log!("caller closed the socket and no call is running; exiting");
+                self.retire_spare();
                 return 0;
             }
             self.start_ready_jobs();
+            if self.spare.is_none() && sock.is_some() && Instant::now() >= self.spare_after {
+                match self.fork_spare() {
+                    Ok(sp) => self.spare = Some(sp),
+                    Err(_) => self.spare_after = Instant::now() + SPARE_BACKOFF,
+                }
+            }
             // poll set: control socket, signalfd, each worker's socket and pidfd, each tracked pidfd
             let mut pfds: Vec<libc::pollfd> = Vec::new();
             pfds.push(pollfd(sock.as_ref().map_or(-1, |s| s.as_raw_fd())));
@@ -345,18 +382,24 @@ impl Helper {
             for (i, j) in self.jobs.iter().enumerate() {
                 if let Some(w) = &j.worker {
                     worker_slots.push((i, pfds.len()));
-                    pfds.push(pollfd(if w.result.is_none() { w.sock.as_raw_fd() } else { -1 }));
+                    pfds.push(pollfd(if w.result.is_none() && !j.answered { w.sock.as_raw_fd() } else { -1 }));
                     pfds.push(pollfd(w.pidfd.as_raw_fd()));
                 }
             }
+            let spare_slot = pfds.len();
+            pfds.push(pollfd(self.spare.as_ref().map_or(-1, |sp| sp.pidfd.as_raw_fd())));
             let tracked_from = pfds.len();
             pfds.extend(self.exits.pollable().iter().map(|(_, fd)| pollfd(*fd)));
             let now = Instant::now();
+            // wake for the next deadline, and for the next spare after one died unused
+            let next_spare = (self.spare.is_none() && sock.is_some()).then_some(self.spare_after);
             let timeout = self
                 .jobs
                 .iter()
                 .filter(|j| !j.worker.as_ref().is_some_and(|w| w.timed_out))
-                .map(|j| j.deadline.saturating_duration_since(now))
+                .map(|j| j.deadline)
+                .chain(next_spare)
+                .map(|t| t.saturating_duration_since(now))
                 .min()
                 .map_or(-1, |d| d.as_millis().clamp(0, i32::MAX as u128) as libc::c_int + 1);
             let r = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout) };
@@ -373,6 +416,7 @@ impl Helper {
             for &(i, slot) in &worker_slots {
                 if pfds[slot].revents != 0 {
                     self.read_result(i);
+                    self.answer_early(i);
                 }
             }
             let mut finished: Vec<usize> = worker_slots
@@ -383,6 +427,14 @@ impl Helper {
             finished.sort_unstable();
             for i in finished.into_iter().rev() {
                 self.finish(i);
+            }
+            if pfds[spare_slot].revents != 0 {
+                // the spare died unused (killed from outside): reap it, and wait a while before the next
+                if let Some(sp) = self.spare.take() {
+                    let _ = reap_pidfd_bounded(sp.pidfd.as_fd(), Duration::from_secs(1));
+                    log!("spare worker {} ended unused", sp.pid);
+                }
+                self.spare_after = Instant::now() + SPARE_BACKOFF;
             }
             if pfds[tracked_from..].iter().any(|p| p.revents != 0) {
                 self.exits.reap_all_exited();
@@ -444,6 +496,16 @@ impl Helper {
             );
             return;
         }
+        let pending = match &call.req {
+            Request::ExitStatus { id } => self.exits.is_pending(id),
+            Request::ExecStatus { token } => self.exits.is_pending(&exec_key(*token)),
+            _ => false,
+        };
+        if pending {
+            // its worker is still exiting: the answer would be "not exited" although the process may be gone
+            self.parked.push((call.req, reply));
+            return;
+        }
         let inline = match &call.req {
             Request::Ping => Some(Ok(ok())),
             Request::ExitStatus { id } => Some(
@@ -473,7 +535,56 @@ impl Helper {
             stdio: fds,
             worker: None,
             then_answer: None,
+            answered: false,
+            adopt: None,
+            needs_rollback: false,
         });
+    }
+
+    /// Answers the parked status queries whose process is no longer pending.
+    fn answer_parked(&mut self) {
+        let parked = std::mem::take(&mut self.parked);
+        for (req, reply) in parked {
+            let key = match &req {
+                Request::ExitStatus { id } => id.clone(),
+                Request::ExecStatus { token } => exec_key(*token),
+                _ => String::new(),
+            };
+            if self.exits.is_pending(&key) {
+                self.parked.push((req, reply));
+                continue;
+            }
+            let r = match &req {
+                Request::ExitStatus { id } => validate_id(id).and_then(|_| self.exits.exit_status(id)),
+                Request::ExecStatus { token } => self.exits.exec_status(*token),
+                _ => Err(OpError::new(YFFM_ERR_HELPER, "protocol error: not a status query")),
+            };
+            let resp = match r {
+                Ok(c) => Response {
+                    value: Some(c),
+                    ..ok()
+                },
+                Err(e) => error_response(e.code, e.msg),
+            };
+            answer(&reply, &resp, &[]);
+        }
+    }
+
+    /// A worker's successful result arrived: answer its caller now rather than after the worker's exit, which
+    /// takes the exit off the call's latency. Failures wait for the exit, so their cleanup is done when the
+    /// caller hears of them.
+    fn answer_early(&mut self, i: usize) {
+        let job = &mut self.jobs[i];
+        if job.answered || job.then_answer.is_some() {
+            return;
+        }
+        let Some(w) = job.worker.as_mut() else { return };
+        if w.timed_out || !matches!(&w.result, Some(Ok((r, _))) if r.code == YFFM_OK) {
+            return;
+        }
+        let Some(Ok((resp, fds))) = w.result.take() else { return };
+        conclude_ok(&mut self.exits, &mut self.next_exec, job, resp, fds);
+        job.answered = true;
     }
 
     /// Forks a worker for each queued job whose container has no earlier job queued or running.
@@ -489,7 +600,15 @@ impl Helper {
             if self.jobs[i].worker.is_some() {
                 continue;
             }
-            match self.fork_worker(i) {
+            let handed = match self.spare.take() {
+                Some(sp) => self.hand_to_spare(i, sp),
+                None => None,
+            };
+            let forked = match handed {
+                Some(w) => Ok(w),
+                None => self.fork_worker(i),
+            };
+            match forked {
                 Ok(w) => {
                     self.jobs[i].stdio.clear();
                     self.jobs[i].worker = Some(w);
@@ -500,6 +619,80 @@ impl Helper {
                     // indices shifted: the next loop round starts the rest
                     return;
                 }
+            }
+        }
+    }
+
+    /// Forks a spare worker: it sets itself up and waits for a call on its socket.
+    fn fork_spare(&mut self) -> OpResult<Spare> {
+        let (zs, ws) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+            .map_err(|e| OpError::io("socketpair for a spare worker", &io::Error::from_raw_os_error(e as i32)))?;
+        let helper_pid = raw_getpid();
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(OpError::io("fork a spare worker", &io::Error::last_os_error()));
+        }
+        if pid == 0 {
+            spare_main(helper_pid, self.nofile_soft, ws.as_raw_fd(), &self.root);
+        }
+        drop(ws);
+        let pidfd = pidfd_open(pid).map_err(|e| {
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, std::ptr::null_mut(), 0);
+            }
+            OpError::io("pidfd_open(spare)", &e)
+        })?;
+        // a call is one datagram into an empty socket, so this never waits; bounded all the same
+        let tv = libc::timeval {
+            tv_sec: 1,
+            tv_usec: 0,
+        };
+        unsafe {
+            libc::setsockopt(
+                zs.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_SNDTIMEO,
+                (&tv as *const libc::timeval).cast(),
+                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+            )
+        };
+        Ok(Spare { pid, pidfd, sock: zs })
+    }
+
+    /// Gives job `i` to the spare. `None` (the spare is gone then, or kept for a later call) when it cannot take
+    /// it: the job is forked a worker of its own instead.
+    fn hand_to_spare(&mut self, i: usize, sp: Spare) -> Option<Worker> {
+        let bytes = serde_json::to_vec(&self.jobs[i].call).ok()?;
+        if bytes.len() > crate::proto::CHUNK {
+            // more than one datagram could wait on a spare that stopped reading: fork for this one
+            self.spare = Some(sp);
+            return None;
+        }
+        let stdio: Vec<RawFd> = self.jobs[i].stdio.iter().map(|f| f.as_raw_fd()).collect();
+        let mut p = pollfd(sp.pidfd.as_raw_fd());
+        let alive = unsafe { libc::poll(&mut p, 1, 0) } == 0;
+        if !alive || send_msg(sp.sock.as_fd(), &bytes, &stdio).is_err() {
+            unsafe { libc::syscall(libc::SYS_pidfd_send_signal, sp.pidfd.as_raw_fd(), libc::SIGKILL, 0, 0) };
+            let _ = reap_pidfd_bounded(sp.pidfd.as_fd(), Duration::from_secs(1));
+            return None;
+        }
+        Some(Worker {
+            pid: sp.pid,
+            pidfd: sp.pidfd,
+            sock: sp.sock,
+            result: None,
+            timed_out: false,
+        })
+    }
+
+    /// Ends the spare at exit: it leaves on EOF; killed if it does not within a second. Always reaped.
+    fn retire_spare(&mut self) {
+        if let Some(sp) = self.spare.take() {
+            drop(sp.sock);
+            if !matches!(reap_pidfd_bounded(sp.pidfd.as_fd(), Duration::from_secs(1)), Ok(Some(_))) {
+                unsafe { libc::syscall(libc::SYS_pidfd_send_signal, sp.pidfd.as_raw_fd(), libc::SIGKILL, 0, 0) };
+                let _ = reap_pidfd_bounded(sp.pidfd.as_fd(), Duration::from_secs(1));
             }
         }
     }
@@ -568,16 +761,24 @@ impl Helper {
         {
             let w = self.jobs[i].worker.as_ref().unwrap();
             let mut p = pollfd(w.sock.as_raw_fd());
-            if w.result.is_none() && unsafe { libc::poll(&mut p, 1, 0) } > 0 {
+            if w.result.is_none() && !self.jobs[i].answered && unsafe { libc::poll(&mut p, 1, 0) } > 0 {
                 self.read_result(i);
             }
         }
         let mut job = self.jobs.remove(i);
-        let w = job.worker.take().unwrap();
-        let status = reap_pidfd(w.pidfd.as_fd()).ok().flatten();
+        let Worker { pid: wpid, pidfd, sock, result, timed_out } = job.worker.take().unwrap();
+        let status = reap_pidfd(pidfd.as_fd()).ok().flatten();
+        // the worker's fds go before anyone is answered: a caller may count ours right after
+        drop((pidfd, sock));
+        if let Some(key) = job.adopt.take() {
+            // reparented to us now: from here on it is polled and reaped like any other
+            self.exits.adopt(&key);
+            self.exits.try_reap(&key);
+            self.answer_parked();
+        }
         if let Some(owed) = job.then_answer.take() {
             // a rollback finished (whatever its outcome): now the create's caller gets its answer
-            if !matches!(&w.result, Some(Ok((r, _))) if r.code == YFFM_OK) {
+            if !matches!(&result, Some(Ok((r, _))) if r.code == YFFM_OK) {
                 log!("rollback of {} did not complete cleanly; recover() removes what is left", job.call.req.name());
             }
             answer(&job.reply, &owed, &[]);
@@ -586,92 +787,60 @@ impl Helper {
         }
         let op = job.call.req.name();
         let id = job.call.req.container_id().unwrap_or("").to_string();
-        let mut rollback = false;
+        let mut rollback = job.needs_rollback;
         let mut owed: Option<Response> = None;
-        match (w.timed_out, w.result) {
-            (true, _) => {
-                let secs = job.call.timeout_ms as f64 / 1000.0;
-                let is_create = matches!(job.call.req, Request::Create { .. });
-                let resp = error_response(
-                    YFFM_ERR_TIMEOUT,
-                    format!(
-                        "{op} {id} did not finish within {secs:.3} s; its worker and hooks were killed{}",
-                        if is_create { " and the create was rolled back" } else { "" }
-                    ),
-                );
-                if is_create {
-                    rollback = true;
-                    owed = Some(resp);
-                } else {
-                    answer(&job.reply, &resp, &[]);
-                }
-            }
-            (false, Some(Ok((mut resp, mut fds)))) => {
-                if resp.code == YFFM_OK {
-                    match &job.call.req {
-                        Request::Create { id, .. } | Request::Exec { id, .. } if fds.len() == 1 => {
-                            let key = if let Request::Exec { .. } = job.call.req {
-                                self.next_exec += 1;
-                                resp.token = Some(self.next_exec);
-                                exec_key(self.next_exec)
-                            } else {
-                                id.clone()
-                            };
-                            let fd = fds.pop().unwrap();
-                            match dup_cloexec(fd.as_fd()) {
-                                Ok(mine) => {
-                                    self.exits.insert(&key, resp.value.unwrap_or(0), mine);
-                                    answer(&job.reply, &resp, &[fd.as_raw_fd()]);
-                                }
-                                Err(e) => {
-                                    answer(
-                                        &job.reply,
-                                        &error_response(YFFM_ERR_RESOURCE, format!("dup pidfd: {e}")),
-                                        &[],
-                                    );
-                                    rollback = matches!(job.call.req, Request::Create { .. });
-                                    if let Request::Exec { .. } = job.call.req {
-                                        unsafe {
-                                            libc::syscall(libc::SYS_pidfd_send_signal, fd.as_raw_fd(), libc::SIGKILL, 0, 0)
-                                        };
-                                    }
-                                }
-                            }
-                        }
-                        Request::Delete { id, .. } => {
-                            if self.exits.is_tracked(id) {
-                                self.exits.try_reap(id);
-                                self.exits.mark_deleted(id);
-                            }
-                            answer(&job.reply, &resp, &[]);
-                        }
-                        _ => answer(&job.reply, &resp, &[]),
+        if !job.answered {
+            match (timed_out, result) {
+                (true, _) => {
+                    let secs = job.call.timeout_ms as f64 / 1000.0;
+                    let is_create = matches!(job.call.req, Request::Create { .. });
+                    let resp = error_response(
+                        YFFM_ERR_TIMEOUT,
+                        format!(
+                            "{op} {id} did not finish within {secs:.3} s; its worker and hooks were killed{}",
+                            if is_create { " and the create was rolled back" } else { "" }
+                        ),
+                    );
+                    if is_create {
+                        rollback = true;
+                        owed = Some(resp);
+                    } else {
+                        answer(&job.reply, &resp, &[]);
                     }
-                } else {
-                    answer(&job.reply, &resp, &[]);
                 }
-            }
-            (false, other) => {
-                let why = match other {
-                    Some(Err(e)) => e,
-                    _ => "no answer".into(),
-                };
-                let how = match status {
-                    Some(c) if c == CHILD_PANIC_EXIT => "exited after a panic".to_string(),
-                    Some(c) if c > 128 => format!("was killed by signal {}", c - 128),
-                    Some(c) => format!("exited with status {c}"),
-                    None => "vanished".to_string(),
-                };
-                log!("worker {} for {op} {id} {how}: {why}", w.pid);
-                let resp = error_response(
-                    YFFM_ERR_HELPER,
-                    format!("the worker process for {op} {id} {how} ({why}); no other call was affected"),
-                );
-                if matches!(job.call.req, Request::Create { .. }) {
-                    rollback = true;
-                    owed = Some(resp);
-                } else {
-                    answer(&job.reply, &resp, &[]);
+                (false, Some(Ok((resp, fds)))) => {
+                    if resp.code == YFFM_OK {
+                        conclude_ok(&mut self.exits, &mut self.next_exec, &mut job, resp, fds);
+                        if let Some(key) = job.adopt.take() {
+                            self.exits.adopt(&key);
+                        }
+                        rollback = job.needs_rollback;
+                    } else {
+                        answer(&job.reply, &resp, &[]);
+                    }
+                }
+                (false, other) => {
+                    let why = match other {
+                        Some(Err(e)) => e,
+                        _ => "no answer".into(),
+                    };
+                    let how = match status {
+                        Some(c) if c == CHILD_PANIC_EXIT => "exited after a panic".to_string(),
+                        Some(c) if c > 128 => format!("was killed by signal {}", c - 128),
+                        Some(c) => format!("exited with status {c}"),
+                        None => "vanished".to_string(),
+                    };
+                    log!("worker {wpid} for {op} {id} {how}: {why}");
+                    let resp = error_response(
+                        YFFM_ERR_HELPER,
+                        format!("the worker process for {op} {id} {how} ({why}); no other call was affected"),
+                    );
+                    if matches!(job.call.req, Request::Create { .. }) {
+                        rollback = true;
+                        owed = Some(resp);
+                    } else {
+                        answer(&job.reply, &resp, &[]);
+                    }
                 }
             }
         }
@@ -692,10 +861,13 @@ impl Helper {
                     stdio: Vec::new(),
                     worker: None,
                     then_answer: owed,
+                    answered: false,
+                    adopt: None,
+                    needs_rollback: false,
                 },
             );
         }
-        self.reap_leftovers(rollback.then_some(w.pid));
+        self.reap_leftovers(rollback.then_some(wpid));
     }
 
     /// Kills the workers of jobs past their deadline (with their process group: hooks too) and drops queued
@@ -755,6 +927,9 @@ impl Helper {
                 workers.insert(w.pid);
             }
         }
+        if let Some(sp) = &self.spare {
+            workers.insert(sp.pid);
+        }
         let tracked: HashSet<i32> = self.exits.live_pids().into_iter().collect();
         for pid in child_pids() {
             if workers.contains(&pid) || tracked.contains(&pid) {
@@ -776,6 +951,47 @@ impl Helper {
             }
             unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
         }
+    }
+}
+
+/// A worker's successful result: registers the process it made (pending until that worker is reaped) and
+/// answers the caller. A create whose process cannot be registered is answered with the error and marked for
+/// rollback; such an exec is killed.
+fn conclude_ok(exits: &mut ExitTable, next_exec: &mut u64, job: &mut Job, mut resp: Response, mut fds: Vec<OwnedFd>) {
+    match &job.call.req {
+        Request::Create { id, .. } | Request::Exec { id, .. } if fds.len() == 1 => {
+            let is_exec = matches!(job.call.req, Request::Exec { .. });
+            let key = if is_exec {
+                *next_exec += 1;
+                resp.token = Some(*next_exec);
+                exec_key(*next_exec)
+            } else {
+                id.clone()
+            };
+            let fd = fds.pop().unwrap();
+            match dup_cloexec(fd.as_fd()) {
+                Ok(mine) => {
+                    exits.insert_pending(&key, resp.value.unwrap_or(0), mine);
+                    job.adopt = Some(key);
+                    answer(&job.reply, &resp, &[fd.as_raw_fd()]);
+                }
+                Err(e) => {
+                    answer(&job.reply, &error_response(YFFM_ERR_RESOURCE, format!("dup pidfd: {e}")), &[]);
+                    job.needs_rollback = !is_exec;
+                    if is_exec {
+                        unsafe { libc::syscall(libc::SYS_pidfd_send_signal, fd.as_raw_fd(), libc::SIGKILL, 0, 0) };
+                    }
+                }
+            }
+        }
+        Request::Delete { id, .. } => {
+            if exits.is_tracked(id) {
+                exits.try_reap(id);
+                exits.mark_deleted(id);
+            }
+            answer(&job.reply, &resp, &[]);
+        }
+        _ => answer(&job.reply, &resp, &[]),
     }
 }
 
@@ -807,6 +1023,47 @@ fn worker_main(
     root: &Path,
     req: &Request,
 ) -> ! {
+    worker_setup(helper_pid, nofile_soft);
+    let mut fds = vec![sock, LOG_FD.load(Ordering::Relaxed)];
+    fds.extend_from_slice(stdio);
+    let targets: Vec<RawFd> = (W_SOCK_FD..W_SOCK_FD + fds.len() as RawFd).collect();
+    if place_fds(&fds, &targets).is_err() {
+        unsafe { libc::_exit(2) };
+    }
+    LOG_FD.store(W_LOG_FD, Ordering::Relaxed);
+    worker_run(root, req, stdio.len())
+}
+
+/// A spare worker, right after fork: sets itself up, waits for one call (with its stdio fds) on its socket, and
+/// runs it as [`worker_main`] would. EOF (the helper is done) ends it.
+fn spare_main(helper_pid: i32, nofile_soft: libc::rlim_t, sock: RawFd, root: &Path) -> ! {
+    worker_setup(helper_pid, nofile_soft);
+    if place_fds(&[sock, LOG_FD.load(Ordering::Relaxed)], &[W_SOCK_FD, W_LOG_FD]).is_err() {
+        unsafe { libc::_exit(2) };
+    }
+    LOG_FD.store(W_LOG_FD, Ordering::Relaxed);
+    let (payload, fds) = match recv_msg(unsafe { std::os::fd::BorrowedFd::borrow_raw(W_SOCK_FD) }) {
+        Ok(Some(m)) => m,
+        _ => unsafe { libc::_exit(0) },
+    };
+    let Ok(call) = serde_json::from_slice::<Call>(&payload) else {
+        unsafe { libc::_exit(4) }
+    };
+    let raw: Vec<RawFd> = fds.into_iter().map(std::os::fd::IntoRawFd::into_raw_fd).collect();
+    if !raw.is_empty() {
+        let mut targets = vec![W_SOCK_FD, W_LOG_FD];
+        targets.extend((0..raw.len()).map(|k| W_STDIO_FD + k as RawFd));
+        let mut all = vec![W_SOCK_FD, W_LOG_FD];
+        all.extend_from_slice(&raw);
+        if place_fds(&all, &targets).is_err() {
+            unsafe { libc::_exit(2) };
+        }
+    }
+    worker_run(root, &call.req, raw.len())
+}
+
+/// Signal dispositions, process group, parent-death signal and fd limit of a worker (or spare).
+fn worker_setup(helper_pid: i32, nofile_soft: libc::rlim_t) {
     OWNER_PID.store(raw_getpid(), Ordering::Relaxed);
     unsafe {
         // die with the helper; its own group, so a deadline kill takes its hooks too
@@ -831,14 +1088,11 @@ fn worker_main(
         lim.rlim_cur = nofile_soft.min(lim.rlim_max);
         libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
     }
-    let mut fds = vec![sock, LOG_FD.load(Ordering::Relaxed)];
-    fds.extend_from_slice(stdio);
-    let targets: Vec<RawFd> = (W_SOCK_FD..W_SOCK_FD + fds.len() as RawFd).collect();
-    if place_fds(&fds, &targets).is_err() {
-        unsafe { libc::_exit(2) };
-    }
-    LOG_FD.store(W_LOG_FD, Ordering::Relaxed);
-    let stdio: Vec<OwnedFd> = (0..stdio.len())
+}
+
+/// Runs one call with its stdio at `W_STDIO_FD..`, sends the answer, exits.
+fn worker_run(root: &Path, req: &Request, n_stdio: usize) -> ! {
+    let stdio: Vec<OwnedFd> = (0..n_stdio)
         .map(|k| unsafe { OwnedFd::from_raw_fd(W_STDIO_FD + k as RawFd) })
         .collect();
     let (resp, out_fd) = match catch_unwind(AssertUnwindSafe(|| run_request(root, req, stdio))) {

@@ -134,6 +134,9 @@ struct Tracked {
     lost: bool,
     /// Sequence number of the delete, if deleted.
     deleted: Option<u64>,
+    /// Still the child of the worker that made it (the helper answered before that worker exited): not
+    /// reapable by us until the worker is gone and the process has been reparented to the helper.
+    pending: bool,
 }
 
 /// Exit tracking for the inits this engine created. Reaping is always targeted (`waitid(P_PIDFD)`).
@@ -148,12 +151,34 @@ pub struct ExitTable {
 
 impl ExitTable {
     pub fn insert(&mut self, id: &str, pid: i32, pidfd: OwnedFd) {
+        self.insert_tracked(id, pid, pidfd, false);
+    }
+
+    /// Tracks a process that is still the child of the worker that made it; [`ExitTable::adopt`] once that
+    /// worker has been reaped. Until then it is neither polled nor reaped, and its exit is not yet known.
+    pub fn insert_pending(&mut self, id: &str, pid: i32, pidfd: OwnedFd) {
+        self.insert_tracked(id, pid, pidfd, true);
+    }
+
+    /// The worker that made `id`'s process is gone, so the process is ours to reap now.
+    pub fn adopt(&mut self, id: &str) {
+        if let Some(t) = self.map.get_mut(id) {
+            t.pending = false;
+        }
+    }
+
+    pub fn is_pending(&self, id: &str) -> bool {
+        self.map.get(id).is_some_and(|t| t.pending)
+    }
+
+    fn insert_tracked(&mut self, id: &str, pid: i32, pidfd: OwnedFd, pending: bool) {
         let t = Tracked {
             pid,
             pidfd: Some(pidfd),
             exit: None,
             lost: false,
             deleted: None,
+            pending,
         };
         if let Some(old) = self.map.insert(id.to_string(), t) {
             if let Some(fd) = old.pidfd {
@@ -182,7 +207,7 @@ impl ExitTable {
     /// Non-blocking targeted reap of one tracked init; returns its exit code if known.
     pub fn try_reap(&mut self, id: &str) -> Option<i32> {
         let t = self.map.get_mut(id)?;
-        if t.exit.is_some() || t.lost {
+        if t.exit.is_some() || t.lost || t.pending {
             return t.exit;
         }
         let fd = t.pidfd.as_ref()?;
@@ -208,7 +233,7 @@ impl ExitTable {
     /// Bounded blocking reap (after a SIGKILL was sent).
     pub fn reap_bounded(&mut self, id: &str, timeout: Duration) -> Option<i32> {
         let t = self.map.get_mut(id)?;
-        if t.exit.is_some() || t.lost {
+        if t.exit.is_some() || t.lost || t.pending {
             return t.exit;
         }
         if let Some(fd) = t.pidfd.as_ref() {
@@ -308,6 +333,7 @@ impl ExitTable {
         let mut v: Vec<(String, RawFd)> = self
             .map
             .iter()
+            .filter(|(_, t)| !t.pending)
             .filter_map(|(id, t)| t.pidfd.as_ref().map(|fd| (id.clone(), fd.as_raw_fd())))
             .collect();
         v.extend(

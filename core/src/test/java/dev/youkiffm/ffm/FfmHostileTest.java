@@ -188,6 +188,62 @@ class FfmHostileTest {
         }
     }
 
+    /**
+     * The helper keeps one worker forked ahead of need. It holds no control socket, and killing it from outside
+     * costs nothing but the next call's fork: calls keep working with exact exits, the helper stays, and a new spare
+     * follows.
+     */
+    @Test
+    void theSpareWorkerHoldsNoControlSocketAndAKilledOneIsReplaced() throws Exception {
+        Path root = root("spare");
+        try (ContainerRuntime rt = open(root, Duration.ofSeconds(30))) {
+            FfmContainerRuntime f = (FfmContainerRuntime) rt;
+            int helper = f.helperPid();
+            String control = Files.readSymbolicLink(Path.of("/proc/" + helper + "/fd/3")).toString();
+            String first = started(rt, "warm", List.of("sleep", "600"));
+            rt.delete(first, true);
+            long spare = waitForSpare(helper, -1);
+            assertFalse(socketsOf(spare).contains(control), "the spare worker holds no control socket");
+            new ProcessBuilder("kill", "-KILL", String.valueOf(spare)).start().waitFor();
+            String id = started(rt, "after", List.of("sleep", "600"));
+            assertEquals(3, rt.exec(id, ExecSpec.of("sh", "-c", "exit 3")).exitCode());
+            CompletableFuture<Integer> exit = rt.onExit(id);
+            rt.kill(id, Signal.SIGKILL, false);
+            assertEquals(137, exit.get(30, TimeUnit.SECONDS));
+            rt.delete(id, false);
+            long next = waitForSpare(helper, spare); // even with no call after the kill
+            assertNotEquals(spare, next);
+            assertEquals(helper, f.helperPid(), "the helper itself was not replaced");
+            assertEquals(1, f.helperStarts());
+            assertTrue(Files.readString(root.resolve("yffm-helper.log")).contains("spare worker " + spare + " ended unused"));
+            assertEquals(List.of(), FfmTestSupport.leftovers(root));
+        } finally {
+            cleanup(root);
+        }
+    }
+
+    /** The helper's child that runs the helper's own executable (the spare worker), other than {@code not}. */
+    private static long waitForSpare(int helper, long not) throws Exception {
+        Path exe = Files.readSymbolicLink(Path.of("/proc/" + helper + "/exe"));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        String kids = "";
+        while (System.nanoTime() < deadline) {
+            kids = Files.readString(Path.of("/proc/" + helper + "/task/" + helper + "/children")).trim();
+            for (String k : kids.isEmpty() ? new String[0] : kids.split("\\s+")) {
+                try {
+                    if (Long.parseLong(k) != not && Files.readSymbolicLink(Path.of("/proc/" + k + "/exe")).equals(exe)) {
+                        return Long.parseLong(k);
+                    }
+                } catch (IOException gone) {
+                    // exited meanwhile
+                }
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("no spare worker (" + exe + ") under the helper " + helper + " within 10 s; its children: "
+                + kids);
+    }
+
     private static Set<String> socketsOf(long pid) throws IOException {
         Set<String> out = new HashSet<>();
         try (Stream<Path> s = Files.list(Path.of("/proc/" + pid + "/fd"))) {
