@@ -1092,4 +1092,32 @@ mod tests {
         assert!(libc::WIFEXITED(st), "status {st}");
         assert_eq!(libc::WEXITSTATUS(st), 0, "10: setresuid, 11: not refused, 12: not joined");
     }
+
+    /// A process whose maker has not been reaped yet is neither polled nor reaped, and its exit stays unknown,
+    /// even when it is in fact our child and long dead; adopting it makes it an ordinary entry.
+    #[test]
+    fn pending_entries_are_not_reaped_before_adoption() {
+        use super::ExitTable;
+        use crate::util::pidfd_open;
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            unsafe { libc::_exit(9) };
+        }
+        let fd = pidfd_open(pid).expect("pidfd_open");
+        let mut p = libc::pollfd { fd: std::os::fd::AsRawFd::as_raw_fd(&fd), events: libc::POLLIN, revents: 0 };
+        assert_eq!(unsafe { libc::poll(&mut p, 1, 5000) }, 1, "the child did not exit");
+        let mut t = ExitTable::default();
+        t.insert_pending("c", pid, fd);
+        assert!(t.is_pending("c"));
+        assert!(t.pollable().is_empty(), "a pending entry is not polled");
+        assert_eq!(t.reap_all_exited(), 0);
+        assert_eq!(t.try_reap("c"), None);
+        assert_eq!(t.exit_status("c").unwrap_err().code, crate::status::YFFM_ERR_NOT_EXITED);
+        assert!(std::path::Path::new(&format!("/proc/{pid}")).exists(), "reaped while pending");
+        t.adopt("c");
+        assert!(!t.is_pending("c"));
+        assert_eq!(t.pollable().len(), 1);
+        assert_eq!(t.try_reap("c"), Some(9));
+        assert_eq!(t.exit_status("c").unwrap(), 9);
+    }
 }
