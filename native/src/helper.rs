@@ -8,8 +8,8 @@
 //!
 //! Two things keep the process per call off the call's latency: one worker is forked ahead of need (the spare,
 //! which waits for its call on its socket), and a successful answer goes to the caller as soon as it arrives,
-//! while the worker is still exiting. The container stays busy until that worker is reaped, and the process it
-//! made is not reaped (nor its exit reported) before then.
+//! while the worker is still exiting; the next call on that container may start then. The process the worker
+//! made is not reaped (nor its exit reported) until the worker itself has been reaped.
 //!
 //! The helper is a child subreaper: when a worker exits, the container init or exec'd process it made is
 //! reparented to the helper, which tracks it by pidfd and reaps it with a targeted `waitid`. `ExitStatus`,
@@ -188,12 +188,21 @@ struct Job {
     /// the caller never sees a timeout while its create is still half there.
     then_answer: Option<Response>,
     /// The caller has its (successful) answer: it went out as soon as the worker's result arrived, while the
-    /// worker was still exiting. The job stays until the worker is reaped, so the container stays busy.
+    /// worker was still exiting. The job stays until the worker is reaped.
     answered: bool,
     /// The exit-table key of the process this job's worker made: adopted once the worker is reaped.
     adopt: Option<String>,
     /// Set when a successful create could not be registered: rolled back once the worker is reaped.
     needs_rollback: bool,
+}
+
+impl Job {
+    /// Answered with success and nothing left to undo: the worker has sent its result and is only exiting, so
+    /// the job no longer holds its container or its deadline (it stays until the worker is reaped, which adopts
+    /// the process the worker made).
+    fn released(&self) -> bool {
+        self.answered && !self.needs_rollback
+    }
 }
 
 struct Worker {
@@ -591,6 +600,10 @@ impl Helper {
     fn start_ready_jobs(&mut self) {
         let mut busy: HashSet<String> = HashSet::new();
         for i in 0..self.jobs.len() {
+            if self.jobs[i].released() {
+                // its worker did all it had to and is only exiting: the container is free for the next call
+                continue;
+            }
             let id = self.jobs[i].call.req.container_id().map(str::to_string);
             if let Some(id) = &id {
                 if !busy.insert(id.clone()) {
@@ -877,7 +890,7 @@ impl Helper {
         let mut i = 0;
         while i < self.jobs.len() {
             let j = &mut self.jobs[i];
-            if j.deadline > now {
+            if j.deadline > now || j.released() {
                 i += 1;
                 continue;
             }

@@ -593,12 +593,20 @@ fn run_mode(mode: u32, name: &str, bb: &Path, work: &Path) -> Timings {
     assert!(left.is_empty(), "container dirs left: {left:?}");
     let me = std::process::id();
     if mode == YFFM_MODE_HELPER {
-        // nothing but the spare worker the helper keeps forked ahead (the same executable, waiting for a call)
+        // Nothing but the spare worker the helper keeps forked ahead (the same executable, waiting for a call),
+        // once the worker of the last call, answered before it exited, has been reaped.
         let exe = |p: i32| fs::read_link(format!("/proc/{p}/exe")).ok();
-        let kids: Vec<_> = children_of(helper_pid as u32)
-            .into_iter()
-            .filter(|c| exe(c.0).is_none() || exe(c.0) != exe(helper_pid))
-            .collect();
+        let others = || -> Vec<(i32, String)> {
+            children_of(helper_pid as u32)
+                .into_iter()
+                .filter(|c| c.1 != "S" || exe(c.0).is_none() || exe(c.0) != exe(helper_pid))
+                .collect()
+        };
+        let t = Instant::now();
+        while !others().is_empty() && t.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let kids = others();
         assert!(kids.is_empty(), "helper still has children: {kids:?}");
         assert!(children_of(helper_pid as u32).len() <= 1, "more than one spare worker");
         let ours = children_of(me);
