@@ -405,7 +405,7 @@ impl Helper {
             let timeout = self
                 .jobs
                 .iter()
-                .filter(|j| !j.worker.as_ref().is_some_and(|w| w.timed_out))
+                .filter(|j| !j.released() && !j.worker.as_ref().is_some_and(|w| w.timed_out))
                 .map(|j| j.deadline)
                 .chain(next_spare)
                 .map(|t| t.saturating_duration_since(now))
@@ -676,12 +676,14 @@ impl Helper {
     /// Gives job `i` to the spare. `None` (the spare is gone then, or kept for a later call) when it cannot take
     /// it: the job is forked a worker of its own instead.
     fn hand_to_spare(&mut self, i: usize, sp: Spare) -> Option<Worker> {
-        let bytes = serde_json::to_vec(&self.jobs[i].call).ok()?;
-        if bytes.len() > crate::proto::CHUNK {
+        let bytes = match serde_json::to_vec(&self.jobs[i].call) {
+            Ok(b) if b.len() <= crate::proto::CHUNK => b,
             // more than one datagram could wait on a spare that stopped reading: fork for this one
-            self.spare = Some(sp);
-            return None;
-        }
+            _ => {
+                self.spare = Some(sp);
+                return None;
+            }
+        };
         let stdio: Vec<RawFd> = self.jobs[i].stdio.iter().map(|f| f.as_raw_fd()).collect();
         let mut p = pollfd(sp.pidfd.as_raw_fd());
         let alive = unsafe { libc::poll(&mut p, 1, 0) } == 0;
