@@ -438,12 +438,9 @@ impl Helper {
                 self.finish(i);
             }
             if pfds[spare_slot].revents != 0 {
-                // the spare died unused (killed from outside): reap it, and wait a while before the next
                 if let Some(sp) = self.spare.take() {
-                    let _ = reap_pidfd_bounded(sp.pidfd.as_fd(), Duration::from_secs(1));
-                    log!("spare worker {} ended unused", sp.pid);
+                    self.spare_died(sp);
                 }
-                self.spare_after = Instant::now() + SPARE_BACKOFF;
             }
             if pfds[tracked_from..].iter().any(|p| p.revents != 0) {
                 self.exits.reap_all_exited();
@@ -686,8 +683,12 @@ impl Helper {
         };
         let stdio: Vec<RawFd> = self.jobs[i].stdio.iter().map(|f| f.as_raw_fd()).collect();
         let mut p = pollfd(sp.pidfd.as_raw_fd());
-        let alive = unsafe { libc::poll(&mut p, 1, 0) } == 0;
-        if !alive || send_msg(sp.sock.as_fd(), &bytes, &stdio).is_err() {
+        if unsafe { libc::poll(&mut p, 1, 0) } != 0 {
+            self.spare_died(sp);
+            return None;
+        }
+        if let Err(e) = send_msg(sp.sock.as_fd(), &bytes, &stdio) {
+            log!("spare worker {} did not take a call ({e}); killed", sp.pid);
             unsafe { libc::syscall(libc::SYS_pidfd_send_signal, sp.pidfd.as_raw_fd(), libc::SIGKILL, 0, 0) };
             let _ = reap_pidfd_bounded(sp.pidfd.as_fd(), Duration::from_secs(1));
             return None;
@@ -699,6 +700,13 @@ impl Helper {
             result: None,
             timed_out: false,
         })
+    }
+
+    /// The spare died unused (killed from outside): reap it, and wait a while before forking the next.
+    fn spare_died(&mut self, sp: Spare) {
+        let _ = reap_pidfd_bounded(sp.pidfd.as_fd(), Duration::from_secs(1));
+        log!("spare worker {} ended unused", sp.pid);
+        self.spare_after = Instant::now() + SPARE_BACKOFF;
     }
 
     /// Ends the spare at exit: it leaves on EOF; killed if it does not within a second. Always reaped.

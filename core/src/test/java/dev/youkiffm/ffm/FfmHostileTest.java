@@ -222,26 +222,41 @@ class FfmHostileTest {
         }
     }
 
-    /** The helper's child that runs the helper's own executable (the spare worker), other than {@code not}. */
+    /**
+     * The spare worker: the helper's one child that runs the helper's own executable and sleeps, other than
+     * {@code not}, the same on two looks 50 ms apart (the worker of the last call, answered before it exited, may
+     * still be on its way out).
+     */
     private static long waitForSpare(int helper, long not) throws Exception {
-        Path exe = Files.readSymbolicLink(Path.of("/proc/" + helper + "/exe"));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        String kids = "";
+        List<Long> seen = List.of();
         while (System.nanoTime() < deadline) {
-            kids = Files.readString(Path.of("/proc/" + helper + "/task/" + helper + "/children")).trim();
-            for (String k : kids.isEmpty() ? new String[0] : kids.split("\\s+")) {
-                try {
-                    if (Long.parseLong(k) != not && Files.readSymbolicLink(Path.of("/proc/" + k + "/exe")).equals(exe)) {
-                        return Long.parseLong(k);
-                    }
-                } catch (IOException gone) {
-                    // exited meanwhile
-                }
+            List<Long> first = spareCandidates(helper, not);
+            Thread.sleep(50);
+            seen = spareCandidates(helper, not);
+            if (seen.size() == 1 && seen.equals(first)) {
+                return seen.get(0);
             }
-            Thread.sleep(20);
         }
-        throw new AssertionError("no spare worker (" + exe + ") under the helper " + helper + " within 10 s; its children: "
-                + kids);
+        throw new AssertionError("no single spare worker under the helper " + helper + " within 10 s: " + seen);
+    }
+
+    private static List<Long> spareCandidates(int helper, long not) throws IOException {
+        Path exe = Files.readSymbolicLink(Path.of("/proc/" + helper + "/exe"));
+        String kids = Files.readString(Path.of("/proc/" + helper + "/task/" + helper + "/children")).trim();
+        List<Long> out = new ArrayList<>();
+        for (String k : kids.isEmpty() ? new String[0] : kids.split("\\s+")) {
+            try {
+                String stat = Files.readString(Path.of("/proc/" + k + "/stat"));
+                if (Long.parseLong(k) != not && stat.charAt(stat.lastIndexOf(')') + 2) == 'S'
+                        && Files.readSymbolicLink(Path.of("/proc/" + k + "/exe")).equals(exe)) {
+                    out.add(Long.parseLong(k));
+                }
+            } catch (IOException gone) {
+                // exited meanwhile
+            }
+        }
+        return out;
     }
 
     private static Set<String> socketsOf(long pid) throws IOException {
