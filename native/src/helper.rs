@@ -635,24 +635,8 @@ impl Helper {
 
     /// Forks a spare worker: it sets itself up and waits for a call on its socket.
     fn fork_spare(&mut self) -> OpResult<Spare> {
-        let (zs, ws) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
-            .map_err(|e| OpError::io("socketpair for a spare worker", &io::Error::from_raw_os_error(e as i32)))?;
-        let helper_pid = raw_getpid();
-        let pid = unsafe { libc::fork() };
-        if pid < 0 {
-            return Err(OpError::io("fork a spare worker", &io::Error::last_os_error()));
-        }
-        if pid == 0 {
-            spare_main(helper_pid, self.nofile_soft, ws.as_raw_fd(), &self.root);
-        }
-        drop(ws);
-        let pidfd = pidfd_open(pid).map_err(|e| {
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-                libc::waitpid(pid, std::ptr::null_mut(), 0);
-            }
-            OpError::io("pidfd_open(spare)", &e)
-        })?;
+        let (nofile_soft, root) = (self.nofile_soft, self.root.clone());
+        let (pid, pidfd, sock) = fork_child("spare worker", |helper_pid, ws| spare_main(helper_pid, nofile_soft, ws, &root))?;
         // a call is one datagram into an empty socket, so this never waits; bounded all the same
         let tv = libc::timeval {
             tv_sec: 1,
@@ -660,14 +644,14 @@ impl Helper {
         };
         unsafe {
             libc::setsockopt(
-                zs.as_raw_fd(),
+                sock.as_raw_fd(),
                 libc::SOL_SOCKET,
                 libc::SO_SNDTIMEO,
                 (&tv as *const libc::timeval).cast(),
                 std::mem::size_of::<libc::timeval>() as libc::socklen_t,
             )
         };
-        Ok(Spare { pid, pidfd, sock: zs })
+        Ok(Spare { pid, pidfd, sock })
     }
 
     /// Gives job `i` to the spare. `None` (the spare is gone then, or kept for a later call) when it cannot take
@@ -721,44 +705,15 @@ impl Helper {
     }
 
     fn fork_worker(&mut self, i: usize) -> OpResult<Worker> {
-        let (zs, ws) = socketpair(
-            AddressFamily::Unix,
-            SockType::SeqPacket,
-            None,
-            SockFlag::SOCK_CLOEXEC,
-        )
-        .map_err(|e| OpError::io("socketpair for a worker", &io::Error::from_raw_os_error(e as i32)))?;
-        let helper_pid = raw_getpid();
-        let pid = unsafe { libc::fork() };
-        if pid < 0 {
-            return Err(OpError::io("fork a worker", &io::Error::last_os_error()));
-        }
-        if pid == 0 {
-            // the worker: never returns
-            let job = &self.jobs[i];
-            let stdio: Vec<RawFd> = job.stdio.iter().map(|f| f.as_raw_fd()).collect();
-            worker_main(
-                helper_pid,
-                self.nofile_soft,
-                ws.as_raw_fd(),
-                &stdio,
-                &self.root,
-                &job.call.req,
-            );
-        }
-        drop(ws);
-        // our child, not reaped: the pid is pinned until we wait for it
-        let pidfd = pidfd_open(pid).map_err(|e| {
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-                libc::waitpid(pid, std::ptr::null_mut(), 0);
-            }
-            OpError::io("pidfd_open(worker)", &e)
+        let job = &self.jobs[i];
+        let stdio: Vec<RawFd> = job.stdio.iter().map(|f| f.as_raw_fd()).collect();
+        let (pid, pidfd, sock) = fork_child("worker", |helper_pid, ws| {
+            worker_main(helper_pid, self.nofile_soft, ws, &stdio, &self.root, &job.call.req)
         })?;
         Ok(Worker {
             pid,
             pidfd,
-            sock: zs,
+            sock,
             result: None,
             timed_out: false,
         })
@@ -793,12 +748,6 @@ impl Helper {
         let status = reap_pidfd(pidfd.as_fd()).ok().flatten();
         // the worker's fds go before anyone is answered: a caller may count ours right after
         drop((pidfd, sock));
-        if let Some(key) = job.adopt.take() {
-            // reparented to us now: from here on it is polled and reaped like any other
-            self.exits.adopt(&key);
-            self.exits.try_reap(&key);
-            self.answer_parked();
-        }
         if let Some(owed) = job.then_answer.take() {
             // a rollback finished (whatever its outcome): now the create's caller gets its answer
             if !matches!(&result, Some(Ok((r, _))) if r.code == YFFM_OK) {
@@ -810,7 +759,7 @@ impl Helper {
         }
         let op = job.call.req.name();
         let id = job.call.req.container_id().unwrap_or("").to_string();
-        let mut rollback = job.needs_rollback;
+        let mut rollback = false;
         let mut owed: Option<Response> = None;
         if !job.answered {
             match (timed_out, result) {
@@ -834,10 +783,6 @@ impl Helper {
                 (false, Some(Ok((resp, fds)))) => {
                     if resp.code == YFFM_OK {
                         conclude_ok(&mut self.exits, &mut self.next_exec, &mut job, resp, fds);
-                        if let Some(key) = job.adopt.take() {
-                            self.exits.adopt(&key);
-                        }
-                        rollback = job.needs_rollback;
                     } else {
                         answer(&job.reply, &resp, &[]);
                     }
@@ -866,6 +811,15 @@ impl Helper {
                     }
                 }
             }
+        }
+        // a successful create whose process could not be registered (answered early or just now)
+        rollback |= job.needs_rollback;
+        if let Some(key) = job.adopt.take() {
+            // the worker is gone, so what it made was reparented to us: from here on it is polled and reaped like
+            // any other, and the status queries that waited for it are answered
+            self.exits.adopt(&key);
+            self.exits.try_reap(&key);
+            self.answer_parked();
         }
         if rollback {
             let reply = if owed.is_some() { job.reply.take() } else { None };
@@ -975,6 +929,32 @@ impl Helper {
             unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
         }
     }
+}
+
+/// Forks a child of the helper (a worker or spare) with a socket pair: `child` runs in it with the helper's pid
+/// and its end of the pair, and must not return (the child `_exit`s if it does). Returns the child's pid, a pidfd (our child, not reaped, so the
+/// pid is pinned until we wait for it) and the helper's end.
+fn fork_child(what: &str, child: impl FnOnce(i32, RawFd)) -> OpResult<(i32, OwnedFd, OwnedFd)> {
+    let (ours, theirs) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+        .map_err(|e| OpError::io(&format!("socketpair for a {what}"), &io::Error::from_raw_os_error(e as i32)))?;
+    let helper_pid = raw_getpid();
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(OpError::io(&format!("fork a {what}"), &io::Error::last_os_error()));
+    }
+    if pid == 0 {
+        child(helper_pid, theirs.as_raw_fd());
+        unsafe { libc::_exit(127) };
+    }
+    drop(theirs);
+    let pidfd = pidfd_open(pid).map_err(|e| {
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+            libc::waitpid(pid, std::ptr::null_mut(), 0);
+        }
+        OpError::io(&format!("pidfd_open({what})"), &e)
+    })?;
+    Ok((pid, pidfd, ours))
 }
 
 /// A worker's successful result: registers the process it made (pending until that worker is reaped) and
