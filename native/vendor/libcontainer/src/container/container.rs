@@ -182,8 +182,15 @@ impl Container {
                 if let Ok(proc) = Process::new(pid.as_raw()) {
                     use procfs::process::ProcState;
 
-                    match proc.stat()?.state()? {
-                        ProcState::Zombie | ProcState::Dead => ContainerStatus::Stopped,
+                    // youki-ffm: the process can be reaped between opening /proc/<pid> and reading its stat; that
+                    // is a stopped container, not an unreadable one.
+                    let stat = match proc.stat() {
+                        Ok(stat) => Some(stat),
+                        Err(procfs::ProcError::NotFound(_)) => None,
+                        Err(e) => return Err(e.into()),
+                    };
+                    match stat.map(|s| s.state()).transpose()? {
+                        None | Some(ProcState::Zombie) | Some(ProcState::Dead) => ContainerStatus::Stopped,
                         _ => match self.status() {
                             ContainerStatus::Creating
                             | ContainerStatus::Created

@@ -166,6 +166,40 @@ class FfmHostileTest {
         }
     }
 
+    /**
+     * kill() and state() racing an init's own exit: the init can be reaped between libcontainer opening
+     * /proc/&lt;pid&gt; and reading its stat. That is a stopped container (kill: IllegalContainerStateException, which
+     * {@code stop()} expects), never "state unreadable". The window is microseconds, so this loops; a CI run of the
+     * supervisor tests hit it once.
+     */
+    @Test
+    void killAndStateRacingAnInitsOwnExitSeeAStoppedContainer() throws Exception {
+        Path root = root("exitrace");
+        try (ContainerRuntime rt = open(root, Duration.ofSeconds(30))) {
+            int stoppedKills = 0;
+            for (int i = 0; i < 150; i++) {
+                String id = started(rt, "race", List.of("sh", "-c", "exit " + (i % 3)));
+                CompletableFuture<Integer> exit = rt.onExit(id);
+                while (!exit.isDone()) {
+                    try {
+                        rt.kill(id, Signal.SIGCONT, false); // harmless while it runs
+                    } catch (dev.youkiffm.IllegalContainerStateException stopped) {
+                        stoppedKills++;
+                    }
+                    ContainerStatus st = rt.state(id).status();
+                    assertTrue(st == ContainerStatus.RUNNING || st == ContainerStatus.STOPPED, st.toString());
+                }
+                assertEquals(i % 3, exit.get(30, TimeUnit.SECONDS));
+                assertEquals(i % 3, rt.stop(id, Duration.ofSeconds(1)), "stop() of an exited container");
+                rt.delete(id, false);
+            }
+            System.out.println("[exitrace] kills that found the container stopped: " + stoppedKills);
+            assertEquals(List.of(), FfmTestSupport.leftovers(root));
+        } finally {
+            cleanup(root);
+        }
+    }
+
     @Test
     void noContainerProcessHoldsTheHelpersControlSocket() throws Exception {
         Path root = root("sockets");
