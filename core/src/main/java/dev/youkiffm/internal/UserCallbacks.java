@@ -1,8 +1,13 @@
 package dev.youkiffm.internal;
 
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Where user code runs: exit-future dependents and frame consumers get a virtual thread each, never the library's
@@ -16,8 +21,85 @@ public final class UserCallbacks {
 
     private UserCallbacks() {}
 
-    /** The future handed to callers for an internal one: it completes on its own virtual thread. */
+    /**
+     * The future handed to callers for an internal one. It completes on its own virtual thread, so its dependents
+     * run there. A thread blocked in {@code get} or {@code join} is woken by the internal future itself and
+     * completes this one on its own way out, which saves it the virtual thread's start on a busy host.
+     */
     public static <T> CompletableFuture<T> handOff(CompletableFuture<T> internal) {
-        return internal.whenCompleteAsync((v, e) -> { }, EXECUTOR);
+        HandedOff<T> out = new HandedOff<>(internal);
+        internal.whenCompleteAsync((v, e) -> out.settle(), EXECUTOR);
+        return out;
+    }
+
+    /** See {@link #handOff}. Dependents of dependents are plain futures ({@link #newIncompleteFuture}). */
+    static final class HandedOff<T> extends CompletableFuture<T> {
+        private final CompletableFuture<T> internal;
+
+        HandedOff(CompletableFuture<T> internal) {
+            this.internal = internal;
+        }
+
+        /** Copies the internal result once it is there; runs dependents on the calling thread (never ours). */
+        void settle() {
+            if (isDone() || !internal.isDone()) {
+                return;
+            }
+            try {
+                complete(internal.join());
+            } catch (CompletionException e) {
+                completeExceptionally(e.getCause() != null ? e.getCause() : e);
+            } catch (CancellationException e) {
+                completeExceptionally(e);
+            }
+        }
+
+        /** Waits for the internal result or for this one (cancelled, say), whichever comes first. */
+        private void awaitEither(long nanos) throws InterruptedException, TimeoutException {
+            if (isDone()) {
+                return;
+            }
+            CompletableFuture<Object> either = CompletableFuture.anyOf(internal, this);
+            try {
+                if (nanos < 0) {
+                    either.get();
+                } else {
+                    either.get(nanos, TimeUnit.NANOSECONDS);
+                }
+            } catch (ExecutionException | CancellationException e) {
+                // the outcome is read from this future below
+            }
+            settle();
+        }
+
+        @Override
+        public T get() throws InterruptedException, ExecutionException {
+            try {
+                awaitEither(-1);
+            } catch (TimeoutException impossible) {
+                throw new AssertionError(impossible);
+            }
+            return super.get();
+        }
+
+        @Override
+        public T get(long timeout, TimeUnit unit) throws InterruptedException, ExecutionException, TimeoutException {
+            awaitEither(unit.toNanos(timeout));
+            return super.get(timeout, unit);
+        }
+
+        @Override
+        public T join() {
+            if (!isDone()) {
+                CompletableFuture.anyOf(internal, this).handle((v, e) -> null).join();
+                settle();
+            }
+            return super.join();
+        }
+
+        @Override
+        public <U> CompletableFuture<U> newIncompleteFuture() {
+            return new CompletableFuture<>();
+        }
     }
 }
