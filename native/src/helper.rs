@@ -322,6 +322,9 @@ pub fn helper_main() -> i32 {
         return 1;
     }
     log!("started, root {}", root.display());
+    if let Err(e) = set_fair_slice(HELPER_SLICE_NS) {
+        log!("cannot shorten the scheduler slice ({e}); exits and answers may wait longer on a busy host");
+    }
     let mut h = Helper {
         root,
         exits: ExitTable::default(),
@@ -359,6 +362,68 @@ fn pollfd(fd: RawFd) -> libc::pollfd {
     }
 }
 
+/// The helper's EEVDF slice: its work comes in short bursts (an answer, a reap, a fork) that callers wait on, so a
+/// short slice lets it run as soon as it wakes on a busy host instead of after the running task's slice.
+const HELPER_SLICE_NS: u64 = 100_000;
+
+/// Sets the calling thread's SCHED_OTHER slice (`sched_attr.sched_runtime`, Linux 6.12+; unprivileged); 0 restores
+/// the default. The thread's nice value is passed through unchanged (sched_setattr sets both). A thread under
+/// another policy (the caller's SCHED_FIFO, say) is left alone.
+pub fn set_fair_slice(ns: u64) -> io::Result<()> {
+    #[repr(C)]
+    struct SchedAttr {
+        size: u32,
+        policy: u32,
+        flags: u64,
+        nice: i32,
+        priority: u32,
+        runtime: u64,
+        deadline: u64,
+        period: u64,
+    }
+    if unsafe { libc::sched_getscheduler(0) } != libc::SCHED_OTHER {
+        return Ok(());
+    }
+    // getpriority returns -1 for nice -1 too: errno tells them apart
+    unsafe { *libc::__errno_location() = 0 };
+    let nice = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+    if nice == -1 && io::Error::last_os_error().raw_os_error() != Some(0) {
+        return Err(io::Error::last_os_error());
+    }
+    let attr = SchedAttr {
+        size: std::mem::size_of::<SchedAttr>() as u32,
+        policy: libc::SCHED_OTHER as u32,
+        flags: 0,
+        nice,
+        priority: 0,
+        runtime: ns,
+        deadline: 0,
+        period: 0,
+    };
+    let r = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &attr as *const SchedAttr, 0) };
+    if r == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+}
+
+/// Calls read from the control socket in one round of the helper's loop.
+const MAX_CALLS_PER_ROUND: usize = 32;
+
+/// True when `fd` has something to read now.
+fn readable(fd: RawFd) -> bool {
+    let mut p = pollfd(fd);
+    unsafe { libc::poll(&mut p, 1, 0) > 0 }
+}
+
+/// What the helper's loop polls: the control socket, the signalfd, each worker's socket and pidfd (slots in
+/// `worker_slots`: job index, socket slot; the pidfd is the next slot), the spare's pidfd and each tracked pidfd
+/// (from `tracked_from` on, their keys in `tracked`; an empty key is an orphan).
+struct PollSet {
+    pfds: Vec<libc::pollfd>,
+    worker_slots: Vec<(usize, usize)>,
+    spare_slot: usize,
+    tracked_from: usize,
+    tracked: Vec<String>,
+}
+
 /// Sends an answer to a caller's reply socket; a caller that gave up is no error of ours.
 fn answer(reply: &Option<OwnedFd>, resp: &Response, fds: &[RawFd]) {
     if let Some(r) = reply {
@@ -368,6 +433,27 @@ fn answer(reply: &Option<OwnedFd>, resp: &Response, fds: &[RawFd]) {
 }
 
 impl Helper {
+    fn poll_set(&self, sock: &Option<OwnedFd>) -> PollSet {
+        let mut pfds: Vec<libc::pollfd> = Vec::new();
+        pfds.push(pollfd(sock.as_ref().map_or(-1, |s| s.as_raw_fd())));
+        pfds.push(pollfd(self.sigchld.as_raw_fd()));
+        let mut worker_slots = Vec::new();
+        for (i, j) in self.jobs.iter().enumerate() {
+            if let Some(w) = &j.worker {
+                worker_slots.push((i, pfds.len()));
+                pfds.push(pollfd(if w.result.is_none() && !j.answered { w.sock.as_raw_fd() } else { -1 }));
+                pfds.push(pollfd(w.pidfd.as_raw_fd()));
+            }
+        }
+        let spare_slot = pfds.len();
+        pfds.push(pollfd(self.spare.as_ref().map_or(-1, |sp| sp.pidfd.as_raw_fd())));
+        let tracked_from = pfds.len();
+        let pollable = self.exits.pollable();
+        pfds.extend(pollable.iter().map(|(_, fd)| pollfd(*fd)));
+        let tracked = pollable.into_iter().map(|(key, _)| key).collect();
+        PollSet { pfds, worker_slots, spare_slot, tracked_from, tracked }
+    }
+
     fn run(&mut self, sock: OwnedFd) -> i32 {
         let mut sock = Some(sock);
         loop {
@@ -377,28 +463,22 @@ impl Helper {
                 return 0;
             }
             self.start_ready_jobs();
+            let mut set = self.poll_set(&sock);
+            let mut ready = None;
             if self.spare.is_none() && sock.is_some() && Instant::now() >= self.spare_after {
-                match self.fork_spare() {
-                    Ok(sp) => self.spare = Some(sp),
-                    Err(_) => self.spare_after = Instant::now() + SPARE_BACKOFF,
+                // the spare is made when nothing else waits: an exit, an answer or a status query goes first
+                let r = unsafe { libc::poll(set.pfds.as_mut_ptr(), set.pfds.len() as libc::nfds_t, 0) };
+                if r == 0 {
+                    match self.fork_spare() {
+                        Ok(sp) => self.spare = Some(sp),
+                        Err(_) => self.spare_after = Instant::now() + SPARE_BACKOFF,
+                    }
+                    set = self.poll_set(&sock);
+                } else {
+                    ready = Some(r);
                 }
             }
-            // poll set: control socket, signalfd, each worker's socket and pidfd, each tracked pidfd
-            let mut pfds: Vec<libc::pollfd> = Vec::new();
-            pfds.push(pollfd(sock.as_ref().map_or(-1, |s| s.as_raw_fd())));
-            pfds.push(pollfd(self.sigchld.as_raw_fd()));
-            let mut worker_slots = Vec::new();
-            for (i, j) in self.jobs.iter().enumerate() {
-                if let Some(w) = &j.worker {
-                    worker_slots.push((i, pfds.len()));
-                    pfds.push(pollfd(if w.result.is_none() && !j.answered { w.sock.as_raw_fd() } else { -1 }));
-                    pfds.push(pollfd(w.pidfd.as_raw_fd()));
-                }
-            }
-            let spare_slot = pfds.len();
-            pfds.push(pollfd(self.spare.as_ref().map_or(-1, |sp| sp.pidfd.as_raw_fd())));
-            let tracked_from = pfds.len();
-            pfds.extend(self.exits.pollable().iter().map(|(_, fd)| pollfd(*fd)));
+            let PollSet { mut pfds, worker_slots, spare_slot, tracked_from, tracked } = set;
             let now = Instant::now();
             // wake for the next deadline, and for the next spare after one died unused
             let next_spare = (self.spare.is_none() && sock.is_some()).then_some(self.spare_after);
@@ -411,7 +491,10 @@ impl Helper {
                 .map(|t| t.saturating_duration_since(now))
                 .min()
                 .map_or(-1, |d| d.as_millis().clamp(0, i32::MAX as u128) as libc::c_int + 1);
-            let r = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout) };
+            let r = match ready {
+                Some(r) => r,
+                None => unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, timeout) },
+            };
             if r < 0 {
                 let e = io::Error::last_os_error();
                 if e.raw_os_error() == Some(libc::EINTR) {
@@ -420,6 +503,21 @@ impl Helper {
                 log!("poll failed: {e}");
                 std::thread::sleep(Duration::from_millis(10));
                 continue;
+            }
+            // exits first: the library waits for these reaps (the pidfd then holds the code); only the processes
+            // that ended are reaped, not every tracked one
+            let mut orphans_ended = false;
+            for (k, key) in tracked.iter().enumerate() {
+                if pfds[tracked_from + k].revents != 0 {
+                    if key.is_empty() {
+                        orphans_ended = true;
+                    } else {
+                        self.exits.try_reap(key);
+                    }
+                }
+            }
+            if orphans_ended {
+                self.exits.reap_orphans();
             }
             // worker answers first, then exits: an answer sent just before the exit is never missed
             for &(i, slot) in &worker_slots {
@@ -442,18 +540,21 @@ impl Helper {
                     self.spare_died(sp);
                 }
             }
-            if pfds[tracked_from..].iter().any(|p| p.revents != 0) {
-                self.exits.reap_all_exited();
-            }
             if pfds[1].revents != 0 {
                 let mut buf = [0u8; 128 * 8];
                 while unsafe { libc::read(self.sigchld.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
-                self.exits.reap_all_exited();
+                // tracked processes are reaped through their pidfds above; SIGCHLD is for the untracked ones
                 self.reap_leftovers(None);
             }
             self.enforce_deadlines();
             if pfds[0].revents != 0 {
-                if let Some(s) = &sock {
+                // every call waiting now, so a status query is answered in this round and not after the forks of
+                // the calls queued before it; bounded, so deadlines and exits are looked at in between
+                for n in 0..MAX_CALLS_PER_ROUND {
+                    let Some(s) = &sock else { break };
+                    if n > 0 && !readable(s.as_raw_fd()) {
+                        break;
+                    }
                     match recv_msg(s.as_fd()) {
                         Ok(Some((payload, fds))) => self.accept(&payload, fds),
                         Ok(None) => sock = None,
@@ -738,8 +839,7 @@ impl Helper {
         // an answer may still sit in the socket
         {
             let w = self.jobs[i].worker.as_ref().unwrap();
-            let mut p = pollfd(w.sock.as_raw_fd());
-            if w.result.is_none() && !self.jobs[i].answered && unsafe { libc::poll(&mut p, 1, 0) } > 0 {
+            if w.result.is_none() && !self.jobs[i].answered && readable(w.sock.as_raw_fd()) {
                 self.read_result(i);
             }
         }
@@ -897,8 +997,7 @@ impl Helper {
         let mut workers: HashSet<i32> = HashSet::new();
         for j in &self.jobs {
             if let Some(w) = &j.worker {
-                let mut p = pollfd(w.pidfd.as_raw_fd());
-                if unsafe { libc::poll(&mut p, 1, 0) } > 0 {
+                if readable(w.pidfd.as_raw_fd()) {
                     return;
                 }
                 workers.insert(w.pid);
@@ -943,6 +1042,8 @@ fn fork_child(what: &str, child: impl FnOnce(i32, RawFd)) -> OpResult<(i32, Owne
         return Err(OpError::io(&format!("fork a {what}"), &io::Error::last_os_error()));
     }
     if pid == 0 {
+        // workers, and the hooks and containers they start, get the default slice
+        let _ = set_fair_slice(0);
         child(helper_pid, theirs.as_raw_fd());
         unsafe { libc::_exit(127) };
     }
@@ -1211,8 +1312,7 @@ impl Conn {
         if self.dead.lock().unwrap_or_else(|e| e.into_inner()).is_some() {
             return true;
         }
-        let mut p = pollfd(self.pidfd.as_raw_fd());
-        unsafe { libc::poll(&mut p, 1, 0) > 0 }
+        readable(self.pidfd.as_raw_fd())
     }
 
     /// Marks the helper dead (killing it if it still runs: it stalled or broke the protocol) and says how it went.

@@ -23,6 +23,9 @@ use crate::util::*;
 
 /// How many exit codes of deleted containers are remembered.
 const MAX_DELETED_REMEMBERED: usize = 1024;
+/// Ended exec'd processes whose status is kept for a caller that has not read it. The library usually takes the
+/// code from the pidfd (Linux 6.15+) and never asks, so without a bound these would pile up with every exec.
+const MAX_ENDED_EXECS_REMEMBERED: usize = 1024;
 
 /// libcontainer's error → status + its error chain verbatim.
 pub fn lc_error(e: &LibcontainerError) -> OpError {
@@ -147,6 +150,8 @@ pub struct ExitTable {
     seq: u64,
     /// inits replaced in the map before they were reaped; reaped opportunistically.
     orphans: Vec<OwnedFd>,
+    /// exec entries whose process ended, oldest first (see MAX_ENDED_EXECS_REMEMBERED).
+    ended_execs: VecDeque<String>,
 }
 
 impl ExitTable {
@@ -227,7 +232,25 @@ impl ExitTable {
                 t.pidfd = None;
             }
         }
-        t.exit
+        let (exit, ended) = (t.exit, t.exit.is_some() || t.lost);
+        if ended {
+            self.ended(id);
+        }
+        exit
+    }
+
+    /// Bounds the exec entries kept after their process ended: the oldest beyond the limit are dropped.
+    fn ended(&mut self, id: &str) {
+        if !id.starts_with("exec:") {
+            return;
+        }
+        self.ended_execs.push_back(id.to_string());
+        while self.ended_execs.len() > MAX_ENDED_EXECS_REMEMBERED {
+            let old = self.ended_execs.pop_front().unwrap();
+            if self.map.get(&old).is_some_and(|t| t.pidfd.is_none()) {
+                self.map.remove(&old);
+            }
+        }
     }
 
     /// Bounded blocking reap (after a SIGKILL was sent).
@@ -249,7 +272,11 @@ impl ExitTable {
                 }
             }
         }
-        t.exit
+        let (exit, ended) = (t.exit, t.exit.is_some() || t.lost);
+        if ended {
+            self.ended(id);
+        }
+        exit
     }
 
     pub fn reap_orphans(&mut self) {
@@ -1119,5 +1146,40 @@ mod tests {
         assert_eq!(t.pollable().len(), 1);
         assert_eq!(t.try_reap("c"), Some(9));
         assert_eq!(t.exit_status("c").unwrap(), 9);
+    }
+
+    /// Ended execs nobody asked about (the library read their code from the pidfd) do not pile up: the oldest
+    /// beyond the bound are dropped, the newest stay readable once, and inits are never dropped this way.
+    #[test]
+    fn ended_execs_are_bounded() {
+        use super::{exec_key, ExitTable, MAX_ENDED_EXECS_REMEMBERED};
+        use crate::util::pidfd_open;
+        let mut t = ExitTable::default();
+        let spawn = |code: i32| {
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                unsafe { libc::_exit(code) };
+            }
+            (pid, pidfd_open(pid).expect("pidfd_open"))
+        };
+        let (pid, fd) = spawn(4);
+        t.insert("init", pid, fd);
+        let n = MAX_ENDED_EXECS_REMEMBERED as u64 + 50;
+        for token in 1..=n {
+            let (pid, fd) = spawn((token % 100) as i32);
+            t.insert(&exec_key(token), pid, fd);
+            while t.try_reap(&exec_key(token)).is_none() {
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            }
+        }
+        while t.try_reap("init").is_none() {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert!(!t.is_tracked(&exec_key(1)), "the oldest ended exec is dropped");
+        assert!(!t.is_tracked(&exec_key(50)));
+        assert_eq!(t.exec_status(n).unwrap(), (n % 100) as i32, "the newest is still readable");
+        assert!(!t.is_tracked(&exec_key(n)), "and read once");
+        assert_eq!(t.exit_status("init").unwrap(), 4, "inits are not bounded this way");
+        assert!(t.map.len() <= MAX_ENDED_EXECS_REMEMBERED + 1);
     }
 }

@@ -57,6 +57,9 @@ public final class FfmContainerRuntime extends BaseContainerRuntime {
     /** Retries per watched key whose exit only init could report. */
     private final Map<String, Integer> orphanExits = new ConcurrentHashMap<>();
 
+    /** Helper mode on a kernel that keeps exit codes in pidfds ({@link #reapedElsewhere}). */
+    private final boolean helperReaps;
+
     /** Watcher keys of exec'd processes; ':' cannot occur in a container id. */
     private static final String EXEC_KEY = "exec:";
 
@@ -67,6 +70,7 @@ public final class FfmContainerRuntime extends BaseContainerRuntime {
         this.subreaper = subreaper;
         this.rootless = rootless;
         this.nat = nat;
+        this.helperReaps = NativeRuntime.pidfdExitInfo() && nat.helperPid() != 0;
         this.execDir = root.resolveSibling(root.getFileName() + ".exec");
     }
 
@@ -76,6 +80,16 @@ public final class FfmContainerRuntime extends BaseContainerRuntime {
      * When the helper that parented it was replaced, the process was reparented and is reaped by init, so the
      * pidfd is asked again (the watcher retries an empty answer).
      */
+    /**
+     * The helper reaps its children as soon as they exit, and on Linux 6.15+ the code is then in the pidfd: waiting
+     * for that reap saves the question to the helper on a busy host. Not in direct mode (this JVM reaps). A replaced
+     * helper's orphans are not reaped by anyone until {@link #collectExit} runs, after the watcher's short wait.
+     */
+    @Override
+    protected boolean reapedElsewhere(String key) {
+        return helperReaps;
+    }
+
     @Override
     protected OptionalInt collectExit(String key, int pidfd) {
         OptionalInt code = NativeRuntime.pidfdExitCode(pidfd);

@@ -73,7 +73,17 @@ public abstract class BaseContainerRuntime implements ContainerRuntime {
         this.kind = kind;
         this.root = root;
         this.rootLock = rootLock;
-        this.watcher = new ExitWatcher("yffm-" + kind + "-exit-watcher", this::collectExit);
+        this.watcher = new ExitWatcher("yffm-" + kind + "-exit-watcher", new ExitWatcher.ExitSource() {
+            @Override
+            public OptionalInt exitStatus(String key, int pidfd) {
+                return collectExit(key, pidfd);
+            }
+
+            @Override
+            public boolean reapedElsewhere(String key) {
+                return BaseContainerRuntime.this.reapedElsewhere(key);
+            }
+        });
         this.pump = new StdioPump("yffm-" + kind + "-stdio");
     }
 
@@ -96,6 +106,17 @@ public abstract class BaseContainerRuntime implements ContainerRuntime {
      * @return the exit code, or empty while it is not yet reaped
      */
     protected abstract OptionalInt collectExit(String key, int pidfd);
+
+    /**
+     * {@return true when another process reaps {@code key}'s exited process by itself and the pidfd then holds its
+     * code, so the watcher waits for that instead of calling {@link #collectExit} at once}
+     * ({@link ExitWatcher.ExitSource#reapedElsewhere}). False here.
+     *
+     * @param key the container id, or an exec's key
+     */
+    protected boolean reapedElsewhere(String key) {
+        return false;
+    }
 
     /**
      * {@link #state(String)} without the exit code; the id is valid.

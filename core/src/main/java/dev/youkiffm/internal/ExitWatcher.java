@@ -13,6 +13,9 @@ import java.util.function.Function;
  * One platform thread polls the pidfds of every container init this runtime created, plus an eventfd used to wake
  * it when the set changes. When a pidfd turns readable the init has exited; the exit code is then fetched from the
  * native library (which reaps with a targeted waitid on that pidfd, never waitpid(-1)) and the future completes.
+ * When another process reaps it ({@link ExitSource#reapedElsewhere}, the FFM helper), the watcher first waits up to
+ * {@link #REAP_WAIT_NANOS} for that reap, which the pidfd reports as POLLHUP with the code inside, so no question
+ * has to go to that process; past the wait it asks as before.
  */
 public final class ExitWatcher implements AutoCloseable {
     public record Watch(String id, int pidfd, CompletableFuture<Integer> future) {}
@@ -20,8 +23,30 @@ public final class ExitWatcher implements AutoCloseable {
     /** Where an exited process' code comes from: its key and its pidfd (still open). Empty: not yet known. */
     @FunctionalInterface
     public interface ExitSource {
+        /**
+         * {@return the exit code, or empty while it is not known yet}
+         *
+         * @param key the watch's id
+         * @param pidfd its pidfd, still open
+         */
         OptionalInt exitStatus(String key, int pidfd);
+
+        /**
+         * {@return true when another process will reap {@code key}'s exited process on its own and the kernel
+         * then keeps the code in the pidfd (Linux 6.15+), so waiting for that reap beats asking that process}
+         *
+         * @param key the watch's id
+         */
+        default boolean reapedElsewhere(String key) {
+            return false;
+        }
     }
+
+    /** Longest wait for another process's reap before the code is asked for ({@link ExitSource#reapedElsewhere}). */
+    static final long REAP_WAIT_NANOS = 20_000_000;
+
+    /** The watcher thread's scheduler slice ({@link Posix#setFairSlice}). */
+    static final long SLICE_NANOS = 100_000;
 
     private final Map<Integer, Watch> byFd = new ConcurrentHashMap<>();
     private final ExitSource exitStatus;
@@ -51,28 +76,62 @@ public final class ExitWatcher implements AutoCloseable {
     }
 
     private void run() {
+        try {
+            // it only wakes for short work that callers wait on: run soon after waking on a busy host
+            Posix.setFairSlice(SLICE_NANOS);
+        } catch (IOException | RuntimeException e) {
+            System.getLogger(ExitWatcher.class.getName()).log(System.Logger.Level.DEBUG,
+                    "exit watcher keeps the default scheduler slice", e);
+        }
+        // pidfd -> when to stop waiting for another process's reap of that exited process; this thread only
+        Map<Integer, Long> reapWait = new java.util.HashMap<>();
         while (!stopped) {
             Watch[] watches = byFd.values().toArray(Watch[]::new);
             int[] fds = new int[watches.length + 1];
+            short[] events = new short[fds.length];
             fds[0] = wakeFd;
+            events[0] = Posix.POLLIN;
+            long now = System.nanoTime();
+            long nextDeadline = Long.MAX_VALUE;
             for (int i = 0; i < watches.length; i++) {
                 fds[i + 1] = watches[i].pidfd();
+                Long until = reapWait.get(watches[i].pidfd());
+                // dead and waiting for the reap: only POLLHUP (always reported) is of interest now
+                events[i + 1] = until == null ? Posix.POLLIN : 0;
+                if (until != null) {
+                    nextDeadline = Math.min(nextDeadline, until);
+                }
             }
-            boolean[] ready;
+            int timeout = nextDeadline == Long.MAX_VALUE ? -1
+                    : (int) Math.max(0, (nextDeadline - now + 999_999) / 1_000_000);
+            short[] revents;
             try {
-                ready = Posix.pollIn(fds, -1);
+                revents = Posix.poll(fds, events, timeout);
             } catch (IOException e) {
                 failAll(new ContainerException("exit watcher poll failed", e));
                 return;
             }
-            if (ready[0]) {
+            if (revents[0] != 0) {
                 Posix.eventfdDrain(wakeFd);
             }
+            now = System.nanoTime();
             for (int i = 0; i < watches.length; i++) {
-                if (ready[i + 1]) {
-                    exited(watches[i]);
+                Watch w = watches[i];
+                Long until = reapWait.get(w.pidfd());
+                if (until != null) {
+                    if ((revents[i + 1] & Posix.POLLHUP) != 0 || now - until >= 0) {
+                        reapWait.remove(w.pidfd());
+                        exited(w);
+                    }
+                } else if (revents[i + 1] != 0) {
+                    if ((revents[i + 1] & Posix.POLLHUP) == 0 && exitStatus.reapedElsewhere(w.id())) {
+                        reapWait.put(w.pidfd(), now + REAP_WAIT_NANOS);
+                    } else {
+                        exited(w);
+                    }
                 }
             }
+            reapWait.keySet().retainAll(byFd.keySet());
         }
     }
 

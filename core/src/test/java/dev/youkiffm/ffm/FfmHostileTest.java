@@ -223,6 +223,78 @@ class FfmHostileTest {
     }
 
     /**
+     * The helper and the exit watcher ask for a short scheduler slice (they run soon after waking on a busy host);
+     * nothing they start keeps it: the spare worker, a hook, the init and an exec'd process all have the default.
+     */
+    @Test
+    void onlyTheHelperAndTheWatcherRunWithAShortSlice() throws Exception {
+        long standard = sliceOf(new ProcessBuilder("cat", "/proc/self/sched").start());
+        long[] shortSlice = {standard}; // what a thread gets asking for 0.1 ms here (the default before Linux 6.12)
+        Thread probe = Thread.ofPlatform().start(() -> {
+            try {
+                dev.youkiffm.internal.nativeaccess.Posix.setFairSlice(100_000);
+                shortSlice[0] = slice(Path.of("/proc/thread-self/sched"));
+            } catch (IOException older) {
+                // the default stays
+            }
+        });
+        probe.join();
+        Path root = root("slice");
+        Path hookOut = Files.createDirectories(FfmTestSupport.dir("slice")).resolve(FfmTestSupport.id("hook"));
+        try (ContainerRuntime rt = open(root, Duration.ofSeconds(30))) {
+            FfmContainerRuntime f = (FfmContainerRuntime) rt;
+            assertEquals(shortSlice[0], slice(Path.of("/proc/" + f.helperPid() + "/sched")), "helper");
+            String id = FfmTestSupport.id("slice");
+            Path b = FfmTestSupport.bundle(id, List.of("sleep", "600"), List.of());
+            Path cfg = b.resolve("config.json");
+            Files.writeString(cfg, Files.readString(cfg).replaceFirst("\\{", "{\"hooks\":{\"createRuntime\":"
+                    + "[{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"cat /proc/self/sched > " + hookOut + "\"]}]},"));
+            rt.create(id, b, CreateOptions.DISCARD);
+            rt.start(id);
+            assertEquals(standard, slice(hookOut), "createRuntime hook");
+            assertEquals(standard, slice(Path.of("/proc/" + rt.state(id).pid() + "/sched")), "init");
+            var exec = rt.execDetached(id, ExecSpec.of("sleep", "600"), dev.youkiffm.Stdio.NULL, dev.youkiffm.Stdio.NULL);
+            assertEquals(standard, slice(Path.of("/proc/" + exec.pid() + "/sched")), "exec'd process");
+            long spare = waitForSpare(f.helperPid(), -1);
+            assertEquals(standard, slice(Path.of("/proc/" + spare + "/sched")), "spare worker");
+            long watcher = -1;
+            try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+                for (Path t : tasks.toList()) {
+                    if (Files.readString(t.resolve("comm")).startsWith("yffm-ffm-exit")) {
+                        watcher = slice(t.resolve("sched"));
+                    }
+                }
+            }
+            assertEquals(shortSlice[0], watcher, "exit watcher thread");
+            exec.kill(Signal.SIGKILL, true);
+            rt.delete(id, true);
+        } finally {
+            Files.deleteIfExists(hookOut);
+            cleanup(root);
+        }
+    }
+
+    /** se.slice (ns) from a /proc/.../sched file, -1 if it has none. */
+    private static long slice(Path sched) throws IOException {
+        return slice(Files.readAllLines(sched));
+    }
+
+    private static long slice(List<String> sched) {
+        for (String line : sched) {
+            if (line.startsWith("se.slice")) {
+                return Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+            }
+        }
+        return -1; // before EEVDF (Linux 6.6) there is no slice to compare
+    }
+
+    private static long sliceOf(Process p) throws Exception {
+        List<String> lines = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
+        assertEquals(0, p.waitFor());
+        return slice(lines);
+    }
+
+    /**
      * The helper keeps one worker forked ahead of need. It holds no control socket, and killing it from outside
      * costs nothing but the next call's fork: calls keep working with exact exits, the helper stays, and a new spare
      * follows.

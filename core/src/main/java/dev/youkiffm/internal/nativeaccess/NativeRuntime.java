@@ -287,6 +287,29 @@ public final class NativeRuntime implements AutoCloseable {
         lastHelperFailure = null;
     }
 
+    /** Linux 6.15+ keeps a reaped process's exit code in its pidfd (PIDFD_INFO_EXIT). */
+    private static final boolean PIDFD_EXIT_INFO = kernelAtLeast(System.getProperty("os.version", ""), 6, 15);
+
+    /** {@return true when the kernel keeps a reaped process's exit code in its pidfd ({@link #pidfdExitCode})} */
+    public static boolean pidfdExitInfo() {
+        return PIDFD_EXIT_INFO;
+    }
+
+    /** Whether a kernel release string ({@code os.version}, "6.18.44-foo") is at least {@code major.minor}. */
+    static boolean kernelAtLeast(String release, int major, int minor) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("^(\\d+)\\.(\\d+)").matcher(release);
+        if (!m.find()) {
+            return false;
+        }
+        try {
+            int maj = Integer.parseInt(m.group(1));
+            int min = Integer.parseInt(m.group(2));
+            return maj > major || (maj == major && min >= minor);
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
     /**
      * The exit code of a process through a pidfd, once anyone has reaped it (Linux 6.15+); empty while it is not
      * reaped or when the kernel cannot tell. Needs no helper.

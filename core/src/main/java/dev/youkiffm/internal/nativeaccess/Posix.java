@@ -66,6 +66,9 @@ public final class Posix {
     public static final int ECHILD = 10;
     public static final int EAGAIN = 11;
     private static final long SYS_PIDFD_OPEN = 434;
+    private static final long SYS_GETPRIORITY = 140;
+    private static final long SYS_SCHED_GETSCHEDULER = 145;
+    private static final long SYS_SCHED_SETATTR = 314;
     public static final int S_IFIFO = 0010000;
     public static final int S_IFCHR = 0020000;
     public static final int S_IFBLK = 0060000;
@@ -244,6 +247,40 @@ public final class Posix {
                 throw error("pidfd_open(" + pid + ")", errno(st));
             }
             return (int) r;
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * Sets the calling thread's SCHED_OTHER slice ({@code sched_attr.sched_runtime}, Linux 6.12+, unprivileged), so
+     * a thread that only wakes for short work runs soon after it wakes on a busy host; 0 restores the default. The
+     * nice value is kept. A thread under another policy is left alone.
+     *
+     * @param nanos the slice (the kernel clamps it to 0.1-100 ms), or 0
+     * @throws IOException when the kernel refuses (older than 6.12: EINVAL)
+     */
+    public static void setFairSlice(long nanos) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CAPTURE);
+            if ((long) syscall2$mh.invokeExact(st, SYS_SCHED_GETSCHEDULER, 0L, 0L) != 0) {
+                return; // not SCHED_OTHER
+            }
+            long prio = (long) syscall2$mh.invokeExact(st, SYS_GETPRIORITY, 0L /* PRIO_PROCESS */, 0L);
+            if (prio < 0) {
+                throw error("getpriority", errno(st));
+            }
+            MemorySegment attr = a.allocate(48, 8); // struct sched_attr, version 0
+            attr.set(JAVA_INT, 0, 48);
+            attr.set(JAVA_INT, 4, 0); // SCHED_OTHER
+            attr.set(JAVA_INT, 16, (int) (20 - prio)); // the raw syscall returns 20 - nice
+            attr.set(JAVA_LONG, 24, nanos);
+            long r = (long) syscall4$mh.invokeExact(st, SYS_SCHED_SETATTR, 0L, attr.address(), 0L, 0L);
+            if (r < 0) {
+                throw error("sched_setattr", errno(st));
+            }
         } catch (IOException | RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
