@@ -35,9 +35,15 @@ public final class UserCallbacks {
     /** See {@link #handOff}. Dependents of dependents are plain futures ({@link #newIncompleteFuture}). */
     static final class HandedOff<T> extends CompletableFuture<T> {
         private final CompletableFuture<T> internal;
+        /**
+         * Done when the internal result is there or this future was completed otherwise (cancelled, say). One per
+         * future, so timed waits that give up leave nothing behind.
+         */
+        private final CompletableFuture<Object> either;
 
         HandedOff(CompletableFuture<T> internal) {
             this.internal = internal;
+            this.either = CompletableFuture.anyOf(internal, this);
         }
 
         /** Copies the internal result once it is there; runs dependents on the calling thread (never ours). */
@@ -54,44 +60,36 @@ public final class UserCallbacks {
             }
         }
 
-        /** Waits for the internal result or for this one (cancelled, say), whichever comes first. */
-        private void awaitEither(long nanos) throws InterruptedException, TimeoutException {
-            if (isDone()) {
-                return;
-            }
-            CompletableFuture<Object> either = CompletableFuture.anyOf(internal, this);
-            try {
-                if (nanos < 0) {
-                    either.get();
-                } else {
-                    either.get(nanos, TimeUnit.NANOSECONDS);
-                }
-            } catch (ExecutionException | CancellationException e) {
-                // the outcome is read from this future below
-            }
-            settle();
-        }
-
         @Override
         public T get() throws InterruptedException, ExecutionException {
-            try {
-                awaitEither(-1);
-            } catch (TimeoutException impossible) {
-                throw new AssertionError(impossible);
+            if (!isDone()) {
+                try {
+                    either.get();
+                } catch (ExecutionException | CancellationException e) {
+                    // the outcome is read from this future below
+                }
+                settle();
             }
             return super.get();
         }
 
         @Override
         public T get(long timeout, TimeUnit unit) throws InterruptedException, ExecutionException, TimeoutException {
-            awaitEither(unit.toNanos(timeout));
-            return super.get(timeout, unit);
+            if (!isDone()) {
+                try {
+                    either.get(timeout, unit);
+                } catch (ExecutionException | CancellationException e) {
+                    // the outcome is read from this future below
+                }
+                settle();
+            }
+            return super.get(0, TimeUnit.NANOSECONDS);
         }
 
         @Override
         public T join() {
             if (!isDone()) {
-                CompletableFuture.anyOf(internal, this).handle((v, e) -> null).join();
+                either.handle((v, e) -> null).join();
                 settle();
             }
             return super.join();

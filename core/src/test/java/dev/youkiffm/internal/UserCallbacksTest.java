@@ -92,6 +92,12 @@ class UserCallbacksTest {
         CompletableFuture<Integer> internal = new CompletableFuture<>();
         CompletableFuture<Integer> exit = UserCallbacks.handOff(internal);
         assertThrows(TimeoutException.class, () -> exit.get(20, TimeUnit.MILLISECONDS));
+        int before = internal.getNumberOfDependents() + exit.getNumberOfDependents();
+        for (int i = 0; i < 1_000; i++) {
+            assertThrows(TimeoutException.class, () -> exit.get(1, TimeUnit.MICROSECONDS));
+        }
+        assertEquals(before, internal.getNumberOfDependents() + exit.getNumberOfDependents(),
+                "timed waits that gave up left dependents behind");
         CompletableFuture<Class<?>> blocked = CompletableFuture.supplyAsync(() -> {
             try {
                 exit.get();
