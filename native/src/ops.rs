@@ -232,8 +232,14 @@ impl ExitTable {
                 t.pidfd = None;
             }
         }
-        let (exit, ended) = (t.exit, t.exit.is_some() || t.lost);
-        if ended {
+        self.concluded(id)
+    }
+
+    /// The exit code of `id` if known, after a reap attempt; an exec's ended entry joins the bounded list then.
+    fn concluded(&mut self, id: &str) -> Option<i32> {
+        let t = self.map.get(id)?;
+        let exit = t.exit;
+        if exit.is_some() || t.lost {
             self.ended(id);
         }
         exit
@@ -241,7 +247,7 @@ impl ExitTable {
 
     /// Bounds the exec entries kept after their process ended: the oldest beyond the limit are dropped.
     fn ended(&mut self, id: &str) {
-        if !id.starts_with("exec:") {
+        if !id.starts_with(EXEC_KEY_PREFIX) {
             return;
         }
         self.ended_execs.push_back(id.to_string());
@@ -272,11 +278,7 @@ impl ExitTable {
                 }
             }
         }
-        let (exit, ended) = (t.exit, t.exit.is_some() || t.lost);
-        if ended {
-            self.ended(id);
-        }
-        exit
+        self.concluded(id)
     }
 
     pub fn reap_orphans(&mut self) {
@@ -394,10 +396,12 @@ pub struct Engine {
     may_join_userns: bool,
 }
 
+const EXEC_KEY_PREFIX: &str = "exec:";
+
 /// The exit-table key of an exec'd process. Container ids cannot contain `:` (validate_id), so these never
 /// collide with an init's entry.
 pub fn exec_key(token: u64) -> String {
-    format!("exec:{token}")
+    format!("{EXEC_KEY_PREFIX}{token}")
 }
 
 /// Largest state.json read: a bigger one is reported as a broken entry instead of being parsed.

@@ -75,12 +75,6 @@ public final class FfmContainerRuntime extends BaseContainerRuntime {
     }
 
     /**
-     * The exit code of a watched process whose pidfd turned readable. The kernel keeps it in the pidfd once anyone
-     * reaped the process (Linux 6.15+), which needs no helper at all; otherwise the helper reaps it and answers.
-     * When the helper that parented it was replaced, the process was reparented and is reaped by init, so the
-     * pidfd is asked again (the watcher retries an empty answer).
-     */
-    /**
      * The helper reaps its children as soon as they exit, and on Linux 6.15+ the code is then in the pidfd: waiting
      * for that reap saves the question to the helper on a busy host. Not in direct mode (this JVM reaps). A replaced
      * helper's orphans are not reaped by anyone until {@link #collectExit} runs, after the watcher's short wait.
@@ -90,6 +84,12 @@ public final class FfmContainerRuntime extends BaseContainerRuntime {
         return helperReaps;
     }
 
+    /**
+     * The exit code of a watched process whose pidfd turned readable. The kernel keeps it in the pidfd once anyone
+     * reaped the process (Linux 6.15+), which needs no helper at all; otherwise the helper reaps it and answers.
+     * When the helper that parented it was replaced, the process was reparented and is reaped by init, so the
+     * pidfd is asked again (the watcher retries an empty answer).
+     */
     @Override
     protected OptionalInt collectExit(String key, int pidfd) {
         OptionalInt code = NativeRuntime.pidfdExitCode(pidfd);

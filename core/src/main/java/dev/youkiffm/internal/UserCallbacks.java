@@ -89,7 +89,11 @@ public final class UserCallbacks {
         @Override
         public T join() {
             if (!isDone()) {
-                either.handle((v, e) -> null).join();
+                try {
+                    either.join();
+                } catch (CompletionException | CancellationException e) {
+                    // the outcome is read from this future below
+                }
                 settle();
             }
             return super.join();
