@@ -57,6 +57,8 @@ const SPAWN_TIMEOUT: Duration = Duration::from_secs(10);
 const ROLLBACK_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long after a spare worker died unused the helper forks the next one.
 const SPARE_BACKOFF: Duration = Duration::from_secs(1);
+/// Longest a forced delete waits for the init it killed to exit before its worker starts anyway.
+const AWAIT_EXIT_MAX: Duration = Duration::from_millis(500);
 
 /// In a worker: the fds it finds its things at.
 const W_SOCK_FD: RawFd = 3;
@@ -194,6 +196,10 @@ struct Job {
     adopt: Option<String>,
     /// Set when a successful create could not be registered: rolled back once the worker is reaped.
     needs_rollback: bool,
+    /// A forced delete of a live container: its init was sent SIGKILL and the worker starts when the init has
+    /// exited, or at this instant. A worker started at once would find the dying init still in its cgroups, and
+    /// libcgroups sleeps 10 ms before each retry of the removal.
+    awaiting_exit: Option<Instant>,
 }
 
 impl Job {
@@ -487,6 +493,7 @@ impl Helper {
                 .iter()
                 .filter(|j| !j.released() && !j.worker.as_ref().is_some_and(|w| w.timed_out))
                 .map(|j| j.deadline)
+                .chain(self.jobs.iter().filter(|j| j.worker.is_none()).filter_map(|j| j.awaiting_exit))
                 .chain(next_spare)
                 .map(|t| t.saturating_duration_since(now))
                 .min()
@@ -634,6 +641,19 @@ impl Helper {
             answer(&reply, &resp, &[]);
             return;
         }
+        match &call.req {
+            // A signal to a live, unfrozen init is one syscall on its pidfd: no worker. Only when no earlier call
+            // on the container is still open, so calls on one container keep their order.
+            Request::Kill { id, signal, all: false }
+                if !self.jobs.iter().any(|j| !j.released() && j.call.req.container_id() == Some(id.as_str()))
+                    && self.exits.signal_live(id, *signal) =>
+            {
+                answer(&reply, &ok(), &[]);
+                return;
+            }
+            Request::Pause { id } => self.exits.set_maybe_frozen(id, true),
+            _ => {}
+        }
         let timeout = Duration::from_millis(call.timeout_ms.max(1));
         self.jobs.push(Job {
             deadline: Instant::now() + timeout,
@@ -645,6 +665,7 @@ impl Helper {
             answered: false,
             adopt: None,
             needs_rollback: false,
+            awaiting_exit: None,
         });
     }
 
@@ -708,7 +729,7 @@ impl Helper {
                     continue;
                 }
             }
-            if self.jobs[i].worker.is_some() {
+            if self.jobs[i].worker.is_some() || self.awaits_exit(i) {
                 continue;
             }
             let handed = match self.spare.take() {
@@ -731,6 +752,23 @@ impl Helper {
                     return;
                 }
             }
+        }
+    }
+
+    /// Whether job `i` (not started) still waits for its container's init to exit. A forced delete of a live,
+    /// unfrozen, polled init sends SIGKILL through the pidfd here and waits for that exit, at most
+    /// [`AWAIT_EXIT_MAX`] (a pending or frozen init is left to libcontainer's kill).
+    fn awaits_exit(&mut self, i: usize) -> bool {
+        let Request::Delete { id, force: true } = &self.jobs[i].call.req else { return false };
+        match self.jobs[i].awaiting_exit {
+            None => {
+                if self.exits.is_pending(id) || !self.exits.signal_live(id, libc::SIGKILL) {
+                    return false;
+                }
+                self.jobs[i].awaiting_exit = Some(Instant::now() + AWAIT_EXIT_MAX);
+                true
+            }
+            Some(until) => Instant::now() < until && self.exits.is_live(id),
         }
     }
 
@@ -941,6 +979,7 @@ impl Helper {
                     answered: false,
                     adopt: None,
                     needs_rollback: false,
+                    awaiting_exit: None,
                 },
             );
         }
@@ -1087,6 +1126,10 @@ fn conclude_ok(exits: &mut ExitTable, next_exec: &mut u64, job: &mut Job, mut re
                     }
                 }
             }
+        }
+        Request::Resume { id } => {
+            exits.set_maybe_frozen(id, false);
+            answer(&job.reply, &resp, &[]);
         }
         Request::Delete { id, .. } => {
             if exits.is_tracked(id) {

@@ -140,6 +140,9 @@ struct Tracked {
     /// Still the child of the worker that made it (the helper answered before that worker exited): not
     /// reapable by us until the worker is gone and the process has been reparented to the helper.
     pending: bool,
+    /// A pause was asked for and no resume has succeeded since: the cgroup may be frozen, so a signal needs
+    /// libcontainer's kill, which thaws after SIGKILL.
+    maybe_frozen: bool,
 }
 
 /// Exit tracking for the inits this engine created. Reaping is always targeted (`waitid(P_PIDFD)`).
@@ -184,6 +187,7 @@ impl ExitTable {
             lost: false,
             deleted: None,
             pending,
+            maybe_frozen: false,
         };
         if let Some(old) = self.map.insert(id.to_string(), t) {
             if let Some(fd) = old.pidfd {
@@ -199,6 +203,45 @@ impl ExitTable {
                 self.orphans.push(fd);
             }
         }
+    }
+
+    /// Records that `id` may be frozen from now on (a pause was accepted) or, with `false`, that a resume
+    /// succeeded.
+    pub fn set_maybe_frozen(&mut self, id: &str, frozen: bool) {
+        if let Some(t) = self.map.get_mut(id) {
+            t.maybe_frozen = frozen;
+        }
+    }
+
+    /// Sends `signal` to `id`'s init through its pidfd when that is all `youki kill` (without `--all`) would do:
+    /// the init is tracked, has not exited, and its cgroup is not frozen. Returns false when it did not send it
+    /// (the caller then goes through libcontainer, which also reports a stopped container as such). It leaves
+    /// state.json alone where libcontainer's kill writes `stopped` whatever the signal; the status read from it
+    /// is recomputed from the process either way.
+    pub fn signal_live(&self, id: &str, signal: i32) -> bool {
+        let Some(fd) = self.live_pidfd(id) else { return false };
+        let r = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, fd, signal, std::ptr::null::<u8>(), 0) };
+        r == 0
+    }
+
+    /// Whether `id`'s init is tracked, has not exited and its cgroup is not frozen.
+    pub fn is_live(&self, id: &str) -> bool {
+        self.live_pidfd(id).is_some()
+    }
+
+    fn live_pidfd(&self, id: &str) -> Option<RawFd> {
+        let t = self.map.get(id)?;
+        let fd = t.pidfd.as_ref()?;
+        if t.exit.is_some() || t.lost || t.deleted.is_some() || t.maybe_frozen {
+            return None;
+        }
+        let mut p = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // readable once it exited (a zombie takes signals and ignores them; libcontainer calls it stopped)
+        (unsafe { libc::poll(&mut p, 1, 0) } == 0).then_some(fd.as_raw_fd())
     }
 
     pub fn is_tracked(&self, id: &str) -> bool {
@@ -1185,5 +1228,40 @@ mod tests {
         assert!(!t.is_tracked(&exec_key(n)), "and read once");
         assert_eq!(t.exit_status("init").unwrap(), 4, "inits are not bounded this way");
         assert!(t.map.len() <= MAX_ENDED_EXECS_REMEMBERED + 1);
+    }
+
+    /// The pidfd signal path takes only a live, unfrozen, undeleted init; everything else is left to
+    /// libcontainer's kill (which reports a stopped container, and thaws a frozen one).
+    #[test]
+    fn signal_live_only_reaches_a_live_unfrozen_init() {
+        use super::ExitTable;
+        use crate::util::pidfd_open;
+        let mut t = ExitTable::default();
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            unsafe {
+                libc::pause();
+                libc::_exit(0)
+            };
+        }
+        t.insert("c", pid, pidfd_open(pid).expect("pidfd_open"));
+        assert!(!t.signal_live("other", libc::SIGTERM), "an untracked id");
+        t.set_maybe_frozen("c", true);
+        assert!(!t.is_live("c") && !t.signal_live("c", libc::SIGKILL), "a maybe-frozen init");
+        t.set_maybe_frozen("c", false);
+        assert!(t.is_live("c"));
+        assert!(!t.signal_live("c", 1000), "an invalid signal is refused by the kernel, not sent");
+        assert!(t.signal_live("c", libc::SIGKILL));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while t.is_live("c") {
+            assert!(std::time::Instant::now() < deadline, "the init never died");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert!(!t.signal_live("c", libc::SIGKILL), "an exited (not yet reaped) init takes the slow path");
+        while t.try_reap("c").is_none() {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert_eq!(t.exit_status("c").unwrap(), 128 + libc::SIGKILL);
+        assert!(!t.signal_live("c", libc::SIGKILL), "a reaped init");
     }
 }

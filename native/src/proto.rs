@@ -194,13 +194,25 @@ pub fn send_msg(sock: BorrowedFd<'_>, payload: &[u8], fds: &[RawFd]) -> io::Resu
     Ok(())
 }
 
+/// The length of the next datagram on `sock` (0 at EOF), without consuming it or any fds it carries.
+fn peek_len(sock: BorrowedFd<'_>) -> io::Result<usize> {
+    let mut one = [0u8; 1];
+    retry(|| {
+        let mut iov = [IoSliceMut::new(&mut one)];
+        recvmsg::<()>(sock.as_raw_fd(), &mut iov, None, MsgFlags::MSG_PEEK | MsgFlags::MSG_TRUNC).map(|m| m.bytes)
+    })
+}
+
 /// Receives one message. `Ok(None)` on EOF (the peer closed its end) before the first datagram.
 pub fn recv_msg(sock: BorrowedFd<'_>) -> io::Result<Option<(Vec<u8>, Vec<OwnedFd>)>> {
     let mut payload = Vec::new();
     let mut fds = Vec::new();
-    let mut buf = vec![0u8; CHUNK + 1];
     let mut first = true;
     loop {
+        // A buffer of the datagram's own size: zeroing a CHUNK-sized one per message cost the helper and every
+        // freshly forked worker about 15 page faults (copy-on-write after each fork) for a call of a few hundred
+        // bytes. Longer than a chunk is a protocol error, which the real receive reports as MSG_TRUNC.
+        let mut buf = vec![0u8; peek_len(sock)?.clamp(1, CHUNK + 1)];
         let mut cmsg = nix::cmsg_space!([RawFd; MAX_FDS]);
         let (bytes, truncated) = {
             let mut iov = [IoSliceMut::new(&mut buf)];

@@ -1,0 +1,173 @@
+package dev.youkiffm.ffm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.youkiffm.ContainerRuntime;
+import dev.youkiffm.ContainerStatus;
+import dev.youkiffm.CreateOptions;
+import dev.youkiffm.IllegalContainerStateException;
+import dev.youkiffm.RuntimeOptions;
+import dev.youkiffm.Signal;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Signals in every container state, in both FFM modes. In helper mode a signal to a live, unfrozen init goes
+ * straight through its pidfd (no worker) and a forced delete waits for the init it killed before removing the
+ * cgroups; a paused, created, stopped or untracked container takes libcontainer's kill. Both must give the same
+ * results.
+ */
+@Timeout(value = 3, unit = TimeUnit.MINUTES)
+class FfmSignalTest {
+    private static final Duration WAIT = Duration.ofSeconds(30);
+    /** A trapping shell: TERM ends it with 3, USR1 is counted in a file; a bare init would ignore both. */
+    private static final List<String> TRAPPER = List.of("sh", "-c",
+            "trap 'exit 3' TERM; trap 'echo usr1 >> /tmp/got' USR1; while true; do sleep 0.05; done");
+
+    private static ContainerRuntime open(RuntimeOptions.FfmMode mode) {
+        return FfmTestSupport.open("signal-" + mode.name().toLowerCase(java.util.Locale.ROOT) + "-"
+                + ProcessHandle.current().pid(), mode);
+    }
+
+    private static String create(ContainerRuntime rt, String prefix, List<String> args) {
+        String id = FfmTestSupport.id(prefix);
+        rt.create(id, FfmTestSupport.bundle(id, args, List.of()), CreateOptions.DISCARD);
+        return id;
+    }
+
+    /** The status libcontainer wrote to the container's state.json (not recomputed from the process). */
+    private static String savedStatus(ContainerRuntime rt, String id) throws IOException {
+        String json = Files.readString(rt.root().resolve(id).resolve("state.json"));
+        var m = java.util.regex.Pattern.compile("\"status\"\\s*:\\s*\"(\\w+)\"").matcher(json);
+        assertTrue(m.find(), json);
+        return m.group(1);
+    }
+
+    /** Cgroup directories of every v1 hierarchy (or the v2 tree) whose name carries {@code id}. */
+    private static List<Path> cgroupsOf(String id) throws IOException {
+        List<Path> found = new ArrayList<>();
+        try (Stream<Path> s = Files.walk(Path.of("/sys/fs/cgroup"), 3)) {
+            s.filter(p -> p.getFileName() != null && p.getFileName().toString().contains(id)).forEach(found::add);
+        }
+        return found;
+    }
+
+    private static void awaitUsr1(ContainerRuntime rt, String id, int count) throws Exception {
+        Path got = Path.of("/proc", Integer.toString(rt.state(id).pid()), "root", "tmp", "got");
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (!Files.exists(got) || Files.readAllLines(got).size() < count) {
+            assertTrue(System.nanoTime() < deadline, "the trap never ran " + count + " time(s)");
+            Thread.sleep(10);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(RuntimeOptions.FfmMode.class)
+    void aRunningInitTakesEverySignalAndStaysRunningAfterAHandledOne(RuntimeOptions.FfmMode mode) throws Exception {
+        try (ContainerRuntime rt = open(mode)) {
+            String id = create(rt, "trap", TRAPPER);
+            rt.start(id);
+            Thread.sleep(200); // the traps are set
+            rt.kill(id, Signal.SIGUSR1, false);
+            awaitUsr1(rt, id, 1);
+            assertEquals(ContainerStatus.RUNNING, rt.state(id).status());
+            if (mode == RuntimeOptions.FfmMode.HELPER) {
+                // the pidfd path leaves state.json alone; libcontainer's kill writes "stopped" whatever the signal
+                assertEquals("running", savedStatus(rt, id));
+            }
+            rt.kill(id, Signal.SIGUSR1, false);
+            awaitUsr1(rt, id, 2);
+            rt.kill(id, Signal.SIGTERM, false);
+            assertEquals(3, rt.waitFor(id, WAIT).orElseThrow());
+            assertEquals(ContainerStatus.STOPPED, rt.state(id).status());
+            assertThrows(IllegalContainerStateException.class, () -> rt.kill(id, Signal.SIGKILL, false),
+                    "a stopped container takes no signal");
+            rt.delete(id, false);
+            assertEquals(List.of(), cgroupsOf(id));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(RuntimeOptions.FfmMode.class)
+    void aPausedInitIsKilledThroughTheThawAndAResumedOneTakesSignalsAgain(RuntimeOptions.FfmMode mode)
+            throws Exception {
+        try (ContainerRuntime rt = open(mode)) {
+            String frozen = create(rt, "frozen", List.of("sleep", "600"));
+            rt.start(frozen);
+            rt.pause(frozen);
+            rt.kill(frozen, Signal.SIGKILL, false);
+            assertEquals(137, rt.waitFor(frozen, WAIT).orElseThrow(), "SIGKILL reaches a frozen init");
+            rt.delete(frozen, false);
+            assertEquals(List.of(), cgroupsOf(frozen));
+
+            String thawed = create(rt, "thawed", TRAPPER);
+            rt.start(thawed);
+            Thread.sleep(200);
+            rt.pause(thawed);
+            rt.resume(thawed);
+            rt.kill(thawed, Signal.SIGUSR1, false);
+            awaitUsr1(rt, thawed, 1);
+            rt.kill(thawed, Signal.SIGTERM, false);
+            assertEquals(3, rt.waitFor(thawed, WAIT).orElseThrow());
+            rt.delete(thawed, false);
+
+            String paused = create(rt, "deleted-paused", List.of("sleep", "600"));
+            rt.start(paused);
+            rt.pause(paused);
+            rt.delete(paused, true);
+            assertEquals(List.of(), cgroupsOf(paused), "a forced delete of a paused container");
+            assertEquals(List.of(), FfmTestSupport.leftovers(rt.root()));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(RuntimeOptions.FfmMode.class)
+    void aCreatedInitDiesOfSigkillAndIsDeletable(RuntimeOptions.FfmMode mode) throws Exception {
+        try (ContainerRuntime rt = open(mode)) {
+            String id = create(rt, "created", List.of("sleep", "600"));
+            assertEquals(ContainerStatus.CREATED, rt.state(id).status());
+            rt.kill(id, Signal.SIGKILL, false);
+            assertEquals(137, rt.waitFor(id, WAIT).orElseThrow());
+            assertEquals(ContainerStatus.STOPPED, rt.state(id).status());
+            rt.delete(id, false);
+            assertEquals(List.of(), cgroupsOf(id));
+        }
+    }
+
+    /** Kill then forced delete at once, as an orchestrator tearing down does: the init is still dying. */
+    @ParameterizedTest
+    @EnumSource(RuntimeOptions.FfmMode.class)
+    void aForcedDeleteRightAfterAKillLeavesNoCgroupAndNoProcess(RuntimeOptions.FfmMode mode) throws Exception {
+        try (ContainerRuntime rt = open(mode)) {
+            for (int i = 0; i < 20; i++) {
+                String id = create(rt, "teardown", List.of("sleep", "600"));
+                rt.start(id);
+                int pid = rt.state(id).pid();
+                if (i % 2 == 0) {
+                    rt.kill(id, Signal.SIGKILL, false);
+                }
+                rt.delete(id, true);
+                assertEquals(List.of(), cgroupsOf(id), "round " + i);
+                assertFalse(Files.exists(rt.root().resolve(id)), "state dir, round " + i);
+                Path stat = Path.of("/proc", Integer.toString(pid), "stat");
+                if (Files.exists(stat)) {
+                    String s = Files.readString(stat);
+                    assertFalse(s.contains("(sleep)") && s.charAt(s.lastIndexOf(')') + 2) != 'Z',
+                            "init " + pid + " still runs after its delete: " + s);
+                }
+            }
+        }
+    }
+}
