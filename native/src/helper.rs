@@ -345,6 +345,15 @@ pub fn helper_main() -> i32 {
     h.run(sock)
 }
 
+/// Whether `pid` (a tracked, unreaped child, so the number cannot have been reused) is in another pid namespace
+/// than the helper's.
+fn has_own_pid_ns(pid: i32) -> bool {
+    match (std::fs::read_link(format!("/proc/{pid}/ns/pid")), std::fs::read_link("/proc/self/ns/pid")) {
+        (Ok(theirs), Ok(ours)) => theirs != ours,
+        _ => false,
+    }
+}
+
 fn error_response(code: i32, msg: impl Into<String>) -> Response {
     Response {
         code,
@@ -756,13 +765,16 @@ impl Helper {
     }
 
     /// Whether job `i` (not started) still waits for its container's init to exit. A forced delete of a live,
-    /// unfrozen, polled init sends SIGKILL through the pidfd here and waits for that exit, at most
-    /// [`AWAIT_EXIT_MAX`] (a pending or frozen init is left to libcontainer's kill).
+    /// unfrozen, polled init in a pid namespace of its own sends SIGKILL through the pidfd here and waits for
+    /// that exit, at most [`AWAIT_EXIT_MAX`] (any other init is left to libcontainer's kill of the cgroup).
     fn awaits_exit(&mut self, i: usize) -> bool {
         let Request::Delete { id, force: true } = &self.jobs[i].call.req else { return false };
         match self.jobs[i].awaiting_exit {
             None => {
-                if self.exits.is_pending(id) || !self.exits.signal_live(id, libc::SIGKILL) {
+                // only an init that is pid 1 of its own pid namespace takes every other process of the container
+                // with it; otherwise libcontainer's kill of the whole cgroup is needed
+                let own_ns = self.exits.pid(id).is_some_and(has_own_pid_ns);
+                if !own_ns || self.exits.is_pending(id) || !self.exits.signal_live(id, libc::SIGKILL) {
                     return false;
                 }
                 self.jobs[i].awaiting_exit = Some(Instant::now() + AWAIT_EXIT_MAX);

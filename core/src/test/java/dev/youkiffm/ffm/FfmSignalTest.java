@@ -146,6 +146,57 @@ class FfmSignalTest {
         }
     }
 
+    /**
+     * Without a pid namespace of its own, the init's death does not take the other processes with it: a forced
+     * delete must still kill every process of the container (libcontainer's kill of the cgroup), not only wait
+     * for the init.
+     */
+    @ParameterizedTest
+    @EnumSource(RuntimeOptions.FfmMode.class)
+    void aForcedDeleteWithoutAPidNamespaceKillsEveryProcess(RuntimeOptions.FfmMode mode) throws Exception {
+        try (ContainerRuntime rt = open(mode)) {
+            String id = FfmTestSupport.id("hostpid");
+            Path bundle = FfmTestSupport.bundle(id, List.of("sh", "-c", "sleep 600 & sleep 601 & wait"), List.of());
+            Path config = bundle.resolve("config.json");
+            var mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+            var tree = (com.fasterxml.jackson.databind.node.ObjectNode) mapper.readTree(config.toFile());
+            var ns = (com.fasterxml.jackson.databind.node.ArrayNode) tree.path("linux").path("namespaces");
+            for (int i = ns.size() - 1; i >= 0; i--) {
+                if (ns.get(i).path("type").asText().equals("pid")) {
+                    ns.remove(i);
+                }
+            }
+            mapper.writeValue(config.toFile(), tree);
+            rt.create(id, bundle, CreateOptions.DISCARD);
+            rt.start(id);
+            List<Integer> pids = List.of();
+            for (int i = 0; i < 200 && pids.size() < 3; i++) {
+                pids = rt.processes(id);
+                Thread.sleep(10);
+            }
+            assertEquals(3, pids.size(), "the shell and two sleeps: " + pids);
+            rt.delete(id, true);
+            assertEquals(List.of(), cgroupsOf(id));
+            for (int pid : pids) {
+                Path stat = Path.of("/proc", Integer.toString(pid), "stat");
+                long deadline = System.nanoTime() + WAIT.toNanos();
+                while (Files.exists(stat)) {
+                    String st;
+                    try {
+                        st = Files.readString(stat);
+                    } catch (java.nio.file.NoSuchFileException gone) {
+                        break;
+                    }
+                    if (st.charAt(st.lastIndexOf(')') + 2) == 'Z') {
+                        break; // dead; its parent has not reaped it yet
+                    }
+                    assertTrue(System.nanoTime() < deadline, "process " + pid + " outlived its container: " + st);
+                    Thread.sleep(10);
+                }
+            }
+        }
+    }
+
     /** Kill then forced delete at once, as an orchestrator tearing down does: the init is still dying. */
     @ParameterizedTest
     @EnumSource(RuntimeOptions.FfmMode.class)
