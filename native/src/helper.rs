@@ -773,8 +773,11 @@ impl Helper {
             None => {
                 // only an init that is pid 1 of its own pid namespace takes every other process of the container
                 // with it; otherwise libcontainer's kill of the whole cgroup is needed
-                let own_ns = self.exits.pid(id).is_some_and(has_own_pid_ns);
-                if !own_ns || self.exits.is_pending(id) || !self.exits.signal_live(id, libc::SIGKILL) {
+                if self.exits.is_pending(id)
+                    || !self.exits.is_live(id)
+                    || !self.exits.pid(id).is_some_and(has_own_pid_ns)
+                    || !self.exits.signal_live(id, libc::SIGKILL)
+                {
                     return false;
                 }
                 self.jobs[i].awaiting_exit = Some(Instant::now() + AWAIT_EXIT_MAX);
