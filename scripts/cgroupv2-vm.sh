@@ -21,7 +21,8 @@
 #
 # Knobs: YFFM_VM_MEM (MiB, 4096), YFFM_VM_CPUS (nproc), YFFM_VM_TIMEOUT (s, 3600), YFFM_VM_ACCEL (kvm|tcg),
 #        YFFM_VM_CACHE (/var/cache/youki-ffm/vm), YFFM_VM_RW, YFFM_VM_VERBOSE=1 (guest console and timings).
-# Exit codes: the command's; 124 timeout; 125 the guest did not run the command (console log tail printed).
+# Exit codes: the command's; 124 timeout; 125 the guest did not run the command (console log tail printed);
+#             126 the guest kernel wedged (soft lockups) and was stopped.
 set -euo pipefail
 
 vm_log() { printf '[cgroupv2-vm] %s\n' "$*" >&2; }
@@ -238,11 +239,32 @@ timeout -k 10 "$timeout_s" qemu-system-x86_64 \
   -serial "file:$run/console.log" -chardev stdio,id=out,signal=off -serial chardev:out \
   "${qargs[@]}" < /dev/null &
 qpid=$!
+# A guest kernel that wedges (soft lockups on every vCPU for minutes; seen once under TCG) would hold the run to
+# its timeout: stop it as soon as the console shows a lockup of two minutes or more.
+watch_console() {
+  while kill -0 "$qpid" 2>/dev/null; do
+    sleep "${YFFM_VM_WEDGE_POLL:-15}"
+    if grep -qE 'soft lockup - CPU#[0-9]+ stuck for (1[2-9][0-9]|[2-9][0-9]{2}|[0-9]{4,})s' "$run/console.log" 2>/dev/null; then
+      : > "$run/wedged"
+      kill "$qpid" 2>/dev/null
+      return
+    fi
+  done
+}
+watch_console &
+wpid=$!
 set +e
 wait "$qpid"
 qrc=$?
+kill "$wpid" 2>/dev/null
+wait "$wpid" 2>/dev/null
 set -e
 qpid=
+if [ -f "$run/wedged" ]; then
+  vm_log "the guest kernel wedged (a soft lockup of 2 minutes or more); stopped it. Console:"
+  grep -E 'soft lockup|rcu_preempt' "$run/console.log" | tail -n 6 >&2 || true
+  exit 126
+fi
 if [ -f "$run/ctl/rc" ]; then
   rc=$(cat "$run/ctl/rc")
 else
