@@ -32,9 +32,12 @@ import org.junit.jupiter.params.provider.EnumSource;
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
 class FfmSignalTest {
     private static final Duration WAIT = Duration.ofSeconds(30);
-    /** A trapping shell: TERM ends it with 3, USR1 is counted in a file; a bare init would ignore both. */
+    /**
+     * A trapping shell: TERM ends it with 3, USR1 is counted in a file; it writes /tmp/ready once both traps are
+     * set (before that, USR1 would kill it).
+     */
     private static final List<String> TRAPPER = List.of("sh", "-c",
-            "trap 'exit 3' TERM; trap 'echo usr1 >> /tmp/got' USR1; while true; do sleep 0.05; done");
+            "trap 'exit 3' TERM; trap 'echo usr1 >> /tmp/got' USR1; : > /tmp/ready; while true; do sleep 0.05; done");
 
     private static ContainerRuntime open(RuntimeOptions.FfmMode mode) {
         return FfmTestSupport.open("signal-" + mode.name().toLowerCase(java.util.Locale.ROOT) + "-"
@@ -64,6 +67,15 @@ class FfmSignalTest {
         return found;
     }
 
+    private static void awaitTraps(ContainerRuntime rt, String id) throws Exception {
+        Path ready = Path.of("/proc", Integer.toString(rt.state(id).pid()), "root", "tmp", "ready");
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (!Files.exists(ready)) {
+            assertTrue(System.nanoTime() < deadline, "the traps were never set");
+            Thread.sleep(10);
+        }
+    }
+
     private static void awaitUsr1(ContainerRuntime rt, String id, int count) throws Exception {
         Path got = Path.of("/proc", Integer.toString(rt.state(id).pid()), "root", "tmp", "got");
         long deadline = System.nanoTime() + WAIT.toNanos();
@@ -79,7 +91,7 @@ class FfmSignalTest {
         try (ContainerRuntime rt = open(mode)) {
             String id = create(rt, "trap", TRAPPER);
             rt.start(id);
-            Thread.sleep(200); // the traps are set
+            awaitTraps(rt, id);
             rt.kill(id, Signal.SIGUSR1, false);
             awaitUsr1(rt, id, 1);
             assertEquals(ContainerStatus.RUNNING, rt.state(id).status());
@@ -114,7 +126,7 @@ class FfmSignalTest {
 
             String thawed = create(rt, "thawed", TRAPPER);
             rt.start(thawed);
-            Thread.sleep(200);
+            awaitTraps(rt, thawed);
             rt.pause(thawed);
             rt.resume(thawed);
             rt.kill(thawed, Signal.SIGUSR1, false);
