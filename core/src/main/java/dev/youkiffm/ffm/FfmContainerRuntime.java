@@ -84,6 +84,11 @@ public final class FfmContainerRuntime extends BaseContainerRuntime {
         return helperReaps;
     }
 
+    @Override
+    protected OptionalInt reapedCode(int pidfd) {
+        return NativeRuntime.pidfdExitCode(pidfd);
+    }
+
     /**
      * The exit code of a watched process whose pidfd turned readable. The kernel keeps it in the pidfd once anyone
      * reaped the process (Linux 6.15+), which needs no helper at all; otherwise the helper reaps it and answers.
@@ -257,7 +262,7 @@ public final class FfmContainerRuntime extends BaseContainerRuntime {
         }
         CompletableFuture<Integer> exit = new CompletableFuture<>();
         watcher.watch(new dev.youkiffm.internal.ExitWatcher.Watch(EXEC_KEY + e.token(), e.pidfd(), exit));
-        return new ExecSupport.Handle(name, e.pid(), killFd, exit, pl);
+        return new ExecSupport.Handle(name, e.pid(), killFd, exit, watcher::handOffWatched, pl);
     }
 
     @Override

@@ -83,6 +83,11 @@ public abstract class BaseContainerRuntime implements ContainerRuntime {
             public boolean reapedElsewhere(String key) {
                 return BaseContainerRuntime.this.reapedElsewhere(key);
             }
+
+            @Override
+            public OptionalInt reapedCode(int pidfd) {
+                return BaseContainerRuntime.this.reapedCode(pidfd);
+            }
         });
         this.pump = new StdioPump("yffm-" + kind + "-stdio");
     }
@@ -116,6 +121,16 @@ public abstract class BaseContainerRuntime implements ContainerRuntime {
      */
     protected boolean reapedElsewhere(String key) {
         return false;
+    }
+
+    /**
+     * {@return the code the kernel keeps in the pidfd of a process someone reaped, or empty}
+     * ({@link ExitWatcher.ExitSource#reapedCode}). Empty here.
+     *
+     * @param pidfd the process's pidfd
+     */
+    protected OptionalInt reapedCode(int pidfd) {
+        return OptionalInt.empty();
     }
 
     /**
@@ -595,7 +610,7 @@ public abstract class BaseContainerRuntime implements ContainerRuntime {
     public final CompletableFuture<Integer> onExit(String id) {
         ContainerIds.validate(id);
         CompletableFuture<Integer> exit = exits.get(id);
-        return exit != null ? ExitWatcher.handOff(exit) : onExitUntracked(id);
+        return exit != null ? watcher.handOffWatched(exit) : onExitUntracked(id);
     }
 
     /**

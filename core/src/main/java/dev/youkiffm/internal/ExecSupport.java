@@ -137,7 +137,7 @@ public final class ExecSupport {
             int code;
             boolean timedOut = false;
             try {
-                code = h.exit.get(spec.timeout().toNanos(), TimeUnit.NANOSECONDS);
+                code = h.handOff.apply(h.exit).get(spec.timeout().toNanos(), TimeUnit.NANOSECONDS);
             } catch (TimeoutException e) {
                 timedOut = true;
                 h.kill(Signal.SIGKILL, true);
@@ -204,6 +204,8 @@ public final class ExecSupport {
         private final int pid;
         private int pidfd;
         private final CompletableFuture<Integer> exit;
+        /** Makes the caller's future for {@link #exit} ({@link ExitWatcher#handOffWatched} or the plain one). */
+        private final java.util.function.UnaryOperator<CompletableFuture<Integer>> handOff;
         private final StdioPlumbing plumbing;
         private volatile int killedWith;
         /** Taken at launch, while the process is alive: the JDK's handle remembers its start time. */
@@ -213,6 +215,13 @@ public final class ExecSupport {
 
         /** Takes ownership of {@code pidfd}. */
         public Handle(String name, int pid, int pidfd, CompletableFuture<Integer> exit, StdioPlumbing plumbing) {
+            this(name, pid, pidfd, exit, ExitWatcher::handOff, plumbing);
+        }
+
+        /** Takes ownership of {@code pidfd}; callers wait on {@code handOff}'s futures for {@code exit}. */
+        public Handle(String name, int pid, int pidfd, CompletableFuture<Integer> exit,
+                java.util.function.UnaryOperator<CompletableFuture<Integer>> handOff, StdioPlumbing plumbing) {
+            this.handOff = handOff;
             this.name = name;
             this.pid = pid;
             this.pidfd = pidfd;
@@ -231,7 +240,7 @@ public final class ExecSupport {
         public int waitFor(Duration timeout) {
             java.util.Objects.requireNonNull(timeout, "timeout");
             try {
-                return exit.get(Math.max(0, timeout.toNanos()), TimeUnit.NANOSECONDS);
+                return handOff.apply(exit).get(Math.max(0, timeout.toNanos()), TimeUnit.NANOSECONDS);
             } catch (TimeoutException e) {
                 throw new dev.youkiffm.OperationTimeoutException("waitFor exec '" + name + "'", timeout,
                         "the process is still running");
@@ -272,7 +281,7 @@ public final class ExecSupport {
 
         @Override
         public CompletableFuture<Integer> onExit() {
-            return ExitWatcher.handOff(exit);
+            return handOff.apply(exit);
         }
 
         /** The signal number of the last {@link #kill} that reached the process, 0 if none. */

@@ -16,6 +16,10 @@ import java.util.function.Function;
  * When another process reaps it ({@link ExitSource#reapedElsewhere}, the FFM helper), the watcher first waits up to
  * {@link #REAP_WAIT_NANOS} for that reap, which the pidfd reports as POLLHUP with the code inside, so no question
  * has to go to that process; past the wait it asks as before.
+ *
+ * <p>A platform thread blocked on such an exit future ({@link #handOff(CompletableFuture)}) does not wait for this
+ * thread: it polls a duplicate of the pidfd itself and completes the future from the reap, so the kernel's wake-up
+ * reaches the caller without a second hand-off through this thread.
  */
 public final class ExitWatcher implements AutoCloseable {
     public record Watch(String id, int pidfd, CompletableFuture<Integer> future) {}
@@ -40,15 +44,34 @@ public final class ExitWatcher implements AutoCloseable {
         default boolean reapedElsewhere(String key) {
             return false;
         }
+
+        /**
+         * {@return the code the kernel keeps in a reaped process's pidfd (Linux 6.15+), or empty}
+         *
+         * @param pidfd a pidfd of the process
+         */
+        default OptionalInt reapedCode(int pidfd) {
+            return OptionalInt.empty();
+        }
     }
 
     /** Longest wait for another process's reap before the code is asked for ({@link ExitSource#reapedElsewhere}). */
     static final long REAP_WAIT_NANOS = 20_000_000;
 
+    /**
+     * Longest single poll of a caller's direct wait ({@link #handOff(CompletableFuture)}): a blocked poll does not
+     * see {@link Thread#interrupt}, so an interrupt is noticed within this.
+     */
+    static final int DIRECT_POLL_MILLIS = 20;
+
     /** The watcher thread's scheduler slice ({@link Posix#setFairSlice}). */
     static final long SLICE_NANOS = 100_000;
 
     private final Map<Integer, Watch> byFd = new ConcurrentHashMap<>();
+    /** The same watches by future (identity: CompletableFuture keeps Object's equals). */
+    private final Map<CompletableFuture<Integer>, Watch> byFuture = new ConcurrentHashMap<>();
+    /** Held to remove a watch and close its pidfd, and to duplicate a watched pidfd, so a closed fd is never used. */
+    private final Object fdLock = new Object();
     private final ExitSource exitStatus;
     private final int wakeFd;
     private final Thread thread;
@@ -71,6 +94,7 @@ public final class ExitWatcher implements AutoCloseable {
 
     /** Starts watching; the watcher owns {@code pidfd} from now on and closes it after the exit. */
     public void watch(Watch w) {
+        byFuture.put(w.future(), w);
         byFd.put(w.pidfd(), w);
         Posix.eventfdSignal(wakeFd);
     }
@@ -158,17 +182,24 @@ public final class ExitWatcher implements AutoCloseable {
         } catch (RuntimeException e) {
             w.future().completeExceptionally(e);
         } finally {
-            byFd.remove(w.pidfd());
-            Posix.close(w.pidfd());
+            forget(w);
+        }
+    }
+
+    private void forget(Watch w) {
+        synchronized (fdLock) {
+            byFuture.remove(w.future(), w);
+            if (byFd.remove(w.pidfd(), w)) {
+                Posix.close(w.pidfd());
+            }
         }
     }
 
     private void failAll(ContainerException e) {
         for (Watch w : byFd.values()) {
             w.future().completeExceptionally(e);
-            Posix.close(w.pidfd());
+            forget(w);
         }
-        byFd.clear();
     }
 
     /**
@@ -177,6 +208,68 @@ public final class ExitWatcher implements AutoCloseable {
      */
     public static CompletableFuture<Integer> handOff(CompletableFuture<Integer> internal) {
         return UserCallbacks.handOff(internal);
+    }
+
+    /**
+     * {@link #handOff(CompletableFuture)} for a future this watcher completes. When another process reaps the
+     * watched process ({@link ExitSource#reapedElsewhere}), a platform thread blocked in {@code get} or {@code join}
+     * polls the pidfd itself and completes the future from the kernel's record of the reap: one wake-up after the
+     * reap instead of two (this thread's, then the caller's). Anything else that completes the future (a helper
+     * death, {@link #close}) is seen within {@link #DIRECT_POLL_MILLIS}.
+     */
+    public CompletableFuture<Integer> handOffWatched(CompletableFuture<Integer> internal) {
+        Watch w = byFuture.get(internal);
+        if (w == null || !exitStatus.reapedElsewhere(w.id())) {
+            return UserCallbacks.handOff(internal);
+        }
+        return UserCallbacks.handOff(internal, deadline -> awaitReap(w, deadline));
+    }
+
+    /** See {@link #handOffWatched}; returns early, leaving the rest to the watcher, when the pidfd cannot be used. */
+    private void awaitReap(Watch w, long deadlineNanos) throws InterruptedException {
+        int fd;
+        synchronized (fdLock) {
+            if (byFd.get(w.pidfd()) != w) {
+                return; // done with, or being done with, by the watcher
+            }
+            try {
+                fd = Posix.dup(w.pidfd());
+            } catch (IOException e) {
+                return; // no fd to spare: park on the future
+            }
+        }
+        try {
+            int[] fds = {fd};
+            short[] events = {0}; // only POLLHUP: the reap (POLLIN, the death, comes first)
+            while (!w.future().isDone()) {
+                if (Thread.interrupted()) {
+                    throw new InterruptedException();
+                }
+                int slice = DIRECT_POLL_MILLIS;
+                if (deadlineNanos != Long.MAX_VALUE) {
+                    long left = deadlineNanos - System.nanoTime();
+                    if (left <= 0) {
+                        return;
+                    }
+                    slice = (int) Math.min(slice, (left + 999_999) / 1_000_000);
+                }
+                short revents = Posix.poll(fds, events, slice)[0];
+                if ((revents & Posix.POLLHUP) != 0) {
+                    OptionalInt code = exitStatus.reapedCode(fd);
+                    if (code.isPresent()) {
+                        w.future().complete(code.getAsInt());
+                    }
+                    return; // without the code the watcher asks for it
+                }
+                if ((revents & (Posix.POLLERR | Posix.POLLNVAL)) != 0) {
+                    return;
+                }
+            }
+        } catch (IOException e) {
+            // poll failed: park on the future instead
+        } finally {
+            Posix.close(fd);
+        }
     }
 
     /** Pids of the processes being watched (read through their pidfds); they are reaped here, not by janitors. */

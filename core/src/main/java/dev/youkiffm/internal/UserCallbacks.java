@@ -27,7 +27,28 @@ public final class UserCallbacks {
      * completes this one on its own way out, which saves it the virtual thread's start on a busy host.
      */
     public static <T> CompletableFuture<T> handOff(CompletableFuture<T> internal) {
-        HandedOff<T> out = new HandedOff<>(internal);
+        return handOff(internal, null);
+    }
+
+    /**
+     * Waits, on a caller's platform thread, for what completes an internal future, so the kernel wakes the caller
+     * itself rather than a library thread that then wakes it ({@link ExitWatcher#handOff(CompletableFuture)}).
+     */
+    @FunctionalInterface
+    interface DirectWait {
+        /**
+         * Returns once the internal future is done, the deadline has passed, or this way of waiting cannot go on
+         * (the caller then parks on the future as usual for what is left of its time).
+         *
+         * @param deadlineNanos {@link System#nanoTime} deadline
+         * @throws InterruptedException when the thread is interrupted meanwhile
+         */
+        void await(long deadlineNanos) throws InterruptedException;
+    }
+
+    /** {@link #handOff(CompletableFuture)}, where a blocked platform thread waits through {@code direct}. */
+    static <T> CompletableFuture<T> handOff(CompletableFuture<T> internal, DirectWait direct) {
+        HandedOff<T> out = new HandedOff<>(internal, direct);
         internal.whenCompleteAsync((v, e) -> out.settle(), EXECUTOR);
         return out;
     }
@@ -40,10 +61,20 @@ public final class UserCallbacks {
          * future, so timed waits that give up leave nothing behind.
          */
         private final CompletableFuture<Object> either;
+        /** Null: park on the future only. */
+        private final DirectWait direct;
 
-        HandedOff(CompletableFuture<T> internal) {
+        HandedOff(CompletableFuture<T> internal, DirectWait direct) {
             this.internal = internal;
+            this.direct = direct;
             this.either = CompletableFuture.anyOf(internal, this);
+        }
+
+        /** The direct wait, on platform threads only: a virtual thread in a blocking poll would pin its carrier. */
+        private void awaitDirect(long deadlineNanos) throws InterruptedException {
+            if (direct != null && !isDone() && !internal.isDone() && !Thread.currentThread().isVirtual()) {
+                direct.await(deadlineNanos);
+            }
         }
 
         /** Copies the internal result once it is there; runs dependents on the calling thread (never ours). */
@@ -63,6 +94,7 @@ public final class UserCallbacks {
         @Override
         public T get() throws InterruptedException, ExecutionException {
             if (!isDone()) {
+                awaitDirect(Long.MAX_VALUE);
                 try {
                     either.get();
                 } catch (ExecutionException | CancellationException e) {
@@ -76,8 +108,11 @@ public final class UserCallbacks {
         @Override
         public T get(long timeout, TimeUnit unit) throws InterruptedException, ExecutionException, TimeoutException {
             if (!isDone()) {
+                long start = System.nanoTime();
+                long nanos = unit.toNanos(timeout);
+                awaitDirect(nanos >= Long.MAX_VALUE / 2 ? Long.MAX_VALUE : start + nanos);
                 try {
-                    either.get(timeout, unit);
+                    either.get(Math.max(0, nanos - (System.nanoTime() - start)), TimeUnit.NANOSECONDS);
                 } catch (ExecutionException | CancellationException e) {
                     // the outcome is read from this future below
                 }
@@ -89,6 +124,11 @@ public final class UserCallbacks {
         @Override
         public T join() {
             if (!isDone()) {
+                try {
+                    awaitDirect(Long.MAX_VALUE);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt(); // join ignores interrupts; the flag stays set
+                }
                 try {
                     either.join();
                 } catch (CompletionException | CancellationException e) {
