@@ -328,8 +328,14 @@ pub fn helper_main() -> i32 {
         return 1;
     }
     log!("started, root {}", root.display());
-    if let Err(e) = set_fair_slice(HELPER_SLICE_NS) {
-        log!("cannot shorten the scheduler slice ({e}); exits and answers may wait longer on a busy host");
+    let inherited = current_nice();
+    INHERITED_NICE.store(inherited.unwrap_or(0), Ordering::Relaxed);
+    let boosted = inherited.map(|n| (n - HELPER_NICE_BOOST).max(-20));
+    if set_sched(HELPER_SLICE_NS, boosted).is_err() {
+        // unprivileged (rootless): the nice value cannot go down; the slice alone needs no privilege
+        if let Err(e) = set_fair_slice(HELPER_SLICE_NS) {
+            log!("cannot shorten the scheduler slice ({e}); exits and answers may wait longer on a busy host");
+        }
     }
     let mut h = Helper {
         root,
@@ -348,8 +354,11 @@ pub fn helper_main() -> i32 {
 /// Whether `pid` (a tracked, unreaped child, so the number cannot have been reused) is in another pid namespace
 /// than the helper's.
 fn has_own_pid_ns(pid: i32) -> bool {
-    match (std::fs::read_link(format!("/proc/{pid}/ns/pid")), std::fs::read_link("/proc/self/ns/pid")) {
-        (Ok(theirs), Ok(ours)) => theirs != ours,
+    // the helper's own pid namespace never changes: read it once
+    static OURS: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    let ours = OURS.get_or_init(|| std::fs::read_link("/proc/self/ns/pid").ok());
+    match (std::fs::read_link(format!("/proc/{pid}/ns/pid")), ours) {
+        (Ok(theirs), Some(ours)) => &theirs != ours,
         _ => false,
     }
 }
@@ -381,10 +390,30 @@ fn pollfd(fd: RawFd) -> libc::pollfd {
 /// short slice lets it run as soon as it wakes on a busy host instead of after the running task's slice.
 const HELPER_SLICE_NS: u64 = 100_000;
 
+/// How much lower than what it inherited the helper's nice value is where it may lower it (root): its bursts are
+/// short, but on a busy host a helper that ran a lot lags behind the others and waits after it wakes; a higher
+/// weight lets it catch up at once. Workers go back to the inherited value before anything else.
+const HELPER_NICE_BOOST: i32 = 5;
+
+/// The nice value the helper inherited, which workers (and so hooks and containers) get back.
+static INHERITED_NICE: AtomicI32 = AtomicI32::new(0);
+
+fn current_nice() -> Option<i32> {
+    // getpriority returns -1 for nice -1 too: errno tells them apart
+    unsafe { *libc::__errno_location() = 0 };
+    let nice = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+    (nice != -1 || io::Error::last_os_error().raw_os_error() == Some(0)).then_some(nice)
+}
+
 /// Sets the calling thread's SCHED_OTHER slice (`sched_attr.sched_runtime`, Linux 6.12+; unprivileged); 0 restores
 /// the default. The thread's nice value is passed through unchanged (sched_setattr sets both). A thread under
 /// another policy (the caller's SCHED_FIFO, say) is left alone.
 pub fn set_fair_slice(ns: u64) -> io::Result<()> {
+    set_sched(ns, None)
+}
+
+/// [`set_fair_slice`] with a nice value too (`None`: keep the thread's own).
+fn set_sched(ns: u64, nice: Option<i32>) -> io::Result<()> {
     #[repr(C)]
     struct SchedAttr {
         size: u32,
@@ -399,12 +428,10 @@ pub fn set_fair_slice(ns: u64) -> io::Result<()> {
     if unsafe { libc::sched_getscheduler(0) } != libc::SCHED_OTHER {
         return Ok(());
     }
-    // getpriority returns -1 for nice -1 too: errno tells them apart
-    unsafe { *libc::__errno_location() = 0 };
-    let nice = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
-    if nice == -1 && io::Error::last_os_error().raw_os_error() != Some(0) {
-        return Err(io::Error::last_os_error());
-    }
+    let nice = match nice.or_else(current_nice) {
+        Some(n) => n,
+        None => return Err(io::Error::last_os_error()),
+    };
     let attr = SchedAttr {
         size: std::mem::size_of::<SchedAttr>() as u32,
         policy: libc::SCHED_OTHER as u32,
@@ -424,8 +451,7 @@ const MAX_CALLS_PER_ROUND: usize = 32;
 
 /// True when `fd` has something to read now.
 fn readable(fd: RawFd) -> bool {
-    let mut p = pollfd(fd);
-    unsafe { libc::poll(&mut p, 1, 0) > 0 }
+    readable_now(fd) == Some(true)
 }
 
 /// What the helper's loop polls: the control socket, the signalfd, each worker's socket and pidfd (slots in
@@ -820,8 +846,8 @@ impl Helper {
             }
         };
         let stdio: Vec<RawFd> = self.jobs[i].stdio.iter().map(|f| f.as_raw_fd()).collect();
-        let mut p = pollfd(sp.pidfd.as_raw_fd());
-        if unsafe { libc::poll(&mut p, 1, 0) } != 0 {
+        // exited, or poll failed: do not hand it a call
+        if readable_now(sp.pidfd.as_raw_fd()) != Some(false) {
             self.spare_died(sp);
             return None;
         }
@@ -1096,8 +1122,8 @@ fn fork_child(what: &str, child: impl FnOnce(i32, RawFd)) -> OpResult<(i32, Owne
         return Err(OpError::io(&format!("fork a {what}"), &io::Error::last_os_error()));
     }
     if pid == 0 {
-        // workers, and the hooks and containers they start, get the default slice
-        let _ = set_fair_slice(0);
+        // workers, and the hooks and containers they start, get the default slice and the inherited nice value
+        let _ = set_sched(0, Some(INHERITED_NICE.load(Ordering::Relaxed)));
         child(helper_pid, theirs.as_raw_fd());
         unsafe { libc::_exit(127) };
     }

@@ -235,13 +235,9 @@ impl ExitTable {
         if t.exit.is_some() || t.lost || t.deleted.is_some() || t.maybe_frozen {
             return None;
         }
-        let mut p = libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // readable once it exited (a zombie takes signals and ignores them; libcontainer calls it stopped)
-        (unsafe { libc::poll(&mut p, 1, 0) } == 0).then_some(fd.as_raw_fd())
+        // readable once it exited (a zombie takes signals and ignores them; libcontainer calls it stopped); a
+        // failed poll is not taken for live
+        (crate::util::readable_now(fd.as_raw_fd()) == Some(false)).then_some(fd.as_raw_fd())
     }
 
     pub fn is_tracked(&self, id: &str) -> bool {

@@ -535,3 +535,18 @@ mod tests {
         assert!(fl & libc::FD_CLOEXEC != 0);
     }
 }
+
+/// Whether `fd` is readable right now (a pidfd: its process exited): `None` when poll itself failed, which each
+/// caller reads the cautious way for its purpose.
+pub fn readable_now(fd: RawFd) -> Option<bool> {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    match unsafe { libc::poll(&mut p, 1, 0) } {
+        0 => Some(false),
+        r if r > 0 => Some(true),
+        _ => None,
+    }
+}

@@ -223,12 +223,15 @@ class FfmHostileTest {
     }
 
     /**
-     * The helper and the exit watcher ask for a short scheduler slice (they run soon after waking on a busy host);
-     * nothing they start keeps it: the spare worker, a hook, the init and an exec'd process all have the default.
+     * The helper and the exit watcher ask for a short scheduler slice (they run soon after waking on a busy host),
+     * and the helper, as root, a nice value 5 below what it inherited; nothing they start keeps either: the spare
+     * worker, a hook, the init and an exec'd process all have the default slice and the inherited nice value.
      */
     @Test
     void onlyTheHelperAndTheWatcherRunWithAShortSlice() throws Exception {
-        long standard = sliceOf(new ProcessBuilder("cat", "/proc/self/sched").start());
+        List<String> child = linesOf(new ProcessBuilder("cat", "/proc/self/sched").start());
+        long standard = slice(child);
+        long inherited = field(child, "prio");
         long[] shortSlice = {standard}; // what a thread gets asking for 0.1 ms here (the default before Linux 6.12)
         Thread probe = Thread.ofPlatform().start(() -> {
             try {
@@ -244,6 +247,8 @@ class FfmHostileTest {
         try (ContainerRuntime rt = open(root, Duration.ofSeconds(30))) {
             FfmContainerRuntime f = (FfmContainerRuntime) rt;
             assertEquals(shortSlice[0], slice(Path.of("/proc/" + f.helperPid() + "/sched")), "helper");
+            assertEquals(Math.max(100, inherited - 5), prio(Path.of("/proc/" + f.helperPid() + "/sched")),
+                    "the helper (root) runs at a nice value 5 below its parent's");
             String id = FfmTestSupport.id("slice");
             Path b = FfmTestSupport.bundle(id, List.of("sleep", "600"), List.of());
             Path cfg = b.resolve("config.json");
@@ -252,11 +257,15 @@ class FfmHostileTest {
             rt.create(id, b, CreateOptions.DISCARD);
             rt.start(id);
             assertEquals(standard, slice(hookOut), "createRuntime hook");
+            assertEquals(inherited, prio(hookOut), "createRuntime hook");
             assertEquals(standard, slice(Path.of("/proc/" + rt.state(id).pid() + "/sched")), "init");
+            assertEquals(inherited, prio(Path.of("/proc/" + rt.state(id).pid() + "/sched")), "init");
             var exec = rt.execDetached(id, ExecSpec.of("sleep", "600"), dev.youkiffm.Stdio.NULL, dev.youkiffm.Stdio.NULL);
             assertEquals(standard, slice(Path.of("/proc/" + exec.pid() + "/sched")), "exec'd process");
+            assertEquals(inherited, prio(Path.of("/proc/" + exec.pid() + "/sched")), "exec'd process");
             long spare = waitForSpare(f.helperPid(), -1);
             assertEquals(standard, slice(Path.of("/proc/" + spare + "/sched")), "spare worker");
+            assertEquals(inherited, prio(Path.of("/proc/" + spare + "/sched")), "spare worker");
             long watcher = -1;
             try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
                 for (Path t : tasks.toList()) {
@@ -280,18 +289,31 @@ class FfmHostileTest {
     }
 
     private static long slice(List<String> sched) {
-        for (String line : sched) {
-            if (line.startsWith("se.slice")) {
-                return Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
-            }
-        }
-        return -1; // before EEVDF (Linux 6.6) there is no slice to compare
+        return field(sched, "se.slice"); // -1 before EEVDF (Linux 6.6): no slice to compare
     }
 
-    private static long sliceOf(Process p) throws Exception {
+    /** The static priority (120 + nice) from a /proc/.../sched file. */
+    private static long prio(Path sched) throws IOException {
+        long p = field(Files.readAllLines(sched), "prio");
+        assertTrue(p > 0, "no prio in " + sched);
+        return p;
+    }
+
+    /** A numeric field of a /proc/.../sched file, -1 if it has none. */
+    private static long field(List<String> sched, String name) {
+        for (String line : sched) {
+            int colon = line.indexOf(':');
+            if (colon > 0 && line.substring(0, colon).trim().equals(name)) {
+                return Long.parseLong(line.substring(colon + 1).trim());
+            }
+        }
+        return -1;
+    }
+
+    private static List<String> linesOf(Process p) throws Exception {
         List<String> lines = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines().toList();
         assertEquals(0, p.waitFor());
-        return slice(lines);
+        return lines;
     }
 
     /**
