@@ -56,7 +56,8 @@ EXTRA = [("exec.json", "Exec probe latency (ExecBenchmark: `true` and `echo ok` 
          ("head-of-line.json", "Head-of-line (HeadOfLineBenchmark: state() of another container and SIGKILL-to-onExit "
                                "delay, idle / beside 4 churning threads / beside a create whose hook sleeps 20 s)"),
          ("exit-delivery.json", "Exit delivery (HeadOfLineBenchmark: SIGKILL-to-onExit, and death-to-onExit where the clock "
-                                "starts when the benchmark's own pidfd sees the init dead; idle and beside 4 churning threads)"),
+                                "starts when the benchmark's own pidfd sees the init dead; idle and beside 4 churning threads; wakeFloor: two "
+                                "thread wake-ups in a row with no work, the floor for a delivery through the helper)"),
          ("lifecycle-wave2.json", "Lifecycle on the per-call-worker core (LifecycleBenchmark create/state/lifecycle, ffm, "
                                   "youki, crun; rerun of the idle figures)"),
          ("seccomp.json", "Seccomp profile cost at create (SeccompBenchmark: default allow-list on x86_64+x86+x32, "

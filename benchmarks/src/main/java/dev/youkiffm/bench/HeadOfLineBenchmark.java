@@ -34,6 +34,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@code exitAfterDeath} starts the clock later, when an independent pidfd of the benchmark's own reports the init
  * dead, so it is the library's part alone: noticing the exit, fetching the status, completing {@code onExit}
  * (JMH's per-invocation overhead, a few microseconds between that moment and the measured call, is not counted).
+ * {@code wakeFloor} is two wake-ups in a row with no work ({@link WakeFloor}): beside the same load, the floor for
+ * an {@code exitAfterDeath} that needs the helper's wake-up and then the caller's.
  */
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
@@ -183,6 +185,27 @@ public class HeadOfLineBenchmark {
         var exit = env.fx.runtime().onExit(v.id);
         ProcessHandle.of(v.pid).ifPresent(ProcessHandle::destroyForcibly);
         return exit.get(30, TimeUnit.SECONDS);
+    }
+
+    /** A {@link WakeFloor} per benchmark thread. */
+    @State(Scope.Thread)
+    public static class Floor {
+        WakeFloor floor;
+
+        @Setup(Level.Trial)
+        public void setup() {
+            floor = new WakeFloor();
+        }
+
+        @TearDown(Level.Trial)
+        public void tearDown() throws InterruptedException {
+            floor.close();
+        }
+    }
+
+    @Benchmark
+    public void wakeFloor(Env env, Floor f) {
+        f.floor.roundTrip();
     }
 
     @Benchmark
