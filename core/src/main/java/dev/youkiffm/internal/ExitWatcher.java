@@ -17,7 +17,7 @@ import java.util.function.Function;
  * {@link #REAP_WAIT_NANOS} for that reap, which the pidfd reports as POLLHUP with the code inside, so no question
  * has to go to that process; past the wait it asks as before.
  *
- * <p>A platform thread blocked on such an exit future ({@link #handOff(CompletableFuture)}) does not wait for this
+ * <p>A platform thread blocked on such an exit future ({@link #handOffWatched}) does not wait for this
  * thread: it polls a duplicate of the pidfd itself and completes the future from the reap, so the kernel's wake-up
  * reaches the caller without a second hand-off through this thread.
  */
@@ -59,7 +59,7 @@ public final class ExitWatcher implements AutoCloseable {
     static final long REAP_WAIT_NANOS = 20_000_000;
 
     /**
-     * Longest single poll of a caller's direct wait ({@link #handOff(CompletableFuture)}): a blocked poll does not
+     * Longest single poll of a caller's direct wait ({@link #handOffWatched}): a blocked poll does not
      * see {@link Thread#interrupt}, so an interrupt is noticed within this.
      */
     static final int DIRECT_POLL_MILLIS = 20;

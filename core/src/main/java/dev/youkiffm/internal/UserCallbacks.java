@@ -32,7 +32,7 @@ public final class UserCallbacks {
 
     /**
      * Waits, on a caller's platform thread, for what completes an internal future, so the kernel wakes the caller
-     * itself rather than a library thread that then wakes it ({@link ExitWatcher#handOff(CompletableFuture)}).
+     * itself rather than a library thread that then wakes it ({@link ExitWatcher#handOffWatched}).
      */
     @FunctionalInterface
     interface DirectWait {
