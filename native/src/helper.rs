@@ -333,7 +333,7 @@ pub fn helper_main() -> i32 {
     let boosted = inherited.map(|n| (n - HELPER_NICE_BOOST).max(-20));
     if set_sched(HELPER_SLICE_NS, boosted).is_err() {
         // unprivileged (rootless): the nice value cannot go down; the slice alone needs no privilege
-        if let Err(e) = set_fair_slice(HELPER_SLICE_NS) {
+        if let Err(e) = set_sched(HELPER_SLICE_NS, inherited) {
             log!("cannot shorten the scheduler slice ({e}); exits and answers may wait longer on a busy host");
         }
     }
@@ -405,14 +405,9 @@ fn current_nice() -> Option<i32> {
     (nice != -1 || io::Error::last_os_error().raw_os_error() == Some(0)).then_some(nice)
 }
 
-/// Sets the calling thread's SCHED_OTHER slice (`sched_attr.sched_runtime`, Linux 6.12+; unprivileged); 0 restores
-/// the default. The thread's nice value is passed through unchanged (sched_setattr sets both). A thread under
-/// another policy (the caller's SCHED_FIFO, say) is left alone.
-pub fn set_fair_slice(ns: u64) -> io::Result<()> {
-    set_sched(ns, None)
-}
-
-/// [`set_fair_slice`] with a nice value too (`None`: keep the thread's own).
+/// Sets the calling thread's SCHED_OTHER slice (`sched_attr.sched_runtime`, Linux 6.12+; unprivileged) and nice
+/// value (sched_setattr sets both; `None` keeps the thread's own; lowering it needs privilege). A slice of 0 restores
+/// the default. A thread under another policy (the caller's SCHED_FIFO, say) is left alone.
 fn set_sched(ns: u64, nice: Option<i32>) -> io::Result<()> {
     #[repr(C)]
     struct SchedAttr {
