@@ -3,8 +3,9 @@
 # scripts/install-youki.sh uses), so that both builds share libcontainer and its dependencies in one target dir.
 #   align-native-lock.sh          rewrite native/Cargo.lock: youki's lockfile, pruned and completed by cargo
 #   align-native-lock.sh --check  fail if a package both builds compile differs in version or features
-# A crate native/Cargo.toml patches ([patch.crates-io], e.g. libcontainer from native/vendor/) must keep youki's
-# version, but is compiled twice: stock for the CLI, patched for native. --check names it and skips its features.
+# A crate native/Cargo.toml patches ([patch.crates-io]: libcontainer and libcgroups from native/vendor/) must
+# keep youki's version, but is compiled twice: stock for the CLI, patched for native. --check names it and skips
+# its features.
 # Run it after changing native's dependencies (instead of a plain `cargo update`).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"

@@ -8,7 +8,7 @@
 # [profile.release]: native/Cargo.lock holds the versions of youki's own lockfile and native/Cargo.toml enables the
 # same features, so libcontainer's dependencies compile once for both (cargo reuses a compiled crate only
 # when version, features, profile and dependencies all match). The CLI stays stock: `cargo install` ignores
-# native's [patch.crates-io], so libcontainer itself compiles twice (stock here, patched for native).
+# native's [patch.crates-io], so libcontainer and libcgroups compile twice (stock here, patched for native).
 # Prints the binary's path on stdout and one line on stderr; cargo's output goes to target/logs/ (shown on failure).
 # Usage: install-youki.sh [--print-path]
 set -euo pipefail

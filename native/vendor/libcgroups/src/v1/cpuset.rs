@@ -1,14 +1,12 @@
 use std::fs;
 use std::path::{Path, PathBuf, StripPrefixError};
 
-use nix::unistd;
 use oci_spec::runtime::LinuxCpu;
-use unistd::Pid;
 
 use super::ControllerType;
-use super::controller::Controller;
+use super::controller::{Controller, JoinBy};
 use super::util::{self, V1MountPointError};
-use crate::common::{self, CGROUP_PROCS, ControllerOpt, WrapIoResult, WrappedIoError};
+use crate::common::{self, ControllerOpt, WrapIoResult, WrappedIoError};
 
 const CGROUP_CPUSET_CPUS: &str = "cpuset.cpus";
 const CGROUP_CPUSET_MEMS: &str = "cpuset.mems";
@@ -34,13 +32,13 @@ impl Controller for CpuSet {
     type Error = V1CpuSetControllerError;
     type Resource = LinuxCpu;
 
-    fn add_task(pid: Pid, cgroup_path: &Path) -> Result<(), Self::Error> {
+    fn join(how: JoinBy, cgroup_path: &Path) -> Result<(), Self::Error> {
         fs::create_dir_all(cgroup_path).wrap_create_dir(cgroup_path)?;
 
         Self::ensure_not_empty(cgroup_path, CGROUP_CPUSET_CPUS)?;
         Self::ensure_not_empty(cgroup_path, CGROUP_CPUSET_MEMS)?;
 
-        common::write_cgroup_file(cgroup_path.join(CGROUP_PROCS), pid)?;
+        how.write(cgroup_path)?;
         Ok(())
     }
 

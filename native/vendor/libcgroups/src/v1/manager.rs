@@ -9,7 +9,7 @@ use pathrs::procfs::{ProcfsBase, ProcfsHandle};
 use procfs::{FromRead, ProcError, ProcessCGroups};
 
 use super::blkio::{Blkio, V1BlkioStatsError};
-use super::controller::Controller;
+use super::controller::{Controller, JoinBy};
 use super::controller_type::CONTROLLERS;
 use super::cpu::{Cpu, V1CpuStatsError};
 use super::cpuacct::{CpuAcct, V1CpuAcctStatsError};
@@ -178,20 +178,21 @@ impl CgroupManager for Manager {
     }
 
     fn add_task(&self, pid: Pid) -> Result<(), Self::Error> {
+        let how = JoinBy::of(pid);
         for (ctrl_type, cgroup_path) in &self.subsystems {
             match ctrl_type {
-                CtrlType::Cpu => Cpu::add_task(pid, cgroup_path)?,
-                CtrlType::CpuAcct => CpuAcct::add_task(pid, cgroup_path)?,
-                CtrlType::CpuSet => CpuSet::add_task(pid, cgroup_path)?,
-                CtrlType::Devices => Devices::add_task(pid, cgroup_path)?,
-                CtrlType::HugeTlb => HugeTlb::add_task(pid, cgroup_path)?,
-                CtrlType::Memory => Memory::add_task(pid, cgroup_path)?,
-                CtrlType::Pids => Pids::add_task(pid, cgroup_path)?,
-                CtrlType::PerfEvent => PerfEvent::add_task(pid, cgroup_path)?,
-                CtrlType::Blkio => Blkio::add_task(pid, cgroup_path)?,
-                CtrlType::NetworkPriority => NetworkPriority::add_task(pid, cgroup_path)?,
-                CtrlType::NetworkClassifier => NetworkClassifier::add_task(pid, cgroup_path)?,
-                CtrlType::Freezer => Freezer::add_task(pid, cgroup_path)?,
+                CtrlType::Cpu => Cpu::join(how, cgroup_path)?,
+                CtrlType::CpuAcct => CpuAcct::join(how, cgroup_path)?,
+                CtrlType::CpuSet => CpuSet::join(how, cgroup_path)?,
+                CtrlType::Devices => Devices::join(how, cgroup_path)?,
+                CtrlType::HugeTlb => HugeTlb::join(how, cgroup_path)?,
+                CtrlType::Memory => Memory::join(how, cgroup_path)?,
+                CtrlType::Pids => Pids::join(how, cgroup_path)?,
+                CtrlType::PerfEvent => PerfEvent::join(how, cgroup_path)?,
+                CtrlType::Blkio => Blkio::join(how, cgroup_path)?,
+                CtrlType::NetworkPriority => NetworkPriority::join(how, cgroup_path)?,
+                CtrlType::NetworkClassifier => NetworkClassifier::join(how, cgroup_path)?,
+                CtrlType::Freezer => Freezer::join(how, cgroup_path)?,
             }
         }
 
