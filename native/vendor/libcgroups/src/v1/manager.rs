@@ -85,9 +85,18 @@ pub enum V1ManagerError {
 impl Manager {
     /// Constructs a new cgroup manager with cgroups_path being relative to the root of the subsystem
     pub fn new(cgroup_path: &Path) -> Result<Self, V1ManagerError> {
+        // youki-ffm patch k: mountinfo and /proc/self/cgroup are read once for all subsystems, where the
+        // per-subsystem lookup read both once per subsystem; if either read fails, that lookup runs as before.
+        let shared = util::list_subsystem_mount_points()
+            .ok()
+            .zip(Self::own_cgroups().ok());
         let mut subsystems = HashMap::new();
         for subsystem in CONTROLLERS {
-            if let Ok(subsystem_path) = Self::get_subsystem_path(cgroup_path, subsystem) {
+            let path = match &shared {
+                Some((mounts, cgroups)) => Self::subsystem_path_in(cgroup_path, subsystem, mounts, cgroups),
+                None => Self::get_subsystem_path(cgroup_path, subsystem),
+            };
+            if let Ok(subsystem_path) = path {
                 subsystems.insert(*subsystem, subsystem_path);
             } else {
                 tracing::warn!("cgroup {} not supported on this system", subsystem);
@@ -97,6 +106,29 @@ impl Manager {
         Ok(Manager { subsystems })
     }
 
+    fn own_cgroups() -> Result<ProcessCGroups, V1ManagerError> {
+        Ok(ProcessCGroups::from_read(ProcfsHandle::new()?.open(
+            ProcfsBase::ProcSelf,
+            "cgroup",
+            OpenFlags::O_RDONLY | OpenFlags::O_CLOEXEC,
+        )?)?)
+    }
+
+    fn subsystem_path_in(
+        cgroup_path: &Path,
+        subsystem: &CtrlType,
+        mounts: &[PathBuf],
+        cgroups: &ProcessCGroups,
+    ) -> Result<PathBuf, V1ManagerError> {
+        let mount_point = util::find_subsystem_mount_point(mounts, subsystem)?;
+        let cgroup = cgroups
+            .0
+            .iter()
+            .find(|c| c.controllers.contains(&subsystem.to_string()))
+            .ok_or(V1ManagerError::SubsystemDoesNotExist)?;
+        Self::join_subsystem_path(cgroup_path, mount_point, &cgroup.pathname)
+    }
+
     fn get_subsystem_path(
         cgroup_path: &Path,
         subsystem: &CtrlType,
@@ -104,17 +136,20 @@ impl Manager {
         tracing::debug!("Get path for subsystem: {}", subsystem);
         let mount_point = util::get_subsystem_mount_point(subsystem)?;
 
-        let cgroup = ProcessCGroups::from_read(ProcfsHandle::new()?.open(
-            ProcfsBase::ProcSelf,
-            "cgroup",
-            OpenFlags::O_RDONLY | OpenFlags::O_CLOEXEC,
-        )?)?
-        .into_iter()
-        .find(|c| c.controllers.contains(&subsystem.to_string()))
-        .ok_or(V1ManagerError::SubsystemDoesNotExist)?;
+        let cgroup = Self::own_cgroups()?
+            .into_iter()
+            .find(|c| c.controllers.contains(&subsystem.to_string()))
+            .ok_or(V1ManagerError::SubsystemDoesNotExist)?;
+        Self::join_subsystem_path(cgroup_path, mount_point, &cgroup.pathname)
+    }
 
+    fn join_subsystem_path(
+        cgroup_path: &Path,
+        mount_point: PathBuf,
+        pathname: &str,
+    ) -> Result<PathBuf, V1ManagerError> {
         let p = if cgroup_path.as_os_str().is_empty() {
-            mount_point.join_safely(Path::new(&cgroup.pathname))?
+            mount_point.join_safely(Path::new(pathname))?
         } else {
             mount_point.join_safely(cgroup_path)?
         };
