@@ -1,11 +1,8 @@
 package dev.youkiffm.bench;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 
 /**
  * Two wake-ups in a row and nothing else: the benchmark thread writes an eventfd, an echo thread blocked in poll
@@ -14,32 +11,13 @@ import java.lang.invoke.MethodHandle;
  * so beside the same load it is the floor for that delivery. The echo thread asks for the helper's 0.1 ms slice.
  */
 final class WakeFloor implements AutoCloseable {
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final MethodHandle EVENTFD = handle("eventfd", FunctionDescriptor.of(ValueLayout.JAVA_INT,
-            ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
-    private static final MethodHandle POLL = handle("poll", FunctionDescriptor.of(ValueLayout.JAVA_INT,
-            ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
-    private static final MethodHandle READ = handle("read", FunctionDescriptor.of(ValueLayout.JAVA_LONG,
-            ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
-    private static final MethodHandle WRITE = handle("write", FunctionDescriptor.of(ValueLayout.JAVA_LONG,
-            ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
-    private static final MethodHandle CLOSE = handle("close", FunctionDescriptor.of(ValueLayout.JAVA_INT,
-            ValueLayout.JAVA_INT));
-    private static final MethodHandle SYSCALL = LINKER.downcallHandle(LINKER.defaultLookup().find("syscall")
-            .orElseThrow(), FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
-            ValueLayout.ADDRESS, ValueLayout.JAVA_LONG), Linker.Option.firstVariadicArg(1));
     private static final int EFD_CLOEXEC = 02000000;
     private static final long SYS_SCHED_SETATTR = 314; // x86_64
-    private static final short POLLIN = 1;
 
     private final int ping;
     private final int pong;
     private final Thread echo;
     private volatile boolean stop;
-
-    private static MethodHandle handle(String name, FunctionDescriptor fd) {
-        return LINKER.downcallHandle(LINKER.defaultLookup().find(name).orElseThrow(), fd);
-    }
 
     WakeFloor() {
         ping = eventfd();
@@ -62,7 +40,7 @@ final class WakeFloor implements AutoCloseable {
             MemorySegment attr = a.allocate(48, 8); // struct sched_attr: SCHED_OTHER, nice 0, 0.1 ms slice
             attr.set(ValueLayout.JAVA_INT, 0, 48);
             attr.set(ValueLayout.JAVA_LONG, 24, 100_000L);
-            long ignored = (long) SYSCALL.invokeExact(SYS_SCHED_SETATTR, 0L, attr, 0L);
+            long ignored = (long) BenchLibc.SYSCALL_LPL.invokeExact(SYS_SCHED_SETATTR, 0L, attr, 0L);
             MemorySegment buf = a.allocate(8, 8);
             MemorySegment pfd = a.allocate(8, 4);
             while (!stop) {
@@ -76,7 +54,7 @@ final class WakeFloor implements AutoCloseable {
 
     private static int eventfd() {
         try {
-            int fd = (int) EVENTFD.invokeExact(0, EFD_CLOEXEC);
+            int fd = (int) BenchLibc.EVENTFD.invokeExact(0, EFD_CLOEXEC);
             if (fd < 0) {
                 throw new IllegalStateException("eventfd failed");
             }
@@ -89,7 +67,7 @@ final class WakeFloor implements AutoCloseable {
     private static void signal(int fd, MemorySegment buf) {
         try {
             buf.set(ValueLayout.JAVA_LONG, 0, 1L);
-            long n = (long) WRITE.invokeExact(fd, buf, 8L);
+            long n = (long) BenchLibc.WRITE.invokeExact(fd, buf, 8L);
             if (n != 8) {
                 throw new IllegalStateException("eventfd write failed");
             }
@@ -101,14 +79,11 @@ final class WakeFloor implements AutoCloseable {
     /** Blocks in poll until {@code fd} is readable, then drains it. */
     private static void await(int fd, MemorySegment buf, MemorySegment pfd) {
         try {
-            pfd.set(ValueLayout.JAVA_INT, 0, fd);
-            pfd.set(ValueLayout.JAVA_SHORT, 4, POLLIN);
-            pfd.set(ValueLayout.JAVA_SHORT, 6, (short) 0);
-            int n = (int) POLL.invokeExact(pfd, 1L, 30_000);
+            int n = BenchLibc.pollIn(fd, pfd, 30_000);
             if (n != 1) {
                 throw new IllegalStateException("no wake-up within 30 s");
             }
-            long r = (long) READ.invokeExact(fd, buf, 8L);
+            long r = (long) BenchLibc.READ.invokeExact(fd, buf, 8L);
             if (r != 8) {
                 throw new IllegalStateException("eventfd read failed");
             }
@@ -124,11 +99,7 @@ final class WakeFloor implements AutoCloseable {
             signal(ping, a.allocate(8, 8));
         }
         echo.join(10_000);
-        try {
-            int ignored = (int) CLOSE.invokeExact(ping);
-            ignored = (int) CLOSE.invokeExact(pong);
-        } catch (Throwable ignored) {
-            // benchmark harness: nothing to do
-        }
+        BenchLibc.closeQuietly(ping);
+        BenchLibc.closeQuietly(pong);
     }
 }
