@@ -318,6 +318,16 @@ pub fn helper_main() -> i32 {
             return 1;
         }
     };
+    // before the greeting: a caller that opened the runtime finds the helper's scheduling already set
+    let inherited = current_nice();
+    INHERITED_NICE.store(inherited.unwrap_or(0), Ordering::Relaxed);
+    let boosted = inherited.map(|n| (n - HELPER_NICE_BOOST).max(-20));
+    if set_sched(HELPER_SLICE_NS, boosted).is_err() {
+        // unprivileged (rootless): the nice value cannot go down; the slice alone needs no privilege
+        if let Err(e) = set_sched(HELPER_SLICE_NS, inherited) {
+            log!("cannot shorten the scheduler slice ({e}); exits and answers may wait longer on a busy host");
+        }
+    }
     let hello = Response {
         code: YFFM_OK,
         msg: Some(hello_text()),
@@ -328,15 +338,6 @@ pub fn helper_main() -> i32 {
         return 1;
     }
     log!("started, root {}", root.display());
-    let inherited = current_nice();
-    INHERITED_NICE.store(inherited.unwrap_or(0), Ordering::Relaxed);
-    let boosted = inherited.map(|n| (n - HELPER_NICE_BOOST).max(-20));
-    if set_sched(HELPER_SLICE_NS, boosted).is_err() {
-        // unprivileged (rootless): the nice value cannot go down; the slice alone needs no privilege
-        if let Err(e) = set_sched(HELPER_SLICE_NS, inherited) {
-            log!("cannot shorten the scheduler slice ({e}); exits and answers may wait longer on a busy host");
-        }
-    }
     let mut h = Helper {
         root,
         exits: ExitTable::default(),
