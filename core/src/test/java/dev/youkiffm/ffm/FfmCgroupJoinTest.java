@@ -11,6 +11,7 @@ import dev.youkiffm.ContainerState;
 import dev.youkiffm.CreateOptions;
 import dev.youkiffm.ExecProcess;
 import dev.youkiffm.ExecSpec;
+import dev.youkiffm.Prereqs;
 import dev.youkiffm.RuntimeOptions.FfmMode;
 import dev.youkiffm.Signal;
 import dev.youkiffm.Stdio;
@@ -22,7 +23,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -41,7 +41,7 @@ class FfmCgroupJoinTest {
 
     @BeforeAll
     static void open() {
-        Assumptions.assumeTrue(Files.isDirectory(Path.of("/sys/fs/cgroup/pids")),
+        Prereqs.require(Files.isDirectory(Path.of("/sys/fs/cgroup/pids")),
                 "a cgroup v1 host (the pure v2 stage has CgroupV2Test)");
         rt = FfmTestSupport.open("cgroup-join", FfmMode.HELPER);
     }
@@ -65,23 +65,16 @@ class FfmCgroupJoinTest {
     }
 
     /** Controller to cgroup path of {@code pid}, for the managed v1 controllers this host mounts. */
-    private static Map<String, String> v1Cgroups(int pid) throws Exception {
-        Map<String, String> out = new HashMap<>();
-        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/cgroup"))) {
-            String[] f = line.split(":", 3);
-            for (String c : f[1].split(",")) {
-                if (MANAGED.contains(c)) {
-                    out.put(c, f[2]);
-                }
-            }
-        }
+    private static Map<String, String> v1Cgroups(long pid) {
+        Map<String, String> out = new HashMap<>(FfmTestSupport.v1Cgroups(pid));
+        out.keySet().retainAll(MANAGED);
         return out;
     }
 
     /** The container's cgroup (the init's pids cgroup), after checking it is not the JVM's. */
     private static String containerCgroup(int init) throws Exception {
         String path = v1Cgroups(init).get("pids");
-        assertTrue(path != null && !path.equals(v1Cgroups((int) ProcessHandle.current().pid()).get("pids")),
+        assertTrue(path != null && !path.equals(v1Cgroups(ProcessHandle.current().pid()).get("pids")),
                 "the init is not in a cgroup of its own: " + path);
         return path;
     }
@@ -117,9 +110,10 @@ class FfmCgroupJoinTest {
         assertTrue(p.kill(Signal.SIGKILL, false));
         assertEquals(137, p.onExit().get(30, TimeUnit.SECONDS));
         // the JVM itself stayed where it was
-        assertFalse(v1Cgroups((int) ProcessHandle.current().pid()).containsValue(path));
+        assertFalse(v1Cgroups(ProcessHandle.current().pid()).containsValue(path));
+        assertFalse(Prereqs.cgroupsNamed(id).isEmpty(), "the container's cgroups are named after it");
         rt.delete(id, true);
-        assertFalse(Files.exists(Path.of("/sys/fs/cgroup/pids" + path)), "cgroup left behind");
+        assertEquals(List.of(), Prereqs.cgroupsNamed(id), "cgroups left behind");
     }
 
     @Test

@@ -52,13 +52,7 @@ class FfmOomKillerTest {
 
     /** memory.oom_control of {@code pid}'s v1 memory cgroup (mounted at /sys/fs/cgroup/memory on this host). */
     private static String oomControl(int pid) throws Exception {
-        String rel = null;
-        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/cgroup"))) {
-            String[] f = line.split(":", 3);
-            if (f.length == 3 && List.of(f[1].split(",")).contains("memory")) {
-                rel = f[2];
-            }
-        }
+        String rel = FfmTestSupport.v1Cgroups(pid).get("memory");
         assertTrue(rel != null, "pid " + pid + " has no v1 memory cgroup");
         Path dir = Path.of("/sys/fs/cgroup/memory").resolve(rel.replaceFirst("^/+", ""));
         return Files.readString(dir.resolve("memory.oom_control"));

@@ -41,6 +41,29 @@ final class FfmTestSupport {
         return BusyboxBundle.write(work().resolve("bundles").resolve(id), rootfs(), args, binds, Map.of());
     }
 
+    /**
+     * Controller to cgroup path of {@code pid} in each cgroup v1 hierarchy (from /proc/&lt;pid&gt;/cgroup; comounted
+     * controllers each get the path, the v2 line and named hierarchies none).
+     */
+    static Map<String, String> v1Cgroups(long pid) {
+        Map<String, String> out = new java.util.HashMap<>();
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/cgroup"))) {
+                String[] f = line.split(":", 3);
+                if (f.length == 3 && !f[1].isEmpty()) {
+                    for (String c : f[1].split(",")) {
+                        if (!c.startsWith("name=")) {
+                            out.put(c, f[2]);
+                        }
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out;
+    }
+
     static Path dir(String name) {
         try {
             return Files.createDirectories(work().resolve(name));
