@@ -3,8 +3,10 @@
 # a private temporary Maven repository, builds examples/consumer (a project of its own, not a reactor module) against
 # them through the BOM, and runs it once on the class path and once on the module path with native access denied
 # to everything not named (--illegal-native-access=deny on JDK >= 24). Each run starts two busybox containers via
-# FFM and checks their exit codes and stdout. Offline: the temporary repository is seeded with a copy of the local
-# repository the build used (YFFM_M2_SEED, default ~/.m2/repository), which is never written to.
+# FFM and checks their exit codes and stdout. The temporary repository is seeded with a copy of the local repository
+# the build used (YFFM_M2_SEED, default ~/.m2/repository), which is never written to. The install may fetch a plugin
+# the seed lacks (a bare machine whose build stopped early has no maven-install-plugin); the consumer's own build is
+# offline.
 # Usage: scripts/test-consumer.sh [extra mvn args for the reactor install]
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -24,7 +26,7 @@ cp -a "$seed/." "$repo/"
 rm -rf "$repo/dev/youkiffm"
 
 log "consumer: installing youki-ffm $version into $repo"
-mvn_cmd -o -q -Dmaven.repo.local="$repo" -DskipTests -Dmaven.javadoc.skip=true -Dmaven.source.skip=true \
+mvn_cmd -q -Dmaven.repo.local="$repo" -DskipTests -Dmaven.javadoc.skip=true -Dmaven.source.skip=true \
   -pl bom,bindings,testkit,core -am install "$@" > "$tmp/install.log" 2>&1 || { cat "$tmp/install.log" >&2; die "install failed"; }
 
 cp -r examples/consumer "$tmp/consumer"
