@@ -1,7 +1,16 @@
-//! The vendored libcgroups' patch k (native/vendor/libcgroups/YFFM-PATCHES.md): finding every v1 subsystem's
-//! mount point in one list of mounts gives what the per-subsystem lookup (a mountinfo read each) gives.
+//! The vendored libcgroups' patches (native/vendor/libcgroups/YFFM-PATCHES.md).
+//! k: finding every v1 subsystem's mount point in one list of mounts gives what the per-subsystem lookup (a
+//! mountinfo read each) gives.
+//! l: a v2 cgroup opened for CLONE_INTO_CGROUP (its parents created) receives the cloned child, and `add_task`
+//! of a process already in the cgroup does not write `cgroup.procs`. On a hybrid host these run on the unified
+//! hierarchy (/sys/fs/cgroup/unified), on a pure v2 host on /sys/fs/cgroup.
 
-use std::path::PathBuf;
+use std::ffi::CString;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use libcgroups::common::CgroupManager;
+use nix::unistd::Pid;
 
 use libcgroups::v1::util::{find_subsystem_mount_point, get_subsystem_mount_point, list_subsystem_mount_points};
 use libcgroups::v1::ControllerType;
@@ -57,4 +66,119 @@ fn one_read_agrees_with_a_read_per_subsystem_on_this_host() {
     // pure cgroup v2 hosts mount no v1 hierarchy; a v1 or hybrid host has several
     let v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
     assert!(v2 || found >= 5, "only {found} v1 hierarchies found: {mounts:?}");
+}
+
+/// The v2 hierarchy: /sys/fs/cgroup on a pure v2 host, /sys/fs/cgroup/unified on a hybrid one.
+fn v2_root() -> PathBuf {
+    for r in ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"] {
+        if Path::new(r).join("cgroup.procs").exists() && Path::new(r).join("cgroup.subtree_control").exists() {
+            return PathBuf::from(r);
+        }
+    }
+    panic!("no cgroup v2 hierarchy mounted (neither /sys/fs/cgroup nor /sys/fs/cgroup/unified)");
+}
+
+/// Removes `rel` and its parent under `root` (leaf first); they must be empty by then.
+struct CgroupDirs(PathBuf, String);
+
+impl Drop for CgroupDirs {
+    fn drop(&mut self) {
+        let leaf = self.0.join(&self.1);
+        let _ = std::fs::remove_dir(&leaf);
+        let _ = std::fs::remove_dir(leaf.parent().unwrap());
+    }
+}
+
+fn in_cgroup(listing: &str, root: &Path, rel: &str) -> bool {
+    listing.lines().filter_map(|l| l.strip_prefix("0::")).any(|p| root.join(p.trim_start_matches('/')) == root.join(rel))
+}
+
+fn wait_ok(pid: i32) -> bool {
+    let mut st = 0;
+    (unsafe { libc::waitpid(pid, &mut st, 0) } == pid) && libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0
+}
+
+#[test]
+fn v2_open_for_clone_creates_the_cgroup_and_a_child_cloned_into_it_is_there() {
+    let root = v2_root();
+    let rel = format!("yffm-patch-l-{}/clone", std::process::id());
+    let _dirs = CgroupDirs(root.clone(), rel.clone());
+    let m = libcgroups::v2::manager::Manager::new(root.clone(), PathBuf::from(&rel)).unwrap();
+    let dir = m.open_for_clone().unwrap();
+    assert!(root.join(&rel).join("cgroup.procs").exists(), "open_for_clone created {rel} and its parent");
+
+    // The child runs no Rust code: it execs cat, which prints its own (the clone's) cgroup into a pipe.
+    let (mut r, w) = {
+        let mut fds = [0; 2];
+        assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+        (unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fds[0]) }, fds[1])
+    };
+    let cat = CString::new("/bin/cat").unwrap();
+    let arg = CString::new("/proc/self/cgroup").unwrap();
+    let argv = [cat.as_ptr(), arg.as_ptr(), std::ptr::null()];
+    let mut args = [0u64; 11];
+    args[0] = 0x2_0000_0000; // CLONE_INTO_CGROUP
+    args[4] = libc::SIGCHLD as u64;
+    args[10] = dir.as_raw_fd() as u64;
+    let pid = unsafe { libc::syscall(libc::SYS_clone3, args.as_mut_ptr(), std::mem::size_of_val(&args)) };
+    if pid == 0 {
+        unsafe {
+            libc::dup2(w, 1);
+            libc::execv(cat.as_ptr(), argv.as_ptr());
+            libc::_exit(127);
+        }
+    }
+    assert!(pid > 0, "clone3 CLONE_INTO_CGROUP: {}", std::io::Error::last_os_error());
+    unsafe { libc::close(w) };
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut r, &mut out).unwrap();
+    assert!(wait_ok(pid as i32));
+    assert!(in_cgroup(&out, &root, &rel), "the cloned child's cgroups: {out}");
+}
+
+#[test]
+fn v2_add_task_of_a_process_already_in_the_cgroup_does_not_write_cgroup_procs() {
+    let root = v2_root();
+    let rel = format!("yffm-patch-l-{}/self", std::process::id());
+    let _dirs = CgroupDirs(root.clone(), rel.clone());
+    let m = libcgroups::v2::manager::Manager::new(root.clone(), PathBuf::from(&rel)).unwrap();
+    drop(m.open_for_clone().unwrap());
+    let procs = CString::new(root.join(&rel).join("cgroup.procs").to_str().unwrap()).unwrap();
+    let controllers = CString::new(root.join(&rel).join("cgroup.controllers").to_str().unwrap()).unwrap();
+    // glibc's fork keeps malloc usable in the child, which moves itself, hides cgroup.procs behind a read-only
+    // bind of the cgroup's (unwritable) cgroup.controllers in a mount namespace of its own, and adds itself
+    // again: only a skipped write can succeed.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        let code = (|| {
+            m.add_task(Pid::this()).ok()?;
+            let here = in_cgroup(&std::fs::read_to_string("/proc/self/cgroup").ok()?, &root, &rel);
+            if !here {
+                return Some(2);
+            }
+            unsafe {
+                let slash = CString::new("/").unwrap();
+                if libc::unshare(libc::CLONE_NEWNS) != 0
+                    || libc::mount(std::ptr::null(), slash.as_ptr(), std::ptr::null(), libc::MS_REC | libc::MS_PRIVATE, std::ptr::null()) != 0
+                    || libc::mount(controllers.as_ptr(), procs.as_ptr(), std::ptr::null(), libc::MS_BIND, std::ptr::null()) != 0
+                    || libc::mount(std::ptr::null(), procs.as_ptr(), std::ptr::null(),
+                        libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY, std::ptr::null()) != 0
+                {
+                    return Some(3);
+                }
+            }
+            if std::fs::write(std::ffi::OsStr::new(procs.to_str().unwrap()), "0").is_ok() {
+                return Some(4); // the write was not blocked: the check below would prove nothing
+            }
+            m.add_task(Pid::this()).ok()?;
+            Some(0)
+        })()
+        .unwrap_or(1);
+        unsafe { libc::_exit(code) };
+    }
+    assert!(pid > 0);
+    let mut st = 0;
+    assert_eq!(unsafe { libc::waitpid(pid, &mut st, 0) }, pid);
+    assert!(libc::WIFEXITED(st), "child status {st}");
+    assert_eq!(libc::WEXITSTATUS(st), 0, "1: add_task failed, 2: not moved, 3: mount setup, 4: write not blocked");
 }

@@ -1,5 +1,5 @@
 use std::fs::{self};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Component::RootDir;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -116,6 +116,45 @@ impl Manager {
 
     /// Creates a unified cgroup at `self.full_path` and attaches a process to it
     fn create_unified_cgroup(&self, pid: Pid) -> Result<(), V2ManagerError> {
+        if self.create_unified_dirs()? {
+            self.attach_pid(pid)?;
+        }
+        Ok(())
+    }
+
+    /// YFFM patch l: the cgroup, created as `add_task` would create it, opened for `clone3`'s
+    /// `CLONE_INTO_CGROUP`. A process born there never writes `cgroup.procs`, which takes the kernel's global
+    /// threadgroup rwsem for writing and so waits for an RCU grace period when the lock was idle (7-20 ms on
+    /// the hosts measured; 0.16 ms for the clone). `add_task` of a process already in the cgroup does nothing.
+    pub fn open_for_clone(&self) -> Result<std::os::fd::OwnedFd, V2ManagerError> {
+        if !self.full_path.exists() && !self.create_unified_dirs()? {
+            return Err(V2ManagerError::WrappedIo(WrappedIoError::Other {
+                err: std::io::Error::from_raw_os_error(nix::libc::EACCES),
+                path: self.full_path.clone(),
+            }));
+        }
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_DIRECTORY | nix::libc::O_CLOEXEC)
+            .open(&self.full_path)
+            .wrap_open(&self.full_path)?;
+        Ok(file.into())
+    }
+
+    /// YFFM patch l: whether the calling process already is in this cgroup (`0::` of `/proc/self/cgroup`,
+    /// relative to the v2 root). False whenever that cannot be told, so the caller writes `cgroup.procs`.
+    fn holds_current_process(&self) -> bool {
+        let Ok(own) = fs::read_to_string("/proc/self/cgroup") else {
+            return false;
+        };
+        own.lines()
+            .find_map(|l| l.strip_prefix("0::"))
+            .is_some_and(|rel| self.root_path.join(rel.trim_start_matches('/')) == self.full_path)
+    }
+
+    /// Creates the directories of `self.full_path` with the controllers enabled on the way down. False when a
+    /// rootless caller may not create them: the process then stays in its parent cgroup.
+    fn create_unified_dirs(&self) -> Result<bool, V2ManagerError> {
         let controllers: Vec<String> = util::get_available_controllers(&self.root_path)?
             .iter()
             .map(|c| format!("+{c}"))
@@ -147,7 +186,7 @@ impl Manager {
                             "rootless cgroup: cannot create {current_path:?}: {err}; \
                              leaving process in its parent cgroup"
                         );
-                        return Ok(());
+                        return Ok(false);
                     }
                     Err(err) => return Err(err.into()),
                 }
@@ -159,8 +198,7 @@ impl Manager {
                 Self::enable_controllers(&current_path, &controllers);
             }
         }
-
-        self.attach_pid(pid)
+        Ok(true)
     }
 
     fn attach_pid(&self, pid: Pid) -> Result<(), V2ManagerError> {
@@ -207,6 +245,10 @@ impl CgroupManager for Manager {
 
     fn add_task(&self, pid: Pid) -> Result<(), Self::Error> {
         if self.full_path.exists() {
+            // YFFM patch l: born there through CLONE_INTO_CGROUP; a write would only take the global lock.
+            if pid == Pid::this() && self.holds_current_process() {
+                return Ok(());
+            }
             return self.attach_pid(pid);
         }
         self.create_unified_cgroup(pid)?;
