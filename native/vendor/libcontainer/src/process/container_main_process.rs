@@ -49,6 +49,25 @@ pub enum ProcessError {
 
 type Result<T> = std::result::Result<T, ProcessError>;
 
+/// YFFM patch m: the container's cgroup v2 directory, created and opened for `CLONE_INTO_CGROUP`; None on
+/// cgroup v1 or hybrid hosts, with the systemd manager, or when it cannot be opened (the intermediate
+/// process then joins by writing `cgroup.procs`, as before).
+fn cgroup_v2_dir_for_clone(container_args: &ContainerArgs) -> Option<std::os::fd::OwnedFd> {
+    if !matches!(
+        libcgroups::common::get_cgroup_setup(),
+        Ok(libcgroups::common::CgroupSetup::Unified)
+    ) {
+        return None;
+    }
+    match libcgroups::common::create_cgroup_manager(container_args.cgroup_config.to_owned()) {
+        Ok(libcgroups::common::AnyCgroupManager::V2(m)) => m
+            .open_for_clone()
+            .map_err(|err| tracing::debug!(?err, "no CLONE_INTO_CGROUP"))
+            .ok(),
+        _ => None,
+    }
+}
+
 pub fn container_main_process(container_args: &ContainerArgs) -> Result<Pid> {
     // We use a set of channels to communicate between parent and child process.
     // Each channel is uni-directional. Because we will pass these channel to
@@ -94,15 +113,21 @@ pub fn container_main_process(container_args: &ContainerArgs) -> Result<Pid> {
     };
 
     let container_clone_fn = if container_args.as_sibling {
-        fork::container_clone_sibling
+        fork::container_clone_sibling_into
     } else {
-        fork::container_clone
+        fork::container_clone_into
     };
 
-    let intermediate_pid = container_clone_fn(cb).map_err(|err| {
-        tracing::error!("failed to fork intermediate process: {}", err);
-        ProcessError::IntermediateProcessFailed(err)
-    })?;
+    // YFFM patch m: on cgroup v2 the intermediate process is born in the container's cgroup and does not write
+    // `cgroup.procs`, which waits for an RCU grace period (libcgroups patch l). The fd is O_CLOEXEC: the init
+    // holds it until its exec.
+    let cgroup_dir = cgroup_v2_dir_for_clone(container_args);
+    let intermediate_pid = container_clone_fn(cb, cgroup_dir.as_ref().map(|d| d.as_raw_fd()))
+        .map_err(|err| {
+            tracing::error!("failed to fork intermediate process: {}", err);
+            ProcessError::IntermediateProcessFailed(err)
+        })?;
+    drop(cgroup_dir);
 
     // Close down unused fds. The corresponding fds are duplicated to the
     // child process during clone.

@@ -1,5 +1,6 @@
 use std::ffi::c_int;
 use std::num::NonZeroUsize;
+use std::os::fd::RawFd;
 
 use libc::SIGCHLD;
 use nix::sys::{mman, resource};
@@ -42,26 +43,55 @@ pub type CloneCb<'a> = Box<dyn FnMut() -> i32 + 'a>;
 // process 1 (system init process), which is not the right behavior of what we
 // look for.
 pub fn container_clone_sibling(cb: CloneCb) -> Result<Pid, CloneError> {
+    container_clone_sibling_into(cb, None)
+}
+
+/// YFFM patch m: as `container_clone_sibling`, born in the cgroup v2 directory `cgroup` (an open fd) through
+/// `CLONE_INTO_CGROUP` when given. Any failure of that (an old kernel, a pids limit, a cgroup with
+/// controllers in its subtree) falls back to the plain clone, whose process joins by writing `cgroup.procs`.
+pub fn container_clone_sibling_into(
+    cb: CloneCb,
+    cgroup: Option<RawFd>,
+) -> Result<Pid, CloneError> {
     // Note: normally, an exit signal is required, but when using
     // `CLONE_PARENT`, the `clone3` will return EINVAL if an exit signal is set.
     // The older `clone` will not return EINVAL in this case. Instead it ignores
     // the exit signal bits in the glibc wrapper. Therefore, we explicitly set
     // the exit_signal to None here, so this works for both version of clone.
-    clone_internal(cb, libc::CLONE_PARENT as u64, None)
+    clone_internal(cb, libc::CLONE_PARENT as u64, None, cgroup)
 }
 
 // Clone a child process and execute the callback.
+#[allow(dead_code)] // the tests' entry point; the main process calls container_clone_into
 pub fn container_clone(cb: CloneCb) -> Result<Pid, CloneError> {
-    clone_internal(cb, 0, Some(SIGCHLD as u64))
+    container_clone_into(cb, None)
 }
+
+/// YFFM patch m: as `container_clone`, born in the cgroup `cgroup` when given (see
+/// `container_clone_sibling_into`).
+pub fn container_clone_into(cb: CloneCb, cgroup: Option<RawFd>) -> Result<Pid, CloneError> {
+    clone_internal(cb, 0, Some(SIGCHLD as u64), cgroup)
+}
+
+/// `CLONE_INTO_CGROUP` (Linux 5.7), not in every libc crate release.
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 
 // An internal wrapper to manage the clone3 vs clone fallback logic.
 fn clone_internal(
     mut cb: CloneCb,
     flags: u64,
     exit_signal: Option<u64>,
+    cgroup: Option<RawFd>,
 ) -> Result<Pid, CloneError> {
-    match clone3(&mut cb, flags, exit_signal) {
+    if let Some(fd) = cgroup {
+        match clone3(&mut cb, flags | CLONE_INTO_CGROUP, exit_signal, fd as u64) {
+            Ok(pid) => return Ok(pid),
+            Err(err) => {
+                tracing::debug!(?err, "clone3 into the cgroup failed; the child joins it itself")
+            }
+        }
+    }
+    match clone3(&mut cb, flags, exit_signal, 0) {
         Ok(pid) => Ok(pid),
         // For now, we decide to only fallback on ENOSYS
         Err(CloneError::Clone(nix::Error::ENOSYS)) => {
@@ -77,7 +107,12 @@ fn clone_internal(
 // Unlike the clone call, clone3 is currently using the kernel syscall, mimicking
 // the interface of fork. There is not need to explicitly manage the memory, so
 // we can safely passing the callback closure as reference.
-fn clone3(cb: &mut CloneCb, flags: u64, exit_signal: Option<u64>) -> Result<Pid, CloneError> {
+fn clone3(
+    cb: &mut CloneCb,
+    flags: u64,
+    exit_signal: Option<u64>,
+    cgroup: u64,
+) -> Result<Pid, CloneError> {
     #[repr(C)]
     struct clone3_args {
         flags: u64,
@@ -103,7 +138,7 @@ fn clone3(cb: &mut CloneCb, flags: u64, exit_signal: Option<u64>) -> Result<Pid,
         tls: 0,
         set_tid: 0,
         set_tid_size: 0,
-        cgroup: 0,
+        cgroup,
     };
     let args_ptr = &mut args as *mut clone3_args;
     let args_size = std::mem::size_of::<clone3_args>();

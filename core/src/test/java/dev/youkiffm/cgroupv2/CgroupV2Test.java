@@ -1,13 +1,18 @@
 package dev.youkiffm.cgroupv2;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.youkiffm.ContainerException;
 import dev.youkiffm.ContainerRuntime;
 import dev.youkiffm.ContainerRuntimes;
 import dev.youkiffm.ContainerStats;
 import dev.youkiffm.ContainerStatus;
 import dev.youkiffm.CreateOptions;
+import dev.youkiffm.ExecProcess;
+import dev.youkiffm.ExecSpec;
 import dev.youkiffm.Prereqs;
 import dev.youkiffm.ResourceUpdate;
 import dev.youkiffm.RuntimeOptions;
@@ -242,5 +247,58 @@ class CgroupV2Test {
         } finally {
             delete(rt, id);
         }
+    }
+
+    /**
+     * The init and an exec'd process are in the container's own cgroup, under a nested {@code cgroupsPath} whose
+     * parent did not exist. FFM clones them there ({@code CLONE_INTO_CGROUP}, libcontainer patch m) instead of
+     * writing {@code cgroup.procs}. On FFM an exec into a container at its {@code pids.max} fails alone (the clone
+     * into the cgroup is refused; the fallback joins, and its fork is refused): the container keeps running,
+     * nothing was added to it, and once the limit is raised the next exec joins.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Mode.class, names = {"FFM", "RUNC", "CRUN"})
+    void initsAndExecsAreInTheContainersCgroupAndAFullPidsLimitFailsOnlyTheExec(Mode m) throws Exception {
+        ContainerRuntime rt = rt(m);
+        String id = id(m, "born");
+        Path parent = CGROUP.resolve("yffm-test-nest-" + UUID.randomUUID().toString().substring(0, 8));
+        assertFalse(Files.exists(parent));
+        ContainerConfig cfg = ContainerConfig.builder().withRootfs(rootfs)
+                .withCommand("sh", "-c", "sleep 600 & exec sleep 600")
+                .withCgroupsPath("/" + parent.getFileName() + "/" + id).withPidsLimit(2).build();
+        try {
+            Path cg = create(rt, id, cfg);
+            assertEquals(parent.resolve(id), cg, "the init's cgroup is the configured path");
+            rt.start(id);
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (Long.parseLong(read(cg.resolve("pids.current"))) < 2 && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertEquals("2", read(cg.resolve("pids.current")), "the init and its background sleep");
+
+            if (m == Mode.FFM) {
+                // runc 1.1 and crun 1.8 let this exec in past the limit: the kernel does not count a process that
+                // moves into a cgroup against pids.max (README, "Exec")
+                assertThrows(ContainerException.class, () -> rt.execDetached(id, ExecSpec.of("sleep", "600"),
+                        Stdio.NULL, Stdio.NULL).kill(Signal.SIGKILL, true), "an exec into a full pids limit fails");
+                assertEquals(ContainerStatus.RUNNING, rt.state(id).status());
+                assertEquals("2", read(cg.resolve("pids.current")), "the failed exec left nothing in the container");
+            }
+
+            rt.update(id, new ResourceUpdate(null, null, 10L));
+            ExecProcess p = rt.execDetached(id, ExecSpec.of("sleep", "600"), Stdio.NULL, Stdio.NULL);
+            try {
+                assertEquals(cg, cgroupOf(p.pid()), "the exec'd process is in the container's cgroup");
+                assertEquals("3", read(cg.resolve("pids.current")));
+            } finally {
+                p.kill(Signal.SIGKILL, true);
+            }
+            rt.kill(id, Signal.SIGKILL, true);
+            assertEquals(137, rt.waitFor(id, WAIT).orElseThrow());
+        } finally {
+            delete(rt, id);
+            Files.deleteIfExists(parent);
+        }
+        assertFalse(Files.exists(parent));
     }
 }
