@@ -101,7 +101,7 @@ fn wait_ok(pid: i32) -> bool {
 #[test]
 fn v2_open_for_clone_creates_the_cgroup_and_a_child_cloned_into_it_is_there() {
     let root = v2_root();
-    let rel = format!("yffm-patch-l-{}/clone", std::process::id());
+    let rel = format!("yffm-patch-l-{}-clone/c", std::process::id());
     let _dirs = CgroupDirs(root.clone(), rel.clone());
     let m = libcgroups::v2::manager::Manager::new(root.clone(), PathBuf::from(&rel)).unwrap();
     let dir = m.open_for_clone().unwrap();
@@ -139,7 +139,7 @@ fn v2_open_for_clone_creates_the_cgroup_and_a_child_cloned_into_it_is_there() {
 #[test]
 fn v2_add_task_of_a_process_already_in_the_cgroup_does_not_write_cgroup_procs() {
     let root = v2_root();
-    let rel = format!("yffm-patch-l-{}/self", std::process::id());
+    let rel = format!("yffm-patch-l-{}-self/c", std::process::id());
     let _dirs = CgroupDirs(root.clone(), rel.clone());
     let m = libcgroups::v2::manager::Manager::new(root.clone(), PathBuf::from(&rel)).unwrap();
     drop(m.open_for_clone().unwrap());
@@ -181,4 +181,36 @@ fn v2_add_task_of_a_process_already_in_the_cgroup_does_not_write_cgroup_procs() 
     assert_eq!(unsafe { libc::waitpid(pid, &mut st, 0) }, pid);
     assert!(libc::WIFEXITED(st), "child status {st}");
     assert_eq!(libc::WEXITSTATUS(st), 0, "1: add_task failed, 2: not moved, 3: mount setup, 4: write not blocked");
+}
+
+/// Patch n: containers created at once under one new parent cgroup each create the parent; the loser of that race
+/// got EEXIST from `mkdir` ("File exists") and failed its create. Four threads race for 50 fresh parents.
+#[test]
+fn v2_creates_racing_for_a_new_parent_cgroup_all_succeed() {
+    let root = v2_root();
+    for round in 0..50 {
+        let parent = format!("yffm-patch-n-{}-{round}", std::process::id());
+        let gate = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let results: Vec<Result<(), String>> = (0..4)
+            .map(|k| {
+                let (root, parent, gate) = (root.clone(), parent.clone(), gate.clone());
+                std::thread::spawn(move || {
+                    let m = libcgroups::v2::manager::Manager::new(root, PathBuf::from(format!("{parent}/c{k}")))
+                        .map_err(|e| e.to_string())?;
+                    gate.wait();
+                    m.open_for_clone().map(drop).map_err(|e| e.to_string())
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect();
+        for k in 0..4 {
+            let _ = std::fs::remove_dir(root.join(&parent).join(format!("c{k}")));
+        }
+        let _ = std::fs::remove_dir(root.join(&parent));
+        for (k, r) in results.iter().enumerate() {
+            assert!(r.is_ok(), "round {round}, child c{k}: {r:?}");
+        }
+    }
 }

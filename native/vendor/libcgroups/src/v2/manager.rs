@@ -179,6 +179,10 @@ impl Manager {
                             .set_mode(0o755);
                     }
 
+                    // YFFM patch n: another create made it since the check (containers created at once under
+                    // one new parent); 0.7.0 failed with "File exists"
+                    Err(err) if err.inner().kind() == std::io::ErrorKind::AlreadyExists => {}
+
                     // in container-in-container environments these paths are often read-only
                     // we do not error here—rather we continue in a best effort
                     Err(err) if self.rootless && Self::is_permission_error(&err) => {
