@@ -51,8 +51,6 @@ EXTRA = [("exec.json", "Exec probe latency (ExecBenchmark: `true` and `echo ok` 
                                "bridge-fast is in-process)"),
          ("network-fastpath.json", "Network fast path on ffm (NetworkBenchmark: create+network+start and teardown; none / "
                                    "bridge through the plugins / bridge-fast in-process)"),
-         ("concurrency.json", "Concurrency (ConcurrencyBenchmark: lifecycles/s with 1, 2, 4, 8 callers on one runtime "
-                              "instance; the `round:lifecycles` rows)"),
          ("head-of-line.json", "Head-of-line (HeadOfLineBenchmark: state() of another container and SIGKILL-to-onExit "
                                "delay, idle / beside 4 churning threads / beside a create whose hook sleeps 20 s)"),
          ("exit-delivery.json", "Exit delivery (HeadOfLineBenchmark: SIGKILL-to-onExit, and death-to-onExit where the clock "
@@ -151,6 +149,53 @@ def supervise_section(results_dir):
         fig.tight_layout()
         fig.savefig(os.path.join(results_dir, "supervise.png"), dpi=110)
         md += ["![supervision load: jitter and CPU](benchmarks/results/supervise.png)", ""]
+    except ImportError:
+        md += ["(matplotlib not installed: no chart)", ""]
+    return md
+
+
+def concurrency_section(results_dir):
+    """ConcurrencyBenchmark: successful lifecycles/s per runtime and caller count (JMH -t), plus a chart."""
+    path = os.path.join(results_dir, "concurrency.json")
+    if not os.path.exists(path):
+        return []
+    rows = {}
+    for e in load(path):
+        threads = e.get("threads", 1)
+        if e["params"].get("threads"):  # the former batch-per-round form carried the callers as a parameter
+            threads = int(e["params"]["threads"])
+        sec = e.get("secondaryMetrics", {})
+        rows.setdefault(e["params"]["runtime"], {})[threads] = (sec["lifecycles"]["score"],
+                                                                sec.get("failures", {}).get("score", 0.0))
+    callers = sorted({t for r in rows.values() for t in r})
+    md = ["## Concurrency (ConcurrencyBenchmark: successful lifecycles/s with N independent callers on one runtime "
+          "instance, each running create, start, kill, delete back to back)", "",
+          "| runtime | " + " | ".join(f"{t} caller{'s' if t > 1 else ''}" for t in callers)
+          + f" | {callers[-1]} vs 1 | failures/s |",
+          "| --- | " + " | ".join("---:" for _ in callers) + " | ---: | ---: |"]
+    for rt in [r for r in RUNTIMES if r in rows] + [r for r in rows if r not in RUNTIMES]:
+        r = rows[rt]
+        cells = [f"{r[t][0]:.1f}" if t in r else "" for t in callers]
+        ratio = f"{r[callers[-1]][0] / r[1][0]:.2f}x" if 1 in r and callers[-1] in r and r[1][0] else ""
+        md.append(f"| {rt} | " + " | ".join(cells) + f" | {ratio} | {max(v[1] for v in r.values()):.1f} |")
+    md.append("")
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for rt, r in rows.items():
+            ts = sorted(r)
+            ax.plot(ts, [r[t][0] for t in ts], marker="o", label=rt)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(callers)
+        ax.set_xticklabels([str(t) for t in callers])
+        ax.set_xlabel("callers")
+        ax.set_ylabel("lifecycles/s")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(os.path.join(results_dir, "concurrency.png"), dpi=110)
+        md += ["![lifecycles/s per caller count](benchmarks/results/concurrency.png)", ""]
     except ImportError:
         md += ["(matplotlib not installed: no chart)", ""]
     return md
@@ -272,6 +317,7 @@ def main():
     md += ["## Latency (JMH SampleTime, one fork, 2 × 3 s warmup, 3 × 6 s measurement)", "", *lines, "", chart, "",
            "## Targets", "", "| target | ratio | limit | result |", "| --- | ---: | ---: | --- |", *targets, ""]
     md += cgroupv2_section(os.path.join(results_dir, "lifecycle-cgroupv2.json"))
+    md += concurrency_section(results_dir)
     for fname, title in EXTRA:
         path = os.path.join(results_dir, fname)
         if os.path.exists(path):

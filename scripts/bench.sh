@@ -46,11 +46,24 @@ log "running JMH (ExecBenchmark for ffm/youki/runc/crun)"
 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dyffm.youki.path="$(youki_path)" \
   -jar "$jar" 'ExecBenchmark' "${exec_opts[@]}" -jvmArgsAppend "-Dyffm.youki.path=$(youki_path)"
 
-conc_opts=(-rf json -rff "$results/concurrency.json")
-[ "$quick" = 1 ] && conc_opts+=(-wi 0 -i 1 -r 3s)
-log "running JMH (ConcurrencyBenchmark: lifecycles/s at 1, 2, 4 and 8 threads, every runtime)"
-"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dyffm.youki.path="$(youki_path)" \
-  -jar "$jar" 'ConcurrencyBenchmark' "${conc_opts[@]}" -jvmArgsAppend "-Dyffm.youki.path=$(youki_path)"
+# One JMH run per caller count (JMH's -t: independent callers, no batches), merged into concurrency.json.
+conc_parts=()
+for t in 1 2 4 8; do
+  conc_opts=(-t "$t" -rf json -rff "$results/concurrency-t$t.json")
+  [ "$quick" = 1 ] && conc_opts+=(-wi 0 -i 1 -r 3s)
+  log "running JMH (ConcurrencyBenchmark: lifecycles/s with $t independent callers, every runtime)"
+  "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dyffm.youki.path="$(youki_path)" \
+    -jar "$jar" 'ConcurrencyBenchmark' "${conc_opts[@]}" -jvmArgsAppend "-Dyffm.youki.path=$(youki_path)"
+  conc_parts+=("$results/concurrency-t$t.json")
+done
+python3 - "$results/concurrency.json" "${conc_parts[@]}" <<'PY'
+import json, sys
+merged = [e for part in sys.argv[2:] for e in json.load(open(part))]
+order = {"ffm": 0, "youki": 1, "runc": 2, "crun": 3}
+merged.sort(key=lambda e: (order.get(e["params"]["runtime"], 9), e["threads"]))
+json.dump(merged, open(sys.argv[1], "w"), indent=2)
+PY
+rm -f "${conc_parts[@]}"
 
 hol_opts=(-rf json -rff "$results/head-of-line.json")
 [ "$quick" = 1 ] && hol_opts+=(-wi 0 -i 1 -r 3s)

@@ -5,7 +5,8 @@
 #   - the effect scenarios for memory/cpu, pids and a read-only rootfs (runc and FFM, differential);
 #   - CgroupV2Test: stats against memory.current / cpu.stat / pids.current, update against memory.max / pids.max /
 #     cpu.max, pause/resume through cgroup.freeze, an OOM kill counted in memory.events, the container's own
-#     read-only cgroup view;
+#     read-only cgroup view, inits and exec'd processes in a nested cgroupsPath (FFM clones them there), an exec into
+#     a full pids.max;
 #   - exec (conformance), recover() after a SIGKILLed JVM (FfmCrashRecoveryTest);
 #   - RootlessTest: an unprivileged user (created here, with subuid/subgid ranges) runs FFM, youki, runc and crun
 #     containers rootless, with a memory limit in a delegated cgroup subtree;

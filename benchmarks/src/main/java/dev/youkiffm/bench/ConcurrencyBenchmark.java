@@ -1,11 +1,6 @@
 package dev.youkiffm.bench;
 
 import dev.youkiffm.Signal;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -23,10 +18,12 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Lifecycle throughput under concurrency: {@code threads} callers each run a full lifecycle (create, start, kill,
- * delete) at once, over and over, on one runtime instance. The {@code lifecycles} counter is lifecycles per second
- * across all callers; {@code failures} counts lifecycles that threw. On FFM each call runs in its own worker
- * process, so calls on different containers do not wait for each other.
+ * Lifecycle throughput under concurrency: every JMH thread ({@code -t N}, one run per caller count; see
+ * {@code scripts/bench.sh}) is an independent caller that runs full lifecycles (create, start, kill, delete) back to
+ * back on one shared runtime instance, the way an orchestrator's request threads would. No caller waits for
+ * another, so the figure is the runtime's throughput and not that of the slowest caller in a batch. The
+ * {@code lifecycles} counter is successful lifecycles per second across all callers; {@code failures} counts
+ * lifecycles that threw.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -40,26 +37,20 @@ public class ConcurrencyBenchmark {
         @Param({"ffm", "youki", "runc", "crun"})
         public String runtime;
 
-        @Param({"1", "2", "4", "8"})
-        public int threads;
-
         BenchFixture fx;
-        ExecutorService pool;
 
         @Setup(Level.Trial)
         public void setup() {
             fx = BenchFixture.open(runtime);
-            pool = Executors.newFixedThreadPool(threads);
         }
 
         @TearDown(Level.Trial)
         public void tearDown() {
-            pool.shutdownNow();
             fx.close();
         }
     }
 
-    /** Lifecycles done and failed, reported per second. */
+    /** Lifecycles done and failed, reported per second across all threads. */
     @AuxCounters(AuxCounters.Type.OPERATIONS)
     @State(Scope.Thread)
     public static class Counters {
@@ -73,34 +64,22 @@ public class ConcurrencyBenchmark {
         }
     }
 
-    /** One round: every caller runs one lifecycle; the round ends when the slowest is done. */
+    /** One caller's lifecycle of a fresh container. */
     @Benchmark
-    public void round(Env env, Counters c) throws Exception {
-        List<Future<Boolean>> round = new ArrayList<>(env.threads);
-        for (int i = 0; i < env.threads; i++) {
-            round.add(env.pool.submit(() -> {
-                String id = env.fx.newId();
-                try {
-                    env.fx.create(id);
-                    env.fx.runtime().start(id);
-                    env.fx.runtime().kill(id, Signal.SIGKILL, false);
-                    env.fx.runtime().delete(id, true);
-                    return true;
-                } catch (RuntimeException e) {
-                    try {
-                        env.fx.runtime().delete(id, true);
-                    } catch (RuntimeException ignored) {
-                        // counted as a failure already
-                    }
-                    return false;
-                }
-            }));
-        }
-        for (Future<Boolean> f : round) {
-            if (f.get()) {
-                c.lifecycles++;
-            } else {
-                c.failures++;
+    public void lifecycle(Env env, Counters c) {
+        String id = env.fx.newId();
+        try {
+            env.fx.create(id);
+            env.fx.runtime().start(id);
+            env.fx.runtime().kill(id, Signal.SIGKILL, false);
+            env.fx.runtime().delete(id, true);
+            c.lifecycles++;
+        } catch (RuntimeException e) {
+            c.failures++;
+            try {
+                env.fx.runtime().delete(id, true);
+            } catch (RuntimeException ignored) {
+                // counted as a failure already
             }
         }
     }
