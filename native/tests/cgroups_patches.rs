@@ -89,6 +89,15 @@ impl Drop for CgroupDirs {
     }
 }
 
+/// A manager for `yffm-patch-l-<pid>-<tag>/c` under the v2 root (not created yet), and the guard that removes it.
+fn fresh_v2_cgroup(tag: &str) -> (PathBuf, String, CgroupDirs, libcgroups::v2::manager::Manager) {
+    let root = v2_root();
+    let rel = format!("yffm-patch-l-{}-{tag}/c", std::process::id());
+    let dirs = CgroupDirs(root.clone(), rel.clone());
+    let m = libcgroups::v2::manager::Manager::new(root.clone(), PathBuf::from(&rel)).unwrap();
+    (root, rel, dirs, m)
+}
+
 fn in_cgroup(listing: &str, root: &Path, rel: &str) -> bool {
     listing.lines().filter_map(|l| l.strip_prefix("0::")).any(|p| root.join(p.trim_start_matches('/')) == root.join(rel))
 }
@@ -100,10 +109,7 @@ fn wait_ok(pid: i32) -> bool {
 
 #[test]
 fn v2_open_for_clone_creates_the_cgroup_and_a_child_cloned_into_it_is_there() {
-    let root = v2_root();
-    let rel = format!("yffm-patch-l-{}-clone/c", std::process::id());
-    let _dirs = CgroupDirs(root.clone(), rel.clone());
-    let m = libcgroups::v2::manager::Manager::new(root.clone(), PathBuf::from(&rel)).unwrap();
+    let (root, rel, _dirs, m) = fresh_v2_cgroup("clone");
     let dir = m.open_for_clone().unwrap();
     assert!(root.join(&rel).join("cgroup.procs").exists(), "open_for_clone created {rel} and its parent");
 
@@ -138,10 +144,7 @@ fn v2_open_for_clone_creates_the_cgroup_and_a_child_cloned_into_it_is_there() {
 
 #[test]
 fn v2_add_task_of_a_process_already_in_the_cgroup_does_not_write_cgroup_procs() {
-    let root = v2_root();
-    let rel = format!("yffm-patch-l-{}-self/c", std::process::id());
-    let _dirs = CgroupDirs(root.clone(), rel.clone());
-    let m = libcgroups::v2::manager::Manager::new(root.clone(), PathBuf::from(&rel)).unwrap();
+    let (root, rel, _dirs, m) = fresh_v2_cgroup("self");
     drop(m.open_for_clone().unwrap());
     let procs = CString::new(root.join(&rel).join("cgroup.procs").to_str().unwrap()).unwrap();
     let controllers = CString::new(root.join(&rel).join("cgroup.controllers").to_str().unwrap()).unwrap();
