@@ -57,6 +57,10 @@ const SPAWN_TIMEOUT: Duration = Duration::from_secs(10);
 const ROLLBACK_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long after a spare worker died unused the helper forks the next one.
 const SPARE_BACKOFF: Duration = Duration::from_secs(1);
+/// Longest a look for untracked leftovers waits for a moment with nothing else to do. The look reads the
+/// helper's children from /proc, which costs more with every running container, so it is made when the loop is
+/// idle (or this late) and not after each worker.
+const LEFTOVERS_MAX_DELAY: Duration = Duration::from_millis(50);
 /// Longest a forced delete waits for the init it killed to exit before its worker starts anyway.
 const AWAIT_EXIT_MAX: Duration = Duration::from_millis(500);
 
@@ -240,6 +244,11 @@ struct Helper {
     spare: Option<Spare>,
     /// No new spare before this (one died unused: do not fork in a loop).
     spare_after: Instant,
+    /// Since when a look for untracked leftovers is owed (a worker ended, or SIGCHLD came), if one is.
+    leftovers_due: Option<Instant>,
+    /// Process groups of failed workers whose live leftovers that look kills (clones that never reached a
+    /// session of their own).
+    failed_pgids: Vec<i32>,
 }
 
 /// Entry point of the `yffm-helper` binary. argv: `yffm-helper ROOT`; its socket is fd 3.
@@ -338,9 +347,13 @@ pub fn helper_main() -> i32 {
         return 1;
     }
     log!("started, root {}", root.display());
+    let exits = ExitTable::with_epoll().unwrap_or_else(|e| {
+        log!("epoll_create1: {e}; polling every container's pidfd in each round instead");
+        ExitTable::default()
+    });
     let mut h = Helper {
         root,
-        exits: ExitTable::default(),
+        exits,
         next_exec: 0,
         jobs: Vec::new(),
         nofile_soft: nofile.rlim_cur,
@@ -348,6 +361,8 @@ pub fn helper_main() -> i32 {
         parked: Vec::new(),
         spare: None,
         spare_after: Instant::now(),
+        leftovers_due: None,
+        failed_pgids: Vec::new(),
     };
     h.run(sock)
 }
@@ -451,12 +466,14 @@ fn readable(fd: RawFd) -> bool {
 }
 
 /// What the helper's loop polls: the control socket, the signalfd, each worker's socket and pidfd (slots in
-/// `worker_slots`: job index, socket slot; the pidfd is the next slot), the spare's pidfd and each tracked pidfd
-/// (from `tracked_from` on, their keys in `tracked`; an empty key is an orphan).
+/// `worker_slots`: job index, socket slot; the pidfd is the next slot), the spare's pidfd, the exit table's epoll
+/// set (`watch_slot`) and any tracked pidfd outside it (from `tracked_from` on, their keys in `tracked`; an
+/// empty key is an orphan).
 struct PollSet {
     pfds: Vec<libc::pollfd>,
     worker_slots: Vec<(usize, usize)>,
     spare_slot: usize,
+    watch_slot: usize,
     tracked_from: usize,
     tracked: Vec<String>,
 }
@@ -484,11 +501,13 @@ impl Helper {
         }
         let spare_slot = pfds.len();
         pfds.push(pollfd(self.spare.as_ref().map_or(-1, |sp| sp.pidfd.as_raw_fd())));
+        let watch_slot = pfds.len();
+        pfds.push(pollfd(self.exits.watch_fd().unwrap_or(-1)));
         let tracked_from = pfds.len();
         let pollable = self.exits.pollable();
         pfds.extend(pollable.iter().map(|(_, fd)| pollfd(*fd)));
         let tracked = pollable.into_iter().map(|(key, _)| key).collect();
-        PollSet { pfds, worker_slots, spare_slot, tracked_from, tracked }
+        PollSet { pfds, worker_slots, spare_slot, watch_slot, tracked_from, tracked }
     }
 
     fn run(&mut self, sock: OwnedFd) -> i32 {
@@ -497,28 +516,39 @@ impl Helper {
             if sock.is_none() && self.jobs.is_empty() {
                 log!("caller closed the socket and no call is running; exiting");
                 self.retire_spare();
+                self.look_for_leftovers();
                 return 0;
             }
             self.start_ready_jobs();
+            if self.leftovers_due.is_some_and(|t| t.elapsed() >= LEFTOVERS_MAX_DELAY) {
+                self.look_for_leftovers();
+            }
             let mut set = self.poll_set(&sock);
             let mut ready = None;
-            if self.spare.is_none() && sock.is_some() && Instant::now() >= self.spare_after {
-                // the spare is made when nothing else waits: an exit, an answer or a status query goes first
+            let wants_spare = self.spare.is_none() && sock.is_some() && Instant::now() >= self.spare_after;
+            if wants_spare || self.leftovers_due.is_some() {
+                // the spare and the look for leftovers are done when nothing else waits: an exit, an answer or a
+                // status query goes first
                 let r = unsafe { libc::poll(set.pfds.as_mut_ptr(), set.pfds.len() as libc::nfds_t, 0) };
                 if r == 0 {
-                    match self.fork_spare() {
-                        Ok(sp) => self.spare = Some(sp),
-                        Err(_) => self.spare_after = Instant::now() + SPARE_BACKOFF,
+                    self.look_for_leftovers();
+                    if wants_spare {
+                        match self.fork_spare() {
+                            Ok(sp) => self.spare = Some(sp),
+                            Err(_) => self.spare_after = Instant::now() + SPARE_BACKOFF,
+                        }
                     }
                     set = self.poll_set(&sock);
                 } else {
                     ready = Some(r);
                 }
             }
-            let PollSet { mut pfds, worker_slots, spare_slot, tracked_from, tracked } = set;
+            let PollSet { mut pfds, worker_slots, spare_slot, watch_slot, tracked_from, tracked } = set;
             let now = Instant::now();
-            // wake for the next deadline, and for the next spare after one died unused
+            // wake for the next deadline, for the next spare after one died unused, and for a look for leftovers
+            // that could not wait longer
             let next_spare = (self.spare.is_none() && sock.is_some()).then_some(self.spare_after);
+            let next_look = self.leftovers_due.map(|t| t + LEFTOVERS_MAX_DELAY);
             let timeout = self
                 .jobs
                 .iter()
@@ -526,6 +556,7 @@ impl Helper {
                 .map(|j| j.deadline)
                 .chain(self.jobs.iter().filter(|j| j.worker.is_none()).filter_map(|j| j.awaiting_exit))
                 .chain(next_spare)
+                .chain(next_look)
                 .map(|t| t.saturating_duration_since(now))
                 .min()
                 .map_or(-1, |d| d.as_millis().clamp(0, i32::MAX as u128) as libc::c_int + 1);
@@ -544,14 +575,21 @@ impl Helper {
             }
             // exits first: the library waits for these reaps (the pidfd then holds the code); only the processes
             // that ended are reaped, not every tracked one
+            let mut ended: Vec<String> = tracked
+                .into_iter()
+                .enumerate()
+                .filter(|(k, _)| pfds[tracked_from + k].revents != 0)
+                .map(|(_, key)| key)
+                .collect();
+            if pfds[watch_slot].revents != 0 {
+                ended.extend(self.exits.ended_keys());
+            }
             let mut orphans_ended = false;
-            for (k, key) in tracked.iter().enumerate() {
-                if pfds[tracked_from + k].revents != 0 {
-                    if key.is_empty() {
-                        orphans_ended = true;
-                    } else {
-                        self.exits.try_reap(key);
-                    }
+            for key in &ended {
+                if key.is_empty() {
+                    orphans_ended = true;
+                } else {
+                    self.exits.try_reap(key);
                 }
             }
             if orphans_ended {
@@ -582,7 +620,7 @@ impl Helper {
                 let mut buf = [0u8; 128 * 8];
                 while unsafe { libc::read(self.sigchld.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
                 // tracked processes are reaped through their pidfds above; SIGCHLD is for the untracked ones
-                self.reap_leftovers(None);
+                self.leftovers_owed();
             }
             self.enforce_deadlines();
             if pfds[0].revents != 0 {
@@ -929,7 +967,7 @@ impl Helper {
                 log!("rollback of {} did not complete cleanly; recover() removes what is left", job.call.req.name());
             }
             answer(&job.reply, &owed, &[]);
-            self.reap_leftovers(None);
+            self.leftovers_owed();
             return;
         }
         let op = job.call.req.name();
@@ -1020,7 +1058,25 @@ impl Helper {
                 },
             );
         }
-        self.reap_leftovers(rollback.then_some(wpid));
+        self.leftovers_owed();
+        if rollback {
+            // at once: live processes of the failed worker's group must not outlive its create
+            self.failed_pgids.push(wpid);
+            self.look_for_leftovers();
+        }
+    }
+
+    /// Notes that untracked children may wait to be reaped ([`LEFTOVERS_MAX_DELAY`]).
+    fn leftovers_owed(&mut self) {
+        self.leftovers_due.get_or_insert_with(Instant::now);
+    }
+
+    /// The owed look for leftovers, if one is owed; still owed when it could not be made yet.
+    fn look_for_leftovers(&mut self) {
+        if self.leftovers_due.is_some() && self.reap_leftovers() {
+            self.leftovers_due = None;
+            self.failed_pgids.clear();
+        }
     }
 
     /// Kills the workers of jobs past their deadline (with their process group: hooks too) and drops queued
@@ -1064,26 +1120,65 @@ impl Helper {
         }
     }
 
+    /// Whether a worker has exited and not been processed yet (its answer may still be unread).
+    fn a_worker_ended(&self) -> bool {
+        self.jobs.iter().any(|j| j.worker.as_ref().is_some_and(|w| readable(w.pidfd.as_raw_fd())))
+    }
+
+    /// The usual case of [`Helper::reap_leftovers`] without reading /proc: reaps zombie children while each one
+    /// `waitid(WNOWAIT)` shows is nobody's (not a worker, the spare or a tracked process). True when no zombie
+    /// is left; false when one it shows is somebody's (the full look then decides).
+    fn reap_untracked_zombies(&mut self) -> bool {
+        for _ in 0..64 {
+            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+            let r = unsafe {
+                libc::waitid(libc::P_ALL, 0, &mut info, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT)
+            };
+            if r != 0 {
+                // ECHILD: no child at all
+                return true;
+            }
+            let pid = unsafe { info.si_pid() };
+            if pid == 0 {
+                return true;
+            }
+            let somebodys = self.jobs.iter().any(|j| j.worker.as_ref().is_some_and(|w| w.pid == pid))
+                || self.spare.as_ref().is_some_and(|sp| sp.pid == pid)
+                || self.exits.tracks_pid(pid);
+            // a worker that ended since the last look may have just handed us its init (the kernel reparents
+            // before the worker's pidfd turns readable): that init is not a leftover
+            if somebodys || self.a_worker_ended() {
+                return false;
+            }
+            // a zombie child of ours, so the pid is stable until this wait
+            unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
+        }
+        false
+    }
+
     /// Reaps children nobody tracks: leftovers of finished workers (a hook's orphan, the intermediate or init of
     /// a create whose worker was killed). Live ones still in the process group of a worker that failed
-    /// (`failed_pgid`: a clone that never reached its own session) are killed first. Runs only while every worker
-    /// that exited has been processed, so an init whose worker's answer is still unread is never mistaken for a
-    /// leftover.
-    fn reap_leftovers(&mut self, failed_pgid: Option<i32>) {
-        let mut workers: HashSet<i32> = HashSet::new();
-        for j in &self.jobs {
-            if let Some(w) = &j.worker {
-                if readable(w.pidfd.as_raw_fd()) {
-                    return;
-                }
-                workers.insert(w.pid);
-            }
+    /// (`failed_pgids`) are killed; they are reaped on a later look. Runs only while every worker that exited
+    /// has been processed, so an init whose worker's answer is still unread is never mistaken for a leftover:
+    /// false when it could not run for that reason.
+    fn reap_leftovers(&mut self) -> bool {
+        if self.a_worker_ended() {
+            return false;
         }
+        if self.failed_pgids.is_empty() && self.reap_untracked_zombies() {
+            return true;
+        }
+        let mut workers: HashSet<i32> =
+            self.jobs.iter().filter_map(|j| j.worker.as_ref().map(|w| w.pid)).collect();
         if let Some(sp) = &self.spare {
             workers.insert(sp.pid);
         }
         let tracked: HashSet<i32> = self.exits.live_pids().into_iter().collect();
-        for pid in child_pids() {
+        let children = child_pids();
+        if self.a_worker_ended() {
+            return false;
+        }
+        for pid in children {
             if workers.contains(&pid) || tracked.contains(&pid) {
                 continue;
             }
@@ -1096,13 +1191,14 @@ impl Helper {
             let zombie = fields.first() == Some(&"Z");
             if !zombie {
                 let pgid = fields.get(2).and_then(|p| p.parse::<i32>().ok());
-                if failed_pgid.is_some() && pgid == failed_pgid {
+                if pgid.is_some_and(|g| self.failed_pgids.contains(&g)) {
                     unsafe { libc::kill(pid, libc::SIGKILL) };
                 }
                 continue;
             }
             unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
         }
+        true
     }
 }
 

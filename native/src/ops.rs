@@ -155,9 +155,88 @@ pub struct ExitTable {
     orphans: Vec<OwnedFd>,
     /// exec entries whose process ended, oldest first (see MAX_ENDED_EXECS_REMEMBERED).
     ended_execs: VecDeque<String>,
+    /// The helper's readiness set over the pollable pidfds; off in direct mode.
+    watch: Watch,
+}
+
+/// An epoll set holding every pollable pidfd (a tracked, adopted, unreaped process, or an orphan), registered once
+/// when it becomes pollable and removed before its fd closes. The helper's loop waits on this one fd, so a round
+/// costs the same with 3 containers or 300; poll(2) over every pidfd each round made each call pay for every
+/// running container. A pidfd the kernel would not add (`max_user_watches`) stays in `unwatched` and is polled
+/// the old way.
+#[derive(Default)]
+struct Watch {
+    epoll: Option<OwnedFd>,
+    /// Registered fd → its key ("" for an orphan).
+    keys: HashMap<RawFd, String>,
+    unwatched: HashMap<RawFd, String>,
+}
+
+impl Watch {
+    fn add(&mut self, fd: RawFd, key: &str) {
+        let Some(ep) = &self.epoll else { return };
+        let mut ev = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: fd as u64,
+        };
+        if unsafe { libc::epoll_ctl(ep.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) } == 0 {
+            self.keys.insert(fd, key.to_string());
+        } else {
+            self.unwatched.insert(fd, key.to_string());
+        }
+    }
+
+    /// Before `fd` closes (another process may hold the same file, and epoll drops an entry only with the file).
+    fn remove(&mut self, fd: RawFd) {
+        if self.keys.remove(&fd).is_some() {
+            if let Some(ep) = &self.epoll {
+                unsafe { libc::epoll_ctl(ep.as_raw_fd(), libc::EPOLL_CTL_DEL, fd, std::ptr::null_mut()) };
+            }
+        }
+        self.unwatched.remove(&fd);
+    }
+
+    /// `fd` stays open but now belongs to an orphan.
+    fn rekey_orphan(&mut self, fd: RawFd) {
+        for m in [&mut self.keys, &mut self.unwatched] {
+            if let Some(k) = m.get_mut(&fd) {
+                k.clear();
+            }
+        }
+    }
 }
 
 impl ExitTable {
+    /// A table whose pollable pidfds are kept in an epoll set ([`ExitTable::watch_fd`]); the helper's.
+    pub fn with_epoll() -> std::io::Result<Self> {
+        let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(Self {
+            watch: Watch {
+                epoll: Some(unsafe { OwnedFd::from_raw_fd(fd) }),
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+    }
+
+    /// The epoll fd to wait on (readable when a watched process ended), if the table has one.
+    pub fn watch_fd(&self) -> Option<RawFd> {
+        self.watch.epoll.as_ref().map(|e| e.as_raw_fd())
+    }
+
+    /// Keys of the watched processes that ended ("" for an orphan), without waiting.
+    pub fn ended_keys(&self) -> Vec<String> {
+        let Some(ep) = &self.watch.epoll else { return Vec::new() };
+        let mut evs = [libc::epoll_event { events: 0, u64: 0 }; 64];
+        let n = unsafe { libc::epoll_wait(ep.as_raw_fd(), evs.as_mut_ptr(), evs.len() as libc::c_int, 0) };
+        (0..n.max(0) as usize)
+            .filter_map(|i| self.watch.keys.get(&(evs[i].u64 as RawFd)).cloned())
+            .collect()
+    }
+
     pub fn insert(&mut self, id: &str, pid: i32, pidfd: OwnedFd) {
         self.insert_tracked(id, pid, pidfd, false);
     }
@@ -171,6 +250,11 @@ impl ExitTable {
     /// The worker that made `id`'s process is gone, so the process is ours to reap now.
     pub fn adopt(&mut self, id: &str) {
         if let Some(t) = self.map.get_mut(id) {
+            if t.pending {
+                if let Some(fd) = &t.pidfd {
+                    self.watch.add(fd.as_raw_fd(), id);
+                }
+            }
             t.pending = false;
         }
     }
@@ -180,6 +264,9 @@ impl ExitTable {
     }
 
     fn insert_tracked(&mut self, id: &str, pid: i32, pidfd: OwnedFd, pending: bool) {
+        if !pending {
+            self.watch.add(pidfd.as_raw_fd(), id);
+        }
         let t = Tracked {
             pid,
             pidfd: Some(pidfd),
@@ -191,16 +278,26 @@ impl ExitTable {
         };
         if let Some(old) = self.map.insert(id.to_string(), t) {
             if let Some(fd) = old.pidfd {
-                self.orphans.push(fd);
+                self.push_orphan(fd, old.pending);
             }
         }
+    }
+
+    /// A pidfd whose entry went away before its process was reaped; polled (and reaped) as an orphan.
+    fn push_orphan(&mut self, fd: OwnedFd, was_pending: bool) {
+        if was_pending {
+            self.watch.add(fd.as_raw_fd(), "");
+        } else {
+            self.watch.rekey_orphan(fd.as_raw_fd());
+        }
+        self.orphans.push(fd);
     }
 
     /// Drops an entry whose exit was collected (execs: their status is read once).
     pub fn forget(&mut self, id: &str) {
         if let Some(t) = self.map.remove(id) {
             if let Some(fd) = t.pidfd {
-                self.orphans.push(fd);
+                self.push_orphan(fd, t.pending);
             }
         }
     }
@@ -255,22 +352,23 @@ impl ExitTable {
             return t.exit;
         }
         let fd = t.pidfd.as_ref()?;
+        let raw = fd.as_raw_fd();
         match reap_pidfd(fd.as_fd()) {
             Ok(Some(code)) => {
                 t.exit = Some(code);
-                t.pidfd = None;
             }
-            Ok(None) => {}
+            Ok(None) => return None,
             Err(_) => {
                 // ECHILD: not (or no longer) our child. Whoever reaped it, the pidfd may still know the exit.
-                match pidfd_exit_code(fd.as_raw_fd()) {
+                match pidfd_exit_code(raw) {
                     Ok(Some(code)) => t.exit = Some(code),
                     Ok(None) => return None,
                     Err(_) => t.lost = true,
                 }
-                t.pidfd = None;
             }
         }
+        self.watch.remove(raw);
+        t.pidfd = None;
         self.concluded(id)
     }
 
@@ -305,24 +403,27 @@ impl ExitTable {
             return t.exit;
         }
         if let Some(fd) = t.pidfd.as_ref() {
+            let raw = fd.as_raw_fd();
             match reap_pidfd_bounded(fd.as_fd(), timeout) {
-                Ok(Some(code)) => {
-                    t.exit = Some(code);
-                    t.pidfd = None;
-                }
-                Ok(None) => {}
-                Err(_) => {
-                    t.lost = true;
-                    t.pidfd = None;
-                }
+                Ok(Some(code)) => t.exit = Some(code),
+                Ok(None) => return None,
+                Err(_) => t.lost = true,
             }
+            self.watch.remove(raw);
+            t.pidfd = None;
         }
         self.concluded(id)
     }
 
     pub fn reap_orphans(&mut self) {
-        self.orphans
-            .retain(|fd| matches!(reap_pidfd(fd.as_fd()), Ok(None)));
+        let watch = &mut self.watch;
+        self.orphans.retain(|fd| {
+            let keep = matches!(reap_pidfd(fd.as_fd()), Ok(None));
+            if !keep {
+                watch.remove(fd.as_raw_fd());
+            }
+            keep
+        });
     }
 
     pub fn exit_status(&mut self, id: &str) -> OpResult<i32> {
@@ -368,6 +469,11 @@ impl ExitTable {
         Ok(code)
     }
 
+    /// Whether `pid` is a tracked process not reaped yet.
+    pub fn tracks_pid(&self, pid: i32) -> bool {
+        self.map.values().any(|t| t.pid == pid && t.pidfd.is_some())
+    }
+
     /// Pids of every tracked process not reaped yet.
     pub fn live_pids(&self) -> Vec<i32> {
         self.map
@@ -389,15 +495,20 @@ impl ExitTable {
             if self.map.get(&old).and_then(|t| t.deleted) == Some(s) {
                 if let Some(t) = self.map.remove(&old) {
                     if let Some(fd) = t.pidfd {
-                        self.orphans.push(fd);
+                        self.push_orphan(fd, t.pending);
                     }
                 }
             }
         }
     }
 
-    /// (id, pidfd) of every init not reaped yet, plus orphans under an empty id: the helper polls these.
+    /// (id, pidfd) of every init not reaped yet, plus orphans under an empty id, for a caller to poll. With an
+    /// epoll set, only those the set would not take.
     pub fn pollable(&self) -> Vec<(String, RawFd)> {
+        if self.watch.epoll.is_some() {
+            // the rest are in the epoll set
+            return self.watch.unwatched.iter().map(|(fd, k)| (k.clone(), *fd)).collect();
+        }
         let mut v: Vec<(String, RawFd)> = self
             .map
             .iter()
@@ -1189,6 +1300,75 @@ mod tests {
         assert_eq!(t.pollable().len(), 1);
         assert_eq!(t.try_reap("c"), Some(9));
         assert_eq!(t.exit_status("c").unwrap(), 9);
+    }
+
+    /// With an epoll set, each pollable process is registered once: only ended ones are reported, under their key
+    /// ("" for an orphan), a pending one only after adoption, and none once reaped, even while another copy of
+    /// its pidfd is open (a worker forked meanwhile holds one).
+    #[test]
+    fn the_epoll_set_reports_ended_processes_until_they_are_reaped() {
+        use super::ExitTable;
+        use crate::util::pidfd_open;
+        let spawn = || {
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                unsafe {
+                    // gone with the test thread, also when an assertion fails
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+                    libc::pause();
+                    libc::_exit(0)
+                };
+            }
+            (pid, pidfd_open(pid).expect("pidfd_open"))
+        };
+        let end = |pid: i32| {
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let fd = pidfd_open(pid).expect("pidfd_open");
+            let mut p = libc::pollfd { fd: std::os::fd::AsRawFd::as_raw_fd(&fd), events: libc::POLLIN, revents: 0 };
+            assert_eq!(unsafe { libc::poll(&mut p, 1, 5000) }, 1, "{pid} did not end");
+        };
+        let mut t = ExitTable::with_epoll().expect("epoll_create1");
+        let watch = t.watch_fd().expect("an epoll fd");
+        let sorted = |t: &ExitTable| {
+            let mut k = t.ended_keys();
+            k.sort();
+            k
+        };
+        let (a, fa) = spawn();
+        let copy = crate::util::dup_cloexec(std::os::fd::AsFd::as_fd(&fa)).expect("dup");
+        let (b, fb) = spawn();
+        let (c, fc) = spawn();
+        let (d, fd) = spawn();
+        t.insert("a", a, fa);
+        t.insert_pending("b", b, fb);
+        t.insert("c", c, fc);
+        assert!(t.pollable().is_empty(), "everything is in the set");
+        assert!(sorted(&t).is_empty(), "nothing ended yet");
+        assert_eq!(crate::util::readable_now(watch), Some(false));
+
+        end(a);
+        end(b);
+        assert_eq!(sorted(&t), vec!["a".to_string()], "b is pending");
+        assert_eq!(crate::util::readable_now(watch), Some(true));
+        assert_eq!(t.try_reap("a"), Some(128 + libc::SIGKILL));
+        assert!(sorted(&t).is_empty(), "a reaped, its other pidfd copy still open");
+        drop(copy);
+
+        t.adopt("b");
+        assert_eq!(sorted(&t), vec!["b".to_string()]);
+        assert!(t.try_reap("b").is_some());
+
+        // c replaced before it was reaped: it is an orphan now
+        t.insert("c", d, fd);
+        end(c);
+        assert_eq!(sorted(&t), vec![String::new()]);
+        t.reap_orphans();
+        assert!(sorted(&t).is_empty());
+        end(d);
+        assert_eq!(sorted(&t), vec!["c".to_string()]);
+        assert!(t.try_reap("c").is_some());
+        assert!(sorted(&t).is_empty());
+        assert!(t.watch.keys.is_empty() && t.watch.unwatched.is_empty());
     }
 
     /// Ended execs nobody asked about (the library read their code from the pidfd) do not pile up: the oldest
