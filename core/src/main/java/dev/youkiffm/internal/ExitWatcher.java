@@ -3,6 +3,8 @@ package dev.youkiffm.internal;
 import dev.youkiffm.ContainerException;
 import dev.youkiffm.internal.nativeaccess.Posix;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
@@ -10,8 +12,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 
 /**
- * One platform thread polls the pidfds of every container init this runtime created, plus an eventfd used to wake
- * it when the set changes. When a pidfd turns readable the init has exited; the exit code is then fetched from the
+ * One platform thread waits on an epoll set holding the pidfds of every container init this runtime created, plus an
+ * eventfd used to wake it. Each pidfd is registered once, so a wake-up costs the same with 3 containers or 300 (a
+ * pidfd the kernel would not add is polled directly instead). When a pidfd turns readable the init has exited; the exit code is then fetched from the
  * native library (which reaps with a targeted waitid on that pidfd, never waitpid(-1)) and the future completes.
  * When another process reaps it ({@link ExitSource#reapedElsewhere}, the FFM helper), the watcher first waits up to
  * {@link #REAP_WAIT_NANOS} for that reap, which the pidfd reports as POLLHUP with the code inside, so no question
@@ -74,8 +77,16 @@ public final class ExitWatcher implements AutoCloseable {
     private final Object fdLock = new Object();
     private final ExitSource exitStatus;
     private final int wakeFd;
+    private final int epollFd;
+    /** Watched pidfds the epoll set would not take (its watch limit): polled directly, each round. */
+    private final java.util.Set<Integer> unwatched = ConcurrentHashMap.newKeySet();
     private final Thread thread;
     private volatile boolean stopped;
+    /** Set (under {@link #fdLock}) once {@link #close} gave up the fds: later watches fail at once. */
+    private boolean closed;
+    /** Set (under {@link #fdLock}) when the thread ended on an error: later watches fail at once with it. */
+    private ContainerException failed;
+    private static final String CLOSED = "runtime closed before the container exited (it keeps running)";
 
     public ExitWatcher(String name, Function<String, OptionalInt> exitStatus) {
         this(name, (key, pidfd) -> exitStatus.apply(key));
@@ -88,18 +99,52 @@ public final class ExitWatcher implements AutoCloseable {
         } catch (IOException e) {
             throw HostErrors.typed("exit watcher: eventfd", e);
         }
+        try {
+            this.epollFd = Posix.epollCreate(Posix.EPOLL_CLOEXEC);
+        } catch (IOException e) {
+            Posix.close(wakeFd);
+            throw HostErrors.typed("exit watcher: epoll_create1", e);
+        }
         this.thread = Thread.ofPlatform().daemon().name(name).unstarted(this::run);
         thread.start();
     }
 
     /** Starts watching; the watcher owns {@code pidfd} from now on and closes it after the exit. */
     public void watch(Watch w) {
-        byFuture.put(w.future(), w);
-        byFd.put(w.pidfd(), w);
-        Posix.eventfdSignal(wakeFd);
+        synchronized (fdLock) {
+            if (closed || failed != null) {
+                w.future().completeExceptionally(closed ? new ContainerException(CLOSED)
+                        : new ContainerException(failed.getMessage(), failed));
+                Posix.close(w.pidfd());
+                return;
+            }
+            byFuture.put(w.future(), w);
+            byFd.put(w.pidfd(), w);
+            try {
+                // a pidfd added to the set wakes the thread by itself once it is readable
+                Posix.epollCtl(epollFd, Posix.EPOLL_CTL_ADD, w.pidfd(), Posix.EPOLLIN);
+            } catch (IOException e) {
+                unwatched.add(w.pidfd());
+                Posix.eventfdSignal(wakeFd);
+            }
+        }
     }
 
     private void run() {
+        try {
+            watchLoop();
+        } catch (Throwable t) {
+            // never end silently: every watched exit would go undelivered, and later watches would wait forever
+            ContainerException e = t instanceof ContainerException ce ? ce
+                    : new ContainerException("exit watcher failed: " + t, t);
+            synchronized (fdLock) {
+                failed = e;
+            }
+            failAll(e);
+        }
+    }
+
+    private void watchLoop() {
         try {
             // it only wakes for short work that callers wait on: run soon after waking on a busy host
             Posix.setFairSlice(SLICE_NANOS);
@@ -110,52 +155,83 @@ public final class ExitWatcher implements AutoCloseable {
         // pidfd -> when to stop waiting for another process's reap of that exited process; this thread only
         Map<Integer, Long> reapWait = new java.util.HashMap<>();
         while (!stopped) {
-            Watch[] watches = byFd.values().toArray(Watch[]::new);
-            int[] fds = new int[watches.length + 1];
+            Integer[] direct = unwatched.toArray(Integer[]::new);
+            int[] fds = new int[direct.length + 2];
             short[] events = new short[fds.length];
             fds[0] = wakeFd;
             events[0] = Posix.POLLIN;
+            fds[1] = epollFd;
+            events[1] = Posix.POLLIN;
+            for (int i = 0; i < direct.length; i++) {
+                fds[i + 2] = direct[i];
+                // dead and waiting for the reap: only POLLHUP (always reported) is of interest now
+                events[i + 2] = reapWait.containsKey(direct[i]) ? 0 : Posix.POLLIN;
+            }
             long now = System.nanoTime();
             long nextDeadline = Long.MAX_VALUE;
-            for (int i = 0; i < watches.length; i++) {
-                fds[i + 1] = watches[i].pidfd();
-                Long until = reapWait.get(watches[i].pidfd());
-                // dead and waiting for the reap: only POLLHUP (always reported) is of interest now
-                events[i + 1] = until == null ? Posix.POLLIN : 0;
-                if (until != null) {
-                    nextDeadline = Math.min(nextDeadline, until);
-                }
+            for (long until : reapWait.values()) {
+                nextDeadline = Math.min(nextDeadline, until);
             }
             int timeout = nextDeadline == Long.MAX_VALUE ? -1
                     : (int) Math.max(0, (nextDeadline - now + 999_999) / 1_000_000);
-            short[] revents;
+            // fd << 32 | events of each ready pidfd
+            List<Long> ready = new ArrayList<>();
             try {
-                revents = Posix.poll(fds, events, timeout);
-            } catch (IOException e) {
-                failAll(new ContainerException("exit watcher poll failed", e));
-                return;
-            }
-            if (revents[0] != 0) {
-                Posix.eventfdDrain(wakeFd);
-            }
-            now = System.nanoTime();
-            for (int i = 0; i < watches.length; i++) {
-                Watch w = watches[i];
-                Long until = reapWait.get(w.pidfd());
-                if (until != null) {
-                    if ((revents[i + 1] & Posix.POLLHUP) != 0 || now - until >= 0) {
-                        reapWait.remove(w.pidfd());
-                        exited(w);
-                    }
-                } else if (revents[i + 1] != 0) {
-                    if ((revents[i + 1] & Posix.POLLHUP) == 0 && exitStatus.reapedElsewhere(w.id())) {
-                        reapWait.put(w.pidfd(), now + REAP_WAIT_NANOS);
-                    } else {
-                        exited(w);
+                short[] revents = Posix.poll(fds, events, timeout);
+                if (revents[0] != 0) {
+                    Posix.eventfdDrain(wakeFd);
+                }
+                if (revents[1] != 0) {
+                    for (long e : Posix.epollWait(epollFd, 256, 0)) {
+                        ready.add(e);
                     }
                 }
+                for (int i = 0; i < direct.length; i++) {
+                    if (revents[i + 2] != 0) {
+                        ready.add(((long) direct[i] << 32) | (revents[i + 2] & 0xffff));
+                    }
+                }
+            } catch (IOException e) {
+                throw new ContainerException("exit watcher poll failed", e);
             }
-            reapWait.keySet().retainAll(byFd.keySet());
+            now = System.nanoTime();
+            for (long e : ready) {
+                int fd = (int) (e >>> 32);
+                boolean hup = (e & Posix.POLLHUP) != 0;
+                Watch w = byFd.get(fd);
+                if (w == null) {
+                    continue;
+                }
+                if (reapWait.containsKey(fd)) {
+                    if (hup) {
+                        reapWait.remove(fd);
+                        exited(w);
+                    }
+                } else if (!hup && exitStatus.reapedElsewhere(w.id())) {
+                    reapWait.put(fd, now + REAP_WAIT_NANOS);
+                    if (!unwatched.contains(fd)) {
+                        try {
+                            // only the reap (EPOLLHUP, always reported) from now on
+                            Posix.epollCtl(epollFd, Posix.EPOLL_CTL_MOD, fd, 0);
+                        } catch (IOException ex) {
+                            reapWait.remove(fd);
+                            exited(w);
+                        }
+                    }
+                } else {
+                    exited(w);
+                }
+            }
+            for (var it = reapWait.entrySet().iterator(); it.hasNext(); ) {
+                var en = it.next();
+                Watch w = byFd.get(en.getKey());
+                if (w == null) {
+                    it.remove();
+                } else if (now - en.getValue() >= 0) {
+                    it.remove();
+                    exited(w);
+                }
+            }
         }
     }
 
@@ -179,7 +255,8 @@ public final class ExitWatcher implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             w.future().completeExceptionally(new ContainerException("interrupted", e));
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
+            // this exit only; the thread goes on for the others
             w.future().completeExceptionally(e);
         } finally {
             forget(w);
@@ -190,6 +267,14 @@ public final class ExitWatcher implements AutoCloseable {
         synchronized (fdLock) {
             byFuture.remove(w.future(), w);
             if (byFd.remove(w.pidfd(), w)) {
+                if (!unwatched.remove(w.pidfd())) {
+                    try {
+                        // before the close: a copy of this pidfd elsewhere would keep the registration alive
+                        Posix.epollCtl(epollFd, Posix.EPOLL_CTL_DEL, w.pidfd(), 0);
+                    } catch (IOException e) {
+                        // not registered (closed meanwhile is impossible: the fd is ours until here)
+                    }
+                }
                 Posix.close(w.pidfd());
             }
         }
@@ -302,7 +387,14 @@ public final class ExitWatcher implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        failAll(new ContainerException("runtime closed before the container exited (it keeps running)"));
+        synchronized (fdLock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        failAll(new ContainerException(CLOSED));
         Posix.close(wakeFd);
+        Posix.close(epollFd);
     }
 }

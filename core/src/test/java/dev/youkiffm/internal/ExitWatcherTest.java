@@ -45,6 +45,12 @@ class ExitWatcherTest {
         }
     };
 
+    /** The sources here read exit codes through the native library: loaded, as a runtime would have. */
+    @org.junit.jupiter.api.BeforeAll
+    static void loadNativeLibrary() {
+        dev.youkiffm.internal.nativeaccess.NativeLibrary.load();
+    }
+
     /** Skipped on kernels before 6.15 outside CI; CI's kernel must have it. */
     private static void requireExitInfo() {
         assumeTrue(NativeRuntime.pidfdExitInfo() || System.getenv("CI") != null, "Linux 6.15+ keeps exit codes in pidfds");
@@ -139,6 +145,97 @@ class ExitWatcherTest {
         } finally {
             child.process().destroyForcibly().waitFor();
         }
+    }
+
+    /**
+     * Hundreds of watches at once (the watcher's epoll set): each exit is delivered once, with its own code, and
+     * nothing stays watched. A watch the epoll set refuses (/dev/null cannot be polled by epoll) is polled directly
+     * and still delivered.
+     */
+    @Test
+    void hundredsOfExitsAreEachDeliveredWithTheirCodeAndAnUnpollableWatchStillIs() throws Exception {
+        requireExitInfo();
+        ExitWatcher.ExitSource source = new ExitWatcher.ExitSource() {
+            @Override
+            public OptionalInt exitStatus(String key, int pidfd) {
+                return key.equals("devnull") ? OptionalInt.of(42) : NativeRuntime.pidfdExitCode(pidfd);
+            }
+
+            @Override
+            public boolean reapedElsewhere(String key) {
+                return !key.equals("devnull");
+            }
+        };
+        int n = 300;
+        try (ExitWatcher w = new ExitWatcher("test-watcher", source)) {
+            java.util.List<Child> children = new java.util.ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                children.add(watch(w, "read x; exit " + (i % 100)));
+            }
+            CompletableFuture<Integer> devNull = new CompletableFuture<>();
+            int fd = Posix.open("/dev/null", Posix.O_RDONLY | Posix.O_CLOEXEC, 0);
+            w.watch(new ExitWatcher.Watch("devnull", fd, devNull));
+            assertEquals(42, devNull.get(30, TimeUnit.SECONDS));
+            assertEquals(n, awaitWatching(w, n), "the rest still run");
+            for (Child c : children) {
+                c.process().getOutputStream().close(); // EOF: the shell exits with its code
+            }
+            for (int i = 0; i < n; i++) {
+                assertEquals(i % 100, children.get(i).internal().get(30, TimeUnit.SECONDS), "exit " + i);
+            }
+            assertEquals(0, awaitWatching(w, 0), "every watch is let go after its exit");
+        }
+    }
+
+    /** A watch that arrives after close (a create finishing while the runtime closes) fails at once. */
+    @Test
+    void aWatchAfterCloseFailsAtOnceAndGivesUpItsFd() throws Exception {
+        ExitWatcher w = new ExitWatcher("test-watcher", SOURCE);
+        w.close();
+        w.close(); // idempotent
+        Process p = new ProcessBuilder("sleep", "600").start();
+        try {
+            int pidfd = Posix.pidfdOpen((int) p.pid());
+            CompletableFuture<Integer> exit = new CompletableFuture<>();
+            w.watch(new ExitWatcher.Watch("late", pidfd, exit));
+            ExecutionException e = assertThrows(ExecutionException.class, () -> exit.get(1, TimeUnit.SECONDS));
+            assertInstanceOf(ContainerException.class, e.getCause());
+            assertEquals(0, w.watching());
+        } finally {
+            p.destroyForcibly().waitFor();
+        }
+    }
+
+    /**
+     * An error out of the code that collects one exit (here a linkage error, as from a library that did not load)
+     * fails that exit only: the watcher thread goes on delivering the others.
+     */
+    @Test
+    void anErrorCollectingOneExitFailsOnlyThatExit() throws Exception {
+        ExitWatcher.ExitSource source = (key, pidfd) -> {
+            if (key.equals("bad")) {
+                throw new UnsatisfiedLinkError("unresolved symbol: test");
+            }
+            return OptionalInt.of(5);
+        };
+        try (ExitWatcher w = new ExitWatcher("test-watcher", source)) {
+            CompletableFuture<Integer> bad = new CompletableFuture<>();
+            w.watch(new ExitWatcher.Watch("bad", Posix.open("/dev/null", Posix.O_RDONLY | Posix.O_CLOEXEC, 0), bad));
+            ExecutionException e = assertThrows(ExecutionException.class, () -> bad.get(30, TimeUnit.SECONDS));
+            assertInstanceOf(UnsatisfiedLinkError.class, e.getCause());
+            CompletableFuture<Integer> good = new CompletableFuture<>();
+            w.watch(new ExitWatcher.Watch("good", Posix.open("/dev/null", Posix.O_RDONLY | Posix.O_CLOEXEC, 0), good));
+            assertEquals(5, good.get(30, TimeUnit.SECONDS));
+        }
+    }
+
+    /** The watch count once it is {@code n} (a future completes just before its watch is let go), or after 10 s. */
+    private static int awaitWatching(ExitWatcher w, int n) throws InterruptedException {
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (w.watching() != n && System.nanoTime() < until) {
+            Thread.sleep(5);
+        }
+        return w.watching();
     }
 
     private interface Wait {

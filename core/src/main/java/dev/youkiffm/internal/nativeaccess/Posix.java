@@ -14,6 +14,7 @@ import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 import java.nio.charset.StandardCharsets;
@@ -45,6 +46,13 @@ public final class Posix {
     public static final short POLLHUP = 0x10;
     public static final short POLLNVAL = 0x20;
     public static final int EPIPE = 32;
+    public static final int EPOLL_CLOEXEC = 02000000;
+    public static final int EPOLL_CTL_ADD = 1;
+    public static final int EPOLL_CTL_DEL = 2;
+    public static final int EPOLL_CTL_MOD = 3;
+    public static final int EPOLLIN = 0x1;
+    public static final int EPOLLERR = 0x8;
+    public static final int EPOLLHUP = 0x10;
     public static final int ESRCH = 3;
     private static final int F_GETFL = 3;
     private static final int F_SETFL = 4;
@@ -170,9 +178,32 @@ public final class Posix {
             ADDRESS, JAVA_INT), ERRNO_OPT);
     private static final MethodHandle ioctl$mh = downcall("ioctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT,
             JAVA_LONG, ADDRESS), ERRNO_OPT, Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle epollCreate1$mh = downcall("epoll_create1",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT), ERRNO_OPT);
+    private static final MethodHandle epollCtl$mh = downcall("epoll_ctl",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), ERRNO_OPT);
+    private static final MethodHandle epollWait$mh = downcall("epoll_wait",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), ERRNO_OPT);
+    /**
+     * struct epoll_event { uint32_t events; uint64_t data; }: packed on x86_64 (12 bytes), naturally aligned
+     * elsewhere (16).
+     */
+    public static final StructLayout EPOLL_EVENT = isX8664()
+            ? MemoryLayout.structLayout(JAVA_INT.withName("events"),
+                    ValueLayout.JAVA_LONG_UNALIGNED.withName("data"))
+            : MemoryLayout.structLayout(JAVA_INT.withName("events"), MemoryLayout.paddingLayout(4),
+                    JAVA_LONG.withName("data"));
+    private static final VarHandle EPOLL_EVENTS =
+            EPOLL_EVENT.varHandle(MemoryLayout.PathElement.groupElement("events"));
+    private static final VarHandle EPOLL_DATA = EPOLL_EVENT.varHandle(MemoryLayout.PathElement.groupElement("data"));
     private static final MethodHandle strerror$mh = downcall("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
     private Posix() {}
+
+    private static boolean isX8664() {
+        String arch = System.getProperty("os.arch");
+        return "amd64".equals(arch) || "x86_64".equals(arch);
+    }
 
     private static MethodHandle downcall(String name, FunctionDescriptor fd, Linker.Option... opts) {
         MemorySegment sym = LIBC.find(name).orElseThrow(() -> new UnsatisfiedLinkError("libc lacks " + name));
@@ -470,6 +501,71 @@ public final class Posix {
                     throw error(name, err);
                 }
             }
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** epoll_create1(2); the returned fd is owned by the caller. */
+    public static int epollCreate(int flags) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CAPTURE);
+            int fd = (int) epollCreate1$mh.invokeExact(st, flags);
+            if (fd < 0) {
+                throw error("epoll_create1", errno(st));
+            }
+            return fd;
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /** epoll_ctl(2) on {@code fd}, whose event data is the fd itself ({@link #epollWait}). */
+    public static void epollCtl(int epfd, int op, int fd, int events) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CAPTURE);
+            MemorySegment ev = a.allocate(EPOLL_EVENT);
+            EPOLL_EVENTS.set(ev, 0L, events);
+            EPOLL_DATA.set(ev, 0L, (long) fd);
+            int r = (int) epollCtl$mh.invokeExact(st, epfd, op, fd, ev);
+            if (r != 0) {
+                throw error("epoll_ctl", errno(st));
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new AssertionError(t);
+        }
+    }
+
+    /**
+     * epoll_wait(2) for at most {@code max} events; returns them as {@code fd << 32 | events} (the fd registered by
+     * {@link #epollCtl}). EINTR counts as no event.
+     */
+    public static long[] epollWait(int epfd, int max, int timeoutMillis) throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CAPTURE);
+            MemorySegment evs = a.allocate(EPOLL_EVENT, max);
+            int n = (int) epollWait$mh.invokeExact(st, epfd, evs, max, timeoutMillis);
+            if (n < 0) {
+                int err = errno(st);
+                if (err == EINTR) {
+                    return new long[0];
+                }
+                throw error("epoll_wait", err);
+            }
+            long[] out = new long[n];
+            for (int i = 0; i < n; i++) {
+                MemorySegment e = evs.asSlice(i * EPOLL_EVENT.byteSize(), EPOLL_EVENT);
+                long fd = (long) EPOLL_DATA.get(e, 0L);
+                int events = (int) EPOLL_EVENTS.get(e, 0L);
+                out[i] = (fd << 32) | (events & 0xffffffffL);
+            }
+            return out;
         } catch (IOException | RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
