@@ -68,6 +68,8 @@ EXTRA = [("exec.json", "Exec probe latency (ExecBenchmark: `true` and `echo ok` 
                                    "bridge through the plugins / bridge-fast in-process)"),
          ("head-of-line.json", "Head-of-line (HeadOfLineBenchmark: state() of another container and SIGKILL-to-onExit "
                                "delay, idle / beside 4 churning threads / beside a create whose hook sleeps 20 s)"),
+         ("head-of-line-many.json", "Head-of-line on a full node (HeadOfLineBenchmark, `churn4many`: state() of another "
+                                    "container and exit delivery beside 4 churning threads and 300 running containers)"),
          ("exit-delivery.json", "Exit delivery (HeadOfLineBenchmark: SIGKILL-to-onExit, and death-to-onExit where the clock "
                                 "starts when the benchmark's own pidfd sees the init dead; idle and beside 4 churning threads; wakeFloor: two "
                                 "thread wake-ups in a row with no work, the floor for a delivery through the helper)"),
@@ -203,6 +205,29 @@ def concurrency_section(results_dir):
     return md + [chart(results_dir, "concurrency.png", "lifecycles/s per caller count", draw), ""]
 
 
+def resident_section(results_dir):
+    """ConcurrencyBenchmark beside running containers against none, from the same runs: lifecycles/s per caller count."""
+    path = os.path.join(results_dir, "concurrency-resident.json")
+    if not os.path.exists(path):
+        return []
+    rates = {}
+    for e in load(path):
+        rates[(e["params"]["runtime"], e.get("threads", 1), int(e["params"]["resident"]))] = \
+            e["secondaryMetrics"]["lifecycles"]["score"]
+    many = max(r for (_, _, r) in rates)
+    callers = sorted({t for (_, t, _) in rates})
+    md = [f"## Concurrency beside {many} running containers (ConcurrencyBenchmark, `resident=0,{many}`: "
+          "lifecycles/s while the node's other containers keep running, against none, in the same runs)", "",
+          "| runtime | " + " | ".join(f"{t} caller{'s' if t > 1 else ''}: none / {many}" for t in callers) + " |",
+          "| --- | " + " | ".join("---:" for _ in callers) + " |"]
+    for rt in [r for r in RUNTIMES if any(k[0] == r for k in rates)]:
+        cells = []
+        for t in callers:
+            a, b = rates.get((rt, t, 0)), rates.get((rt, t, many))
+            cells.append(f"{a:.1f} / {b:.1f} ({(b / a - 1) * 100:+.0f} %)" if a and b else "")
+        md.append(f"| {rt} | " + " | ".join(cells) + " |")
+    return md + [""]
+
 
 def cgroupv2_section(path):
     """Ratios of the lifecycle p50 on a pure cgroup v2 kernel (scripts/bench-cgroupv2.sh, under QEMU TCG)."""
@@ -316,6 +341,7 @@ def main():
            "## Targets", "", "| target | ratio | limit | result |", "| --- | ---: | ---: | --- |", *targets, ""]
     md += cgroupv2_section(os.path.join(results_dir, "lifecycle-cgroupv2.json"))
     md += concurrency_section(results_dir)
+    md += resident_section(results_dir)
     for fname, title in EXTRA:
         path = os.path.join(results_dir, fname)
         if os.path.exists(path):

@@ -65,11 +65,36 @@ json.dump(merged, open(sys.argv[1], "w"), indent=2)
 PY
 rm -f "${conc_parts[@]}"
 
+# The same beside 300 running containers (an orchestrator's node) and, in the same runs, beside none: 1 and 8 callers.
+res_parts=()
+for t in 1 8; do
+  res_opts=(-t "$t" -p resident=0,300 -rf json -rff "$results/concurrency-resident-t$t.json")
+  [ "$quick" = 1 ] && res_opts+=(-wi 0 -i 1 -r 3s)
+  log "running JMH (ConcurrencyBenchmark: lifecycles/s with $t callers beside 300 running containers)"
+  "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dyffm.youki.path="$(youki_path)" \
+    -jar "$jar" 'ConcurrencyBenchmark' "${res_opts[@]}" -jvmArgsAppend "-Dyffm.youki.path=$(youki_path)"
+  res_parts+=("$results/concurrency-resident-t$t.json")
+done
+python3 - "$results/concurrency-resident.json" "${res_parts[@]}" <<'PY'
+import json, sys
+merged = [e for part in sys.argv[2:] for e in json.load(open(part))]
+order = {"ffm": 0, "youki": 1, "runc": 2, "crun": 3}
+merged.sort(key=lambda e: (order.get(e["params"]["runtime"], 9), e["threads"], int(e["params"]["resident"])))
+json.dump(merged, open(sys.argv[1], "w"), indent=2)
+PY
+rm -f "${res_parts[@]}"
+
 hol_opts=(-rf json -rff "$results/head-of-line.json")
 [ "$quick" = 1 ] && hol_opts+=(-wi 0 -i 1 -r 3s)
 log "running JMH (HeadOfLineBenchmark: state() and exit delivery beside churn and a 20 s hook)"
 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dyffm.youki.path="$(youki_path)" \
   -jar "$jar" 'HeadOfLineBenchmark' "${hol_opts[@]}" -jvmArgsAppend "-Dyffm.youki.path=$(youki_path)"
+
+many_opts=(-p load=churn4many -rf json -rff "$results/head-of-line-many.json")
+[ "$quick" = 1 ] && many_opts+=(-wi 0 -i 1 -r 3s)
+log "running JMH (HeadOfLineBenchmark: state() and exit delivery beside churn and 300 running containers)"
+"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dyffm.youki.path="$(youki_path)" \
+  -jar "$jar" 'HeadOfLineBenchmark' "${many_opts[@]}" -jvmArgsAppend "-Dyffm.youki.path=$(youki_path)"
 
 image_opts=(-rf json -rff "$results/image.json")
 [ "$quick" = 1 ] && image_opts+=(-wi 1 -i 1 -w 2s -r 3s)

@@ -23,7 +23,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * back on one shared runtime instance, the way an orchestrator's request threads would. No caller waits for
  * another, so the figure is the runtime's throughput and not that of the slowest caller in a batch. The
  * {@code lifecycles} counter is successful lifecycles per second across all callers; {@code failures} counts
- * lifecycles that threw.
+ * lifecycles that threw. {@code resident} containers are created and started before the run and keep running
+ * through it, as on an orchestrator's node: each call then shares the runtime with them ({@code scripts/bench.sh}
+ * runs 300 as a pass of its own).
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -37,11 +39,20 @@ public class ConcurrencyBenchmark {
         @Param({"ffm", "youki", "runc", "crun"})
         public String runtime;
 
+        /** Containers kept running beside the callers. */
+        @Param({"0"})
+        public int resident;
+
         BenchFixture fx;
 
         @Setup(Level.Trial)
         public void setup() {
             fx = BenchFixture.open(runtime);
+            for (int i = 0; i < resident; i++) {
+                String id = fx.newId();
+                fx.create(id);
+                fx.runtime().start(id);
+            }
         }
 
         @TearDown(Level.Trial)

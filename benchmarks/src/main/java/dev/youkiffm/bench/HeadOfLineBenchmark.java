@@ -27,8 +27,9 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * What a caller waits for while other work runs on the same runtime instance ({@code load}): nothing else
- * ({@code idle}), four threads churning lifecycles ({@code churn4}), or a create whose {@code createRuntime} hook
- * sleeps 20 s ({@code slowHook}). {@code state} is the latency of {@code state()} of another container;
+ * ({@code idle}), four threads churning lifecycles ({@code churn4}), the same beside {@value #MANY} running containers
+ * ({@code churn4many}: an orchestrator's node), or a create whose {@code createRuntime} hook sleeps 20 s
+ * ({@code slowHook}). {@code state} is the latency of {@code state()} of another container;
  * {@code exitDelivery} is the time from SIGKILLing a container's init (directly, not through the runtime) to its
  * {@code onExit} completing with 137; that includes the kernel's exit work (tearing down the init's namespaces).
  * {@code exitAfterDeath} starts the clock later, when an independent pidfd of the benchmark's own reports the init
@@ -43,6 +44,8 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 2, time = 5)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xmx1g"})
 public class HeadOfLineBenchmark {
+    /** Running containers beside the churn in {@code churn4many}. */
+    static final int MANY = 300;
 
     @State(Scope.Benchmark)
     public static class Env {
@@ -50,7 +53,7 @@ public class HeadOfLineBenchmark {
         public String runtime;
 
         @Param({"idle", "churn4", "slowHook"})
-        public String load;
+        public String load; // and churn4many, run on its own by scripts/bench.sh
 
         BenchFixture fx;
         String running;
@@ -63,7 +66,14 @@ public class HeadOfLineBenchmark {
             running = fx.newId();
             fx.create(running);
             fx.runtime().start(running);
-            if (load.equals("churn4")) {
+            if (load.equals("churn4many")) {
+                for (int i = 0; i < MANY; i++) {
+                    String id = fx.newId();
+                    fx.create(id);
+                    fx.runtime().start(id);
+                }
+            }
+            if (load.startsWith("churn4")) {
                 for (int i = 0; i < 4; i++) {
                     background.add(Thread.ofPlatform().daemon().start(this::churn));
                 }

@@ -186,6 +186,61 @@ class FfmStressTest {
         assertEquals(List.of(), zombiesOf(helper > 0 ? helper : ProcessHandle.current().pid()));
     }
 
+    /**
+     * Hundreds of running containers at once, as an orchestrator's node holds: half are killed in a shuffled order
+     * while the other half exit on their own, and every exit reaches its own {@code onExit} with its own code. Once
+     * all are deleted, neither the JVM nor the helper holds more fds than before, and the helper has no zombie.
+     */
+    @Test
+    void hundredsOfRunningContainersEachGetTheirOwnExit() throws Exception {
+        Path exits3 = FfmTestSupport.bundle("stress-exit3", List.of("sh", "-c", "sleep 4; exit 3"), List.of());
+        lifecycle(rt, FfmTestSupport.id("warm"));
+        int helper = ((FfmContainerRuntime) rt).helperPid();
+        long fdsBefore = countFds();
+        long helperFdsBefore = helper > 0 ? countFds(helper) : 0;
+        int n = 200;
+        List<String> ids = new ArrayList<>();
+        java.util.Map<String, CompletableFuture<Integer>> exits = new java.util.HashMap<>();
+        for (int i = 0; i < n; i++) {
+            String id = "many-" + i + "-" + ProcessHandle.current().pid();
+            rt.create(id, i % 2 == 0 ? bundle : exits3, CreateOptions.DEFAULT);
+            rt.start(id);
+            ids.add(id);
+            exits.put(id, rt.onExit(id));
+        }
+        List<String> killed = new ArrayList<>(ids.stream().filter(id -> ids.indexOf(id) % 2 == 0).toList());
+        java.util.Collections.shuffle(killed, new java.util.Random(42));
+        for (String id : killed) {
+            rt.kill(id, Signal.SIGKILL, false);
+        }
+        for (int i = 0; i < n; i++) {
+            String id = ids.get(i);
+            assertEquals(i % 2 == 0 ? 137 : 3, exits.get(id).get(60, TimeUnit.SECONDS), id);
+        }
+        for (String id : ids) {
+            rt.delete(id, false);
+        }
+        assertEquals(List.of(), FfmTestSupport.leftovers(rt.root()), "containers left in the root");
+        assertEquals(0, ((FfmContainerRuntime) rt).watching(), "pidfds still watched");
+        assertTrue(countFds() <= fdsBefore + 2, "JVM fds grew from " + fdsBefore + " to " + countFds());
+        if (helper > 0) {
+            assertEquals(helper, ((FfmContainerRuntime) rt).helperPid(), "the helper was replaced");
+            long helperFds = countFds(helper);
+            assertTrue(helperFds <= helperFdsBefore + 2, "helper fds grew from " + helperFdsBefore + " to " + helperFds);
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (!zombiesOf(helper).isEmpty() && System.nanoTime() < until) {
+                Thread.sleep(10); // an exiting worker is reaped once the loop has nothing else to do
+            }
+            assertEquals(List.of(), zombiesOf(helper), "zombie children of the helper");
+        }
+    }
+
+    static long countFds(long pid) throws IOException {
+        try (var s = Files.list(Path.of("/proc/" + pid + "/fd"))) {
+            return s.count();
+        }
+    }
+
     static long countFds() throws IOException {
         try (var s = Files.list(Path.of("/proc/self/fd"))) {
             return s.count();
