@@ -378,20 +378,24 @@ public final class ExitWatcher implements AutoCloseable {
         return byFd.size();
     }
 
+    /**
+     * Idempotent. Fails the watches left (their processes keep running) and closes every fd the watcher owns; a
+     * later {@link #watch} fails at once.
+     */
     @Override
     public void close() {
+        synchronized (fdLock) {
+            if (closed) {
+                return; // the fds below are gone: a second signal could write into a file that reused the number
+            }
+            closed = true;
+        }
         stopped = true;
         Posix.eventfdSignal(wakeFd);
         try {
             thread.join(10_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        }
-        synchronized (fdLock) {
-            if (closed) {
-                return;
-            }
-            closed = true;
         }
         failAll(new ContainerException(CLOSED));
         Posix.close(wakeFd);
