@@ -14,11 +14,11 @@ import java.util.function.Function;
 /**
  * One platform thread waits on an epoll set holding the pidfds of every container init this runtime created, plus an
  * eventfd used to wake it. Each pidfd is registered once, so a wake-up costs the same with 3 containers or 300 (a
- * pidfd the kernel would not add is polled directly instead). When a pidfd turns readable the init has exited; the exit code is then fetched from the
- * native library (which reaps with a targeted waitid on that pidfd, never waitpid(-1)) and the future completes.
- * When another process reaps it ({@link ExitSource#reapedElsewhere}, the FFM helper), the watcher first waits up to
- * {@link #REAP_WAIT_NANOS} for that reap, which the pidfd reports as POLLHUP with the code inside, so no question
- * has to go to that process; past the wait it asks as before.
+ * pidfd the kernel would not add is polled directly instead). When a pidfd turns readable the init has exited; the
+ * exit code is then fetched from the native library (which reaps with a targeted waitid on that pidfd, never
+ * waitpid(-1)) and the future completes. When another process reaps it ({@link ExitSource#reapedElsewhere}, the FFM
+ * helper), the watcher first waits up to {@link #REAP_WAIT_NANOS} for that reap, which the pidfd reports as POLLHUP
+ * with the code inside, so no question has to go to that process; past the wait it asks as before.
  *
  * <p>A platform thread blocked on such an exit future ({@link #handOffWatched}) does not wait for this
  * thread: it polls a duplicate of the pidfd itself and completes the future from the reap, so the kernel's wake-up

@@ -226,7 +226,8 @@ class FfmStressTest {
         if (helper > 0) {
             assertEquals(helper, ((FfmContainerRuntime) rt).helperPid(), "the helper was replaced");
             long helperFds = countFds(helper);
-            assertTrue(helperFds <= helperFdsBefore + 2, "helper fds grew from " + helperFdsBefore + " to " + helperFds);
+            assertTrue(helperFds <= helperFdsBefore + 2,
+                    "helper fds grew from " + helperFdsBefore + " to " + helperFds);
             long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
             while (!zombiesOf(helper).isEmpty() && System.nanoTime() < until) {
                 Thread.sleep(10); // an exiting worker is reaped once the loop has nothing else to do
