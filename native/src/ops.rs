@@ -169,6 +169,7 @@ struct Watch {
     epoll: Option<OwnedFd>,
     /// Registered fd → its key ("" for an orphan).
     keys: HashMap<RawFd, String>,
+    /// Pollable fds the set would not take, with their keys: the helper polls these each round.
     unwatched: HashMap<RawFd, String>,
 }
 
