@@ -166,21 +166,33 @@ def supervise_section(results_dir):
     return md
 
 
+def concurrency_rates(path):
+    """ConcurrencyBenchmark results: (runtime, callers, running containers) -> (successful lifecycles/s, failures/s)."""
+    rates = {}
+    for e in load(path):
+        sec = e["secondaryMetrics"]
+        rates[(e["params"]["runtime"], e.get("threads", 1), int(e["params"].get("resident", 0)))] = (
+            sec["lifecycles"]["score"], sec.get("failures", {}).get("score", 0.0))
+    return rates
+
+
+def callers_label(t):
+    return f"{t} caller{'s' if t > 1 else ''}"
+
+
 def concurrency_section(results_dir):
     """ConcurrencyBenchmark: successful lifecycles/s per runtime and caller count (JMH -t), plus a chart."""
     path = os.path.join(results_dir, "concurrency.json")
     if not os.path.exists(path):
         return []
     rows = {}
-    for e in load(path):
-        threads = e.get("threads", 1)
-        sec = e.get("secondaryMetrics", {})
-        rows.setdefault(e["params"]["runtime"], {})[threads] = (sec["lifecycles"]["score"],
-                                                                sec.get("failures", {}).get("score", 0.0))
+    for (rt, threads, resident), v in concurrency_rates(path).items():
+        if resident == 0:
+            rows.setdefault(rt, {})[threads] = v
     callers = sorted({t for r in rows.values() for t in r})
     md = ["## Concurrency (ConcurrencyBenchmark: successful lifecycles/s with N independent callers on one runtime "
           "instance, each running create, start, kill, delete back to back)", "",
-          "| runtime | " + " | ".join(f"{t} caller{'s' if t > 1 else ''}" for t in callers)
+          "| runtime | " + " | ".join(callers_label(t) for t in callers)
           + f" | {callers[-1]} vs 1 | failures/s |",
           "| --- | " + " | ".join("---:" for _ in callers) + " | ---: | ---: |"]
     for rt in [r for r in RUNTIMES if r in rows] + [r for r in rows if r not in RUNTIMES]:
@@ -210,15 +222,12 @@ def resident_section(results_dir):
     path = os.path.join(results_dir, "concurrency-resident.json")
     if not os.path.exists(path):
         return []
-    rates = {}
-    for e in load(path):
-        rates[(e["params"]["runtime"], e.get("threads", 1), int(e["params"]["resident"]))] = \
-            e["secondaryMetrics"]["lifecycles"]["score"]
+    rates = {k: lifecycles for k, (lifecycles, _) in concurrency_rates(path).items()}
     many = max(r for (_, _, r) in rates)
     callers = sorted({t for (_, t, _) in rates})
     md = [f"## Concurrency beside {many} running containers (ConcurrencyBenchmark, `resident=0,{many}`: "
           "lifecycles/s while the node's other containers keep running, against none, in the same runs)", "",
-          "| runtime | " + " | ".join(f"{t} caller{'s' if t > 1 else ''}: none / {many}" for t in callers) + " |",
+          "| runtime | " + " | ".join(f"{callers_label(t)}: none / {many}" for t in callers) + " |",
           "| --- | " + " | ".join("---:" for _ in callers) + " |"]
     for rt in [r for r in RUNTIMES if any(k[0] == r for k in rates)]:
         cells = []

@@ -46,43 +46,33 @@ log "running JMH (ExecBenchmark for ffm/youki/runc/crun)"
 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dyffm.youki.path="$(youki_path)" \
   -jar "$jar" 'ExecBenchmark' "${exec_opts[@]}" -jvmArgsAppend "-Dyffm.youki.path=$(youki_path)"
 
-# One JMH run per caller count (JMH's -t: independent callers, no batches), merged into concurrency.json.
-conc_parts=()
-for t in 1 2 4 8; do
-  conc_opts=(-t "$t" -rf json -rff "$results/concurrency-t$t.json")
-  [ "$quick" = 1 ] && conc_opts+=(-wi 0 -i 1 -r 3s)
-  log "running JMH (ConcurrencyBenchmark: lifecycles/s with $t independent callers, every runtime)"
-  "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dyffm.youki.path="$(youki_path)" \
-    -jar "$jar" 'ConcurrencyBenchmark' "${conc_opts[@]}" -jvmArgsAppend "-Dyffm.youki.path=$(youki_path)"
-  conc_parts+=("$results/concurrency-t$t.json")
-done
-python3 - "$results/concurrency.json" "${conc_parts[@]}" <<'PY'
+# concurrency_runs OUT T... [-- JMH_ARGS...]: ConcurrencyBenchmark for every runtime, one JMH run per caller count T
+# (JMH's -t: independent callers, no batches), merged into OUT.
+concurrency_runs() {
+  local out=$1 threads=() parts=() t
+  shift
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do threads+=("$1"); shift; done
+  if [ $# -gt 0 ]; then shift; fi
+  for t in "${threads[@]}"; do
+    local opts=(-t "$t" "$@" -rf json -rff "${out%.json}-t$t.json")
+    [ "$quick" = 1 ] && opts+=(-wi 0 -i 1 -r 3s)
+    log "running JMH (ConcurrencyBenchmark${*:+ $*}: lifecycles/s with $t independent callers, every runtime)"
+    "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dyffm.youki.path="$(youki_path)" \
+      -jar "$jar" 'ConcurrencyBenchmark' "${opts[@]}" -jvmArgsAppend "-Dyffm.youki.path=$(youki_path)"
+    parts+=("${out%.json}-t$t.json")
+  done
+  python3 - "$out" "${parts[@]}" <<'PY'
 import json, sys
 merged = [e for part in sys.argv[2:] for e in json.load(open(part))]
 order = {"ffm": 0, "youki": 1, "runc": 2, "crun": 3}
-merged.sort(key=lambda e: (order.get(e["params"]["runtime"], 9), e["threads"]))
+merged.sort(key=lambda e: (order.get(e["params"]["runtime"], 9), e["threads"], int(e["params"].get("resident", 0))))
 json.dump(merged, open(sys.argv[1], "w"), indent=2)
 PY
-rm -f "${conc_parts[@]}"
-
-# The same beside 300 running containers (an orchestrator's node) and, in the same runs, beside none: 1 and 8 callers.
-res_parts=()
-for t in 1 8; do
-  res_opts=(-t "$t" -p resident=0,300 -rf json -rff "$results/concurrency-resident-t$t.json")
-  [ "$quick" = 1 ] && res_opts+=(-wi 0 -i 1 -r 3s)
-  log "running JMH (ConcurrencyBenchmark: lifecycles/s with $t callers beside 300 running containers)"
-  "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dyffm.youki.path="$(youki_path)" \
-    -jar "$jar" 'ConcurrencyBenchmark' "${res_opts[@]}" -jvmArgsAppend "-Dyffm.youki.path=$(youki_path)"
-  res_parts+=("$results/concurrency-resident-t$t.json")
-done
-python3 - "$results/concurrency-resident.json" "${res_parts[@]}" <<'PY'
-import json, sys
-merged = [e for part in sys.argv[2:] for e in json.load(open(part))]
-order = {"ffm": 0, "youki": 1, "runc": 2, "crun": 3}
-merged.sort(key=lambda e: (order.get(e["params"]["runtime"], 9), e["threads"], int(e["params"]["resident"])))
-json.dump(merged, open(sys.argv[1], "w"), indent=2)
-PY
-rm -f "${res_parts[@]}"
+  rm -f "${parts[@]}"
+}
+concurrency_runs "$results/concurrency.json" 1 2 4 8
+# The same beside 300 running containers (an orchestrator's node) and, in the same runs, beside none.
+concurrency_runs "$results/concurrency-resident.json" 1 8 -- -p resident=0,300
 
 hol_opts=(-rf json -rff "$results/head-of-line.json")
 [ "$quick" = 1 ] && hol_opts+=(-wi 0 -i 1 -r 3s)
