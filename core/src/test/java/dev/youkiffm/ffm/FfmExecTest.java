@@ -52,31 +52,6 @@ class FfmExecTest {
         return id;
     }
 
-    private static long fdCount(long pid) throws Exception {
-        try (Stream<Path> s = Files.list(Path.of("/proc/" + pid + "/fd"))) {
-            return s.count();
-        }
-    }
-
-    /**
-     * The helper's fd count once it is at rest: three equal samples 20 ms apart (at most 10 s). Each worker and the
-     * spare hold two of the helper's fds (socket, pidfd) while they live, and a caller hears of an exec's exit as
-     * soon as the helper reaps the process, which can be before the helper has reaped the last worker or forked
-     * the next spare.
-     */
-    private static long restingFdCount(long helper) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        long last = -1;
-        int same = 0;
-        while (same < 2 && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-            long n = fdCount(helper);
-            same = n == last ? same + 1 : 0;
-            last = n;
-        }
-        return last;
-    }
-
     private static List<String> zombieChildren(long pid) throws Exception {
         List<String> z = new ArrayList<>();
         for (ProcessHandle h : ProcessHandle.of(pid).orElseThrow().children().toList()) {
@@ -101,8 +76,8 @@ class FfmExecTest {
             }
             long jvm = ProcessHandle.current().pid();
             long helper = rt.helperPid();
-            long jvmFds = fdCount(jvm);
-            long helperFds = restingFdCount(helper);
+            long jvmFds = FfmTestSupport.fdCount(jvm);
+            long helperFds = FfmTestSupport.restingFdCount(helper);
 
             ExecutorService pool = Executors.newFixedThreadPool(8);
             List<Future<?>> futures = new ArrayList<>();
@@ -126,8 +101,8 @@ class FfmExecTest {
             }
             pool.shutdown();
 
-            assertTrue(fdCount(jvm) - jvmFds <= 2, "JVM fds " + jvmFds + " -> " + fdCount(jvm) + " after 200 execs");
-            assertEquals(helperFds, restingFdCount(helper), "helper fds after 200 execs");
+            assertTrue(FfmTestSupport.fdCount(jvm) - jvmFds <= 2, "JVM fds " + jvmFds + " -> " + FfmTestSupport.fdCount(jvm) + " after 200 execs");
+            assertEquals(helperFds, FfmTestSupport.restingFdCount(helper), "helper fds after 200 execs");
             assertEquals(List.of(), zombieChildren(helper), "zombies under the helper");
             assertEquals(2, rt.watching(), "only the two inits are still watched");
             for (String id : List.of(a, b)) {
