@@ -55,8 +55,11 @@ public final class RuntimeOptions {
          */
         HELPER,
         /**
-         * libcontainer runs on the calling JVM thread (serialized, cwd/dumpable/oom_score_adj restored). Exposed
-         * for measurement only: it can deadlock in a busy JVM. See docs/design.md.
+         * libcontainer runs on the calling JVM thread (serialized, cwd/dumpable/oom_score_adj restored, no
+         * deadlines). For measurement only: a container process cloned from a busy JVM can hang for good on a lock
+         * that another thread held at that instant, and the call that made it hangs with it. Opening a runtime in
+         * this mode fails with {@link RuntimeUnavailableException} unless the system property
+         * {@code yffm.ffm.allowDirect} is {@code true}. See docs/design.md.
          */
         DIRECT
     }

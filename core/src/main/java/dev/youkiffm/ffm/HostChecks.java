@@ -12,9 +12,18 @@ import java.util.List;
 public final class HostChecks {
     private HostChecks() {}
 
+    /** The system property that lets {@link RuntimeOptions.FfmMode#DIRECT} open. */
+    public static final String ALLOW_DIRECT = "yffm.ffm.allowDirect";
+
+    /** {@return whether the system property {@link #ALLOW_DIRECT} is {@code true}} */
+    public static boolean directAllowed() {
+        return Boolean.getBoolean(ALLOW_DIRECT);
+    }
+
     /**
-     * For the FFM runtime opened with {@code options}: the rootless mode against this process's uid, the cgroup
-     * checks, and when rootless what it lacks ({@link #missingForRootless}) and that it needs the helper process.
+     * For the FFM runtime opened with {@code options}: the rootless mode against this process's uid, the opt-in for
+     * {@link RuntimeOptions.FfmMode#DIRECT}, the cgroup checks, and when rootless what it lacks
+     * ({@link #missingForRootless}) and that it needs the helper process.
      *
      * @param options the options the runtime is opened with
      * @return what is missing, each named; empty when the FFM runtime can run
@@ -23,6 +32,11 @@ public final class HostChecks {
         List<String> missing = new ArrayList<>(Rootless.modeMismatch(options.rootlessMode()));
         if (!missing.isEmpty()) {
             return missing;
+        }
+        if (options.ffmMode() == RuntimeOptions.FfmMode.DIRECT && !directAllowed()) {
+            missing.add("-D" + ALLOW_DIRECT + "=true for FfmMode.DIRECT, which is for measurement only: it clones "
+                    + "container processes from the JVM, where a clone can hang for good on a lock that another "
+                    + "thread held at that instant (use FfmMode.HELPER)");
         }
         missing.addAll(missingCgroups());
         if (Rootless.resolve(options.rootlessMode())) {

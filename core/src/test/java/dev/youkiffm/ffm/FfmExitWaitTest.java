@@ -17,7 +17,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Every way of waiting for an init's exit gives its exact code: a platform thread blocked in {@code get},
@@ -56,7 +56,7 @@ class FfmExitWaitTest {
     }
 
     @ParameterizedTest
-    @EnumSource(RuntimeOptions.FfmMode.class)
+    @MethodSource("dev.youkiffm.ffm.FfmTestSupport#modes")
     void everyWayOfWaitingGetsTheExactCode(RuntimeOptions.FfmMode mode) throws Exception {
         try (ContainerRuntime rt = open(mode, "codes")) {
             String a = started(rt, "get", List.of("sh", "-c", "sleep 0.3; exit 7"));
@@ -94,7 +94,7 @@ class FfmExitWaitTest {
     }
 
     @ParameterizedTest
-    @EnumSource(RuntimeOptions.FfmMode.class)
+    @MethodSource("dev.youkiffm.ffm.FfmTestSupport#modes")
     void aBlockedWaitTimesOutSeesAnInterruptAndFailsTypedOnClose(RuntimeOptions.FfmMode mode) throws Exception {
         ContainerRuntime rt = open(mode, "ends");
         String id = started(rt, "ends", List.of("sleep", "600"));

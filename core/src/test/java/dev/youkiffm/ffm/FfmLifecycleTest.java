@@ -47,6 +47,19 @@ class FfmLifecycleTest {
         }
     }
 
+    /** DIRECT can hang for good in a busy JVM: it opens only with the measurement opt-in, and creates nothing. */
+    @Test
+    void directModeIsRefusedWithoutItsOptIn() {
+        org.junit.jupiter.api.Assumptions.assumeFalse(HostChecks.directAllowed(), "the opt-in is set for this run");
+        Path root = Path.of("/run/youki-ffm-test/direct-refused");
+        var e = assertThrows(dev.youkiffm.RuntimeUnavailableException.class, () -> FfmContainerRuntime.open(
+                dev.youkiffm.RuntimeOptions.defaults().withMode(dev.youkiffm.RuntimeOptions.Mode.FFM)
+                        .withFfmMode(FfmMode.DIRECT).withRoot(root)));
+        assertTrue(e.missing().stream().anyMatch(m -> m.startsWith("-D" + HostChecks.ALLOW_DIRECT + "=true")),
+                e.missing().toString());
+        assertFalse(Files.exists(root), "a refused open made its root");
+    }
+
     @Test
     void fullLifecycleOnARealContainer() throws Exception {
         String id = FfmTestSupport.id("life");

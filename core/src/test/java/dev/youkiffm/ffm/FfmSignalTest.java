@@ -21,7 +21,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Signals in every container state, in both FFM modes. In helper mode a signal to a live, unfrozen init goes
@@ -86,7 +86,7 @@ class FfmSignalTest {
     }
 
     @ParameterizedTest
-    @EnumSource(RuntimeOptions.FfmMode.class)
+    @MethodSource("dev.youkiffm.ffm.FfmTestSupport#modes")
     void aRunningInitTakesEverySignalAndStaysRunningAfterAHandledOne(RuntimeOptions.FfmMode mode) throws Exception {
         try (ContainerRuntime rt = open(mode)) {
             String id = create(rt, "trap", TRAPPER);
@@ -112,7 +112,7 @@ class FfmSignalTest {
     }
 
     @ParameterizedTest
-    @EnumSource(RuntimeOptions.FfmMode.class)
+    @MethodSource("dev.youkiffm.ffm.FfmTestSupport#modes")
     void aPausedInitIsKilledThroughTheThawAndAResumedOneTakesSignalsAgain(RuntimeOptions.FfmMode mode)
             throws Exception {
         try (ContainerRuntime rt = open(mode)) {
@@ -145,7 +145,7 @@ class FfmSignalTest {
     }
 
     @ParameterizedTest
-    @EnumSource(RuntimeOptions.FfmMode.class)
+    @MethodSource("dev.youkiffm.ffm.FfmTestSupport#modes")
     void aCreatedInitDiesOfSigkillAndIsDeletable(RuntimeOptions.FfmMode mode) throws Exception {
         try (ContainerRuntime rt = open(mode)) {
             String id = create(rt, "created", List.of("sleep", "600"));
@@ -164,7 +164,7 @@ class FfmSignalTest {
      * for the init.
      */
     @ParameterizedTest
-    @EnumSource(RuntimeOptions.FfmMode.class)
+    @MethodSource("dev.youkiffm.ffm.FfmTestSupport#modes")
     void aForcedDeleteWithoutAPidNamespaceKillsEveryProcess(RuntimeOptions.FfmMode mode) throws Exception {
         try (ContainerRuntime rt = open(mode)) {
             String id = FfmTestSupport.id("hostpid");
@@ -211,7 +211,7 @@ class FfmSignalTest {
 
     /** Kill then forced delete at once, as an orchestrator tearing down does: the init is still dying. */
     @ParameterizedTest
-    @EnumSource(RuntimeOptions.FfmMode.class)
+    @MethodSource("dev.youkiffm.ffm.FfmTestSupport#modes")
     void aForcedDeleteRightAfterAKillLeavesNoCgroupAndNoProcess(RuntimeOptions.FfmMode mode) throws Exception {
         try (ContainerRuntime rt = open(mode)) {
             for (int i = 0; i < 20; i++) {

@@ -42,8 +42,9 @@ class FfmStressTest {
 
     @BeforeAll
     static void open() {
-        // -Dyffm.stress.mode=DIRECT reruns this against libcontainer-on-the-calling-thread, to measure the hazards
-        // that made HELPER the default (see BENCHMARKS.md "Design measurements"). CI runs the default.
+        // -Dyffm.stress.mode=DIRECT -Dyffm.ffm.allowDirect=true reruns this against libcontainer on the calling
+        // thread, to measure the hazards that made HELPER the default (see BENCHMARKS.md "Design measurements").
+        // CI runs the default.
         rt = FfmTestSupport.open("stress", FfmMode.valueOf(System.getProperty("yffm.stress.mode", "HELPER")));
         bundle = FfmTestSupport.bundle("stress-bundle", List.of("sleep", "600"), List.of());
     }

@@ -33,6 +33,16 @@ final class FfmTestSupport {
                 .withFfmMode(mode).withRoot(Path.of("/run/youki-ffm-test/" + rootName)));
     }
 
+    /**
+     * The FFM modes a test parametrized by mode runs in: {@code HELPER}, and {@code DIRECT} only when its
+     * measurement opt-in ({@link HostChecks#ALLOW_DIRECT}) is set, since a DIRECT create can hang for good in a
+     * busy JVM (a clone inherits a malloc lock another thread held).
+     */
+    static Stream<RuntimeOptions.FfmMode> modes() {
+        return HostChecks.directAllowed() ? Stream.of(RuntimeOptions.FfmMode.values())
+                : Stream.of(RuntimeOptions.FfmMode.HELPER);
+    }
+
     static String id(String prefix) {
         return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
     }
