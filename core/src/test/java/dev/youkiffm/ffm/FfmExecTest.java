@@ -101,7 +101,8 @@ class FfmExecTest {
             }
             pool.shutdown();
 
-            assertTrue(FfmTestSupport.fdCount(jvm) - jvmFds <= 2, "JVM fds " + jvmFds + " -> " + FfmTestSupport.fdCount(jvm) + " after 200 execs");
+            long jvmFdsAfter = FfmTestSupport.fdCount(jvm);
+            assertTrue(jvmFdsAfter - jvmFds <= 2, "JVM fds " + jvmFds + " -> " + jvmFdsAfter + " after 200 execs");
             assertEquals(helperFds, FfmTestSupport.restingFdCount(helper), "helper fds after 200 execs");
             assertEquals(List.of(), zombieChildren(helper), "zombies under the helper");
             assertEquals(2, rt.watching(), "only the two inits are still watched");

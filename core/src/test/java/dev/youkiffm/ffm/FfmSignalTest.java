@@ -24,7 +24,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Signals in every container state, in both FFM modes. In helper mode a signal to a live, unfrozen init goes
+ * Signals in every container state, in helper mode (and in direct mode under its opt-in,
+ * {@link FfmTestSupport#modes}). In helper mode a signal to a live, unfrozen init goes
  * straight through its pidfd (no worker) and a forced delete waits for the init it killed before removing the
  * cgroups; a paused, created, stopped or untracked container takes libcontainer's kill. Both must give the same
  * results.
