@@ -327,7 +327,8 @@ public abstract class SupervisorTest {
             sleep(50);
         }
         List<String> fdList1 = fdTargets();
-        assertEquals(counted(fdList0), counted(fdList1), "fds after 8 supervised containers came and went: before "
+        // fewer is no leak (an fd of the warm-up may close late); a leak grows with the 8 containers
+        assertTrue(counted(fdList1) <= counted(fdList0), "fds after 8 supervised containers came and went: before "
                 + fdList0 + " after " + fdList1);
     }
 

@@ -264,7 +264,8 @@ abstract class TerminalCases {
         long ptsAfter = ptsEntries();
         assertTrue(ptsAfter <= pts, "/dev/pts entries after 200 cycles: " + pts + " before, " + ptsAfter);
         if (helper >= 0) {
-            assertEquals(helper, helperFds(), "helper fds after 200 cycles");
+            int helperAfter = helperFds(); // the first count may include a worker still exiting after its answer
+            assertTrue(helperAfter <= helper, "helper fds after 200 cycles: " + helper + " before, " + helperAfter);
         }
         System.out.printf("%s: attach+echo+detach %.2f ms per cycle%n", runtimeName(), msPerCycle);
         assertTrue(ptyMasters() >= 1, "the runtime holds the container's pty master");
