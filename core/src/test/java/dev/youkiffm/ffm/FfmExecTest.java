@@ -8,6 +8,7 @@ import dev.youkiffm.ContainerRuntime;
 import dev.youkiffm.CreateOptions;
 import dev.youkiffm.ExecResult;
 import dev.youkiffm.ExecSpec;
+import dev.youkiffm.ProcFds;
 import dev.youkiffm.RuntimeOptions.FfmMode;
 import dev.youkiffm.internal.nativeaccess.NativeRuntime;
 import java.nio.file.Files;
@@ -76,7 +77,7 @@ class FfmExecTest {
             }
             long jvm = ProcessHandle.current().pid();
             long helper = rt.helperPid();
-            long jvmFds = FfmTestSupport.fdCount(jvm);
+            long jvmFds = ProcFds.count(jvm);
             long helperFds = FfmTestSupport.restingFdCount(helper);
 
             ExecutorService pool = Executors.newFixedThreadPool(8);
@@ -101,7 +102,7 @@ class FfmExecTest {
             }
             pool.shutdown();
 
-            long jvmFdsAfter = FfmTestSupport.fdCount(jvm);
+            long jvmFdsAfter = ProcFds.count(jvm);
             assertTrue(jvmFdsAfter - jvmFds <= 2, "JVM fds " + jvmFds + " -> " + jvmFdsAfter + " after 200 execs");
             assertEquals(helperFds, FfmTestSupport.restingFdCount(helper), "helper fds after 200 execs");
             assertEquals(List.of(), zombieChildren(helper), "zombies under the helper");

@@ -10,6 +10,7 @@ import dev.youkiffm.ContainerException;
 import dev.youkiffm.ContainerRuntime;
 import dev.youkiffm.ContainerStatus;
 import dev.youkiffm.CreateOptions;
+import dev.youkiffm.ProcFds;
 import dev.youkiffm.ExecSpec;
 import dev.youkiffm.OperationTimeoutException;
 import dev.youkiffm.Prereqs;
@@ -64,12 +65,6 @@ class FfmHostileTest {
         return id;
     }
 
-    private static int fdCount(long pid) throws IOException {
-        try (Stream<Path> s = Files.list(Path.of("/proc/" + pid + "/fd"))) {
-            return (int) s.count();
-        }
-    }
-
     private static void cleanup(Path root) {
         for (Path p : List.of(root, root.resolveSibling(root.getFileName() + ".logs"),
                 root.resolveSibling(root.getFileName() + ".exec"), root.resolveSibling(root.getFileName() + ".lock"))) {
@@ -85,20 +80,20 @@ class FfmHostileTest {
             String warm = started(rt, "warm", List.of("true"));
             rt.waitFor(warm, WAIT);
             rt.delete(warm, false);
-            int helperBefore = fdCount(f.helperPid());
-            int jvmBefore = fdCount(ProcessHandle.current().pid());
+            long helperBefore = ProcFds.count(f.helperPid());
+            long jvmBefore = ProcFds.self();
             String id = FfmTestSupport.id("nobin");
             Path b = FfmTestSupport.bundle(id, List.of("/no/such/binary"), List.of());
             for (int i = 0; i < 1000; i++) {
                 assertThrows(ContainerException.class, () -> rt.create(id, b, CreateOptions.DISCARD));
             }
             // the last worker's socket and pidfd close when the helper reaps it, just after its answer
-            for (int i = 0; i < 100 && fdCount(f.helperPid()) > helperBefore; i++) {
+            for (int i = 0; i < 100 && ProcFds.count(f.helperPid()) > helperBefore; i++) {
                 Thread.sleep(50);
             }
-            assertTrue(fdCount(f.helperPid()) <= helperBefore, "helper fds: " + helperBefore + " before, "
-                    + fdCount(f.helperPid()) + " after");
-            assertTrue(fdCount(ProcessHandle.current().pid()) <= jvmBefore + 2, "JVM fds");
+            assertTrue(ProcFds.count(f.helperPid()) <= helperBefore, "helper fds: " + helperBefore + " before, "
+                    + ProcFds.count(f.helperPid()) + " after");
+            assertTrue(ProcFds.self() <= jvmBefore + 2, "JVM fds");
             assertEquals(1, f.helperStarts(), "the helper never died");
             assertEquals(List.of(), FfmTestSupport.leftovers(root));
             String after = started(rt, "after", List.of("sh", "-c", "exit 4"));

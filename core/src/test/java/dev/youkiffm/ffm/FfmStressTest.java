@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.youkiffm.AsyncContainerRuntime;
 import dev.youkiffm.ContainerRuntime;
 import dev.youkiffm.CreateOptions;
+import dev.youkiffm.ProcFds;
 import dev.youkiffm.RuntimeOptions.FfmMode;
 import dev.youkiffm.Signal;
 import java.io.IOException;
@@ -69,7 +70,7 @@ class FfmStressTest {
     @Test
     void thousandLifecyclesLeaveNoZombiesAndNoFds() throws Exception {
         lifecycle(rt, FfmTestSupport.id("warm")); // first-use allocations (watcher, buffers) before the baseline
-        long fdsBefore = countFds();
+        long fdsBefore = ProcFds.self();
         int helper = ((FfmContainerRuntime) rt).helperPid();
         List<String> zombieCheck = helper > 0 ? zombiesOf(helper) : List.of();
         for (int i = 0; i < 1000; i++) {
@@ -77,7 +78,7 @@ class FfmStressTest {
         }
         assertEquals(List.of(), zombiesOf(ProcessHandle.current().pid()), "zombie children of the JVM");
         assertEquals(List.of(), helper > 0 ? zombiesOf(helper) : zombieCheck, "zombie children of the helper");
-        long fdsAfter = countFds();
+        long fdsAfter = ProcFds.self();
         assertTrue(fdsAfter <= fdsBefore + 2, "fd count grew from " + fdsBefore + " to " + fdsAfter);
         assertEquals(List.of(), FfmTestSupport.leftovers(rt.root()), "containers left in the root");
         assertEquals(0, ((FfmContainerRuntime) rt).watching(), "pidfds still watched");
@@ -197,7 +198,7 @@ class FfmStressTest {
         Path exits3 = FfmTestSupport.bundle("stress-exit3", List.of("sh", "-c", "sleep 4; exit 3"), List.of());
         lifecycle(rt, FfmTestSupport.id("warm"));
         int helper = ((FfmContainerRuntime) rt).helperPid();
-        long fdsBefore = countFds();
+        long fdsBefore = ProcFds.self();
         long helperFdsBefore = helper > 0 ? FfmTestSupport.restingFdCount(helper) : 0;
         int n = 200;
         List<String> ids = new ArrayList<>();
@@ -223,23 +224,17 @@ class FfmStressTest {
         }
         assertEquals(List.of(), FfmTestSupport.leftovers(rt.root()), "containers left in the root");
         assertEquals(0, ((FfmContainerRuntime) rt).watching(), "pidfds still watched");
-        assertTrue(countFds() <= fdsBefore + 2, "JVM fds grew from " + fdsBefore + " to " + countFds());
+        assertTrue(ProcFds.self() <= fdsBefore + 2, "JVM fds grew from " + fdsBefore + " to " + ProcFds.self());
         if (helper > 0) {
             assertEquals(helper, ((FfmContainerRuntime) rt).helperPid(), "the helper was replaced");
             long helperFds = FfmTestSupport.restingFdCount(helper);
             assertTrue(helperFds <= helperFdsBefore + 2, // the spare worker may be forked in only one of the two
-                    "helper fds grew from " + helperFdsBefore + " to " + FfmTestSupport.fdTargets(helper));
+                    "helper fds grew from " + helperFdsBefore + " to " + ProcFds.targets(helper));
             long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
             while (!zombiesOf(helper).isEmpty() && System.nanoTime() < until) {
                 Thread.sleep(10); // an exiting worker is reaped once the loop has nothing else to do
             }
             assertEquals(List.of(), zombiesOf(helper), "zombie children of the helper");
-        }
-    }
-
-    static long countFds() throws IOException {
-        try (var s = Files.list(Path.of("/proc/self/fd"))) {
-            return s.count();
         }
     }
 

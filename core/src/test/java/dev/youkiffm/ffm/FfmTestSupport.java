@@ -3,6 +3,7 @@ package dev.youkiffm.ffm;
 import dev.youkiffm.ContainerRuntime;
 import dev.youkiffm.ContainerState;
 import dev.youkiffm.Prereqs;
+import dev.youkiffm.ProcFds;
 import dev.youkiffm.RuntimeOptions;
 import dev.youkiffm.testkit.BusyboxBundle;
 import dev.youkiffm.testkit.BusyboxRootfs;
@@ -108,15 +109,6 @@ final class FfmTestSupport {
         }
     }
 
-    /** How many fds {@code pid} holds, from /proc. */
-    static long fdCount(long pid) {
-        try (Stream<Path> s = Files.list(Path.of("/proc/" + pid + "/fd"))) {
-            return s.count();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
     /**
      * The helper's fd count once it is at rest: three equal samples 20 ms apart (at most 10 s). Each worker and the
      * spare hold two of the helper's fds (socket, pidfd) while they live, a worker still exiting after its answer
@@ -124,30 +116,6 @@ final class FfmTestSupport {
      * which can be before the helper has reaped the last worker or forked the next spare.
      */
     static long restingFdCount(long helper) throws InterruptedException {
-        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
-        long last = -1;
-        int same = 0;
-        while (same < 2 && System.nanoTime() < deadline) {
-            Thread.sleep(20);
-            long n = fdCount(helper);
-            same = n == last ? same + 1 : 0;
-            last = n;
-        }
-        return last;
-    }
-
-    /** What each of {@code pid}'s fds refers to, for a failure message. */
-    static List<String> fdTargets(long pid) {
-        try (Stream<Path> s = Files.list(Path.of("/proc/" + pid + "/fd"))) {
-            return s.map(p -> {
-                try {
-                    return p.getFileName() + "->" + Files.readSymbolicLink(p);
-                } catch (IOException e) {
-                    return p.getFileName() + "->?";
-                }
-            }).toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return ProcFds.resting(helper, java.time.Duration.ofMillis(20), java.time.Duration.ofSeconds(10));
     }
 }

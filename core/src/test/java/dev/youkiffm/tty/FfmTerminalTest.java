@@ -8,17 +8,16 @@ import dev.youkiffm.ContainerException;
 import dev.youkiffm.ContainerRuntime;
 import dev.youkiffm.ContainerRuntimes;
 import dev.youkiffm.Prereqs;
+import dev.youkiffm.ProcFds;
 import dev.youkiffm.RuntimeOptions;
 import dev.youkiffm.ffm.FfmContainerRuntime;
 import dev.youkiffm.internal.nativeaccess.NativeRuntime;
-import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -38,11 +37,7 @@ class FfmTerminalTest extends TerminalCases {
 
     @Override
     protected int helperFds() {
-        try (Stream<Path> s = Files.list(Path.of("/proc/" + ((FfmContainerRuntime) rt).helperPid() + "/fd"))) {
-            return (int) s.count();
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        return (int) ProcFds.count(((FfmContainerRuntime) rt).helperPid());
     }
 
     @Test

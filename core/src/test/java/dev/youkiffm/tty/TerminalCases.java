@@ -14,6 +14,7 @@ import dev.youkiffm.IllegalContainerStateException;
 import dev.youkiffm.OperationTimeoutException;
 import dev.youkiffm.OutputFrame;
 import dev.youkiffm.Prereqs;
+import dev.youkiffm.ProcFds;
 import dev.youkiffm.Stdio;
 import dev.youkiffm.Terminal;
 import dev.youkiffm.bundle.Bundle;
@@ -296,24 +297,9 @@ abstract class TerminalCases {
         t.detach();
     }
 
-    static long jvmFds() throws IOException {
-        try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
-            return s.count();
-        }
-    }
-
     /** The JVM's fd count once three samples 50 ms apart agree (input threads end after a detach); at most 5 s. */
-    static long restingJvmFds() throws IOException, InterruptedException {
-        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
-        long last = -1;
-        int same = 0;
-        while (same < 2 && System.nanoTime() < deadline) {
-            Thread.sleep(50);
-            long n = jvmFds();
-            same = n == last ? same + 1 : 0;
-            last = n;
-        }
-        return last;
+    private static long restingJvmFds() throws InterruptedException {
+        return ProcFds.resting(ProcessHandle.current().pid(), Duration.ofMillis(50), Duration.ofSeconds(5));
     }
 
     static long ptsEntries() throws IOException {
