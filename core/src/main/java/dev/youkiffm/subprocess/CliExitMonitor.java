@@ -248,42 +248,6 @@ final class CliExitMonitor {
         }
     }
 
-    /**
-     * In subreaper mode the intermediate and init processes a failed create leaves (youki's {@code youki:[1:INTER]}
-     * and {@code youki:[2:INIT]}, runc's {@code runc:[...]}) are reparented to this JVM: reap the dead ones, by pid
-     * and by their runtime's process names only, so no {@link Process} of the JDK is ever reaped here.
-     */
-    static void reapRuntimeOrphans() {
-        for (int round = 0; round < 50; round++) {
-            boolean alive = false;
-            for (ProcessHandle h : ProcessHandle.current().children().toList()) {
-                int pid = (int) h.pid();
-                String stat;
-                try {
-                    stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-                } catch (IOException e) {
-                    continue;
-                }
-                int l = stat.indexOf('(');
-                int r = stat.lastIndexOf(')');
-                String comm = stat.substring(l + 1, r);
-                if (!comm.startsWith("youki:[") && !comm.startsWith("runc:[")) {
-                    continue;
-                }
-                if (stat.charAt(r + 2) != 'Z') {
-                    h.destroyForcibly();
-                    alive = true;
-                    continue;
-                }
-                reapIfOurs(pid, 1);
-            }
-            if (!alive) {
-                return;
-            }
-            sleepQuietly(10);
-        }
-    }
-
     static void sleepQuietly(long ms) {
         try {
             Thread.sleep(ms);

@@ -15,33 +15,48 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * What {@code delete(force)} does when the CLI cannot: kill the init this instance recorded and everything in its
- * cgroups, remove those cgroups and the state directory; and the cgroups a CLI killed mid-create left before it
- * wrote any state. Only empty cgroups are removed, so nothing running is touched by mistake. Thread-safe.
+ * cgroups, remove those cgroups and the state directory; and what a CLI that failed or was killed mid-create left
+ * before it wrote any state ({@link #clearFailedCreate}). Inits are held as {@link ProcessHandle}s taken at create,
+ * whose kill checks the process start time, so a recycled pid is never killed. Thread-safe.
  */
 final class ForcedRemoval {
     private static final System.Logger LOG = System.getLogger(ForcedRemoval.class.getName());
+    /** The inits every instance in this JVM recorded: a cgroup holding one of them is never cleared as a leftover. */
+    private static final Map<Long, ProcessHandle> ALL_INITS = new ConcurrentHashMap<>();
 
     private final String cli;
     private final Path root;
-    /** Init pids of the containers this instance created: what delete(force) kills when the CLI cannot. */
-    private final Map<String, Integer> initPids = new ConcurrentHashMap<>();
+    /** Inits of the containers this instance created: what delete(force) kills when the CLI cannot. */
+    private final Map<String, ProcessHandle> inits = new ConcurrentHashMap<>();
 
     ForcedRemoval(String cli, Path root) {
         this.cli = cli;
         this.root = root;
     }
 
+    /** Records the init of {@code id}, just created (so {@code pid} is that init, and its handle pins its start). */
     void recordInit(String id, int pid) {
-        initPids.put(id, pid);
+        ProcessHandle.of(pid).ifPresent(h -> {
+            ProcessHandle old = inits.put(id, h);
+            if (old != null) {
+                ALL_INITS.remove(old.pid(), old);
+            }
+            ALL_INITS.put(h.pid(), h);
+        });
     }
 
     void forget(String id) {
-        initPids.remove(id);
+        ProcessHandle h = inits.remove(id);
+        if (h != null) {
+            ALL_INITS.remove(h.pid(), h);
+        }
     }
 
     /** Init pids still recorded (the orphan janitor leaves them to the exit watcher). */
     java.util.Set<Integer> recordedPids() {
-        return new java.util.HashSet<>(initPids.values());
+        java.util.Set<Integer> out = new java.util.HashSet<>();
+        inits.values().forEach(h -> out.add((int) h.pid()));
+        return out;
     }
 
     /**
@@ -63,9 +78,9 @@ final class ForcedRemoval {
      * state directory, with the init still running in its cgroup. Whatever the CLI said, the recorded init must be gone.
      */
     void ensureInitGone(String id) {
-        Integer pid = initPids.get(id);
-        if (pid != null && initOf(pid, id)) {
-            LOG.log(System.Logger.Level.WARNING, cli + " delete --force '" + id + "' left its init " + pid
+        ProcessHandle h = inits.get(id);
+        if (h != null && running(h)) {
+            LOG.log(System.Logger.Level.WARNING, cli + " delete --force '" + id + "' left its init " + h.pid()
                     + " running; killing it and its cgroups");
             killRecordedInit(id);
         }
@@ -73,48 +88,72 @@ final class ForcedRemoval {
 
     /**
      * Kills the init recorded for {@code id} and every process in its cgroups (read from {@code /proc/<pid>/cgroup}
-     * before the kill), then removes those cgroups. No-op for a container this instance did not create.
+     * before the kill), then removes those cgroups. No-op for a container this instance did not create, and for an
+     * init that is gone (its pid may belong to another process by now).
      */
     private void killRecordedInit(String id) {
-        Integer pid = initPids.get(id);
+        ProcessHandle h = inits.get(id);
         List<Path> cgroups = new ArrayList<>();
-        if (pid != null && initOf(pid, id)) {
-            for (CgroupFiles.Membership m : CgroupFiles.memberships(pid.toString())) {
+        if (h != null && running(h)) {
+            for (CgroupFiles.Membership m : CgroupFiles.memberships(Long.toString(h.pid()))) {
                 if (!m.atRoot()) {
                     cgroups.add(m.cgroup());
                 }
             }
-            for (Path cg : cgroups) {
-                try {
-                    for (String p : Files.readAllLines(cg.resolve("cgroup.procs"))) {
-                        ProcessHandle.of(Long.parseLong(p.trim())).ifPresent(ProcessHandle::destroyForcibly);
-                    }
-                } catch (IOException | NumberFormatException e) {
-                    // not there or empty
-                }
+            // checked after the memberships: had the init died between, its pid could be another process's now
+            if (!running(h)) {
+                cgroups.clear();
             }
-            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+            killMembers(cgroups, pid -> true);
+            h.destroyForcibly();
         }
         for (Path cg : cgroups) {
             removeWhenEmpty(cg, 100, 10);
         }
     }
 
-    /** Whether {@code pid} still is the init of {@code id} (its cgroup path names the container). */
-    static boolean initOf(int pid, String id) {
+    /** Whether {@code h} (its start time checked) runs: neither gone nor a zombie waiting for the exit watcher. */
+    private static boolean running(ProcessHandle h) {
+        if (!h.isAlive()) {
+            return false;
+        }
         try {
-            return Files.readString(Path.of("/proc/" + pid + "/cgroup")).contains(id);
-        } catch (IOException e) {
+            String stat = Files.readString(Path.of("/proc/" + h.pid() + "/stat"));
+            return stat.charAt(stat.lastIndexOf(')') + 2) != 'Z' && h.isAlive();
+        } catch (IOException | RuntimeException e) {
             return false;
         }
     }
 
+    /** Kills the processes in {@code cgroups} that {@code which} accepts; returns their pids. */
+    private static List<Long> killMembers(List<Path> cgroups, java.util.function.LongPredicate which) {
+        List<Long> killed = new ArrayList<>();
+        for (Path cg : cgroups) {
+            try {
+                for (String p : Files.readAllLines(cg.resolve("cgroup.procs"))) {
+                    long pid = Long.parseLong(p.trim());
+                    if (which.test(pid)) {
+                        ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+                        killed.add(pid);
+                    }
+                }
+            } catch (IOException | NumberFormatException e) {
+                // not there or empty
+            }
+        }
+        return killed;
+    }
+
     /**
-     * A CLI killed mid-create can leave the container's cgroups behind before it wrote any state, so {@code delete
-     * --force} cannot find them: remove them where the config (or the CLI's default, {@code /<id>}) puts them, in
-     * every hierarchy, at its root and under this JVM's own cgroup (where a relative path is placed).
+     * A CLI that failed or was killed mid-create can leave processes and cgroups before it wrote any state, so
+     * {@code delete --force} cannot find them. They are where the config (or the CLI's default, {@code /<id>}) puts
+     * the container's cgroups, in every hierarchy, at its root and under this JVM's own cgroup (where a relative path
+     * is placed). The processes there that descend from this JVM (a killed CLI's orphans come to it as a subreaper)
+     * are killed and reaped, and the emptied cgroups removed. A cgroup that holds the init of a container created in
+     * this JVM is shared with it and left untouched, as are processes that are not this JVM's: a failed create never
+     * harms another container or a process the config's path happens to name.
      */
-    static void removeEmptyCgroups(String id, Path bundle) {
+    static void clearFailedCreate(String id, Path bundle) {
         List<String> rels = new ArrayList<>(List.of(id));
         try {
             var cfg = OciStateJson.MAPPER.readTree(bundle.resolve("config.json").toFile());
@@ -125,21 +164,37 @@ final class ForcedRemoval {
         } catch (IOException e) {
             // the default only
         }
-        List<Path> parents = new ArrayList<>();
-        for (CgroupFiles.Membership m : CgroupFiles.memberships("self")) {
-            parents.add(m.mount());
-            parents.add(m.cgroup());
+        java.util.Set<Path> shared = new java.util.HashSet<>();
+        for (ProcessHandle h : ALL_INITS.values()) {
+            if (h.isAlive()) {
+                CgroupFiles.memberships(Long.toString(h.pid())).forEach(m -> shared.add(m.cgroup()));
+            }
         }
-        for (Path h : parents) {
-            for (String rel : rels) {
-                Path cg = h.resolve(rel);
-                if (Files.exists(cg.resolve("cgroup.procs"))) {
-                    removeWhenEmpty(cg, 50, 20);
+        List<Path> cgroups = new ArrayList<>();
+        for (CgroupFiles.Membership m : CgroupFiles.memberships("self")) {
+            for (Path h : List.of(m.mount(), m.cgroup())) {
+                for (String rel : rels) {
+                    Path cg = h.resolve(rel).normalize();
+                    if (cg.startsWith(m.mount()) && !cg.equals(m.mount()) && !cg.equals(m.cgroup())
+                            && !shared.contains(cg) && Files.exists(cg.resolve("cgroup.procs"))
+                            && !cgroups.contains(cg)) {
+                        cgroups.add(cg);
+                    }
                 }
             }
         }
+        if (cgroups.isEmpty()) {
+            return;
+        }
+        java.util.Set<Long> ours = new java.util.HashSet<>();
+        ProcessHandle.current().descendants().forEach(d -> ours.add(d.pid()));
+        for (long pid : killMembers(cgroups, ours::contains)) {
+            CliExitMonitor.reapIfOurs((int) pid, 50);
+        }
+        for (Path cg : cgroups) {
+            removeWhenEmpty(cg, 50, 20);
+        }
     }
-
     /** rmdir of a cgroup, retried while its last processes leave. */
     private static void removeWhenEmpty(Path cg, int attempts, long pauseMs) {
         for (int i = 0; i < attempts && Files.isDirectory(cg); i++) {

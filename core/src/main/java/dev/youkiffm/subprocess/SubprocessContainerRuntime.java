@@ -204,8 +204,7 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
             }
         } catch (RuntimeException e) {
             if (e instanceof RuntimeFailureException || e instanceof OperationTimeoutException) {
-                rollback(id); // the CLI was terminated past its deadline: undo whatever it made
-                ForcedRemoval.removeEmptyCgroups(id, b);
+                rollback(id, b); // the CLI was terminated past its deadline: undo whatever it made
             }
             pl.createFailed(root, id, e);
             throw e;
@@ -215,7 +214,7 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
                     ? new ContainerAlreadyExistsException(id) // a concurrent create won; not ours to roll back
                     : new RuntimeFailureException(flavor.cliName() + " create '" + id + "' failed", r.error());
             if (!(e instanceof ContainerAlreadyExistsException)) {
-                rollback(id);
+                rollback(id, b);
             }
             pl.createFailed(root, id, e);
             throw e;
@@ -237,15 +236,17 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
         return s;
     }
 
-    private void rollback(String id) {
+    /**
+     * Undoes a failed create: {@code delete --force} for what the CLI recorded, then what it left before recording
+     * anything ({@link ForcedRemoval#clearFailedCreate}). Only this container's processes and cgroups are touched.
+     */
+    private void rollback(String id, Path bundle) {
         try {
             cli.run("delete", id, List.of("delete", "--force", id));
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "rollback of failed create '" + id + "' failed", e);
         }
-        if (subreaper) {
-            CliExitMonitor.reapRuntimeOrphans();
-        }
+        ForcedRemoval.clearFailedCreate(id, bundle);
     }
 
     /** Watches the init {@code pid} of {@code id} ({@link CliExitMonitor#watch}). */

@@ -243,4 +243,47 @@ public abstract class HostileConformanceCases extends ConformanceFixture {
             rt.delete(fine, true);
         }
     }
+
+    /**
+     * Failed creates beside a created, not yet started container: one whose createRuntime hook fails, and one whose
+     * hook SIGKILLs the runtime process that ran it (the CLI, or FFM's worker), as the OOM killer or an operator
+     * might. Each fails typed and leaves nothing, and the other container starts and exits with its own code. (The
+     * CLI runtimes' rollback used to kill every init of the JVM that still had a runtime's process name, which a
+     * created container's init has.)
+     */
+    @Test
+    void aFailedOrKilledCreateLeavesNothingAndNeverTouchesAnotherContainer() throws Exception {
+        String waiting = newId("waiting");
+        rt.create(waiting, bundle(waiting, List.of("sh", "-c", "exit 3"), List.of()), CreateOptions.DISCARD);
+        try {
+            int waitingPid = rt.state(waiting).pid();
+            String failing = newId("hookfail");
+            Path fb = editedBundle(failing, List.of("true"), c -> addHook(c, "createRuntime", hook("/bin/false")));
+            String killing = newId("killer");
+            Path kb = editedBundle(killing, List.of("true"), c -> addHook(c, "createRuntime",
+                    hook("/bin/sh", "-c", "cat > /dev/null; kill -9 $PPID; sleep 5")));
+            for (var e : Map.of(failing, fb, killing, kb).entrySet()) {
+                long t0 = System.nanoTime();
+                assertThrows(ContainerException.class, () -> rt.create(e.getKey(), e.getValue(),
+                        CreateOptions.DISCARD), e.getKey());
+                assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(30), "bounded");
+                assertFalse(Files.exists(rt.root().resolve(e.getKey())), "no state dir for " + e.getKey());
+                List<Path> cgroups = dev.youkiffm.Prereqs.cgroupsNamed(e.getKey());
+                for (int i = 0; i < 50 && !cgroups.isEmpty(); i++) {
+                    sleep(100);
+                    cgroups = dev.youkiffm.Prereqs.cgroupsNamed(e.getKey());
+                }
+                assertEquals(List.of(), cgroups, "no cgroup of " + e.getKey());
+                assertTrue(dev.youkiffm.Prereqs.running(waitingPid), "the created container's init lives on");
+                assertEquals(ContainerStatus.CREATED, rt.state(waiting).status());
+            }
+            rt.start(waiting);
+            assertEquals(3, rt.waitFor(waiting, WAIT).orElseThrow(), "the other container's own exit code");
+            String after = createStarted(List.of("sh", "-c", "exit 4"));
+            assertEquals(4, rt.waitFor(after, WAIT).orElseThrow(), "the runtime works on");
+            rt.delete(after, false);
+        } finally {
+            rt.delete(waiting, true);
+        }
+    }
 }
