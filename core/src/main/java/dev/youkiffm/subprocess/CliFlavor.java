@@ -32,6 +32,14 @@ public enum CliFlavor {
         };
     }
 
+    /**
+     * The cgroup name the CLI gives a container whose config sets no {@code cgroupsPath}: the id for runc and crun;
+     * libcontainer's {@code :youki:<id>} for youki, which the cgroupfs driver takes as a plain directory name.
+     */
+    String defaultCgroup(String id) {
+        return this == YOUKI ? ":youki:" + id : id;
+    }
+
     List<String> versionArgs() {
         return List.of("--version");
     }

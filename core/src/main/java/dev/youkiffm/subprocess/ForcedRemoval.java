@@ -21,42 +21,67 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class ForcedRemoval {
     private static final System.Logger LOG = System.getLogger(ForcedRemoval.class.getName());
-    /** The inits every instance in this JVM recorded: a cgroup holding one of them is never cleared as a leftover. */
-    private static final Map<Long, ProcessHandle> ALL_INITS = new ConcurrentHashMap<>();
+    /** The inits every instance in this JVM recorded: their cgroups are never cleared as another's leftovers. */
+    private static final java.util.Set<Init> ALL_INITS = ConcurrentHashMap.newKeySet();
+
+    /** An init as created: its handle (which pins its start time) and its own cgroups (not a hierarchy's root). */
+    private record Init(ProcessHandle handle, List<Path> cgroups) {}
 
     private final String cli;
     private final Path root;
     /** Inits of the containers this instance created: what delete(force) kills when the CLI cannot. */
-    private final Map<String, ProcessHandle> inits = new ConcurrentHashMap<>();
+    private final Map<String, Init> inits = new ConcurrentHashMap<>();
 
     ForcedRemoval(String cli, Path root) {
         this.cli = cli;
         this.root = root;
     }
 
-    /** Records the init of {@code id}, just created (so {@code pid} is that init, and its handle pins its start). */
+    /** Records the init of {@code id}, just created (so {@code pid} is that init, in the container's cgroups). */
     void recordInit(String id, int pid) {
         ProcessHandle.of(pid).ifPresent(h -> {
-            ProcessHandle old = inits.put(id, h);
-            if (old != null) {
-                ALL_INITS.remove(old.pid(), old);
+            List<Path> cgroups = new ArrayList<>();
+            for (CgroupFiles.Membership m : CgroupFiles.memberships(Integer.toString(pid))) {
+                if (!m.atRoot()) {
+                    cgroups.add(m.cgroup());
+                }
             }
-            ALL_INITS.put(h.pid(), h);
+            Init in = new Init(h, List.copyOf(cgroups));
+            Init old = inits.put(id, in);
+            if (old != null) {
+                ALL_INITS.remove(old);
+            }
+            ALL_INITS.add(in);
         });
     }
 
     void forget(String id) {
-        ProcessHandle h = inits.remove(id);
-        if (h != null) {
-            ALL_INITS.remove(h.pid(), h);
+        Init in = inits.remove(id);
+        if (in != null) {
+            ALL_INITS.remove(in);
         }
     }
 
     /** Init pids still recorded (the orphan janitor leaves them to the exit watcher). */
     java.util.Set<Integer> recordedPids() {
         java.util.Set<Integer> out = new java.util.HashSet<>();
-        inits.values().forEach(h -> out.add((int) h.pid()));
+        inits.values().forEach(in -> out.add((int) in.handle().pid()));
         return out;
+    }
+
+    /**
+     * What no removal may clear: the cgroups of every recorded init in this JVM but {@code except} (shared with
+     * them), and this JVM's own cgroups and their ancestors (a raw config may name them).
+     */
+    private static java.util.function.Predicate<Path> untouchable(Init except) {
+        java.util.Set<Path> shared = new java.util.HashSet<>();
+        for (Init in : ALL_INITS) {
+            if (in != except) {
+                shared.addAll(in.cgroups());
+            }
+        }
+        List<Path> own = CgroupFiles.memberships("self").stream().map(CgroupFiles.Membership::cgroup).toList();
+        return cg -> shared.contains(cg) || own.stream().anyMatch(o -> o.startsWith(cg));
     }
 
     /**
@@ -78,35 +103,29 @@ final class ForcedRemoval {
      * state directory, with the init still running in its cgroup. Whatever the CLI said, the recorded init must be gone.
      */
     void ensureInitGone(String id) {
-        ProcessHandle h = inits.get(id);
-        if (h != null && running(h)) {
-            LOG.log(System.Logger.Level.WARNING, cli + " delete --force '" + id + "' left its init " + h.pid()
-                    + " running; killing it and its cgroups");
+        Init in = inits.get(id);
+        if (in != null && running(in.handle())) {
+            LOG.log(System.Logger.Level.WARNING, cli + " delete --force '" + id + "' left its init "
+                    + in.handle().pid() + " running; killing it and its cgroups");
             killRecordedInit(id);
         }
     }
 
     /**
-     * Kills the init recorded for {@code id} and every process in its cgroups (read from {@code /proc/<pid>/cgroup}
-     * before the kill), then removes those cgroups. No-op for a container this instance did not create, and for an
-     * init that is gone (its pid may belong to another process by now).
+     * Kills the init recorded for {@code id} and every process in the cgroups it was created in, then removes those
+     * cgroups; also when the init is gone already (a CLI killed in the middle of {@code delete --force} can leave
+     * them behind). A cgroup another recorded init was created in is shared, and left alone, as are this JVM's own
+     * cgroups. No-op for a container this instance did not create.
      */
     private void killRecordedInit(String id) {
-        ProcessHandle h = inits.get(id);
-        List<Path> cgroups = new ArrayList<>();
-        if (h != null && running(h)) {
-            for (CgroupFiles.Membership m : CgroupFiles.memberships(Long.toString(h.pid()))) {
-                if (!m.atRoot()) {
-                    cgroups.add(m.cgroup());
-                }
-            }
-            // checked after the memberships: had the init died between, its pid could be another process's now
-            if (!running(h)) {
-                cgroups.clear();
-            }
-            killMembers(cgroups, pid -> true);
-            h.destroyForcibly();
+        Init in = inits.get(id);
+        if (in == null) {
+            return;
         }
+        List<Path> cgroups = new ArrayList<>(in.cgroups());
+        cgroups.removeIf(untouchable(in));
+        killMembers(cgroups, pid -> true);
+        in.handle().destroyForcibly(); // checks the start time: never a process that got the pid later
         for (Path cg : cgroups) {
             removeWhenEmpty(cg, 100, 10);
         }
@@ -146,15 +165,15 @@ final class ForcedRemoval {
 
     /**
      * A CLI that failed or was killed mid-create can leave processes and cgroups before it wrote any state, so
-     * {@code delete --force} cannot find them. They are where the config (or the CLI's default, {@code /<id>}) puts
-     * the container's cgroups, in every hierarchy, at its root and under this JVM's own cgroup (where a relative path
+     * {@code delete --force} cannot find them. They are where the config (or the CLI's default, {@code defaultCgroup})
+     * puts the container's cgroups, in every hierarchy, at its root and under this JVM's own cgroup (where a relative path
      * is placed). The processes there that descend from this JVM (a killed CLI's orphans come to it as a subreaper)
-     * are killed and reaped, and the emptied cgroups removed. A cgroup that holds the init of a container created in
-     * this JVM is shared with it and left untouched, as are processes that are not this JVM's: a failed create never
-     * harms another container or a process the config's path happens to name.
+     * are killed and reaped, and the emptied cgroups removed. A cgroup that a container of this JVM was created in is
+     * shared with it and left untouched, as are processes that are not this JVM's: a failed create never harms
+     * another container or a process the config's path happens to name.
      */
-    static void clearFailedCreate(String id, Path bundle) {
-        List<String> rels = new ArrayList<>(List.of(id));
+    static void clearFailedCreate(String defaultCgroup, Path bundle) {
+        List<String> rels = new ArrayList<>(List.of(defaultCgroup));
         try {
             var cfg = OciStateJson.MAPPER.readTree(bundle.resolve("config.json").toFile());
             String p = cfg.path("linux").path("cgroupsPath").asText("");
@@ -164,19 +183,14 @@ final class ForcedRemoval {
         } catch (IOException e) {
             // the default only
         }
-        java.util.Set<Path> shared = new java.util.HashSet<>();
-        for (ProcessHandle h : ALL_INITS.values()) {
-            if (h.isAlive()) {
-                CgroupFiles.memberships(Long.toString(h.pid())).forEach(m -> shared.add(m.cgroup()));
-            }
-        }
+        java.util.function.Predicate<Path> untouchable = untouchable(null);
         List<Path> cgroups = new ArrayList<>();
         for (CgroupFiles.Membership m : CgroupFiles.memberships("self")) {
             for (Path h : List.of(m.mount(), m.cgroup())) {
                 for (String rel : rels) {
                     Path cg = h.resolve(rel).normalize();
-                    if (cg.startsWith(m.mount()) && !cg.equals(m.mount()) && !cg.equals(m.cgroup())
-                            && !shared.contains(cg) && Files.exists(cg.resolve("cgroup.procs"))
+                    if (cg.startsWith(m.mount()) && !cg.equals(m.mount()) && !untouchable.test(cg)
+                            && Files.exists(cg.resolve("cgroup.procs"))
                             && !cgroups.contains(cg)) {
                         cgroups.add(cg);
                     }
@@ -195,6 +209,7 @@ final class ForcedRemoval {
             removeWhenEmpty(cg, 50, 20);
         }
     }
+
     /** rmdir of a cgroup, retried while its last processes leave. */
     private static void removeWhenEmpty(Path cg, int attempts, long pauseMs) {
         for (int i = 0; i < attempts && Files.isDirectory(cg); i++) {

@@ -246,7 +246,7 @@ public final class SubprocessContainerRuntime extends BaseContainerRuntime {
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "rollback of failed create '" + id + "' failed", e);
         }
-        ForcedRemoval.clearFailedCreate(id, bundle);
+        ForcedRemoval.clearFailedCreate(flavor.defaultCgroup(id), bundle);
     }
 
     /** Watches the init {@code pid} of {@code id} ({@link CliExitMonitor#watch}). */
