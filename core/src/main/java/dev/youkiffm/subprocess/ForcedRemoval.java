@@ -100,7 +100,8 @@ final class ForcedRemoval {
 
     /**
      * The CLI said {@code delete --force} succeeded: crun 1.8 says so on a torn status file after removing only the
-     * state directory, with the init still running in its cgroup. Whatever the CLI said, the recorded init must be gone.
+     * state directory, with the init still running in its cgroup. Whatever the CLI said, the recorded init must be
+     * gone.
      */
     void ensureInitGone(String id) {
         Init in = inits.get(id);
@@ -165,12 +166,12 @@ final class ForcedRemoval {
 
     /**
      * A CLI that failed or was killed mid-create can leave processes and cgroups before it wrote any state, so
-     * {@code delete --force} cannot find them. They are where the config (or the CLI's default, {@code defaultCgroup})
-     * puts the container's cgroups, in every hierarchy, at its root and under this JVM's own cgroup (where a relative path
-     * is placed). The processes there that descend from this JVM (a killed CLI's orphans come to it as a subreaper)
-     * are killed and reaped, and the emptied cgroups removed. A cgroup that a container of this JVM was created in is
-     * shared with it and left untouched, as are processes that are not this JVM's: a failed create never harms
-     * another container or a process the config's path happens to name.
+     * {@code delete --force} cannot find them. They are where the config (or the CLI's default,
+     * {@code defaultCgroup}) puts the container's cgroups, in every hierarchy, at its root and under this JVM's own
+     * cgroup (where a relative path is placed). The processes there that descend from this JVM (a killed CLI's
+     * orphans come to it as a subreaper) are killed and reaped, and the emptied cgroups removed. A cgroup that a
+     * container of this JVM was created in is shared with it and left untouched, as are processes that are not this
+     * JVM's: a failed create never harms another container or a process the config's path happens to name.
      */
     static void clearFailedCreate(String defaultCgroup, Path bundle) {
         List<String> rels = new ArrayList<>(List.of(defaultCgroup));

@@ -58,8 +58,8 @@ class CliChaosTest {
             // crun 1.8 fails a hook that does not read its stdin ("Broken pipe"): there, hooks drain it
             List<String> hook = runtime.equals("crun") ? List.of("/bin/sh", "-c", "cat > /dev/null") : List.of(
                     "/bin/true");
-            ChaosRun chaos = new ChaosRun(rt, prefix,
-                    (name, args) -> BusyboxBundle.write(bundles.resolve(name), rootfs, args, List.of(), Map.of()), hook);
+            ChaosRun chaos = new ChaosRun(rt, prefix, (name, args) -> BusyboxBundle.write(bundles.resolve(name),
+                    rootfs, args, List.of(), Map.of()), hook);
             Map<String, ChaosRun.Disruption> d = new LinkedHashMap<>();
             d.put("CLI SIGKILL", r -> {
                 List<Long> cli = cliProcesses();
