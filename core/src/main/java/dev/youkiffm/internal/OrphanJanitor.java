@@ -62,15 +62,25 @@ public final class OrphanJanitor {
     private static Set<Integer> zombieChildren() {
         Set<Integer> out = new HashSet<>();
         ProcessHandle.current().children().forEach(h -> {
-            try {
-                String stat = Files.readString(Path.of("/proc/" + h.pid() + "/stat"));
-                if (stat.charAt(stat.lastIndexOf(')') + 2) == 'Z') {
-                    out.add((int) h.pid());
-                }
-            } catch (IOException | RuntimeException e) {
-                // gone
+            if (state(h.pid()) == 'Z') {
+                out.add((int) h.pid());
             }
         });
         return out;
+    }
+
+    /**
+     * {@return the state letter of {@code pid} from {@code /proc/<pid>/stat} ({@code 'Z'} for a zombie), or 0 once
+     * it is gone}
+     *
+     * @param pid the process
+     */
+    public static char state(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            return stat.charAt(stat.lastIndexOf(')') + 2);
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
     }
 }

@@ -4,6 +4,7 @@ import dev.youkiffm.ContainerException;
 import dev.youkiffm.RuntimeFailureException;
 import dev.youkiffm.internal.CgroupFiles;
 import dev.youkiffm.internal.OciStateJson;
+import dev.youkiffm.internal.OrphanJanitor;
 import dev.youkiffm.internal.RuntimeFiles;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -73,14 +74,14 @@ final class ForcedRemoval {
      * What no removal may clear: the cgroups of every recorded init in this JVM but {@code except} (shared with
      * them), and this JVM's own cgroups and their ancestors (a raw config may name them).
      */
-    private static java.util.function.Predicate<Path> untouchable(Init except) {
+    private static java.util.function.Predicate<Path> untouchable(Init except, List<CgroupFiles.Membership> self) {
         java.util.Set<Path> shared = new java.util.HashSet<>();
         for (Init in : ALL_INITS) {
             if (in != except) {
                 shared.addAll(in.cgroups());
             }
         }
-        List<Path> own = CgroupFiles.memberships("self").stream().map(CgroupFiles.Membership::cgroup).toList();
+        List<Path> own = self.stream().map(CgroupFiles.Membership::cgroup).toList();
         return cg -> shared.contains(cg) || own.stream().anyMatch(o -> o.startsWith(cg));
     }
 
@@ -124,7 +125,7 @@ final class ForcedRemoval {
             return;
         }
         List<Path> cgroups = new ArrayList<>(in.cgroups());
-        cgroups.removeIf(untouchable(in));
+        cgroups.removeIf(untouchable(in, CgroupFiles.memberships("self")));
         killMembers(cgroups, pid -> true);
         in.handle().destroyForcibly(); // checks the start time: never a process that got the pid later
         for (Path cg : cgroups) {
@@ -137,12 +138,8 @@ final class ForcedRemoval {
         if (!h.isAlive()) {
             return false;
         }
-        try {
-            String stat = Files.readString(Path.of("/proc/" + h.pid() + "/stat"));
-            return stat.charAt(stat.lastIndexOf(')') + 2) != 'Z' && h.isAlive();
-        } catch (IOException | RuntimeException e) {
-            return false;
-        }
+        char state = OrphanJanitor.state(h.pid());
+        return state != 0 && state != 'Z' && h.isAlive();
     }
 
     /** Kills the processes in {@code cgroups} that {@code which} accepts; returns their pids. */
@@ -184,9 +181,10 @@ final class ForcedRemoval {
         } catch (IOException e) {
             // the default only
         }
-        java.util.function.Predicate<Path> untouchable = untouchable(null);
+        List<CgroupFiles.Membership> self = CgroupFiles.memberships("self");
+        java.util.function.Predicate<Path> untouchable = untouchable(null, self);
         List<Path> cgroups = new ArrayList<>();
-        for (CgroupFiles.Membership m : CgroupFiles.memberships("self")) {
+        for (CgroupFiles.Membership m : self) {
             for (Path h : List.of(m.mount(), m.cgroup())) {
                 for (String rel : rels) {
                     Path cg = h.resolve(rel).normalize();
