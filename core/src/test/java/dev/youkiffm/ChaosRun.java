@@ -73,13 +73,13 @@ public final class ChaosRun {
         bundle(bundler, "hooks", List.of("sh", "-c", "exit 3"), c -> {
             for (String phase : List.of("prestart", "createRuntime", "createContainer", "startContainer",
                     "poststart", "poststop")) {
-                addHook(c, phase, hook(hook));
+                addHook(c, phase, hook(hook.toArray(String[]::new)));
             }
         });
         bundle(bundler, "slowhook", List.of("sh", "-c", "exit 3"),
-                c -> addHook(c, "createRuntime", hook(List.of("/bin/sh", "-c", "cat > /dev/null; sleep 0.3"))));
-        bundle(bundler, "hookfail", List.of("true"), c -> addHook(c, "createRuntime", hook(List.of("/bin/false"))));
-        bundle(bundler, "poststopfail", List.of("true"), c -> addHook(c, "poststop", hook(List.of("/bin/false"))));
+                c -> addHook(c, "createRuntime", hook("/bin/sh", "-c", "cat > /dev/null; sleep 0.3")));
+        bundle(bundler, "hookfail", List.of("true"), c -> addHook(c, "createRuntime", hook("/bin/false")));
+        bundle(bundler, "poststopfail", List.of("true"), c -> addHook(c, "poststop", hook("/bin/false")));
         bundle(bundler, "nul", List.of("true"),
                 c -> ((ObjectNode) c.get("process")).putArray("env").add("A=b\u0000c"));
     }
@@ -98,15 +98,19 @@ public final class ChaosRun {
         bundles.put(name, b);
     }
 
-    private static ObjectNode hook(List<String> args) {
+    /** {@return an OCI hook running {@code args} (args[0] is the path)} */
+    public static ObjectNode hook(String... args) {
         ObjectNode h = JSON.createObjectNode();
-        h.put("path", args.get(0));
+        h.put("path", args[0]);
         ArrayNode a = h.putArray("args");
-        args.forEach(a::add);
+        for (String s : args) {
+            a.add(s);
+        }
         return h;
     }
 
-    private static void addHook(ObjectNode cfg, String phase, ObjectNode hook) {
+    /** Appends {@code hook} to {@code cfg}'s hooks of {@code phase}. */
+    public static void addHook(ObjectNode cfg, String phase, ObjectNode hook) {
         ObjectNode hooks = cfg.has("hooks") ? (ObjectNode) cfg.get("hooks") : cfg.putObject("hooks");
         (hooks.has(phase) ? (ArrayNode) hooks.get(phase) : hooks.putArray(phase)).add(hook);
     }
@@ -139,9 +143,28 @@ public final class ChaosRun {
                 refused.get(), TimeUnit.NANOSECONDS.toMillis(slowest.get()));
     }
 
-    /** A bundle of this run by name (exit3, sleep, ...), for the test's own checks afterwards. */
-    public Path bundle(String name) {
-        return bundles.get(name);
+    /**
+     * What every chaos test asserts after {@link #run}: no violation, each of {@code disruptions} applied, at least
+     * {@code minExact} exact exits; then, quiet again, every container deletes with force, a fresh lifecycle exits
+     * with its own code, and the runtime lists nothing.
+     */
+    public void assertHeld(java.util.Set<String> disruptions, int minExact) {
+        List<String> seen = failures();
+        org.junit.jupiter.api.Assertions.assertEquals(List.of(), seen.subList(0, Math.min(20, seen.size())),
+                seen.size() + " failures");
+        for (String name : disruptions) {
+            org.junit.jupiter.api.Assertions.assertTrue(applied(name) >= 1, "no " + name + " in the run");
+        }
+        org.junit.jupiter.api.Assertions.assertTrue(exactExits() >= minExact, summary());
+        for (ContainerState s : rt.list()) {
+            rt.delete(s.id(), true);
+        }
+        String after = prefix + "-after";
+        rt.create(after, bundles.get("exit3"), CreateOptions.DISCARD);
+        rt.start(after);
+        org.junit.jupiter.api.Assertions.assertEquals(3, rt.waitFor(after, Duration.ofSeconds(30)).orElseThrow());
+        rt.delete(after, false);
+        org.junit.jupiter.api.Assertions.assertEquals(List.of(), rt.list());
     }
 
     /**

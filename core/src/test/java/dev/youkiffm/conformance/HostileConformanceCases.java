@@ -1,5 +1,7 @@
 package dev.youkiffm.conformance;
 
+import static dev.youkiffm.ChaosRun.addHook;
+import static dev.youkiffm.ChaosRun.hook;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -7,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.youkiffm.ContainerException;
 import dev.youkiffm.ContainerState;
@@ -56,23 +57,6 @@ public abstract class HostileConformanceCases extends ConformanceFixture {
         edit.accept(root);
         JSON.writeValue(cfg.toFile(), root);
         return b;
-    }
-
-    /** A hook running {@code args} (args[0] is the path). */
-    protected static ObjectNode hook(String... args) {
-        ObjectNode h = JSON.createObjectNode();
-        h.put("path", args[0]);
-        ArrayNode a = h.putArray("args");
-        for (String s : args) {
-            a.add(s);
-        }
-        return h;
-    }
-
-    /** Appends {@code hook} to {@code cfg}'s hooks of {@code phase}. */
-    protected static void addHook(ObjectNode cfg, String phase, ObjectNode hook) {
-        ObjectNode hooks = cfg.has("hooks") ? (ObjectNode) cfg.get("hooks") : cfg.putObject("hooks");
-        (hooks.has(phase) ? (ArrayNode) hooks.get(phase) : hooks.putArray(phase)).add(hook);
     }
 
 

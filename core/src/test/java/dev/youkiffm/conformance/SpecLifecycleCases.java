@@ -1,5 +1,7 @@
 package dev.youkiffm.conformance;
 
+import static dev.youkiffm.ChaosRun.addHook;
+import static dev.youkiffm.ChaosRun.hook;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;

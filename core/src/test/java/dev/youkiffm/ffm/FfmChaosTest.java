@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.youkiffm.ChaosRun;
 import dev.youkiffm.ContainerRuntime;
-import dev.youkiffm.CreateOptions;
 import dev.youkiffm.Prereqs;
 import dev.youkiffm.ProcFds;
 import dev.youkiffm.RuntimeOptions;
@@ -87,25 +86,10 @@ class FfmChaosTest {
             chaos.run(RUN, 6, d);
             System.out.println(chaos.summary() + ", " + f.helperStarts() + " helper starts");
 
-            List<String> failures = chaos.failures();
-            assertEquals(List.of(), failures.subList(0, Math.min(20, failures.size())), failures.size() + " failures");
-            for (String name : d.keySet()) {
-                assertTrue(chaos.applied(name) >= 1, "no " + name + " in " + RUN);
-            }
-            assertTrue(chaos.exactExits() >= 20, chaos.summary());
+            // quiet again: every container deletes, a fresh lifecycle is exact; then nothing is left anywhere
+            chaos.assertHeld(d.keySet(), 20);
             assertEquals(startsBefore + chaos.applied("helper SIGKILL") + chaos.applied("long stop"),
                     f.helperStarts(), "one fresh helper per helper kill and long stop");
-
-            // Quiet again: every container is manageable and deletes; nothing is left anywhere.
-            for (var s : rt.list()) {
-                rt.delete(s.id(), true);
-            }
-            String after = prefix + "-after";
-            rt.create(after, chaos.bundle("exit3"), CreateOptions.DISCARD);
-            rt.start(after);
-            assertEquals(3, rt.waitFor(after, Duration.ofSeconds(30)).orElseThrow());
-            rt.delete(after, false);
-            assertEquals(List.of(), rt.list());
             assertEquals(List.of(), FfmTestSupport.leftovers(root), "state dirs left");
             assertEquals(List.of(), Prereqs.cgroupsNamed(prefix), "cgroups left");
             assertEquals(List.of(), Prereqs.zombieChildren(), "zombie children of the JVM");
